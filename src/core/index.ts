@@ -1,0 +1,6 @@
+export * from './severity.js';
+export * from './resource.js';
+export * from './errors.js';
+export * from './clock.js';
+export * from './ids.js';
+export * from './vocabulary.js';

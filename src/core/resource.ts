@@ -1,0 +1,14 @@
+/** What an alert, finding or recommendation is about. */
+export const RESOURCE_KINDS = [
+  'cluster', 'node', 'namespace', 'workload', 'pod', 'container', 'registry', 'repository', 'image',
+] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+export interface ResourceRef {
+  kind: ResourceKind;
+  /** Stable identity within its kind, e.g. `prod/default/deployment/web` or an image digest. */
+  id: string;
+  name: string;
+  cluster?: string;
+  namespace?: string;
+}
