@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './clock.js';
 export * from './ids.js';
 export * from './vocabulary.js';
+export * from './inventory.js';
