@@ -1,0 +1,172 @@
+import { mkdir, open as openFile, readFile, rm, access, constants } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { PalisadeError } from '../core/index.js';
+import { migrateToLatest } from './migrate.js';
+import { ConnectionLock, executeOnPglite, PgliteDialect } from './pglite-dialect.js';
+import type { Database } from './schema.js';
+
+export type StoreLocation = { dataDir: string; databaseUrl?: undefined } | { databaseUrl: string; dataDir?: undefined };
+
+/** Plain SQL access for pg-boss, which brings its own SQL (its `db` option). */
+export interface SqlExecutor {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
+}
+
+export interface Store {
+  db: Kysely<Database>;
+  kind: 'pglite' | 'postgres';
+  /** Where the data lives, for messages (a URL without its password, or a directory). */
+  where: string;
+  sql: SqlExecutor;
+  /** For PostgreSQL: the connection string, so pg-boss can open its own pool. */
+  databaseUrl?: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  /** Connections in the PostgreSQL pool (default 10). */
+  poolSize?: number;
+}
+
+export async function openStore(location: StoreLocation, options: OpenOptions = {}): Promise<Store> {
+  const store = location.databaseUrl ? await openPostgres(location.databaseUrl, options) : await openPglite(location.dataDir!);
+  if (options.migrate !== false) {
+    try {
+      await migrateToLatest(store.db, store.where);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+  return store;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable database URL)';
+  }
+}
+
+async function openPostgres(databaseUrl: string, options: OpenOptions): Promise<Store> {
+  const where = redactUrl(databaseUrl);
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new PalisadeError('config.database_url', `PALISADE_DATABASE_URL must start with postgres:// (got ${where})`, {
+      field: 'databaseUrl',
+      hint: 'for example postgres://postgres@127.0.0.1:5432/palisade',
+    });
+  }
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+  // An idle client losing its server (a restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new PalisadeError('store.unreachable', `cannot connect to PostgreSQL at ${where}: ${(error as Error).message}`, {
+      kind: 'unavailable',
+      field: 'databaseUrl',
+      hint: 'check PALISADE_DATABASE_URL, that the server runs and that the database exists',
+      cause: error,
+    });
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'postgres',
+    where,
+    databaseUrl,
+    sql: { executeSql: (text, values) => pool.query(text, values as unknown[]) },
+    close: () => db.destroy(), // ends the pool
+  };
+}
+
+/** The embedded default: PGlite in a directory, one process at a time. */
+async function openPglite(dataDir: string): Promise<Store> {
+  const dir = path.resolve(dataDir);
+  const pgdata = path.join(dir, 'pgdata');
+  await mkdir(pgdata, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw unwritable(dir, error);
+  });
+  await access(dir, constants.W_OK).catch((error: NodeJS.ErrnoException) => {
+    throw unwritable(dir, error);
+  });
+  const releaseDirLock = await lockDataDir(dir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(pgdata);
+  } catch (error) {
+    await releaseDirLock();
+    throw new PalisadeError('store.corrupt', `cannot open the embedded database in ${pgdata}: ${(error as Error).message}`, {
+      kind: 'unavailable',
+      hint: 'restore the data directory from a backup, or move it aside to start empty (nothing was changed)',
+      cause: error,
+    });
+  }
+  const lock = new ConnectionLock();
+  const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite, lock) });
+  return {
+    db,
+    kind: 'pglite',
+    where: dir,
+    sql: { executeSql: (text, values = []) => lock.run(() => executeOnPglite(pglite, text, values)) },
+    async close() {
+      await db.destroy();
+      await lock.run(() => pglite.close());
+      await releaseDirLock();
+    },
+  };
+}
+
+function unwritable(dir: string, error: NodeJS.ErrnoException): PalisadeError {
+  return new PalisadeError('store.data_dir_unwritable', `data directory ${dir} is not writable (${error.code ?? error.message})`, {
+    field: 'dataDir',
+    hint: 'set PALISADE_DATA_DIR to a directory this user can write',
+    cause: error,
+  });
+}
+
+/**
+ * PGlite has no guard against two processes opening one data directory, and that corrupts it.
+ * A lock file holding the owner's pid refuses a second opener while the first is alive.
+ */
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const lockPath = path.join(dir, 'palisade.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await openFile(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritable(dir, error as NodeJS.ErrnoException);
+      const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+      if (owner && owner !== process.pid && isAlive(owner)) {
+        throw new PalisadeError('store.data_dir_in_use', `data directory ${dir} is in use by process ${owner}`, {
+          kind: 'conflict',
+          hint: 'the embedded database serves one process: stop the other one, or use PostgreSQL (PALISADE_DATABASE_URL) to run several',
+        });
+      }
+      await rm(lockPath, { force: true }); // stale: its owner died
+    }
+  }
+  throw new PalisadeError('store.data_dir_in_use', `could not lock data directory ${dir}`, { kind: 'conflict' });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,105 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestPostgres, postgresAvailable, type TestPostgres } from '../../test/support/postgres.js';
+import { createToken, hasActiveAdminToken, isMigrated, listTokens, openStore, revokeToken, verifyToken, type Store } from './index.js';
+
+/** One suite, both backends: the embedded default and a real PostgreSQL. */
+const backends: Array<[string, () => Promise<{ store: Store; cleanup: () => Promise<void> }>]> = [
+  ['pglite', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-store-'));
+    const store = await openStore({ dataDir: dir });
+    return { store, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
+  }],
+  ['postgres', async () => {
+    const pgdb: TestPostgres = await createTestPostgres();
+    const store = await openStore({ databaseUrl: pgdb.url });
+    return { store, cleanup: async () => { await store.close(); await pgdb.drop(); } };
+  }],
+];
+
+describe.each(backends)('store on %s', (kind, make) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    if (kind === 'postgres' && !(await postgresAvailable())) return;
+    ({ store, cleanup } = await make());
+  });
+  afterAll(async () => cleanup?.());
+
+  it('applies every migration, including the job queue schema', async (ctx) => {
+    if (!store) ctx.skip();
+    expect(await isMigrated(store.db)).toBe(true);
+    const version = await sql<{ version: number }>`select version from pgboss.version`.execute(store.db);
+    expect(version.rows[0]?.version).toBeGreaterThan(0);
+  });
+
+  it('stores only a hash of a token, verifies it and honours revocation', async (ctx) => {
+    if (!store) ctx.skip();
+    const created = await createToken(store.db, 'cluster:prod');
+    const raw = await store.db.selectFrom('tokens').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
+    expect(JSON.stringify(raw)).not.toContain(created.secret);
+    expect((await verifyToken(store.db, created.secret))?.scope).toBe('cluster:prod');
+    expect(await verifyToken(store.db, created.secret + 'x')).toBeUndefined();
+    await revokeToken(store.db, created.id);
+    expect(await verifyToken(store.db, created.secret)).toBeUndefined();
+    expect((await listTokens(store.db)).find((t) => t.id === created.id)?.revokedAt).toBeInstanceOf(Date);
+  });
+
+  it('knows whether an admin token exists', async (ctx) => {
+    if (!store) ctx.skip();
+    expect(await hasActiveAdminToken(store.db)).toBe(false);
+    await createToken(store.db, 'admin');
+    expect(await hasActiveAdminToken(store.db)).toBe(true);
+  });
+
+  it('rolls back a failed transaction and keeps what was stored before', async (ctx) => {
+    if (!store) ctx.skip();
+    await store.db.insertInto('clusters').values({ id: 'c1', name: 'kept' }).execute();
+    await expect(store.db.transaction().execute(async (tx) => {
+      await tx.insertInto('clusters').values({ id: 'c2', name: 'lost' }).execute();
+      await tx.insertInto('clusters').values({ id: 'c3', name: 'kept' }).execute(); // unique violation
+    })).rejects.toThrow();
+    const names = (await store.db.selectFrom('clusters').select('name').execute()).map((r) => r.name);
+    expect(names).toEqual(['kept']);
+  });
+
+  it('round-trips JSON columns', async (ctx) => {
+    if (!store) ctx.skip();
+    await store.db.insertInto('images').values({ digest: 'sha256:abc', tags: JSON.stringify(['1', 'latest']) }).execute();
+    const row = await store.db.selectFrom('images').selectAll().where('digest', '=', 'sha256:abc').executeTakeFirstOrThrow();
+    expect(row.tags).toEqual(['1', 'latest']);
+  });
+});
+
+describe('embedded store faults', () => {
+  it('refuses a second process on the same data directory, naming the owner', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-lock-'));
+    await writeFile(path.join(dir, 'palisade.lock'), '1'); // pid 1 is always alive
+    await expect(openStore({ dataDir: dir })).rejects.toThrow(/in use by process 1/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('takes over a lock left by a dead process', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-lock-'));
+    await writeFile(path.join(dir, 'palisade.lock'), '999999');
+    const store = await openStore({ dataDir: dir });
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a database written by a newer Palisade and changes nothing', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-newer-'));
+    const store = await openStore({ dataDir: dir });
+    await store.db.insertInto('palisade_migrations' as never).values({ name: '9999_from_the_future', timestamp: new Date().toISOString() } as never).execute();
+    await store.close();
+    await expect(openStore({ dataDir: dir })).rejects.toThrow(/newer version of Palisade.*9999_from_the_future/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('names an unreachable PostgreSQL and how to fix it', async () => {
+    await expect(openStore({ databaseUrl: 'postgres://postgres:secret@127.0.0.1:1/nope' })).rejects.toThrow(/cannot connect to PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/nope/);
+  });
+});
