@@ -5,3 +5,4 @@ export * from './clock.js';
 export * from './ids.js';
 export * from './vocabulary.js';
 export * from './inventory.js';
+export * from './config.js';

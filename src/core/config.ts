@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { PalisadeError } from './errors.js';
+
+/**
+ * Configuration: flags > PALISADE_* environment > palisade.yaml > defaults, validated once at
+ * start; one error lists every bad key. Each setting is declared once here, with its
+ * environment name, its YAML key and how to read it.
+ */
+export interface Config {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  host: string;
+  port: number;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Key sealing stored registry credentials and signing sessions. */
+  secretKey: string | undefined;
+  /** Jobs run at once per process. */
+  jobConcurrency: number;
+  /** How long SIGTERM waits for in-flight requests and jobs before leaving jobs to another worker. */
+  shutdownTimeoutMs: number;
+  /** Run job handlers inside `palisade server` too (the embedded default must: one process). */
+  serverRunsJobs: boolean;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  /** Public URL of this server, used in generated webhook and agent configuration. */
+  publicUrl: string | undefined;
+  rulesDir: string | undefined;
+}
+
+type Kind = 'string' | 'int' | 'bool' | 'enum' | 'bytes' | 'path';
+
+interface Setting {
+  key: keyof Config;
+  env: string;
+  kind: Kind;
+  default: unknown;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  description: string;
+  secret?: boolean;
+}
+
+export const SETTINGS: readonly Setting[] = [
+  { key: 'dataDir', env: 'PALISADE_DATA_DIR', kind: 'path', default: './.palisade', description: 'embedded database directory (PGlite)' },
+  { key: 'databaseUrl', env: 'PALISADE_DATABASE_URL', kind: 'string', default: undefined, description: 'PostgreSQL URL; when set, used instead of the embedded database', secret: true },
+  { key: 'host', env: 'PALISADE_HOST', kind: 'string', default: '127.0.0.1', description: 'address the server listens on (0.0.0.0 in a container)' },
+  { key: 'port', env: 'PALISADE_PORT', kind: 'int', default: 8080, min: 0, max: 65535, description: 'HTTP port' },
+  { key: 'bodyLimit', env: 'PALISADE_BODY_LIMIT', kind: 'bytes', default: 16 * 1024 * 1024, min: 1024, description: 'largest request body (bytes, or 10mb, 512kb)' },
+  { key: 'logLevel', env: 'PALISADE_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'log level' },
+  { key: 'secretKey', env: 'PALISADE_SECRET_KEY', kind: 'string', default: undefined, description: 'key for credentials at rest (32+ characters)', secret: true },
+  { key: 'jobConcurrency', env: 'PALISADE_JOB_CONCURRENCY', kind: 'int', default: 2, min: 1, max: 64, description: 'jobs run at once per process' },
+  { key: 'shutdownTimeoutMs', env: 'PALISADE_SHUTDOWN_TIMEOUT_MS', kind: 'int', default: 25_000, min: 0, description: 'grace period on SIGTERM' },
+  { key: 'serverRunsJobs', env: 'PALISADE_SERVER_RUNS_JOBS', kind: 'bool', default: true, description: 'run job handlers in the server process too' },
+  { key: 'tlsCert', env: 'PALISADE_TLS_CERT', kind: 'path', default: undefined, description: 'PEM certificate for HTTPS (admission webhook)' },
+  { key: 'tlsKey', env: 'PALISADE_TLS_KEY', kind: 'path', default: undefined, description: 'PEM private key for HTTPS', secret: true },
+  { key: 'publicUrl', env: 'PALISADE_PUBLIC_URL', kind: 'string', default: undefined, description: 'URL clusters and registries use to reach this server' },
+  { key: 'rulesDir', env: 'PALISADE_RULES_DIR', kind: 'path', default: undefined, description: 'directory of extra detection rules' },
+];
+
+const YAML_KEYS = new Map(SETTINGS.map((s) => [s.key, s]));
+
+export interface ConfigSources {
+  /** Values from command-line flags, already named by Config key. */
+  flags?: Partial<Record<keyof Config, unknown>>;
+  env?: NodeJS.ProcessEnv;
+  /** palisade.yaml path; default $PALISADE_CONFIG, else ./palisade.yaml when it exists. */
+  file?: string;
+  cwd?: string;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const cwd = sources.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const fileValues = readConfigFile(sources.file ?? env.PALISADE_CONFIG, cwd, problems);
+  const config: Record<string, unknown> = {};
+
+  for (const setting of SETTINGS) {
+    const fromFlag = sources.flags?.[setting.key];
+    const fromEnv = env[setting.env];
+    const fromFile = fileValues[setting.key];
+    const [raw, origin] = fromFlag !== undefined ? [fromFlag, `flag --${kebab(setting.key)}`]
+      : fromEnv !== undefined && fromEnv !== '' ? [fromEnv, setting.env]
+      : fromFile !== undefined ? [fromFile, `palisade.yaml ${setting.key}`]
+      : [setting.default, 'default'];
+    if (raw === undefined) {
+      config[setting.key] = undefined;
+      continue;
+    }
+    const value = coerce(setting, raw, cwd);
+    if (value instanceof Error) {
+      const shown = setting.secret ? '(hidden)' : JSON.stringify(raw);
+      problems.push(`${setting.key}: ${value.message} (got ${shown} from ${origin})`);
+    } else {
+      config[setting.key] = value;
+    }
+  }
+  if (config.secretKey !== undefined && String(config.secretKey).length < 32) {
+    problems.push('secretKey: must be at least 32 characters (from PALISADE_SECRET_KEY or palisade.yaml)');
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    problems.push('tlsCert/tlsKey: set both or neither');
+  }
+  if (problems.length) {
+    throw new PalisadeError('config.invalid', `invalid configuration: ${problems.join('; ')}`, {
+      hint: 'see the configuration table in README.md',
+    });
+  }
+  return config as unknown as Config;
+}
+
+function readConfigFile(file: string | undefined, cwd: string, problems: string[]): Partial<Record<keyof Config, unknown>> {
+  const explicit = file !== undefined;
+  const filePath = path.resolve(cwd, file ?? 'palisade.yaml');
+  let text: string;
+  try {
+    text = readFileSync(filePath, 'utf8');
+  } catch (error) {
+    if (explicit) problems.push(`config file ${filePath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    problems.push(`${filePath} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    return {};
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    problems.push(`${filePath} must be a mapping of settings`);
+    return {};
+  }
+  const values: Partial<Record<keyof Config, unknown>> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!YAML_KEYS.has(key as keyof Config)) {
+      problems.push(`${key}: unknown key in ${path.basename(filePath)} (known: ${SETTINGS.map((s) => s.key).join(', ')})`);
+      continue;
+    }
+    values[key as keyof Config] = value;
+  }
+  return values;
+}
+
+function coerce(setting: Setting, raw: unknown, cwd: string): unknown {
+  const text = String(raw).trim();
+  switch (setting.kind) {
+    case 'string':
+      return text;
+    case 'path':
+      return path.resolve(cwd, text);
+    case 'enum':
+      return setting.values!.includes(text) ? text : new Error(`must be one of ${setting.values!.join(', ')}`);
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (/^(true|1|yes|on)$/i.test(text)) return true;
+      if (/^(false|0|no|off)$/i.test(text)) return false;
+      return new Error('must be true or false');
+    case 'int':
+    case 'bytes': {
+      const n = setting.kind === 'bytes' ? parseBytes(text) : /^-?\d+$/.test(text) ? Number(text) : NaN;
+      if (!Number.isSafeInteger(n)) return new Error(setting.kind === 'bytes' ? 'must be a size like 1048576, 512kb or 16mb' : 'must be an integer');
+      if (setting.min !== undefined && n < setting.min) return new Error(`must be at least ${setting.min}`);
+      if (setting.max !== undefined && n > setting.max) return new Error(`must be at most ${setting.max}`);
+      return n;
+    }
+  }
+}
+
+function parseBytes(text: string): number {
+  const match = /^(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?$/i.exec(text);
+  if (!match) return NaN;
+  const unit = (match[2] ?? 'b').toLowerCase();
+  const factor = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1;
+  return Number(match[1]) * factor;
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function storeLocation(config: Config): { databaseUrl: string } | { dataDir: string } {
+  return config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir };
+}
