@@ -1,6 +1,6 @@
 /**
  * RPM versions: rpmvercmp() from rpm's lib/rpmvercmp.c (with `~` and `^`) and EVR comparison as
- * rpmverCmp() does it (epoch, then version, then release only when both have one). Written by hand
+ * rpm's Lua rpm.vercmp() does it (epoch, then version, then release; no release sorts first). Written by hand
  * because it is short and specified; the tests check it against `rpm` itself.
  */
 
@@ -71,7 +71,7 @@ export interface Evr {
   /** undefined when absent; compares as 0. */
   epoch: string | undefined;
   version: string;
-  /** undefined when absent; then releases are not compared. */
+  /** undefined when absent; sorts before any release. */
   release: string | undefined;
 }
 
@@ -99,6 +99,8 @@ export function compareRpmVersions(a: string, b: string): number {
   if (epoch) return epoch;
   const version = rpmvercmp(x.version, y.version);
   if (version) return version;
+  // rpm 4.18's rpm.vercmp: a missing release sorts before any release, even an empty one.
   if (x.release !== undefined && y.release !== undefined) return rpmvercmp(x.release, y.release);
-  return 0;
+  if (x.release === y.release) return 0;
+  return x.release === undefined ? -1 : 1;
 }

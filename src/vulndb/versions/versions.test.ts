@@ -97,10 +97,11 @@ describe.skipIf(!fixturesAvailable())('upstream version vectors', () => {
 });
 
 describe('rpm EVR', () => {
-  it('compares epoch, then version, then release only when both have one', () => {
+  it('compares epoch, then version, then release (a missing release sorts first)', () => {
     expect(compareRpmVersions('1:1.0-1', '2.0-1')).toBe(1);
     expect(compareRpmVersions('0:1.0-1', '1.0-1')).toBe(0);
-    expect(compareRpmVersions('1.0', '1.0-5')).toBe(0);
+    expect(compareRpmVersions('1.0', '1.0-5')).toBe(-1);
+    expect(compareRpmVersions('1.0', '1.0-')).toBe(-1);
     expect(compareRpmVersions('1.0-1.el8', '1.0-1.el8_8')).toBe(-1);
     expect(compareRpmVersions('3.0.7-27.el9', '3.0.7-24.el9')).toBe(1);
   });
