@@ -1,0 +1,141 @@
+import type { Kysely } from 'kysely';
+import { randomIds, sha256Hex, type Alert, type AlertSource, type AlertStatus, type ResourceRef, type Severity } from '../core/index.js';
+import type { Database } from '../store/index.js';
+
+/** What a capability reports; the center turns it into a new alert or updates the one it repeats. */
+export interface DetectedThreat {
+  rule: string;
+  title: string;
+  severity: Severity;
+  tactic: string;
+  technique?: string;
+  resource: ResourceRef;
+  evidence: unknown[];
+  remediation: string;
+  source: AlertSource;
+  /** When the threat happened (event time), not when it was processed. */
+  at: Date;
+  /** Occurrences this report stands for (an engine may have deduplicated already). */
+  count?: number;
+}
+
+/** Default dedupe window: the same rule on the same resource within a day is one alert. */
+export const DEFAULT_ALERT_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Evidence kept per alert: the first events and the latest, bounded. */
+const MAX_EVIDENCE = 20;
+
+export function dedupeKey(threat: Pick<DetectedThreat, 'rule' | 'resource' | 'at'>, windowMs = DEFAULT_ALERT_WINDOW_MS): string {
+  const windowStart = Math.floor(threat.at.getTime() / windowMs) * windowMs;
+  return sha256Hex(`${threat.rule}\u0000${threat.resource.kind}\u0000${threat.resource.id}\u0000${windowStart}`);
+}
+
+/**
+ * Records threats in one transaction: a repeat (same rule, resource and window) raises the
+ * count and last seen of the existing alert instead of adding another. Returns the alerts
+ * created, so callers can notify on new ones only.
+ */
+export async function recordThreats(db: Kysely<Database>, threats: DetectedThreat[], windowMs = DEFAULT_ALERT_WINDOW_MS): Promise<{ created: string[]; updated: string[] }> {
+  const created: string[] = [];
+  const updated: string[] = [];
+  if (!threats.length) return { created, updated };
+  await db.transaction().execute(async (tx) => {
+    for (const threat of threats) {
+      const key = dedupeKey(threat, windowMs);
+      const id = randomIds.next('alr_');
+      const row = await tx.insertInto('alerts').values({
+        id,
+        rule: threat.rule,
+        title: threat.title,
+        severity: threat.severity,
+        tactic: threat.tactic,
+        technique: threat.technique ?? null,
+        source: threat.source,
+        resource_kind: threat.resource.kind,
+        resource_id: threat.resource.id,
+        cluster: threat.resource.cluster ?? null,
+        namespace: threat.resource.namespace ?? null,
+        resource: JSON.stringify(threat.resource),
+        evidence: JSON.stringify(threat.evidence.slice(0, MAX_EVIDENCE)),
+        remediation: threat.remediation,
+        first_seen: threat.at,
+        last_seen: threat.at,
+        count: threat.count ?? 1,
+        status: 'active',
+        dedupe_key: key,
+      }).onConflict((oc) => oc.column('dedupe_key').doUpdateSet((eb) => ({
+        count: eb('alerts.count', '+', eb.ref('excluded.count')),
+        last_seen: eb.fn('greatest', [eb.ref('alerts.last_seen'), eb.ref('excluded.last_seen')]),
+        first_seen: eb.fn('least', [eb.ref('alerts.first_seen'), eb.ref('excluded.first_seen')]),
+      }))).returning(['id']).executeTakeFirstOrThrow();
+      (row.id === id ? created : updated).push(row.id);
+    }
+  });
+  return { created, updated };
+}
+
+export interface AlertFilter {
+  severity?: Severity[];
+  status?: AlertStatus[];
+  source?: AlertSource[];
+  cluster?: string;
+  namespace?: string;
+  tactic?: string;
+  rule?: string;
+  since?: Date;
+  search?: string;
+}
+
+export function toAlert(row: Database['alerts'] extends infer _ ? any : never): Alert {
+  return {
+    id: row.id,
+    rule: row.rule,
+    title: row.title,
+    severity: row.severity as Severity,
+    tactic: row.tactic,
+    technique: row.technique ?? undefined,
+    resource: row.resource as ResourceRef,
+    evidence: row.evidence as unknown[],
+    remediation: row.remediation,
+    source: row.source as AlertSource,
+    firstSeen: row.first_seen,
+    lastSeen: row.last_seen,
+    count: row.count,
+    status: row.status as AlertStatus,
+  };
+}
+
+/** Newest first, keyset-paginated on (last_seen, id). */
+export async function listAlerts(db: Kysely<Database>, filter: AlertFilter, limit: number, after?: [string, string]): Promise<Alert[]> {
+  let query = db.selectFrom('alerts').selectAll();
+  if (filter.severity?.length) query = query.where('severity', 'in', filter.severity);
+  if (filter.status?.length) query = query.where('status', 'in', filter.status);
+  if (filter.source?.length) query = query.where('source', 'in', filter.source);
+  if (filter.cluster) query = query.where('cluster', '=', filter.cluster);
+  if (filter.namespace) query = query.where('namespace', '=', filter.namespace);
+  if (filter.tactic) query = query.where('tactic', '=', filter.tactic);
+  if (filter.rule) query = query.where('rule', '=', filter.rule);
+  if (filter.since) query = query.where('last_seen', '>=', filter.since);
+  if (filter.search) {
+    const like = `%${filter.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) => eb.or([eb('title', 'ilike', like), eb('rule', 'ilike', like), eb('resource_id', 'ilike', like)]));
+  }
+  if (after) {
+    const [lastSeen, id] = after;
+    query = query.where((eb) => eb.or([
+      eb('last_seen', '<', new Date(lastSeen)),
+      eb.and([eb('last_seen', '=', new Date(lastSeen)), eb('id', '<', id)]),
+    ]));
+  }
+  const rows = await query.orderBy('last_seen', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  return rows.map(toAlert);
+}
+
+export async function getAlert(db: Kysely<Database>, id: string): Promise<Alert | undefined> {
+  const row = await db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toAlert(row) : undefined;
+}
+
+export async function setAlertStatus(db: Kysely<Database>, id: string, status: AlertStatus): Promise<boolean> {
+  const result = await db.updateTable('alerts').set({ status }).where('id', '=', id).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { isPalisadeError } from '../core/index.js';
+import { register as registerServer } from './server.js';
+import { register as registerToken } from './token.js';
+
+/** `palisade`: one binary for the server, workers, the agent and the offline tools. */
+const program = new Command('palisade')
+  .description('Threat protection for Kubernetes clusters and container registries')
+  .version('0.1.0')
+  .option('--config <file>', 'palisade.yaml to read (PALISADE_CONFIG)')
+  .showSuggestionAfterError()
+  .exitOverride();
+
+registerServer(program);
+registerToken(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message (unknown option, missing argument, --help).
+    process.exit(error.exitCode);
+  }
+  if (isPalisadeError(error)) {
+    console.error(`palisade: ${error.toLine()}`);
+  } else {
+    console.error(`palisade: ${(error as Error).message ?? String(error)}`);
+  }
+  process.exit(1);
+}

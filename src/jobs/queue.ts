@@ -1,0 +1,128 @@
+import PgBoss from 'pg-boss';
+import { sql, type Kysely } from 'kysely';
+import type { Database, Store } from '../store/index.js';
+
+/**
+ * The durable job queue: pg-boss on the same database as everything else (PGlite through its
+ * `db` option, PostgreSQL through its own small pool). Its schema is created by a migration,
+ * so starting is fast. Each capability describes its jobs with `JobDefinition`s.
+ */
+
+export interface JobDefinition<T extends object = object> {
+  /** Queue name: `capability-action`, e.g. `registry-scan` (letters, digits, - and _). */
+  queue: string;
+  handler: (data: T, job: { id: string; retryCount: number }) => Promise<unknown>;
+  /** Seconds a job may run before it counts as lost (its worker died) and is retried elsewhere. */
+  expireInSeconds?: number;
+  retryLimit?: number;
+  retryDelay?: number;
+  retryBackoff?: boolean;
+}
+
+export interface JobQueueOptions {
+  /** Handlers to run in this process; a queue without handlers only sends (the API role). */
+  definitions?: JobDefinition<any>[];
+  /** Jobs run at once, per queue, in this process. */
+  concurrency?: number;
+  /** How often lost jobs are looked for; lower in tests. */
+  maintenanceIntervalSeconds?: number;
+  pollingIntervalSeconds?: number;
+  /** Run cron schedules (pg-boss elects one process across the cluster for each). */
+  schedule?: boolean;
+  onJobEnd?: (queue: string, outcome: 'completed' | 'failed', seconds: number) => void;
+  onError?: (error: Error) => void;
+}
+
+export interface JobQueue {
+  boss: PgBoss;
+  send<T extends object>(queue: string, data: T, options?: PgBoss.SendOptions): Promise<string | null>;
+  running(): boolean;
+  /** Waits for jobs in flight up to `timeoutMs`; what is left is failed and retried by another worker. */
+  stop(timeoutMs: number): Promise<void>;
+}
+
+export async function startJobQueue(store: Store, options: JobQueueOptions = {}): Promise<JobQueue> {
+  const config: PgBoss.ConstructorOptions = {
+    schema: 'pgboss',
+    migrate: false,
+    supervise: true,
+    schedule: options.schedule ?? false,
+    maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 60,
+  };
+  if (store.kind === 'postgres') {
+    config.connectionString = store.databaseUrl;
+    config.max = 4;
+  } else {
+    config.db = { executeSql: (text, values) => store.sql.executeSql(text, values) };
+  }
+  const boss = new PgBoss(config);
+  let running = false;
+  boss.on('error', (error: Error) => options.onError?.(error));
+  await boss.start();
+  running = true;
+
+  for (const definition of options.definitions ?? []) {
+    await boss.createQueue(definition.queue, {
+      name: definition.queue,
+      expireInSeconds: definition.expireInSeconds ?? 15 * 60,
+      retryLimit: definition.retryLimit ?? 5,
+      retryDelay: definition.retryDelay ?? 5,
+      retryBackoff: definition.retryBackoff ?? true,
+    });
+    for (let i = 0; i < (options.concurrency ?? 1); i++) {
+      await boss.work(definition.queue, { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1, includeMetadata: true }, async (jobs: PgBoss.JobWithMetadata<object>[]) => {
+        for (const job of jobs) {
+          const started = performance.now();
+          try {
+            const result = await definition.handler(job.data, { id: job.id, retryCount: job.retryCount });
+            options.onJobEnd?.(definition.queue, 'completed', (performance.now() - started) / 1000);
+            return result;
+          } catch (error) {
+            options.onJobEnd?.(definition.queue, 'failed', (performance.now() - started) / 1000);
+            throw error;
+          }
+        }
+      });
+    }
+  }
+
+  return {
+    boss,
+    async send(queue, data, sendOptions) {
+      return boss.send(queue, data, sendOptions ?? {});
+    },
+    running: () => running,
+    async stop(timeoutMs) {
+      if (!running) return;
+      running = false;
+      await new Promise<void>((resolve) => {
+        boss.once('stopped', () => resolve());
+        void boss.stop({ graceful: true, timeout: Math.max(timeoutMs, 1000), close: true, wait: false });
+      });
+    },
+  };
+}
+
+/**
+ * Makes a job's effect happen once even if the job runs twice (a worker killed after doing
+ * the work but before pg-boss heard it finish): the effect and its key commit together.
+ * Returns false when the key was already done.
+ */
+export async function runOnce<T>(db: Kysely<Database>, key: string, queue: string, effect: (tx: Kysely<Database>) => Promise<T>): Promise<{ done: boolean; result?: T }> {
+  return db.transaction().execute(async (tx) => {
+    const claimed = await tx.insertInto('job_effects')
+      .values({ key, queue, done_at: new Date(), result: null })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .returning('key')
+      .executeTakeFirst();
+    if (!claimed) return { done: false };
+    const result = await effect(tx);
+    return { done: true, result };
+  });
+}
+
+/** The queue is installed (migration ran) and reachable: part of /readyz. */
+export async function jobSchemaVersion(db: Kysely<Database>): Promise<number | undefined> {
+  const result = await sql<{ version: number }>`select version from pgboss.version`.execute(db);
+  return result.rows[0]?.version;
+}

@@ -1,0 +1,65 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { authentication } from './auth.js';
+import type { ServerContext } from './context.js';
+import { installErrorHandling } from './errors.js';
+import { createMetrics, instrumentRequests, type Metrics } from './metrics.js';
+import { alertRoutes } from './routes/api/alerts.js';
+import { inventoryRoutes } from './routes/api/inventory.js';
+import { planRoutes } from './routes/api/plans.js';
+import { tokenRoutes } from './routes/api/tokens.js';
+import { healthRoutes } from './routes/health.js';
+
+export const API_PREFIX = '/api/v1';
+
+export interface AppOptions {
+  /** A pino logger (the server's); no logging when absent. */
+  logger?: FastifyBaseLogger;
+  metrics?: Metrics;
+  https?: { cert: string | Buffer; key: string | Buffer };
+}
+
+/**
+ * The security center's HTTP surface. Each surface is a plugin with its own prefix and
+ * schemas (DESIGN.md, following Fastify's own habits); every route declares who may call it.
+ */
+export async function buildApp(context: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: context.config.bodyLimit,
+    // Audit batches arrive with charset parameters and vendor JSON media types.
+    ...(options.https ? { https: options.https } : {}),
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+  } as FastifyServerOptions);
+  const metrics = options.metrics ?? createMetrics();
+
+  installErrorHandling(app);
+  instrumentRequests(app, metrics);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Palisade', description: 'Threat protection for Kubernetes clusters and container registries', version: '0.1.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  // The docs UI registers its own routes without our auth config: keep them public.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), auth: 'public' };
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+
+  await app.register(authentication, { context });
+  await app.register(healthRoutes, { context, metrics });
+  await app.register(async (api) => {
+    await api.register(tokenRoutes, { context });
+    await api.register(alertRoutes, { context });
+    await api.register(planRoutes, { context });
+    await api.register(inventoryRoutes, { context });
+  }, { prefix: API_PREFIX });
+
+  return app;
+}

@@ -1,0 +1,40 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { ServerContext } from '../../context.js';
+import { decodeCursor, ListQuery, page } from '../../pagination.js';
+
+/** Clusters, nodes and registries as the center knows them. Credentials never leave the store. */
+export async function inventoryRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
+  const { db } = context.store;
+
+  app.get('/clusters', { schema: { tags: ['inventory'], querystring: ListQuery } }, async (request) => {
+    const { limit = 50, cursor } = request.query as ListQuery;
+    const after = decodeCursor(cursor) as [string] | undefined;
+    let query = db.selectFrom('clusters').selectAll();
+    if (after) query = query.where('name', '>', after[0]);
+    const rows = await query.orderBy('name').limit(limit + 1).execute();
+    return page(rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, lastEventAt: r.last_event_at })), limit, (r) => [r.name]);
+  });
+
+  app.get('/nodes', { schema: { tags: ['inventory'], querystring: Type.Intersect([ListQuery, Type.Object({ cluster: Type.Optional(Type.String()) })]) } }, async (request) => {
+    const { limit = 50, cursor, cluster } = request.query as ListQuery & { cluster?: string };
+    const after = decodeCursor(cursor) as [string] | undefined;
+    let query = db.selectFrom('nodes').selectAll();
+    if (cluster) query = query.where('cluster', '=', cluster);
+    if (after) query = query.where('id', '>', after[0]);
+    const rows = await query.orderBy('id').limit(limit + 1).execute();
+    return page(rows.map((r) => ({
+      id: r.id, cluster: r.cluster, name: r.name, cores: r.cores, kernel: r.kernel, os: r.os, runtime: r.runtime,
+      agentVersion: r.agent_version, lastHeartbeat: r.last_heartbeat,
+    })), limit, (r) => [r.id]);
+  });
+
+  app.get('/registries', { schema: { tags: ['inventory'], querystring: ListQuery } }, async (request) => {
+    const { limit = 50, cursor } = request.query as ListQuery;
+    const after = decodeCursor(cursor) as [string] | undefined;
+    let query = db.selectFrom('registries').select(['id', 'name', 'url', 'kind', 'created_at']);
+    if (after) query = query.where('name', '>', after[0]);
+    const rows = await query.orderBy('name').limit(limit + 1).execute();
+    return page(rows.map((r) => ({ id: r.id, name: r.name, url: r.url, kind: r.kind, createdAt: r.created_at })), limit, (r) => [r.name]);
+  });
+}

@@ -1,0 +1,27 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { listPlans, setPlan } from '../../../center/index.js';
+import { recordAction } from '../../../store/index.js';
+import { actorOf } from '../../auth.js';
+import type { ServerContext } from '../../context.js';
+
+/** Plans per cluster and per registry, switched on and off by an admin. */
+export async function planRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
+  const { db } = context.store;
+
+  app.get('/plans', { schema: { tags: ['plans'] } }, async () => ({ items: await listPlans(db) }));
+
+  app.put('/plans/:scope', {
+    schema: {
+      tags: ['plans'],
+      params: Type.Object({ scope: Type.String({ pattern: '^(cluster|registry):[a-z0-9][a-z0-9._-]{0,62}$' }) }),
+      body: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
+    },
+  }, async (request) => {
+    const { scope } = request.params as { scope: string };
+    const { enabled } = request.body as { enabled: boolean };
+    const plan = await setPlan(db, scope, enabled, context.clock.now());
+    await recordAction(db, { actor: actorOf(request), action: enabled ? 'plan.enable' : 'plan.disable', target: scope, at: context.clock.now() });
+    return plan;
+  });
+}

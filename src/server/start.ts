@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import pino from 'pino';
+import { PalisadeError, storeLocation, systemClock, type Clock, type Config } from '../core/index.js';
+import { startJobQueue, type JobQueue } from '../jobs/index.js';
+import { createToken, hasActiveAdminToken, openStore, type Store } from '../store/index.js';
+import { buildApp } from './app.js';
+import type { ServerContext } from './context.js';
+import { jobDefinitions } from './job-definitions.js';
+import { createMetrics } from './metrics.js';
+
+export interface RunningProcess {
+  /** The bound address, e.g. http://127.0.0.1:8080 (servers only). */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+function createLogger(config: Config) {
+  return pino({
+    level: config.logLevel,
+    // Tokens and credentials never reach the log, wherever they appear.
+    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.password', '*.secret', '*.token'], censor: '[redacted]' },
+  });
+}
+
+/**
+ * `palisade server`: the security center. On the embedded database it also runs the jobs
+ * (PGlite serves one process); on PostgreSQL it can leave them to `palisade worker`s.
+ */
+export async function runServer(config: Config, io: { print: (line: string) => void; clock?: Clock } = { print: console.log }): Promise<RunningProcess> {
+  const clock = io.clock ?? systemClock;
+  const logger = createLogger(config);
+  const store = await openStore(storeLocation(config));
+  let jobs: JobQueue | undefined;
+  try {
+    await ensureAdminToken(store, io.print, clock);
+    const metrics = createMetrics();
+    const base = { config, store, clock, logger };
+    const runJobs = config.serverRunsJobs || store.kind === 'pglite';
+    jobs = await startJobQueue(store, {
+      definitions: runJobs ? jobDefinitions(base) : [],
+      concurrency: config.jobConcurrency,
+      schedule: runJobs,
+      onJobEnd: metrics.jobEnded,
+      onError: (error) => logger.warn({ err: error }, 'job queue error'),
+    });
+    const context: ServerContext = { ...base, jobs };
+    const https = config.tlsCert && config.tlsKey ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) } : undefined;
+    const app = await buildApp(context, { logger, metrics, https });
+    await app.listen({ host: config.host, port: config.port }).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'EADDRINUSE'
+        ? new PalisadeError('server.port_in_use', `port ${config.port} on ${config.host} is already in use`, { kind: 'conflict', field: 'port', hint: 'stop the other process or set PALISADE_PORT / --port' })
+        : error;
+    });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    logger.info({ url, database: store.kind, where: store.where, jobs: runJobs }, 'palisade server ready');
+    const queue = jobs;
+    return {
+      url,
+      async stop() {
+        // Stop taking requests and let in-flight ones finish, then jobs (or leave them to another worker).
+        await app.close();
+        await queue.stop(config.shutdownTimeoutMs);
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await jobs?.stop(0).catch(() => {});
+    await store.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** `palisade worker`: job handlers without HTTP, so workers scale apart from the API. */
+export async function runWorker(config: Config, io: { clock?: Clock } = {}): Promise<RunningProcess> {
+  if (!config.databaseUrl) {
+    throw new PalisadeError('worker.embedded', 'palisade worker needs PostgreSQL: the embedded database serves one process, and `palisade server` already runs the jobs on it', {
+      field: 'databaseUrl',
+      hint: 'set PALISADE_DATABASE_URL for the server and every worker',
+    });
+  }
+  const clock = io.clock ?? systemClock;
+  const logger = createLogger(config);
+  const store = await openStore(storeLocation(config));
+  const metrics = createMetrics();
+  try {
+    const jobs = await startJobQueue(store, {
+      definitions: jobDefinitions({ config, store, clock, logger }),
+      concurrency: config.jobConcurrency,
+      schedule: true,
+      onJobEnd: metrics.jobEnded,
+      onError: (error) => logger.warn({ err: error }, 'job queue error'),
+    });
+    logger.info({ database: store.where }, 'palisade worker ready');
+    return {
+      async stop() {
+        await jobs.stop(config.shutdownTimeoutMs);
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** The first start creates an admin token and shows it once; only its hash is kept. */
+async function ensureAdminToken(store: Store, print: (line: string) => void, clock: Clock): Promise<void> {
+  if (await hasActiveAdminToken(store.db)) return;
+  const token = await createToken(store.db, 'admin', 'initial admin', clock);
+  print(`Admin token (shown once; store it now, only its hash is kept): ${token.secret}`);
+}
+
+/** Stops cleanly on SIGTERM or SIGINT; a second signal exits at once. */
+export function stopOnSignals(running: RunningProcess, onStopped: (error?: unknown) => void): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    running.stop().then(() => onStopped(), onStopped);
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
