@@ -1,0 +1,13 @@
+/** Policy and posture: Pod Security Standards, workload policies, admission, cluster checks. */
+export type { PsaLevel, PsaViolation } from './psa/checks.js';
+export { evaluatePodSecurity, parsePsaVersion, isPsaLevel, PSA_LATEST_MINOR } from './psa/evaluate.js';
+export { podOf, containersOf, POD_TEMPLATE_KINDS, type PodView, type ContainerRef } from './kube/pods.js';
+export type { KubeObject, PodSpec, Container } from './kube/types.js';
+export { parseManifests, readManifestPath, type SourcedObject } from './kube/manifests.js';
+export * from './model.js';
+export {
+  compilePolicySet, assessObject, evaluateObject, evaluateObjects, evaluateUpdate, resourceIdOf,
+  type PolicySet, type CompiledPolicy, type EvaluateOptions, type Assessment, type AssessmentStatus,
+} from './engine.js';
+export { BUILTIN_POLICIES } from './policies/index.js';
+export { matchesSelector } from './selectors.js';

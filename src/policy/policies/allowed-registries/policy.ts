@@ -1,0 +1,31 @@
+import type { PolicyDefinition } from '../../model.js';
+import { parseImageReference, perContainer, q } from '../helpers.js';
+
+export interface Parameters {
+  /** Allowed `registry/repository` prefixes, e.g. `registry.example.com/` or `docker.io/library/`. Empty: any. */
+  registries: string[];
+}
+
+export const allowedRegistries: PolicyDefinition<Parameters> = {
+  id: 'allowed-registries',
+  title: 'Container images should be deployed from trusted registries only',
+  description: 'Images from registries you do not control may be unscanned, tampered with or typosquatted.',
+  severity: 'high',
+  remediation: 'Push the image to one of the allowed registries (and scan it there), then reference it from there.',
+  control: 'Remediate security configurations',
+  appliesTo: 'pods',
+  defaults: { effect: 'audit', parameters: { registries: [] } },
+  onUpdate: 'always',
+  sample: { parameters: { registries: ['registry.example.com/', 'mcr.microsoft.com/'] } },
+  evaluate: (ctx) => {
+    const allowed = ctx.parameters.registries;
+    if (allowed.length === 0) return [];
+    return perContainer(ctx, (c) => {
+      const image = String(c.container.image ?? '');
+      const ref = parseImageReference(image);
+      // Match both the written and the normalised form, so `nginx` matches `docker.io/library/`.
+      if (allowed.some((prefix) => image.startsWith(prefix) || ref.name.startsWith(prefix) || `${ref.name}/`.startsWith(prefix))) return undefined;
+      return { message: `container ${q(c.name)} image ${q(image)} is not from an allowed registry (${allowed.join(', ')})`, container: c.name, field: `${c.path}.image` };
+    });
+  },
+};

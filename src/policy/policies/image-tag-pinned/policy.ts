@@ -1,0 +1,24 @@
+import type { PolicyDefinition } from '../../model.js';
+import { parseImageReference, perContainer, q } from '../helpers.js';
+
+export interface Parameters { disallowedTags: string[] }
+
+export const imageTagPinned: PolicyDefinition<Parameters> = {
+  id: 'image-tag-pinned',
+  title: 'Container images should not use the latest tag',
+  description: 'A moving tag (or none, which means latest) makes what runs unknowable and rollbacks impossible.',
+  severity: 'medium',
+  remediation: 'Reference a version tag or a digest (image:1.2.3 or image@sha256:...).',
+  control: 'Remediate security configurations',
+  appliesTo: 'pods',
+  defaults: { effect: 'audit', parameters: { disallowedTags: ['latest'] } },
+  onUpdate: 'always',
+  evaluate: (ctx) => perContainer(ctx, (c) => {
+    const image = String(c.container.image ?? '');
+    const ref = parseImageReference(image);
+    if (ref.digest) return undefined;
+    if (ref.tag === undefined) return { message: `container ${q(c.name)} image ${q(image)} has no tag (defaults to latest)`, container: c.name, field: `${c.path}.image` };
+    if (ctx.parameters.disallowedTags.includes(ref.tag)) return { message: `container ${q(c.name)} image ${q(image)} uses the ${q(ref.tag)} tag`, container: c.name, field: `${c.path}.image` };
+    return undefined;
+  }),
+};
