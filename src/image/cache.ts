@@ -1,0 +1,65 @@
+import type { ColumnType, Kysely } from 'kysely';
+import type { Cataloger } from './catalog/types.js';
+import type { LayerAnalysis } from './layers.js';
+
+/**
+ * Layer analyses cached by diff ID and the versions of the catalogers that produced them
+ * (Trivy's analyzer cache): a second image sharing a base layer, or a rescan after a database
+ * update, reads no layer twice. A diff ID names the uncompressed content, which the layer reader
+ * verifies before anything is cached, so a hit is as good as a read.
+ */
+export interface LayerCache {
+  get(diffId: string, analyzer: string): Promise<LayerAnalysis | undefined>;
+  put(analysis: LayerAnalysis, analyzer: string): Promise<void>;
+}
+
+/** Bump when LayerAnalysis changes shape. */
+const FORMAT = 1;
+
+export function analyzerKey(catalogers: readonly Cataloger[]): string {
+  return `v${FORMAT};${catalogers.map((c) => `${c.name}@${c.version}`).sort().join(',')}`;
+}
+
+export function memoryLayerCache(): LayerCache & { size(): number } {
+  const entries = new Map<string, string>();
+  return {
+    async get(diffId, analyzer) {
+      const text = entries.get(`${diffId} ${analyzer}`);
+      return text === undefined ? undefined : (JSON.parse(text) as LayerAnalysis);
+    },
+    async put(analysis, analyzer) {
+      entries.set(`${analysis.diffId} ${analyzer}`, JSON.stringify(analysis));
+    },
+    size: () => entries.size,
+  };
+}
+
+export interface ImageLayerAnalysisTable {
+  diff_id: string;
+  analyzer: string;
+  analysis: string;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+declare module '../store/schema.js' {
+  interface Database {
+    image_layer_analyses: ImageLayerAnalysisTable;
+  }
+}
+
+/** The store-backed cache (table from migration 0500_image). */
+export function storeLayerCache(db: Kysely<{ image_layer_analyses: ImageLayerAnalysisTable }>): LayerCache {
+  return {
+    async get(diffId, analyzer) {
+      const row = await db.selectFrom('image_layer_analyses').select('analysis').where('diff_id', '=', diffId).where('analyzer', '=', analyzer).executeTakeFirst();
+      return row ? (JSON.parse(row.analysis) as LayerAnalysis) : undefined;
+    },
+    async put(analysis, analyzer) {
+      await db
+        .insertInto('image_layer_analyses')
+        .values({ diff_id: analysis.diffId, analyzer, analysis: JSON.stringify(analysis) })
+        .onConflict((oc) => oc.columns(['diff_id', 'analyzer']).doUpdateSet({ analysis: JSON.stringify(analysis) }))
+        .execute();
+    },
+  };
+}

@@ -1,0 +1,11 @@
+/** Image analysis: open any image transport, read its layers once, and list what is installed. */
+export { openImage, analyzeImage, inventoryImage, type OpenImageOptions, type AnalyzeOptions, type AnalysisProgress, type ImageAnalysis, type ImageDescription } from './scan.js';
+export { parseReference, parseImageSource, formatReference, type ImageReference, type ImageSourceSpec } from './reference.js';
+export { parsePlatform, formatPlatform, type Platform, type ImageConfig } from './oci.js';
+export type { ImageSource, LayerRef } from './sources/source.js';
+export { memoryLayerCache, storeLayerCache, analyzerKey, type LayerCache } from './cache.js';
+export { DEFAULT_CATALOGERS, type Cataloger } from './catalog/index.js';
+export { analyzeLayer, DEFAULT_LIMITS, type LayerAnalysis, type LayerLimits } from './layers.js';
+export { assembleInventory } from './assemble.js';
+export { RegistryClient, type RegistryClientOptions } from './registry/client.js';
+export { dockerConfigCredentials, type RegistryCredentials } from './registry/auth.js';

@@ -1,0 +1,301 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import tar from 'tar-stream';
+import { PalisadeError } from '../core/index.js';
+import type { Cataloger, FileAnalysis, FileFacts, FileSink } from './catalog/types.js';
+import { basename, dirname } from './catalog/types.js';
+
+/**
+ * Reads one layer tar exactly once. Only files a cataloger asks for are held in memory (one at a
+ * time, up to its cap); large binaries stream through sinks; everything else is skipped unread.
+ * The result is plain JSON so it can be cached by diff ID and cataloger versions.
+ */
+
+export interface LayerLink {
+  path: string;
+  /** Symlink: the raw link text. Hardlink: the normalised path of the earlier entry. */
+  target: string;
+  hard: boolean;
+}
+
+export interface AnalyzedFile {
+  path: string;
+  cataloger: string;
+  analysis: FileAnalysis;
+}
+
+export interface LayerAnalysis {
+  diffId: string;
+  files: AnalyzedFile[];
+  /** Paths deleted from lower layers (`.wh.NAME`). */
+  whiteouts: string[];
+  /** Directories whose lower-layer contents are hidden (`.wh..wh..opq`). */
+  opaqueDirs: string[];
+  links: LayerLink[];
+  warnings: string[];
+  entries: number;
+  /** Uncompressed size of the tar. */
+  bytes: number;
+}
+
+export interface LayerLimits {
+  /** Largest uncompressed layer accepted. */
+  maxLayerBytes: number;
+  /** Past `ratioCheckAfter` uncompressed bytes, uncompressed/compressed above this is treated as a decompression bomb. */
+  maxCompressionRatio: number;
+  ratioCheckAfter: number;
+  /** Largest single file any cataloger may hold in memory. */
+  maxFileBytes: number;
+}
+
+export const DEFAULT_LIMITS: LayerLimits = {
+  maxLayerBytes: 16 * 1024 ** 3,
+  maxCompressionRatio: 200,
+  ratioCheckAfter: 256 * 1024 ** 2,
+  maxFileBytes: 256 * 1024 ** 2,
+};
+
+export interface LayerProgress {
+  compressedBytes: number;
+  bytes: number;
+  entries: number;
+}
+
+export interface AnalyzeLayerOptions {
+  catalogers: readonly Cataloger[];
+  /** Expected digest of the uncompressed tar; a mismatch fails the layer. */
+  diffId: string;
+  limits?: Partial<LayerLimits>;
+  onProgress?: (progress: LayerProgress) => void;
+  what?: string;
+}
+
+/** Normalises a tar member name to an image path; names climbing out with `..` give undefined. */
+export function normalizeEntryPath(name: string): string | undefined {
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0 || parts.includes('..')) return undefined;
+  return parts.join('/');
+}
+
+type Compression = 'gzip' | 'zstd' | 'none';
+
+export function detectCompression(head: Uint8Array): Compression {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  return 'none';
+}
+
+export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions): Promise<LayerAnalysis> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const what = options.what ?? `layer ${options.diffId}`;
+  const result: LayerAnalysis = { diffId: options.diffId, files: [], whiteouts: [], opaqueDirs: [], links: [], warnings: [], entries: 0, bytes: 0 };
+  const progress: LayerProgress = { compressedBytes: 0, bytes: 0, entries: 0 };
+  let lastReport = 0;
+  const report = () => {
+    const now = Date.now();
+    if (options.onProgress && now - lastReport > 100) {
+      lastReport = now;
+      options.onProgress({ ...progress });
+    }
+  };
+
+  const countCompressed = async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      progress.compressedBytes += chunk.length;
+      yield chunk;
+    }
+  };
+
+  const [algorithm, expectedHex] = options.diffId.split(':');
+  const diffHash = createHash(algorithm === 'sha512' ? 'sha512' : 'sha256');
+  const checkUncompressed = async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      progress.bytes += chunk.length;
+      if (progress.bytes > limits.maxLayerBytes) {
+        throw new PalisadeError('image.layer.too-large', `${what}: more than ${limits.maxLayerBytes} bytes uncompressed`, { kind: 'too-large', hint: 'raise the layer size limit if this image is trusted' });
+      }
+      if (progress.bytes > limits.ratioCheckAfter && progress.compressedBytes > 0 && progress.bytes / progress.compressedBytes > limits.maxCompressionRatio) {
+        throw new PalisadeError('image.layer.bomb', `${what}: expands more than ${limits.maxCompressionRatio}× (decompression bomb?)`, {
+          kind: 'unprocessable',
+          hint: 'the layer was rejected to keep the scanner bounded',
+        });
+      }
+      diffHash.update(chunk);
+      report();
+      yield chunk;
+    }
+    const actual = diffHash.digest('hex');
+    if (actual !== expectedHex) {
+      throw new PalisadeError('image.digest.mismatch', `${what}: uncompressed content ${algorithm}:${actual} does not match diff ID ${options.diffId}`, {
+        kind: 'unprocessable',
+        hint: 'the layer is corrupt, truncated or does not belong to this image config',
+      });
+    }
+  };
+
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    handleEntry(header, stream as unknown as Readable, options.catalogers, limits, result)
+      .then(() => {
+        result.entries++;
+        progress.entries++;
+        next();
+      })
+      .catch((error: unknown) => next(error as Error));
+  });
+
+  try {
+    // Generators and tar-stream's streamx Writable are valid pipeline stages; the overloads cannot express the chain.
+    await (pipeline as unknown as (...streams: unknown[]) => Promise<void>)(input, countCompressed, decompress, checkUncompressed, extract);
+  } catch (error) {
+    if (error instanceof PalisadeError) throw error;
+    throw new PalisadeError('image.layer.invalid', `${what}: ${(error as Error).message}`, {
+      kind: 'unprocessable',
+      cause: error,
+      hint: 'the layer is truncated or not a tar archive',
+    });
+  }
+  result.bytes = progress.bytes;
+  options.onProgress?.({ ...progress });
+  return result;
+}
+
+/** Inflates by magic bytes: zlib runs on the libuv pool, so several layers inflate in parallel. */
+async function* decompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const iterator = source[Symbol.asyncIterator]();
+  let first = await iterator.next();
+  while (!first.done && first.value.length < 4) {
+    const more = await iterator.next();
+    if (more.done) break;
+    first = { done: false, value: Buffer.concat([first.value, more.value]) };
+  }
+  if (first.done) return;
+  const kind = detectCompression(first.value);
+  const rest = async function* () {
+    yield first.value;
+    for (let step = await iterator.next(); !step.done; step = await iterator.next()) yield step.value;
+  };
+  if (kind === 'none') {
+    yield* rest();
+    return;
+  }
+  if (kind === 'zstd') {
+    const out: Buffer[] = [];
+    const decoder = new ZstdDecompress((data) => {
+      out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    });
+    for await (const chunk of rest()) {
+      decoder.push(chunk);
+      while (out.length) yield out.shift()!;
+    }
+    decoder.push(new Uint8Array(0), true);
+    while (out.length) yield out.shift()!;
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const feeding = (async () => {
+    try {
+      for await (const chunk of rest()) {
+        if (!gunzip.write(chunk)) await once(gunzip, 'drain');
+      }
+      gunzip.end();
+    } catch (error) {
+      gunzip.destroy(error as Error);
+    }
+  })();
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } finally {
+    await feeding;
+  }
+}
+
+interface TarHeader {
+  name: string;
+  type: string | null;
+  size?: number;
+  mode?: number;
+  linkname?: string | null;
+}
+
+async function drain(stream: Readable): Promise<void> {
+  stream.resume();
+  if (!stream.readableEnded) await once(stream, 'end');
+}
+
+async function handleEntry(header: TarHeader, stream: Readable, catalogers: readonly Cataloger[], limits: LayerLimits, result: LayerAnalysis): Promise<void> {
+  const path = normalizeEntryPath(header.name);
+  if (!path) {
+    if (header.name.split('/').includes('..')) result.warnings.push(`skipped entry climbing out of the image: ${header.name}`);
+    return drain(stream);
+  }
+  const base = basename(path);
+  if (base.startsWith('.wh.')) {
+    const dir = dirname(path);
+    if (base === '.wh..wh..opq') result.opaqueDirs.push(dir);
+    else {
+      const hidden = base.slice(4);
+      if (hidden && hidden !== '.' && hidden !== '..' && !hidden.startsWith('.wh.')) result.whiteouts.push(dir ? `${dir}/${hidden}` : hidden);
+    }
+    return drain(stream);
+  }
+  if (header.type === 'symlink') {
+    if (header.linkname) result.links.push({ path, target: header.linkname, hard: false });
+    return drain(stream);
+  }
+  if (header.type === 'link') {
+    const target = header.linkname ? normalizeEntryPath(header.linkname) : undefined;
+    if (target) result.links.push({ path, target, hard: true });
+    else if (header.linkname) result.warnings.push(`skipped hardlink climbing out of the image: ${path} → ${header.linkname}`);
+    return drain(stream);
+  }
+  if (header.type !== 'file' && header.type !== 'contiguous-file') return drain(stream);
+
+  const facts: FileFacts = { path, size: header.size ?? 0, mode: header.mode ?? 0 };
+  const readers: Cataloger[] = [];
+  const sinks: Array<{ cataloger: Cataloger; sink: FileSink }> = [];
+  for (const cataloger of catalogers) {
+    if (cataloger.wants?.(facts)) {
+      const cap = Math.min(cataloger.maxBytes ?? limits.maxFileBytes, limits.maxFileBytes);
+      if (facts.size > cap) result.warnings.push(`${cataloger.name}: skipped ${path} (${facts.size} bytes, over the ${cap} byte limit)`);
+      else readers.push(cataloger);
+    } else if (cataloger.streams?.(facts) && cataloger.sink) {
+      sinks.push({ cataloger, sink: cataloger.sink(facts) });
+    }
+  }
+  if (readers.length === 0 && sinks.length === 0) return drain(stream);
+
+  const chunks: Buffer[] = [];
+  let held = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (readers.length) {
+      held += chunk.length;
+      // The header's size bounds what we hold; a lying header cannot grow memory past it.
+      if (held > facts.size) throw new Error(`entry ${path} is longer than its header says`);
+      chunks.push(chunk);
+    }
+    for (const { sink } of sinks) sink.write(chunk);
+  }
+  const content = Buffer.concat(chunks);
+  for (const cataloger of readers) {
+    try {
+      const analysis = await cataloger.analyze!({ ...facts, content });
+      result.files.push({ path, cataloger: cataloger.name, analysis: analysis ?? {} });
+    } catch (error) {
+      result.warnings.push(`${cataloger.name}: cannot read ${path}: ${(error as Error).message}`);
+    }
+  }
+  for (const { cataloger, sink } of sinks) {
+    try {
+      const analysis = sink.end();
+      // A sink answers undefined for files it does not recognise (most executables are not Go).
+      if (analysis) result.files.push({ path, cataloger: cataloger.name, analysis });
+    } catch (error) {
+      result.warnings.push(`${cataloger.name}: cannot read ${path}: ${(error as Error).message}`);
+    }
+  }
+}

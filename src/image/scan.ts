@@ -1,0 +1,129 @@
+import type { ImageInventory } from '../core/index.js';
+import { assembleInventory } from './assemble.js';
+import { analyzerKey, type LayerCache } from './cache.js';
+import { DEFAULT_CATALOGERS } from './catalog/index.js';
+import type { Cataloger } from './catalog/types.js';
+import { analyzeLayer, type LayerAnalysis, type LayerLimits } from './layers.js';
+import { formatPlatform, parsePlatform, type Platform } from './oci.js';
+import { parseImageSource, type ImageSourceSpec } from './reference.js';
+import type { RegistryCredentials } from './registry/auth.js';
+import { openDockerArchive } from './sources/docker-archive.js';
+import { openOciArchive } from './sources/oci-archive.js';
+import { openOciLayout } from './sources/oci-layout.js';
+import { openRegistryImage } from './sources/registry.js';
+import type { ImageSource } from './sources/source.js';
+
+export interface OpenImageOptions {
+  /** `OS/ARCH[/VARIANT]`; default linux/amd64. */
+  platform?: string | Platform;
+  insecure?: boolean;
+  credentials?: RegistryCredentials;
+  dockerConfig?: string;
+  fetch?: typeof fetch;
+}
+
+/** Opens any transport: `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:NAME:TAG]`, `docker://REF` or a bare REF. */
+export async function openImage(image: string | ImageSourceSpec, options: OpenImageOptions = {}): Promise<ImageSource> {
+  const spec = typeof image === 'string' ? parseImageSource(image) : image;
+  const platform = typeof options.platform === 'string' ? parsePlatform(options.platform) : (options.platform ?? { os: 'linux', architecture: 'amd64' });
+  switch (spec.transport) {
+    case 'oci':
+      return openOciLayout(spec.path, spec.tag, platform);
+    case 'oci-archive':
+      return openOciArchive(spec.path, spec.tag, platform);
+    case 'docker-archive':
+      return openDockerArchive(spec.path, spec.name);
+    case 'registry':
+      return openRegistryImage(spec.reference, platform, options);
+  }
+}
+
+export type AnalysisProgress =
+  | { type: 'layer-start'; index: number; digest: string; size: number; cached: boolean }
+  | { type: 'layer-progress'; index: number; compressedBytes: number; bytes: number; entries: number }
+  | { type: 'layer-done'; index: number; cached: boolean; entries: number; bytes: number };
+
+export interface AnalyzeOptions {
+  catalogers?: readonly Cataloger[];
+  cache?: LayerCache;
+  /** Layers read at once; zlib inflates on the thread pool, so 2 keeps both cores busy. */
+  concurrency?: number;
+  limits?: Partial<LayerLimits>;
+  onProgress?: (event: AnalysisProgress) => void;
+}
+
+export interface ImageDescription {
+  name: string;
+  /** Manifest digest (absent for docker-archive, which has no manifest). */
+  digest?: string;
+  /** Config digest: the image ID, the same in every transport. */
+  id: string;
+  platform?: string;
+  created?: string;
+  layers: Array<{ digest: string; diffId: string; size: number; cached: boolean }>;
+}
+
+export interface ImageAnalysis {
+  image: ImageDescription;
+  inventory: ImageInventory;
+  warnings: string[];
+}
+
+/** Reads (or takes from the cache) every layer, then merges them into the image's inventory. */
+export async function analyzeImage(source: ImageSource, options: AnalyzeOptions = {}): Promise<ImageAnalysis> {
+  const catalogers = options.catalogers ?? DEFAULT_CATALOGERS;
+  const analyzer = analyzerKey(catalogers);
+  const results: LayerAnalysis[] = new Array(source.layers.length);
+  const cached: boolean[] = new Array(source.layers.length).fill(false);
+  let next = 0;
+  const worker = async () => {
+    while (next < source.layers.length) {
+      const index = next++;
+      const layer = source.layers[index]!;
+      const hit = await options.cache?.get(layer.diffId, analyzer);
+      options.onProgress?.({ type: 'layer-start', index, digest: layer.digest, size: layer.size, cached: !!hit });
+      if (hit) {
+        results[index] = hit;
+        cached[index] = true;
+      } else {
+        const stream = await source.openLayer(layer);
+        results[index] = await analyzeLayer(stream, {
+          catalogers,
+          diffId: layer.diffId,
+          what: `${source.name}: layer ${layer.digest}`,
+          ...(options.limits ? { limits: options.limits } : {}),
+          ...(options.onProgress ? { onProgress: (p) => options.onProgress!({ type: 'layer-progress', index, ...p }) } : {}),
+        });
+        await options.cache?.put(results[index]!, analyzer);
+      }
+      options.onProgress?.({ type: 'layer-done', index, cached: cached[index]!, entries: results[index]!.entries, bytes: results[index]!.bytes });
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency ?? 2, source.layers.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  const { inventory, warnings } = assembleInventory(results);
+  const config = source.config;
+  const platform = config.os && config.architecture ? formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }) : undefined;
+  return {
+    image: {
+      name: source.name,
+      ...(source.manifestDigest ? { digest: source.manifestDigest } : {}),
+      id: source.configDigest,
+      ...(platform ? { platform } : {}),
+      ...(config.created ? { created: config.created } : {}),
+      layers: source.layers.map((l, i) => ({ digest: l.digest, diffId: l.diffId, size: l.size, cached: cached[i]! })),
+    },
+    inventory,
+    warnings,
+  };
+}
+
+/** Opens, analyzes and closes: the inventory of one image, ready for matching. */
+export async function inventoryImage(image: string | ImageSourceSpec, options: OpenImageOptions & AnalyzeOptions = {}): Promise<ImageAnalysis> {
+  const source = await openImage(image, options);
+  try {
+    return await analyzeImage(source, options);
+  } finally {
+    await source.close();
+  }
+}
