@@ -11,3 +11,4 @@ export {
 } from './engine.js';
 export { BUILTIN_POLICIES } from './policies/index.js';
 export { matchesSelector } from './selectors.js';
+export { checkManifests, loadPolicyConfig, formatTable, formatJson, toSarif, type CheckReport, type CheckOutcome } from './report.js';

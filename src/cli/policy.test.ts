@@ -1,0 +1,104 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { register } from './policy.js';
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: shop }
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+      - name: web
+        image: nginx:latest
+        securityContext: { privileged: true }
+`;
+const SERVICE = `apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: shop }
+spec: { type: ClusterIP, ports: [{ port: 80 }] }
+`;
+
+async function run(args: string[]): Promise<{ out: string; exitCode: number | undefined }> {
+  const lines: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => { lines.push(String(s)); });
+  const err = vi.spyOn(console, 'error').mockImplementation(() => {});
+  const program = new Command('palisade').exitOverride();
+  register(program);
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(['node', 'palisade', ...args]);
+    return { out: lines.join('\n'), exitCode: process.exitCode as number | undefined };
+  } finally {
+    log.mockRestore();
+    err.mockRestore();
+    process.exitCode = undefined;
+  }
+}
+
+function workdir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'palisade-policy-'));
+  writeFileSync(path.join(dir, 'app.yaml'), `${DEPLOYMENT}---\n${SERVICE}`);
+  mkdirSync(path.join(dir, 'more'));
+  writeFileSync(path.join(dir, 'more', 'list.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }] }));
+  writeFileSync(path.join(dir, 'README.md'), 'not a manifest');
+  return dir;
+}
+
+describe('palisade policy check', () => {
+  afterEach(() => { process.exitCode = undefined; });
+
+  it('prints one JSON result per violation with resource, policy, effect, severity, message, container and field', async () => {
+    const dir = workdir();
+    const { out } = await run(['policy', 'check', dir, '--format', 'json']);
+    const { results } = JSON.parse(out) as { results: Record<string, unknown>[] };
+    const privileged = results.find((r) => r.policy === 'no-privileged-containers');
+    expect(privileged).toEqual({
+      resource: { kind: 'Deployment', namespace: 'shop', name: 'web' }, policy: 'no-privileged-containers', effect: 'deny', severity: 'high',
+      message: 'container "web" must not set securityContext.privileged=true', container: 'web', field: 'spec.template.spec.containers[0].securityContext.privileged',
+    });
+    expect(results.some((r) => r.policy === 'image-tag-pinned' && (r.resource as { name: string }).name === 'web')).toBe(true);
+    expect(results.some((r) => r.policy === 'no-default-namespace' && (r.resource as { kind: string }).kind === 'Pod')).toBe(true);
+    expect(results.some((r) => (r.resource as { kind: string }).kind === 'Service')).toBe(false);
+  });
+
+  it('exits with --exit-code only when a deny-effect violation exists', async () => {
+    const dir = workdir();
+    expect((await run(['policy', 'check', dir, '--exit-code', '3'])).exitCode).toBe(3);
+    const config = path.join(dir, 'policies.yml.txt');
+    writeFileSync(config, 'policies:\n  no-privileged-containers: { effect: audit }\n  pod-security-baseline: { effect: audit }\n');
+    expect((await run(['policy', 'check', dir, '--exit-code', '3', '--policies', config])).exitCode).toBeUndefined();
+  });
+
+  it('writes SARIF 2.1 with a rule per policy and located results', async () => {
+    const dir = workdir();
+    const sarif = JSON.parse((await run(['policy', 'check', path.join(dir, 'app.yaml'), '--format', 'sarif'])).out);
+    expect(sarif.version).toBe('2.1.0');
+    const run0 = sarif.runs[0];
+    expect(run0.tool.driver.rules.map((r: { id: string }) => r.id)).toContain('no-privileged-containers');
+    const result = run0.results.find((r: { ruleId: string }) => r.ruleId === 'no-privileged-containers');
+    expect(result.level).toBe('error');
+    expect(result.locations[0].physicalLocation.artifactLocation.uri).toBe(path.join(dir, 'app.yaml'));
+  });
+
+  const hasKubectl = (() => { try { execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+  it.skipIf(!hasKubectl)('checks real `kubectl kustomize` output', async () => {
+    const dir = workdir();
+    writeFileSync(path.join(dir, 'kustomization.yaml'), 'namespace: prod\ncommonLabels: { owner: shop }\nresources: [app.yaml]\n');
+    const rendered = path.join(dir, 'rendered.yaml');
+    writeFileSync(rendered, execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' }));
+    const { results } = JSON.parse((await run(['policy', 'check', rendered, '--format', 'json'])).out) as { results: { resource: { namespace: string }; policy: string }[] };
+    expect(results.length).toBeGreaterThan(0);
+    expect(results.every((r) => r.resource.namespace === 'prod')).toBe(true);
+  });
+
+  it('rejects an unknown format with a typed error', async () => {
+    await expect(run(['policy', 'check', workdir(), '--format', 'xml'])).rejects.toThrow(/unknown format/);
+  });
+});
