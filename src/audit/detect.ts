@@ -1,0 +1,177 @@
+import { randomIds, systemClock, type Alert, type Clock, type IdSource } from '../core/index.js';
+import { AuditRuleEngine } from './engine.js';
+import { eventTime, type AuditEvent } from './event.js';
+import { compileValues } from './condition.js';
+import { alertResource } from './resource.js';
+import type { CompiledRule, RuleSet } from './rules.js';
+import { MemoryDetectionState, type DetectionState } from './state.js';
+
+/**
+ * From matched events to alerts: stateful rules consult the detection state, then each hit is
+ * folded into one alert per (rule, resource) and window. An alert keeps its first few events as
+ * evidence, counts the rest, and moves lastSeen; a hit after the window has passed opens a new alert.
+ */
+export interface AuditAlert extends Alert {
+  source: 'audit';
+  /** Technique in Microsoft's threat matrix for Kubernetes. */
+  matrix: string;
+  /** rule + resource + window start, the center's dedupe key. */
+  dedupeKey: string;
+}
+
+export interface DetectorOptions {
+  rules: RuleSet | AuditRuleEngine;
+  state?: DetectionState;
+  /** Cluster for events whose source names none (files read by the CLI). */
+  cluster?: string;
+  /** Hits of one rule on one resource within this window update one alert (default 1 h). */
+  windowMs?: number;
+  /** Events kept as evidence per alert (default 5). */
+  maxEvidence?: number;
+  /** Alerts kept open in memory; the least recently updated are let go first (default 10,000). */
+  maxOpenAlerts?: number;
+  clock?: Clock;
+  ids?: IdSource;
+}
+
+interface StatefulRule {
+  scope: Array<(e: AuditEvent) => unknown[]>;
+  value: Array<(e: AuditEvent) => unknown[]>;
+  learning: { events: number; periodMs: number };
+}
+
+function product(lists: unknown[][]): string[] {
+  let out = [''];
+  lists.forEach((list, i) => {
+    const next: string[] = [];
+    for (const prefix of out) for (const v of list.length ? list : ['']) next.push(i === 0 ? String(v) : `${prefix}\u0000${String(v)}`);
+    out = next;
+  });
+  return out;
+}
+
+export class AuditDetector {
+  readonly engine: AuditRuleEngine;
+  readonly state: DetectionState;
+  private readonly cluster: string;
+  private readonly windowMs: number;
+  private readonly maxEvidence: number;
+  private readonly maxOpen: number;
+  private readonly ids: IdSource;
+  private readonly clock: Clock;
+  private readonly open = new Map<string, AuditAlert>();
+  private readonly stateful = new Map<string, StatefulRule>();
+  private processed = 0;
+
+  constructor(options: DetectorOptions) {
+    this.engine = options.rules instanceof AuditRuleEngine ? options.rules : new AuditRuleEngine(options.rules);
+    this.state = options.state ?? new MemoryDetectionState();
+    this.cluster = options.cluster ?? 'default';
+    this.windowMs = options.windowMs ?? 3_600_000;
+    this.maxEvidence = options.maxEvidence ?? 5;
+    this.maxOpen = options.maxOpenAlerts ?? 10_000;
+    this.ids = options.ids ?? randomIds;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  get eventCount(): number {
+    return this.processed;
+  }
+
+  /** Runs one batch; returns the alerts it opened or updated, each once. */
+  process(events: Iterable<AuditEvent>): AuditAlert[] {
+    const touched = new Set<AuditAlert>();
+    for (const event of events) {
+      this.processed++;
+      const hits = this.engine.match(event);
+      for (let i = 0; i < hits.length; i++) {
+        const hit = hits[i]!;
+        if (hit.rule.firstSeen && !this.firstSeen(hit, event)) continue;
+        touched.add(this.record(hit, event));
+      }
+    }
+    return [...touched];
+  }
+
+  /** Alerts still open (within their window), most severe and most recent first. */
+  alerts(): AuditAlert[] {
+    return [...this.open.values()];
+  }
+
+  private firstSeen(hit: CompiledRule, event: AuditEvent): boolean {
+    const spec = hit.rule.firstSeen!;
+    let compiled = this.stateful.get(hit.rule.id);
+    if (!compiled) {
+      const paths = (list: string[], kind: string) => list.map((p) => p === 'cluster'
+        ? (e: AuditEvent) => [e.cluster ?? this.cluster]
+        : compileValues(p, `${hit.rule.id}.firstSeen.${kind}`));
+      compiled = { scope: paths(spec.scope, 'scope'), value: paths(spec.value, 'value'), learning: spec.learning };
+      this.stateful.set(hit.rule.id, compiled);
+    }
+    const scope = hit.rule.id + '\u0000' + product(compiled.scope.map((f) => f(event).slice(0, 1))).join('');
+    const at = eventTime(event);
+    let fire = false;
+    for (const value of product(compiled.value.map((f) => f(event)))) {
+      const seen = this.state.observe(scope, value, at);
+      if (seen.isNew && seen.scopeEvents >= compiled.learning.events && at - seen.scopeFirstSeen >= compiled.learning.periodMs) fire = true;
+    }
+    return fire;
+  }
+
+  private record(hit: CompiledRule, event: AuditEvent): AuditAlert {
+    const rule = hit.rule;
+    const resource = alertResource(event, this.cluster);
+    const key = rule.id + '\u0000' + resource.id;
+    const at = eventTime(event) || this.clock.now().getTime();
+    const current = this.open.get(key);
+    if (current && at - current.lastSeen.getTime() <= this.windowMs && current.firstSeen.getTime() - at <= this.windowMs) {
+      current.count++;
+      if (at > current.lastSeen.getTime()) current.lastSeen = new Date(at);
+      if (at < current.firstSeen.getTime()) current.firstSeen = new Date(at);
+      if (current.evidence.length < this.maxEvidence) current.evidence.push(event);
+      this.open.delete(key);
+      this.open.set(key, current);
+      return current;
+    }
+    const first = new Date(at);
+    const alert: AuditAlert = {
+      id: this.ids.next('alert-'),
+      rule: rule.id,
+      title: rule.title,
+      severity: rule.severity,
+      tactic: rule.tactic,
+      technique: rule.technique,
+      matrix: rule.matrix,
+      resource,
+      evidence: [event],
+      remediation: rule.remediation,
+      source: 'audit',
+      firstSeen: first,
+      lastSeen: new Date(at),
+      count: 1,
+      status: 'active',
+      dedupeKey: `${rule.id}|${resource.id}|${first.toISOString()}`,
+    };
+    this.open.delete(key);
+    this.open.set(key, alert);
+    if (this.open.size > this.maxOpen) this.open.delete(this.open.keys().next().value as string);
+    return alert;
+  }
+}
+
+export interface AnalyzeOptions extends Omit<DetectorOptions, 'rules'> {
+  rules: RuleSet | AuditRuleEngine;
+}
+
+export interface AnalyzeResult {
+  alerts: AuditAlert[];
+  events: number;
+}
+
+/** One pass over a finite set of events (the CLI, tests): every alert, deduplicated. */
+export function analyzeAuditEvents(events: Iterable<AuditEvent>, options: AnalyzeOptions): AnalyzeResult {
+  const detector = new AuditDetector(options);
+  const alerts = new Map<string, AuditAlert>();
+  for (const alert of detector.process(events)) alerts.set(alert.id, alert);
+  return { alerts: [...alerts.values()], events: detector.eventCount };
+}

@@ -1,0 +1,40 @@
+/**
+ * Agentless Kubernetes threat detection from API-server audit logs: sources turn wire formats into
+ * AuditEvents, rules (YAML data) are compiled and indexed, the detector folds hits into alerts.
+ */
+import { loadRuleSet, type RuleOverride, type RuleSet } from './rules.js';
+import { normalizeEvent } from './sources/event.js';
+
+export type { AuditEvent, AuditInputError, AuditUser, AuditObjectRef } from './event.js';
+export { eventTime } from './event.js';
+export { normalizeEvent, AUDIT_API_VERSIONS } from './sources/event.js';
+export { AuditBatch, AuditLineDecoder, decodeAuditText, decodeAuditValue, type AuditSink, type DecodeContext } from './sources/decode.js';
+export { readAuditFile, followAuditFile, type FollowOptions } from './sources/file.js';
+export { decodeWebhookBody, WEBHOOK_MAX_EVENTS, WEBHOOK_MAX_BYTES } from './sources/webhook.js';
+export { gkeEntryToEvent } from './sources/gke.js';
+export { aksRecordToEvent } from './sources/aks.js';
+export type { AuditRule, CompiledRule, RuleSet, RuleOverride, RuleExceptions, RuleSample } from './rules.js';
+export { BUILTIN_RULES_DIR } from './rules.js';
+export { AuditRuleEngine } from './engine.js';
+export { AuditDetector, analyzeAuditEvents, type AuditAlert, type AnalyzeOptions, type AnalyzeResult, type DetectorOptions } from './detect.js';
+export { MemoryDetectionState, type DetectionState, type Observation, type StateLimits } from './state.js';
+export { StoreDetectionState } from './state-store.js';
+export { alertResource } from './resource.js';
+export { recommendedAuditPolicy, webhookKubeconfig, type WebhookKubeconfigOptions } from './cluster.js';
+
+export interface LoadAuditRulesOptions {
+  /** User rules directory; defaults to PALISADE_RULES_DIR. Pass null to ignore the environment. */
+  dir?: string | null;
+  builtin?: boolean;
+  overrides?: RuleOverride[];
+}
+
+/** Built-in rules plus the user's (PALISADE_RULES_DIR), validated and compiled. */
+export function loadAuditRules(options: LoadAuditRulesOptions = {}): RuleSet {
+  const dir = options.dir === undefined ? process.env.PALISADE_RULES_DIR || undefined : options.dir ?? undefined;
+  return loadRuleSet({
+    ...(dir ? { dir } : {}),
+    ...(options.builtin !== undefined ? { builtin: options.builtin } : {}),
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+  }, (v) => normalizeEvent(v));
+}

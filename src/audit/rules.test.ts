@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { AuditDetector } from './detect.js';
+import { AuditRuleEngine } from './engine.js';
+import { loadAuditRules } from './index.js';
+
+/**
+ * Every rule's samples (gatekeeper-library habit): each fire sample fires its rule, each quiet
+ * sample does not. A sample is one event or a sequence (stateful rules); the last event is judged,
+ * and for quiet sequences no event may fire.
+ */
+const ruleSet = loadAuditRules({ dir: null });
+
+describe('built-in audit rules', () => {
+  it('has 35 or more rules, each with fire and quiet samples and complete metadata', () => {
+    expect(ruleSet.rules.length).toBeGreaterThanOrEqual(35);
+    for (const { rule } of ruleSet.rules) {
+      expect.soft(rule.samples.fire.length, `${rule.id} fire samples`).toBeGreaterThan(0);
+      expect.soft(rule.samples.quiet.length, `${rule.id} quiet samples`).toBeGreaterThan(0);
+      expect.soft(rule.technique, rule.id).toMatch(/^T\d{4}(\.\d{3})?$/);
+    }
+  });
+
+  for (const { rule } of ruleSet.rules) {
+    describe(rule.id, () => {
+      // A fresh engine per sample, with only this rule, so state does not leak between samples.
+      const only = { rules: ruleSet.rules.filter((r) => r.rule.id === rule.id), lists: ruleSet.lists };
+      const run = (events: typeof rule.samples.fire[number]['events']) => {
+        const detector = new AuditDetector({ rules: new AuditRuleEngine(only), cluster: 'samples' });
+        return events.map((e) => detector.process([e]).length > 0);
+      };
+      rule.samples.fire.forEach((sample, i) => {
+        it(`fires on fire sample ${i}`, () => {
+          expect(run(sample.events).at(-1)).toBe(true);
+        });
+      });
+      rule.samples.quiet.forEach((sample, i) => {
+        it(`stays quiet on quiet sample ${i}`, () => {
+          expect(run(sample.events).some(Boolean)).toBe(false);
+        });
+      });
+    });
+  }
+});

@@ -1,0 +1,55 @@
+import type { AuditEvent } from './event.js';
+
+/**
+ * Derived views rules can name as path roots, computed from the event only when a rule asks:
+ * - `podSpec`: the pod spec inside the request object of a Pod, a workload template
+ *   (Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, ReplicationController) or a CronJob.
+ * - `containers`: every container of that spec (containers, initContainers, ephemeralContainers).
+ * - `serviceAccount`: `{ namespace, name }` when the requester is a service account.
+ */
+type Json = Record<string, unknown>;
+
+function obj(value: unknown): Json | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+export function podSpecOf(event: AuditEvent): Json | undefined {
+  const body = obj(event.requestObject);
+  const spec = obj(body?.spec);
+  if (!spec) return undefined;
+  if (Array.isArray(spec.containers) || Array.isArray(spec.ephemeralContainers)) return spec;
+  const template = obj(obj(spec.template)?.spec);
+  if (template) return template;
+  return obj(obj(obj(obj(spec.jobTemplate)?.spec)?.template)?.spec);
+}
+
+const NO_CONTAINERS: unknown[] = [];
+
+export function containersOf(event: AuditEvent): unknown[] {
+  const spec = podSpecOf(event);
+  if (!spec) return NO_CONTAINERS;
+  const out: unknown[] = [];
+  for (const key of ['containers', 'initContainers', 'ephemeralContainers']) {
+    const list = spec[key];
+    if (Array.isArray(list)) out.push(...list);
+  }
+  return out;
+}
+
+export interface ServiceAccountRef {
+  namespace: string;
+  name: string;
+}
+
+export function serviceAccountOf(event: AuditEvent): ServiceAccountRef | undefined {
+  const name = event.user.username;
+  if (!name.startsWith('system:serviceaccount:')) return undefined;
+  const [, , namespace, account] = name.split(':');
+  return namespace && account ? { namespace, name: account } : undefined;
+}
+
+export const VIEW_ROOTS: Record<string, (event: AuditEvent) => unknown> = {
+  podSpec: podSpecOf,
+  containers: containersOf,
+  serviceAccount: serviceAccountOf,
+};
