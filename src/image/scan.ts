@@ -1,4 +1,4 @@
-import type { ImageInventory } from '../core/index.js';
+import { PalisadeError, type ImageInventory } from '../core/index.js';
 import { assembleInventory } from './assemble.js';
 import { analyzerKey, type LayerCache } from './cache.js';
 import { DEFAULT_CATALOGERS } from './catalog/index.js';
@@ -26,6 +26,21 @@ export interface OpenImageOptions {
 export async function openImage(image: string | ImageSourceSpec, options: OpenImageOptions = {}): Promise<ImageSource> {
   const spec = typeof image === 'string' ? parseImageSource(image) : image;
   const platform = typeof options.platform === 'string' ? parsePlatform(options.platform) : (options.platform ?? { os: 'linux', architecture: 'amd64' });
+  const source = await openSource(spec, platform, options);
+  // A single-platform image is taken as it is, unless the user asked for another platform by name.
+  const { os, architecture } = source.config;
+  if (options.platform !== undefined && os && architecture && (os !== platform.os || architecture !== platform.architecture)) {
+    await source.close();
+    throw new PalisadeError('image.platform.missing', `${source.name} is ${os}/${architecture}, not ${formatPlatform(platform)}`, {
+      kind: 'not-found',
+      field: 'platform',
+      hint: `scan it with --platform ${os}/${architecture}`,
+    });
+  }
+  return source;
+}
+
+function openSource(spec: ImageSourceSpec, platform: Platform, options: OpenImageOptions): Promise<ImageSource> {
   switch (spec.transport) {
     case 'oci':
       return openOciLayout(spec.path, spec.tag, platform);
