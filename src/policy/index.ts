@@ -12,3 +12,7 @@ export {
 export { BUILTIN_POLICIES } from './policies/index.js';
 export { matchesSelector } from './selectors.js';
 export { checkManifests, loadPolicyConfig, formatTable, formatJson, toSarif, type CheckReport, type CheckOutcome } from './report.js';
+export {
+  reviewAdmission, parseAdmissionReview, type AdmissionReview, type AdmissionRequest, type AdmissionResponse, type AdmissionOutcome, type AdmissionOperation,
+} from './admission.js';
+export { validatingWebhookConfiguration, type WebhookConfigOptions } from './webhook-config.js';
