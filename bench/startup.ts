@@ -1,0 +1,81 @@
+/**
+ * Time from process start to /readyz 200: fresh and warm embedded data dirs, and PostgreSQL,
+ * against the cost of starting a bare Node process measured in the same run.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestPostgres, postgresAvailable } from '../test/support/postgres.js';
+import { PALISADE_BIN, cleanEnv } from '../test/support/cli.js';
+import { result, type BenchResult } from './result.js';
+
+const RUNS = 3;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function timeToReady(args: string[], env: Record<string, string>, cwd: string): Promise<number> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [PALISADE_BIN, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d));
+  child.stderr.on('data', (d: Buffer) => (output += d));
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`server exited:\n${output}`);
+      const url = /"url":"([^"]+)"/.exec(output)?.[1];
+      if (url) {
+        const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+        if (ok) return performance.now() - started;
+      }
+      if (performance.now() - started > 60_000) throw new Error(`not ready in 60 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+async function bareNode(): Promise<number> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  await new Promise((r) => child.once('exit', r));
+  return performance.now() - started;
+}
+
+export default async function (_args: string[], emit: (r: BenchResult) => void): Promise<void> {
+  const baseline: number[] = [];
+  for (let i = 0; i < RUNS; i++) baseline.push(await bareNode());
+  const base = median(baseline);
+
+  const fresh: number[] = [];
+  const warm: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'palisade-bench-startup-'));
+    fresh.push(await timeToReady(['server', '--port', '0'], {}, cwd));
+    warm.push(await timeToReady(['server', '--port', '0'], {}, cwd));
+    await rm(cwd, { recursive: true, force: true });
+  }
+  const report = (metric: string, values: number[], limit: number) => emit(result({
+    bench: 'startup', metric, value: Math.round(median(values)), baseline: 'bare_node_process_ms', baseline_value: Math.round(base),
+    target: `value < ${limit} ms`, ok: median(values) < limit, runs: values.map(Math.round),
+  }));
+  report('embedded_fresh_ms', fresh, 5000);
+  report('embedded_warm_ms', warm, 2000);
+
+  if (await postgresAvailable()) {
+    const pgdb = await createTestPostgres();
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'palisade-bench-startup-'));
+    const pgFresh = [await timeToReady(['server', '--port', '0'], { PALISADE_DATABASE_URL: pgdb.url }, cwd)];
+    const pgWarm: number[] = [];
+    for (let i = 0; i < RUNS; i++) pgWarm.push(await timeToReady(['server', '--port', '0'], { PALISADE_DATABASE_URL: pgdb.url }, cwd));
+    await pgdb.drop();
+    await rm(cwd, { recursive: true, force: true });
+    report('postgres_fresh_ms', pgFresh, 5000);
+    report('postgres_warm_ms', pgWarm, 2000);
+  }
+}
