@@ -34,7 +34,7 @@ export interface CreatedToken extends TokenInfo {
   secret: string;
 }
 
-export async function createToken(db: Kysely<Database>, scope: TokenScope, name = scope, clock: Clock = systemClock): Promise<CreatedToken> {
+export async function createToken(db: Kysely<Database>, scope: TokenScope, name: string = scope, clock: Clock = systemClock): Promise<CreatedToken> {
   const secret = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const row = {
     id: randomIds.next('tok_'),
