@@ -6,12 +6,25 @@ import { LANGUAGE_MANIFEST, parseStanzas } from './stanzas.js';
  * state "install ok installed" count. `info/*.list` files tell which files dpkg installed.
  * Ecosystem and purl are finished once the OS is known (Debian or Ubuntu): see assemble.ts.
  */
-export function parseDpkgStatus(text: string, path: string): FoundPackage[] {
+/** Debian policy 5.6.12: [epoch:]upstream[-revision]; anything else is a damaged record. */
+const DEBIAN_VERSION = /^(?:\d+:)?\d[A-Za-z0-9.+~:-]*$/;
+
+export function isDebianVersion(version: string): boolean {
+  if (!DEBIAN_VERSION.test(version)) return false;
+  const dash = version.lastIndexOf('-');
+  return dash < 0 || /^[A-Za-z0-9.+~]+$/.test(version.slice(dash + 1));
+}
+
+export function parseDpkgStatus(text: string, path: string, warnings: string[] = []): FoundPackage[] {
   const packages: FoundPackage[] = [];
   for (const stanza of parseStanzas(text)) {
     const name = stanza.get('Package');
     const version = stanza.get('Version');
     if (!name || !version) continue;
+    if (!isDebianVersion(version)) {
+      warnings.push(`dpkg: ${path}: package ${name} has an invalid version "${version}"; skipped`);
+      continue;
+    }
     const status = stanza.get('Status');
     // status.d entries (distroless) carry no Status: their presence means installed.
     if (status !== undefined && status.split(/\s+/)[2] !== 'installed') continue;
@@ -49,6 +62,8 @@ export const dpkgCataloger: Cataloger = {
   analyze(file: CatalogFile): FileAnalysis {
     const text = file.content.toString('utf8');
     if (LIST.test(file.path)) return { owned: parseDpkgList(text) };
-    return { packages: parseDpkgStatus(text, file.path) };
+    const warnings: string[] = [];
+    const packages = parseDpkgStatus(text, file.path, warnings);
+    return { packages, ...(warnings.length ? { warnings } : {}) };
   },
 };
