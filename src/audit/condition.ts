@@ -41,13 +41,32 @@ function fail(where: string, message: string): never {
 /** Walks PATH from root, calling visit on each value reached; stops early when visit returns true. */
 type Walker = (root: unknown, event: AuditEvent, visit: (value: unknown) => boolean) => boolean;
 
+/**
+ * Splits `a.b[].c` and `annotations["authorization.k8s.io/decision"]` (keys holding dots) into
+ * steps; `[]` after a key expands the array there.
+ */
+export function parsePath(path: string): Array<{ key: string; expand: boolean }> {
+  const steps: Array<{ key: string; expand: boolean }> = [];
+  const re = /\.?(?:\["([^"]+)"\]|([^.[\]]+))(\[\])?/gy;
+  let m: RegExpExecArray | null;
+  let at = 0;
+  while (at < path.length && (m = re.exec(path)) !== null) {
+    steps.push({ key: (m[1] ?? m[2])!, expand: m[3] !== undefined });
+    at = re.lastIndex;
+  }
+  if (at !== path.length || steps.length === 0) throw new Error(`bad field path ${path}`);
+  return steps;
+}
+
 function compilePath(path: string, where: string, relative: boolean): Walker {
   if (typeof path !== 'string' || path === '') fail(where, 'field path must be a non-empty string');
-  const segments = path.split('.');
-  const first = segments[0]!.replace(/\[\]$/, '');
-  const view = !relative ? VIEW_ROOTS[first] : undefined;
-  const steps = segments.map((s) => ({ key: s.endsWith('[]') ? s.slice(0, -2) : s, expand: s.endsWith('[]') }));
-  if (steps.some((s) => s.key === '')) fail(where, `bad field path ${path}`);
+  let steps: Array<{ key: string; expand: boolean }>;
+  try {
+    steps = parsePath(path);
+  } catch (error) {
+    fail(where, (error as Error).message);
+  }
+  const view = !relative ? VIEW_ROOTS[steps[0]!.key] : undefined;
   const walk = (value: unknown, i: number, visit: (v: unknown) => boolean): boolean => {
     for (; i < steps.length; i++) {
       const step = steps[i]!;
@@ -112,6 +131,24 @@ function ipBlockList(entries: string[], where: string): BlockList {
   return list;
 }
 
+/**
+ * Remembers a string test's answers: the rules that meet every event (source IP lists, user-agent
+ * globs) see the same few hundred strings over and over. Bounded; cleared when full.
+ */
+function memo(test: (v: string) => boolean, max = 10_000): (v: unknown) => boolean {
+  const seen = new Map<string, boolean>();
+  return (v) => {
+    if (typeof v !== 'string') return false;
+    let answer = seen.get(v);
+    if (answer === undefined) {
+      answer = test(v);
+      if (seen.size >= max) seen.clear();
+      seen.set(v, answer);
+    }
+    return answer;
+  };
+}
+
 function compileTest(test: string, raw: unknown, lists: Lists, where: string): (value: unknown) => boolean {
   const arg = operand(raw, lists, where);
   switch (test) {
@@ -138,7 +175,7 @@ function compileTest(test: string, raw: unknown, lists: Lists, where: string): (
     }
     case 'glob': {
       const re = globToRegExp(asStrings(arg, where, test));
-      return (v) => typeof v === 'string' && re.test(v);
+      return memo((v) => re.test(v));
     }
     case 'regex': {
       let re: RegExp;
@@ -151,11 +188,10 @@ function compileTest(test: string, raw: unknown, lists: Lists, where: string): (
     }
     case 'cidr': {
       const blocks = ipBlockList(asStrings(arg, where, test), where);
-      return (v) => {
-        if (typeof v !== 'string') return false;
+      return memo((v) => {
         const family = isIP(v);
         return family !== 0 && blocks.check(v, family === 6 ? 'ipv6' : 'ipv4');
-      };
+      });
     }
     case 'gt':
     case 'lt': {

@@ -16,3 +16,4 @@ export {
   reviewAdmission, parseAdmissionReview, type AdmissionReview, type AdmissionRequest, type AdmissionResponse, type AdmissionOutcome, type AdmissionOperation,
 } from './admission.js';
 export { validatingWebhookConfiguration, type WebhookConfigOptions } from './webhook-config.js';
+export { recordAdmission, listAdmissionDecisions, type AdmissionDecision } from './admission-log.js';
