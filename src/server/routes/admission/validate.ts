@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  BUILTIN_POLICIES, compilePolicySet, recordAdmission, reviewAdmission, type AdmissionOutcome, type PolicySet,
+} from '../../../policy/index.js';
+import type { ServerContext } from '../../context.js';
+
+export interface AdmissionRouteOptions {
+  context: ServerContext;
+  /** The compiled policy set, or a function returning the current one (config reloads); built-ins by default. */
+  policies?: PolicySet | (() => PolicySet);
+  /** Where non-dry-run decisions go; the store by default. Set to `false` to record nothing. */
+  record?: ((outcome: AdmissionOutcome, cluster: string) => Promise<unknown>) | false;
+  /** Namespace labels for policies scoped by namespaceSelector (e.g. from the posture scan's namespace list). */
+  namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
+}
+
+/**
+ * `POST /admission/validate` (and `/admission/validate/CLUSTER` to name the cluster in records):
+ * the validating webhook the API server calls. Public in the auth sense: the API server
+ * authenticates us by the TLS certificate it pinned in caBundle, and sends no bearer token.
+ * The answer never waits for the database: the decision is recorded after replying.
+ */
+export async function admissionRoutes(app: FastifyInstance, options: AdmissionRouteOptions) {
+  const { context } = options;
+  const fixed = options.policies ?? compilePolicySet(BUILTIN_POLICIES);
+  const current = typeof fixed === 'function' ? fixed : () => fixed;
+  const record = options.record === false ? undefined
+    : options.record ?? ((outcome: AdmissionOutcome, cluster: string) => recordAdmission(context.store.db, outcome, context.clock.now(), cluster));
+
+  const handler = async (request: { body: unknown; params: unknown; log: FastifyInstance['log'] }) => {
+    const cluster = (request.params as { cluster?: string }).cluster ?? 'default';
+    const outcome = reviewAdmission(request.body, current(), { clock: context.clock, ...(options.namespaceLabels ? { namespaceLabels: options.namespaceLabels } : {}) });
+    if (record && outcome.record && outcome.results.length) {
+      record(outcome, cluster).catch((error: unknown) => request.log.error({ err: error, uid: outcome.request.uid }, 'recording an admission decision failed'));
+    }
+    return outcome.review;
+  };
+
+  const route = {
+    config: { auth: 'public' as const },
+    schema: {
+      tags: ['admission'],
+      summary: 'Validate an AdmissionReview v1 against the policies',
+      body: { type: 'object' },
+    },
+  };
+  app.post('/admission/validate', route, handler);
+  app.post('/admission/validate/:cluster', {
+    ...route,
+    schema: { ...route.schema, params: { type: 'object', properties: { cluster: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' } }, required: ['cluster'] } },
+  }, handler);
+}
