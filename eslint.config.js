@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // Migrations describe tables that do not exist yet: Kysely's documented pattern is Kysely<any>.
+    files: ['src/store/migrations/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
     files: ['src/{core,store,jobs,vulndb,image,registry,audit,agent,policy,center}/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/server/**', '**/cli/**'], message: 'capabilities never import surfaces (DESIGN.md)' }] }],

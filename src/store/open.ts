@@ -12,6 +12,8 @@ export type StoreLocation = { dataDir: string; databaseUrl?: undefined } | { dat
 
 /** Plain SQL access for pg-boss, which brings its own SQL (its `db` option). */
 export interface SqlExecutor {
+  // pg-boss reads its own rows; their shape is its business.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
 }
 
