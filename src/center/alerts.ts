@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { randomIds, sha256Hex, type Alert, type AlertSource, type AlertStatus, type ResourceRef, type Severity } from '../core/index.js';
 import type { Database } from '../store/index.js';
 
@@ -85,7 +85,7 @@ export interface AlertFilter {
   search?: string;
 }
 
-export function toAlert(row: Database['alerts'] extends infer _ ? any : never): Alert {
+export function toAlert(row: Selectable<Database['alerts']>): Alert {
   return {
     id: row.id,
     rule: row.rule,

@@ -1,1 +1,1 @@
-export { startJobQueue, runOnce, jobSchemaVersion, type JobDefinition, type JobQueue, type JobQueueOptions } from './queue.js';
+export { startJobQueue, runOnce, jobSchemaVersion, type JobDefinition, type AnyJobDefinition, type JobQueue, type JobQueueOptions } from './queue.js';

@@ -19,9 +19,13 @@ export interface JobDefinition<T extends object = object> {
   retryBackoff?: boolean;
 }
 
+/** A list of definitions with different payloads; each handler checks its own. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyJobDefinition = JobDefinition<any>;
+
 export interface JobQueueOptions {
   /** Handlers to run in this process; a queue without handlers only sends (the API role). */
-  definitions?: JobDefinition<any>[];
+  definitions?: AnyJobDefinition[];
   /** Jobs run at once, per queue, in this process. */
   concurrency?: number;
   /** How often lost jobs are looked for; lower in tests. */
