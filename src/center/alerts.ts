@@ -93,7 +93,7 @@ export function toAlert(row: Selectable<Database['alerts']>): Alert {
     severity: row.severity as Severity,
     tactic: row.tactic,
     technique: row.technique ?? undefined,
-    resource: row.resource as ResourceRef,
+    resource: row.resource as unknown as ResourceRef,
     evidence: row.evidence as unknown[],
     remediation: row.remediation,
     source: row.source as AlertSource,
