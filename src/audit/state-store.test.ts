@@ -1,0 +1,52 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestPostgres, postgresAvailable } from '../../test/support/postgres.js';
+import { openStore, type Store } from '../store/index.js';
+import { StoreDetectionState } from './state-store.js';
+
+type Location = { dataDir: string } | { databaseUrl: string };
+
+const backends: Array<[string, () => Promise<{ location: Location; cleanup: () => Promise<void> } | undefined>]> = [
+  ['pglite', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-audit-state-'));
+    return { location: { dataDir: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }],
+  ['postgres', async () => {
+    if (!(await postgresAvailable())) return undefined;
+    const db = await createTestPostgres();
+    return { location: { databaseUrl: db.url }, cleanup: () => db.drop() };
+  }],
+];
+
+describe.each(backends)('audit detection state on %s', (_kind, make) => {
+  let backend: Awaited<ReturnType<typeof make>>;
+  beforeAll(async () => {
+    backend = await make();
+  });
+  afterAll(async () => backend?.cleanup());
+
+  it('survives a restart, and keeps only the bounded scopes', async (ctx) => {
+    if (!backend) ctx.skip();
+    let store: Store = await openStore(backend!.location);
+    const first = await StoreDetectionState.open(store.db, { maxScopes: 3 });
+    expect(first.observe('rule|c|sa1', 'get/leases', 1000).isNew).toBe(true);
+    first.observe('rule|c|sa1', 'get/leases', 2000);
+    first.observe('rule|c|sa1', 'list/pods', 3000);
+    for (let i = 2; i <= 4; i++) first.observe(`rule|c|sa${i}`, 'get/leases', 4000 + i);
+    await first.flush();
+    await store.close();
+
+    store = await openStore(backend!.location);
+    const second = await StoreDetectionState.open(store.db, { maxScopes: 3 });
+    // sa1 was evicted by the bound (and removed from the store); sa2..sa4 remember their values.
+    expect(second.scopeCount).toBe(3);
+    expect(second.observe('rule|c|sa4', 'get/leases', 9000)).toMatchObject({ isNew: false, scopeFirstSeen: 4004, scopeEvents: 1 });
+    expect(second.observe('rule|c|sa4', 'delete/pods', 9001).isNew).toBe(true);
+    await second.flush();
+    const rows = await store.db.selectFrom('audit_state_scopes').select(['scope', 'events']).orderBy('scope').execute();
+    expect(rows.map((r) => [r.scope, Number(r.events)])).toEqual([['rule|c|sa2', 1], ['rule|c|sa3', 1], ['rule|c|sa4', 3]]);
+    await store.close();
+  });
+});
