@@ -23,12 +23,12 @@ export function assembleInventory(layers: readonly LayerAnalysis[]): Assembled {
   const warnings = layers.flatMap((l) => l.warnings);
   const candidates: OsCandidate[] = [];
   const owned = new Set<string>();
-  const found: Array<{ pkg: FoundPackage; layerIndex: number; cataloger: string; recordPath: string }> = [];
+  const found: Array<{ pkg: FoundPackage; layerIndex: number; cataloger: string; recordPath: string; canonicalPath: string }> = [];
   for (const file of view.files) {
     const a = file.analysis;
-    if (a.os) candidates.push({ ...a.os, priority: a.os.priority + (file.canonicalPath === file.path ? 0 : 0) });
+    if (a.os) candidates.push(a.os);
     for (const o of a.owned ?? []) owned.add(view.resolve(o, false) ?? o);
-    for (const pkg of a.packages ?? []) found.push({ pkg, layerIndex: file.layerIndex, cataloger: file.cataloger, recordPath: file.path });
+    for (const pkg of a.packages ?? []) found.push({ pkg, layerIndex: file.layerIndex, cataloger: file.cataloger, recordPath: file.path, canonicalPath: file.canonicalPath });
     for (const w of a.warnings ?? []) warnings.push(w);
   }
   const paths = new Set(view.files.map((f) => f.canonicalPath));
@@ -52,9 +52,11 @@ export function assembleInventory(layers: readonly LayerAnalysis[]): Assembled {
 
   const seen = new Set<string>();
   const packages: InstalledPackage[] = [];
-  for (const { pkg, layerIndex, cataloger, recordPath } of found) {
+  for (const { pkg, layerIndex, cataloger, recordPath, canonicalPath } of found) {
     const isOs = OS_TYPES.has(pkg.ecosystem);
-    const path = pkg.path ?? recordPath;
+    // Report the real location: a file written through a symlinked directory lives at its target.
+    const raw = pkg.path ?? recordPath;
+    const path = raw.startsWith(recordPath) ? canonicalPath + raw.slice(recordPath.length) : raw;
     if (!isOs && isOwned(path, owned)) continue;
     const introduced = firstSeen.get(`${cataloger}\0${recordPath}\0${pkg.name}\0${pkg.version}\0${pkg.arch ?? ''}`) ?? layerIndex;
     const finished = isOs ? finishOsPackage(pkg, os) : pkg;
