@@ -38,3 +38,4 @@ export function loadAuditRules(options: LoadAuditRulesOptions = {}): RuleSet {
     ...(options.overrides ? { overrides: options.overrides } : {}),
   }, (v) => normalizeEvent(v));
 }
+export { auditReport, alertJson, alertTable, alertRow, errorLine, sortAlerts, type AuditReport } from './report.js';

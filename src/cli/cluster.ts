@@ -1,0 +1,65 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { PalisadeError } from '../core/index.js';
+import { recommendedAuditPolicy, webhookKubeconfig } from '../audit/index.js';
+import { createToken, parseTokenScope, recordAction } from '../store/index.js';
+import { withStore, withStoreFlags } from './shared.js';
+
+interface ConnectFlags {
+  serverUrl?: string;
+  token?: string;
+  createToken?: boolean;
+  caFile?: string;
+  insecureSkipTlsVerify?: boolean;
+  outputDir?: string;
+}
+
+export function register(program: Command): void {
+  const cluster = program.command('cluster').description('connect Kubernetes clusters');
+
+  withStoreFlags(cluster.command('connect'))
+    .description('print the audit webhook kubeconfig and the recommended audit Policy for a cluster')
+    .argument('<name>', 'cluster name (lowercase letters, digits, . _ -)')
+    .option('--server-url <url>', 'URL the API server reaches Palisade at (PALISADE_PUBLIC_URL)')
+    .option('--token <token>', 'the cluster token to put in the kubeconfig (default: a ${PALISADE_CLUSTER_TOKEN} placeholder)')
+    .option('--create-token', 'create a cluster:NAME token in the store and put it in the kubeconfig')
+    .option('--ca-file <file>', 'PEM CA bundle that signed the server certificate')
+    .option('--insecure-skip-tls-verify', 'do not verify the server certificate (testing only)')
+    .option('--output-dir <dir>', 'write audit-webhook.kubeconfig and audit-policy.yaml there instead of printing')
+    .action(async (name: string, flags: ConnectFlags, command: Command) => {
+      const scope = parseTokenScope(`cluster:${name}`);
+      if (flags.token && flags.createToken) {
+        throw new PalisadeError('cli.conflicting_flags', '--token and --create-token exclude each other', { field: '--token' });
+      }
+      let token = flags.token;
+      if (flags.createToken) {
+        token = await withStore(command, async (store) => {
+          const created = await createToken(store.db, scope, `audit webhook ${name}`);
+          await recordAction(store.db, { actor: 'cli', action: 'token.create', target: created.id, details: { scope }, at: new Date() });
+          return created.secret;
+        });
+      }
+      const serverUrl = flags.serverUrl ?? process.env.PALISADE_PUBLIC_URL ?? 'https://${PALISADE_SERVER}';
+      const kubeconfig = webhookKubeconfig({
+        cluster: name,
+        serverUrl,
+        ...(token ? { token } : {}),
+        ...(flags.caFile ? { caData: readFileSync(flags.caFile).toString('base64') } : {}),
+        ...(flags.insecureSkipTlsVerify ? { insecureSkipTLSVerify: true } : {}),
+      });
+      const policy = recommendedAuditPolicy();
+      if (flags.outputDir) {
+        mkdirSync(flags.outputDir, { recursive: true });
+        writeFileSync(path.join(flags.outputDir, 'audit-webhook.kubeconfig'), kubeconfig, { mode: 0o600 });
+        writeFileSync(path.join(flags.outputDir, 'audit-policy.yaml'), policy);
+        console.log(`wrote ${path.join(flags.outputDir, 'audit-webhook.kubeconfig')} and ${path.join(flags.outputDir, 'audit-policy.yaml')}`);
+        console.log('kube-apiserver flags: --audit-policy-file=audit-policy.yaml --audit-webhook-config-file=audit-webhook.kubeconfig --audit-webhook-batch-max-size=400');
+        return;
+      }
+      console.log(kubeconfig.trimEnd());
+      console.log('---');
+      console.log('# kube-apiserver --audit-policy-file');
+      console.log(policy.trimEnd());
+    });
+}
