@@ -1,0 +1,61 @@
+/**
+ * The vulnerability database: OSV import (files, directories, zip archives, osv.dev), version
+ * semantics per ecosystem, and matching image inventories to findings.
+ */
+import type { ImageInventory } from '../core/index.js';
+import type { Store } from '../store/index.js';
+import { matchPackages, packageQueries, type VulnerabilityFinding } from './match.js';
+import { advisoryCache } from './store.js';
+
+export * from './versions/index.js';
+export {
+  validateOsvRecord,
+  parseOsvJson,
+  type OsvRecord,
+  type OsvAffected,
+  type OsvRange,
+  type OsvEvent,
+  type OsvSeverity,
+  type ImportWarning,
+  type WarningCode,
+} from './osv.js';
+export { evaluateAffected, evaluateRange, type RangeVerdict } from './ranges.js';
+export { rateRecord, scoreCvss, severityFromScore, severityFromWord, type SeverityLevel, type SeverityRating } from './severity.js';
+export { remediationFor, upgradeCommand, type Remediation } from './remediation.js';
+export {
+  AdvisoryIndex,
+  matchPackages,
+  matchQuery,
+  packageQueries,
+  packageKey,
+  osEcosystem,
+  releaseMatches,
+  isOsPackage,
+  type AdvisoryLookup,
+  type FindingPackage,
+  type PackageQuery,
+  type VulnerabilityFinding,
+} from './match.js';
+export { importOsv, type ImportOptions, type ImportProgress, type ImportReport } from './import.js';
+export {
+  updateFromOsvDev,
+  osvArchiveUrl,
+  DEFAULT_ECOSYSTEMS,
+  OSV_BASE_URL,
+  type UpdateOptions,
+  type UpdateProgress,
+  type UpdateReport,
+  type EcosystemUpdate,
+} from './update.js';
+export { dbStatus, AdvisoryCache, type DbStatus, type EcosystemStatus } from './store.js';
+
+/**
+ * Findings for an inventory from the advisory store. Candidates are loaded by (ecosystem, package)
+ * in one query and cached in memory until the database changes, so re-matching stored inventories
+ * after an update costs milliseconds.
+ */
+export async function matchInventory(store: Pick<Store, 'db'>, inventory: ImageInventory): Promise<VulnerabilityFinding[]> {
+  const wanted = packageQueries(inventory).flatMap((q) => q.keys.map((k): [string, string] => [q.ecosystem, k]));
+  const lookup = await advisoryCache(store).load(wanted);
+  return matchPackages(inventory, lookup);
+}

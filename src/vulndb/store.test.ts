@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestPostgres, postgresAvailable, type TestPostgres } from '../../test/support/postgres.js';
+import { ManualClock, sequentialIds, type InstalledPackage } from '../core/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
+import { AdvisoryIndex, dbStatus, importOsv, matchInventory, matchPackages, updateFromOsvDev, validateOsvRecord } from './index.js';
+import { dpkgInventory, osvRecords, readImageFile } from './testing/fixtures.js';
+import { zipToBuffer, zipToFile } from './testing/zip.js';
+
+const npm = (name: string, version: string): InstalledPackage => ({ name, version, ecosystem: 'npm', purl: `pkg:npm/${name}@${version}` });
+
+function npmRecord(id: string, name: string, fixed: string, modified = '2024-01-01T00:00:00Z'): Record<string, unknown> {
+  return { id, modified, aliases: [`CVE-${id}`], affected: [{ package: { ecosystem: 'npm', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed }] }] }] };
+}
+
+/** One suite, both backends: the embedded default and a real PostgreSQL. */
+const backends: Array<[string, () => Promise<{ store: Store; cleanup: () => Promise<void> } | undefined>]> = [
+  ['pglite', async () => {
+    const store = await openStore({ dataDir: path.join(dir, 'data') });
+    return { store, cleanup: () => store.close() };
+  }],
+  ['postgres', async () => {
+    if (!(await postgresAvailable())) return undefined;
+    const pgdb: TestPostgres = await createTestPostgres();
+    const store = await openStore({ databaseUrl: pgdb.url });
+    return { store, cleanup: async () => { await store.close(); await pgdb.drop(); } };
+  }],
+];
+
+let dir: string;
+
+describe.each(backends)('vulndb store on %s', (_kind, make) => {
+  let store: Store;
+  let cleanup: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-vulndb-'));
+    const made = await make();
+    if (made) ({ store, cleanup } = made);
+  });
+
+  afterAll(async () => {
+    await cleanup?.();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  beforeEach((ctx) => {
+    if (!store) ctx.skip();
+  });
+
+  describe.skipIf(!fixturesAvailable())('advisory store', () => {
+    it('imports a directory, matches the Debian 12 app image exactly as the pure matcher, and reports status', async () => {
+      const clock = new ManualClock('2026-11-25T01:00:00Z');
+      const report = await importOsv(store, [fixture('osv', 'debian')], { clock, ids: sequentialIds(), ecosystems: ['Debian'] });
+      expect(report.added).toHaveLength(396);
+      expect(report.changed).toEqual([]);
+      // The folder also holds EXPECTED-debian12-app.json, an array that is not OSV: each element is named and skipped.
+      expect(report.warningCounts).toEqual({ 'invalid-record': 49 });
+      expect(new Set(report.warnings.map((w) => path.basename(w.file)))).toEqual(new Set(['EXPECTED-debian12-app.json']));
+      const inventory = dpkgInventory(readImageFile('app', 'var/lib/dpkg/status'));
+      const expected = JSON.parse(readFileSync(fixture('osv', 'debian', 'EXPECTED-debian12-app.json'), 'utf8')) as unknown[];
+      const fromStore = await matchInventory(store, inventory);
+      expect(fromStore).toHaveLength(expected.length);
+      const records = osvRecords('debian').map(({ file, record }) => validateOsvRecord(record, file).record!);
+      expect(fromStore).toEqual(matchPackages(inventory, new AdvisoryIndex(records).lookup));
+
+      const status = await dbStatus(store);
+      const debian = status.ecosystems.find((e) => e.ecosystem === 'Debian')!;
+      expect(debian.advisories).toBe(396);
+      const newest = records.map((r) => r.modified).sort().at(-1)!;
+      expect(debian.newestModified?.toISOString()).toBe(newest);
+      expect(debian.lastUpdate?.toISOString()).toBe('2026-11-25T01:00:00.000Z');
+      expect(status.lastImport).toMatchObject({ status: 'done', added: 396 });
+    });
+
+    it('re-importing unchanged records writes nothing and reports no added or changed ids', async () => {
+      const report = await importOsv(store, [fixture('osv', 'debian')]);
+      expect(report).toMatchObject({ added: [], changed: [], unchanged: 396 });
+    });
+
+    it('imports zip archives incrementally, counting every bad entry with file and record id', async () => {
+      const zip = path.join(dir, 'npm.zip');
+      await zipToFile(zip, [
+        ['a/GHSA-1.json', JSON.stringify(npmRecord('GHSA-1', 'left-pad', '1.3.0'))],
+        ['a/GHSA-2.json', JSON.stringify(npmRecord('GHSA-2', 'left-pad', '2.0.0'))],
+        ['a/broken.json', '{"id": "GHSA-3", '],
+        ['a/GHSA-4.json', JSON.stringify({ ...npmRecord('GHSA-4', 'x', '1.0.0'), affected: [{ package: { ecosystem: 'Bogus', name: 'x' }, ranges: [] }] })],
+        ['a/GHSA-5.json', JSON.stringify({ ...npmRecord('GHSA-5', 'y', '1.0.0'), affected: [{ package: { ecosystem: 'npm', name: 'y' }, ranges: [{ type: 'SEMVER', events: [{ fixed: '1.0.0' }] }] }] })],
+        ['a/README.md', 'not a record'],
+      ]);
+      const first = await importOsv(store, [zip]);
+      expect(first.added.sort()).toEqual(['GHSA-1', 'GHSA-2']);
+      expect(first.warningCounts).toEqual({ 'invalid-json': 1, 'unknown-ecosystem': 1, 'malformed-range': 1, 'invalid-record': 2 });
+      expect(first.skipped).toBe(3);
+      expect(first.warnings.find((w) => w.code === 'invalid-json')?.file).toBe(`${zip}!a/broken.json`);
+      expect(first.warnings.find((w) => w.code === 'malformed-range')).toMatchObject({ file: `${zip}!a/GHSA-5.json`, id: 'GHSA-5' });
+      expect((await matchInventory(store, { packages: [npm('left-pad', '1.0.0')] })).map((f) => f.id)).toEqual(['GHSA-1', 'GHSA-2']);
+
+      // A newer GHSA-1 fixes 1.0.0 sooner; an older GHSA-2 must not roll data back.
+      const update = path.join(dir, 'npm-2.zip');
+      await zipToFile(update, [
+        ['GHSA-1.json', JSON.stringify(npmRecord('GHSA-1', 'left-pad', '1.0.0', '2025-01-01T00:00:00Z'))],
+        ['GHSA-2.json', JSON.stringify(npmRecord('GHSA-2', 'left-pad', '0.1.0', '2023-01-01T00:00:00Z'))],
+      ]);
+      const second = await importOsv(store, [update]);
+      expect(second).toMatchObject({ added: [], changed: ['GHSA-1'], unchanged: 1 });
+      // The cache notices the change without being told.
+      expect((await matchInventory(store, { packages: [npm('left-pad', '1.0.0')] })).map((f) => f.id)).toEqual(['GHSA-2']);
+    });
+
+    it('a corrupt zip is a counted warning, not a crash, and changes nothing', async () => {
+      const good = await zipToBuffer([['GHSA-9.json', JSON.stringify(npmRecord('GHSA-9', 'corrupt-pkg', '1.0.0'))]]);
+      const truncated = path.join(dir, 'truncated.zip');
+      await writeFile(truncated, good.subarray(0, Math.floor(good.length / 2)));
+      const garbage = path.join(dir, 'garbage.zip');
+      await writeFile(garbage, Buffer.from('PK\u0003\u0004 this is not really a zip'));
+      const report = await importOsv(store, [truncated, garbage]);
+      expect(report.warningCounts).toEqual({ 'corrupt-archive': 2 });
+      expect(report.warnings.map((w) => w.file).sort()).toEqual([garbage, truncated].sort());
+      expect(report.added).toEqual([]);
+      expect(await matchInventory(store, { packages: [npm('corrupt-pkg', '0.1.0')] })).toEqual([]);
+    });
+
+    it('an interrupted import keeps whole batches only, and the next run resumes where it stopped', async () => {
+      const source = fixture('osv', 'npm');
+      let calls = 0;
+      await expect(importOsv(store, [source], {
+        batchSize: 10,
+        onProgress: () => {
+          if (++calls === 25) throw new Error('killed');
+        },
+      })).rejects.toThrow('killed');
+      const stored = await store.db.selectFrom('vuln_advisories').select('id').where('id', 'like', 'GHSA-%-%-%').where('id', 'not in', ['GHSA-1', 'GHSA-2']).execute();
+      expect(stored.length).toBe(20); // two whole batches of ten, nothing of the third
+      const orphans = await store.db.selectFrom('vuln_advisories as v').leftJoin('vuln_affected as a', 'a.advisory_id', 'v.id').select('v.id').where('a.advisory_id', 'is', null).execute();
+      expect(orphans).toEqual([]);
+      // A run that was killed outright stays "running"; the next run over the same source supersedes it.
+      await store.db.insertInto('vuln_import_runs').values({ id: 'imp_killed', source, status: 'running', started_at: 1 }).execute();
+      const resumed = await importOsv(store, [source]);
+      expect(resumed.added).toHaveLength(9);
+      expect(resumed.unchanged).toBe(20);
+      expect(resumed.resumedRuns).toEqual(['imp_killed']);
+    });
+  });
+
+  describe('updateFromOsvDev over a local HTTP server', () => {
+    let server: Server;
+    let base: string;
+    const requested: string[] = [];
+
+    beforeAll(async () => {
+      const archive = await zipToBuffer([
+        ['GHSA-u1.json', JSON.stringify(npmRecord('GHSA-u1', 'update-pkg', '2.0.0'))],
+        ['GHSA-u2.json', JSON.stringify(npmRecord('GHSA-u2', 'update-pkg', '3.0.0'))],
+      ]);
+      server = createServer((req, res) => {
+        if (req.url === '/npm/all.zip') {
+          res.writeHead(200, { 'content-type': 'application/zip', 'content-length': archive.length });
+          res.end(archive);
+        } else {
+          res.writeHead(404).end('no such object');
+        }
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+
+    afterAll(async () => {
+      await new Promise((resolve) => server?.close(resolve));
+    });
+
+    it('downloads each ecosystem archive from osv.dev URLs, imports it, and records the update', async () => {
+      const localFetch: typeof fetch = (input, init) => {
+        const url = String(input);
+        requested.push(url);
+        return fetch(url.replace('https://osv-vuln-data.storage.googleapis.com', base), init);
+      };
+      const progress: string[] = [];
+      const clock = new ManualClock('2026-11-25T02:00:00Z');
+      const report = await updateFromOsvDev(store, ['npm', 'Rocky Linux'], { fetch: localFetch, clock, onProgress: (p) => progress.push(p.phase) });
+      expect(requested).toEqual([
+        'https://osv-vuln-data.storage.googleapis.com/npm/all.zip',
+        'https://osv-vuln-data.storage.googleapis.com/Rocky%20Linux/all.zip',
+      ]);
+      expect(report.added.sort()).toEqual(['GHSA-u1', 'GHSA-u2']);
+      expect(report.ecosystems.map((e) => [e.ecosystem, e.ok])).toEqual([['npm', true], ['Rocky Linux', false]]);
+      expect(report.ecosystems[1]!.error).toMatch(/HTTP 404/);
+      expect(progress).toContain('download');
+      expect(progress).toContain('import');
+      const status = await dbStatus(store);
+      expect(status.ecosystems.find((e) => e.ecosystem === 'npm')?.lastUpdate?.toISOString()).toBe('2026-11-25T02:00:00.000Z');
+      expect(status.ecosystems.find((e) => e.ecosystem === 'Rocky Linux')).toBeUndefined();
+      expect((await matchInventory(store, { packages: [npm('update-pkg', '1.0.0')] })).map((f) => f.id)).toEqual(['GHSA-u1', 'GHSA-u2']);
+      const again = await updateFromOsvDev(store, ['npm'], { fetch: localFetch });
+      expect(again).toMatchObject({ added: [], changed: [] });
+    });
+  });
+});
