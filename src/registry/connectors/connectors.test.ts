@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseRegistryWebhook } from './index.js';
+
+const sample = (name: string): unknown => JSON.parse(readFileSync(path.join(import.meta.dirname, 'samples', name), 'utf8'));
+
+describe('registry webhook connectors', () => {
+  it('reads a real Distribution manifest push with its tag, digest and user agent', () => {
+    const { events, ignored } = parseRegistryWebhook('distribution', sample('distribution-manifest-push.json'));
+    expect(ignored).toBe(0);
+    expect(events).toEqual([expect.objectContaining({
+      action: 'push',
+      repository: 'demo/base',
+      tag: '1',
+      digest: 'sha256:36422f534d0bde24d4db9fccbdf1abb889ef47f730ee6a48711fa05cd9d945a6',
+      userAgent: 'skopeo/1.9.3',
+      import: false,
+    })]);
+  });
+
+  it('ignores Distribution blob events', () => {
+    expect(parseRegistryWebhook('distribution', sample('distribution-blob-push.json'))).toEqual({ events: [], ignored: 1 });
+  });
+
+  it('reads a real Distribution manifest pull', () => {
+    expect(parseRegistryWebhook('distribution', sample('distribution-manifest-pull.json')).events[0]).toMatchObject({ action: 'pull', repository: 'demo/base' });
+  });
+
+  it('labels pushes by palisade registry import as imports', () => {
+    const body = sample('distribution-manifest-push.json') as { events: Array<{ request: { useragent: string } }> };
+    body.events[0]!.request.useragent = 'palisade-import/0.1.0';
+    expect(parseRegistryWebhook('distribution', body).events[0]!.import).toBe(true);
+  });
+
+  it('reads Harbor push and pull, and skips its scan events', () => {
+    expect(parseRegistryWebhook('harbor', sample('harbor-push.json')).events[0]).toMatchObject({ action: 'push', repository: 'library/app', tag: '1.0', actor: 'admin' });
+    expect(parseRegistryWebhook('harbor', sample('harbor-pull.json')).events[0]).toMatchObject({ action: 'pull' });
+    expect(parseRegistryWebhook('harbor', { type: 'SCANNING_COMPLETED', event_data: {} })).toEqual({ events: [], ignored: 1 });
+  });
+
+  it('reads ACR push, delete and quarantine, and records chart pushes without scanning', () => {
+    expect(parseRegistryWebhook('acr', sample('acr-push.json')).events[0]).toMatchObject({ action: 'push', repository: 'hello-world', tag: 'v1' });
+    expect(parseRegistryWebhook('acr', sample('acr-delete.json')).events[0]).toMatchObject({ action: 'delete' });
+    expect(parseRegistryWebhook('acr', sample('acr-quarantine.json')).events[0]).toMatchObject({ action: 'quarantine' });
+    expect(parseRegistryWebhook('acr', sample('acr-chart-push.json'))).toEqual({ events: [], ignored: 1 });
+  });
+
+  it('reads a Docker Hub push, which names a tag but no digest', () => {
+    const [event] = parseRegistryWebhook('dockerhub', sample('dockerhub-push.json')).events;
+    expect(event).toMatchObject({ action: 'push', repository: 'svendowideit/testhook', tag: 'latest' });
+    expect(event!.digest).toBeUndefined();
+    expect(event!.at.toISOString()).toBe('2014-12-03T00:22:41.000Z');
+  });
+
+  it.each([
+    ['distribution', { events: 'nope' }, /distribution webhook: events must be an array/],
+    ['distribution', { events: [{ action: 'push', target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', repository: 'a', digest: 'md5:1' } }] }, /events\[0\]\.target\.digest is not a digest/],
+    ['distribution', { events: [{ action: 'explode', target: {} }] }, /events\[0\]\.action 'explode' is not push/],
+    ['harbor', { type: 'PUSH_ARTIFACT', event_data: { repository: { repo_full_name: 'a/b' } } }, /event_data\.resources must be an array/],
+    ['harbor', { type: 'NEW_THING' }, /'NEW_THING' is not a Harbor event type/],
+    ['acr', [], /acr webhook: body must be an object/],
+    ['dockerhub', { push_data: { tag: 'x', pushed_at: 1 } }, /repository must be an object/],
+  ] as const)('rejects a malformed %s payload naming the field', (kind, body, message) => {
+    expect(() => parseRegistryWebhook(kind, body)).toThrow(message);
+  });
+});

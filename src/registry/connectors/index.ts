@@ -1,0 +1,36 @@
+import { PalisadeError } from '../../core/index.js';
+import type { RegistryEvent } from '../events.js';
+import { parseAcrWebhook } from './acr.js';
+import { parseDistributionEnvelope } from './distribution.js';
+import { parseDockerHubWebhook } from './dockerhub.js';
+import { parseHarborWebhook } from './harbor.js';
+
+export const REGISTRY_KINDS = ['distribution', 'harbor', 'acr', 'dockerhub', 'generic'] as const;
+export type RegistryKind = (typeof REGISTRY_KINDS)[number];
+
+export function parseRegistryKind(value: string): RegistryKind {
+  if (!(REGISTRY_KINDS as readonly string[]).includes(value)) {
+    throw new PalisadeError('registry.kind', `unknown registry kind '${value}'`, { field: 'kind', hint: `use one of ${REGISTRY_KINDS.join(', ')}` });
+  }
+  return value as RegistryKind;
+}
+
+/** Turns a connector's webhook body into RegistryEvents; a malformed body throws a 400 naming the field. */
+export function parseRegistryWebhook(kind: RegistryKind, body: unknown): { events: RegistryEvent[]; ignored: number } {
+  switch (kind) {
+    case 'distribution':
+    case 'generic':
+      return parseDistributionEnvelope(body);
+    case 'harbor':
+      return parseHarborWebhook(body);
+    case 'acr':
+      return parseAcrWebhook(body);
+    case 'dockerhub':
+      return parseDockerHubWebhook(body);
+  }
+}
+
+export { parseDistributionEnvelope, parseDistributionEvent } from './distribution.js';
+export { parseAcrWebhook } from './acr.js';
+export { parseHarborWebhook } from './harbor.js';
+export { parseDockerHubWebhook } from './dockerhub.js';
