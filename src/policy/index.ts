@@ -17,3 +17,8 @@ export {
 } from './admission.js';
 export { validatingWebhookConfiguration, type WebhookConfigOptions } from './webhook-config.js';
 export { recordAdmission, listAdmissionDecisions, type AdmissionDecision } from './admission-log.js';
+export { assessPosture, resourceRef, isOwned, type PolicyRecommendation } from './posture.js';
+export {
+  runClusterChecks, clusterAdminBindings, anonymousBindings, wildcardRoles, dashboardDeployed, unsupportedNodes,
+  auditLoggingConnected, admissionWebhookConnected, type ClusterSnapshot, type ClusterCheckOptions, type KubeList,
+} from './cluster-checks.js';

@@ -1,0 +1,33 @@
+/** Recommendations as the security center keeps them: one row per policy per scope, replaced on each evaluation. */
+import type { Kysely } from 'kysely';
+import type { Recommendation, ResourceRef, Severity } from '../core/index.js';
+import type { Database } from '../store/schema.js';
+
+/** Replaces the recommendations of a scope (`cluster:NAME`) in one transaction. */
+export async function saveRecommendations(db: Kysely<Database>, scope: string, recommendations: readonly Recommendation[], at: Date): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('recommendations').where('scope', '=', scope).execute();
+    if (recommendations.length === 0) return;
+    await tx.insertInto('recommendations').values(recommendations.map((r) => ({
+      policy: r.policy, scope, title: r.title, severity: r.severity, remediation: r.remediation,
+      healthy: JSON.stringify(r.healthy), unhealthy: JSON.stringify(r.unhealthy), not_applicable: JSON.stringify(r.notApplicable),
+      evaluated_at: at,
+    }))).execute();
+  });
+}
+
+export interface StoredRecommendation extends Recommendation {
+  scope: string;
+  evaluatedAt: Date;
+}
+
+const parse = (v: unknown): ResourceRef[] => (typeof v === 'string' ? (JSON.parse(v) as ResourceRef[]) : (v as ResourceRef[]));
+
+export async function listRecommendations(db: Kysely<Database>, scope?: string): Promise<StoredRecommendation[]> {
+  let q = db.selectFrom('recommendations').selectAll().orderBy('scope').orderBy('policy');
+  if (scope) q = q.where('scope', '=', scope);
+  return (await q.execute()).map((r) => ({
+    policy: r.policy, scope: r.scope, title: r.title, severity: r.severity as Severity, remediation: r.remediation,
+    healthy: parse(r.healthy), unhealthy: parse(r.unhealthy), notApplicable: parse(r.not_applicable), evaluatedAt: new Date(r.evaluated_at),
+  }));
+}
