@@ -1,0 +1,124 @@
+import { isElf, isExecutable, readUvarint } from './elf.js';
+import { purl } from './purl.js';
+import type { Cataloger, FileAnalysis, FileFacts, FileSink, FoundPackage } from './types.js';
+
+/**
+ * Go binaries: the module build info the linker embeds (`go version -m`). Since Go 1.18 the
+ * `.go.buildinfo` blob holds its strings inline right after a 32-byte header, so it can be found
+ * by streaming past the binary once, without holding the file. Older pointer-format binaries are
+ * reported as unsupported.
+ */
+const MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
+const MODINFO_MAX = 1024 * 1024;
+const INFO_START = '3077af0c9274080241e1c107e6d618e6';
+
+export function parseModinfo(modinfo: string, goVersion: string, path: string): FoundPackage[] {
+  // modinfo is framed by two 16-byte sentinels (cmd/go/internal/modload: infoStart, infoEnd).
+  const framed = modinfo.length >= 32 && Buffer.from(modinfo.slice(0, 16), 'latin1').toString('hex') === INFO_START;
+  const text = framed ? modinfo.slice(16, -16) : modinfo;
+  const packages: FoundPackage[] = [];
+  const mods = new Map<string, { version: string; main: boolean }>();
+  let last: string | undefined;
+  for (const line of text.split('\n')) {
+    const f = line.split('\t');
+    if ((f[0] === 'mod' || f[0] === 'dep') && f[1] && f[2]) {
+      mods.set(f[1], { version: f[2], main: f[0] === 'mod' });
+      last = f[1];
+    } else if (f[0] === '=>' && last && f[2]) {
+      // A replacement: the code that shipped is the replacement module at its version.
+      const main = mods.get(last)?.main ?? false;
+      mods.delete(last);
+      if (f[1] && !f[1].startsWith('.') && !f[1].startsWith('/')) mods.set(f[1], { version: f[2], main });
+    }
+  }
+  for (const [name, { version }] of mods) {
+    if (version === '(devel)' || !version) continue;
+    packages.push({ name, version, ecosystem: 'Go', purl: purl('golang', undefined, name, version), path });
+  }
+  const m = /^go(\d+(?:\.\d+)*)/.exec(goVersion);
+  if (m) packages.push({ name: 'stdlib', version: `v${m[1]}`, ecosystem: 'Go', purl: purl('golang', undefined, 'stdlib', `v${m[1]}`), path });
+  return packages;
+}
+
+/** Parses build info starting at the magic; undefined until enough bytes have arrived. */
+export function parseBuildInfo(data: Buffer, path: string): FileAnalysis | 'need-more' {
+  if (data.length < 32) return 'need-more';
+  const flags = data[15]!;
+  if ((flags & 2) === 0) return { warnings: [`go: ${path} was built before Go 1.18 (pointer-format build info is not read)`] };
+  const version = readUvarint(data, 32);
+  if (!version) return data.length > 64 ? { warnings: [`go: ${path}: unreadable build info`] } : 'need-more';
+  const [vlen, vstart] = version;
+  const mod = readUvarint(data, vstart + vlen);
+  if (!mod) return data.length > vstart + vlen + 10 ? { warnings: [`go: ${path}: unreadable build info`] } : 'need-more';
+  const [mlen, mstart] = mod;
+  if (mlen > MODINFO_MAX) return { warnings: [`go: ${path}: build info too large`] };
+  if (data.length < mstart + mlen) return 'need-more';
+  const goVersion = data.toString('utf8', vstart, vstart + vlen);
+  const modinfo = data.toString('latin1', mstart, mstart + mlen);
+  return { packages: parseModinfo(modinfo, goVersion, path) };
+}
+
+function goSink(facts: FileFacts): FileSink {
+  let state: 'head' | 'search' | 'collect' | 'done' | 'skip' = 'head';
+  let head = Buffer.alloc(0);
+  let tail = Buffer.alloc(0);
+  let collected: Buffer[] = [];
+  let collectedBytes = 0;
+  let result: FileAnalysis | undefined;
+  const tryParse = () => {
+    const parsed = parseBuildInfo(Buffer.concat(collected), facts.path);
+    if (parsed !== 'need-more') {
+      result = parsed;
+      state = 'done';
+      collected = [];
+    } else if (collectedBytes > MODINFO_MAX + 64) {
+      result = { warnings: [`go: ${facts.path}: build info too large`] };
+      state = 'done';
+    }
+  };
+  const search = (chunk: Buffer) => {
+    const window = tail.length ? Buffer.concat([tail, chunk]) : chunk;
+    const at = window.indexOf(MAGIC);
+    if (at >= 0) {
+      state = 'collect';
+      collected = [window.subarray(at)];
+      collectedBytes = window.length - at;
+      tryParse();
+      return;
+    }
+    tail = Buffer.from(window.subarray(Math.max(0, window.length - (MAGIC.length - 1))));
+  };
+  return {
+    write(chunk) {
+      if (state === 'done' || state === 'skip') return;
+      if (state === 'head') {
+        head = Buffer.concat([head, chunk]);
+        if (head.length < 4) return;
+        if (!isElf(head)) {
+          state = 'skip';
+          return;
+        }
+        state = 'search';
+        chunk = head;
+      }
+      if (state === 'search') search(chunk);
+      else if (state === 'collect') {
+        collected.push(chunk);
+        collectedBytes += chunk.length;
+        tryParse();
+      }
+    },
+    end() {
+      if (state === 'skip' || state === 'head') return undefined;
+      // An ELF binary without Go build info: recorded empty, so it replaces a Go binary at the same path.
+      return result ?? {};
+    },
+  };
+}
+
+export const goCataloger: Cataloger = {
+  name: 'go',
+  version: 1,
+  streams: (f) => isExecutable(f) && f.size <= 1024 ** 3,
+  sink: goSink,
+};

@@ -1,0 +1,60 @@
+import { inflateSync } from 'node:zlib';
+import { elfSection, isElf, isExecutable } from './elf.js';
+import { purl } from './purl.js';
+import type { Cataloger, FileAnalysis, FileFacts, FileSink } from './types.js';
+
+/**
+ * Rust binaries built with cargo-auditable: a zlib-compressed JSON dependency list in the
+ * `.dep-v0` ELF section. Section headers sit at the end of the file, so ELF executables up to
+ * MAX_BYTES are held while they stream past (one at a time) and dropped right after.
+ */
+const MAX_BYTES = 64 * 1024 * 1024;
+
+interface AuditData {
+  packages?: Array<{ name?: string; version?: string; source?: string; kind?: string }>;
+}
+
+export function parseCargoAuditable(section: Buffer, path: string): FileAnalysis {
+  let doc: AuditData;
+  try {
+    doc = JSON.parse(inflateSync(section, { maxOutputLength: 16 * 1024 * 1024 }).toString('utf8')) as AuditData;
+  } catch {
+    return { warnings: [`rust: ${path}: unreadable .dep-v0 section`] };
+  }
+  const packages = (doc.packages ?? [])
+    // Only crates from a registry are in crates.io's advisory database; build-time crates never ship.
+    .filter((p) => p.name && p.version && p.kind !== 'build' && (p.source ?? 'crates.io') === 'crates.io')
+    .map((p) => ({ name: p.name!, version: p.version!, ecosystem: 'crates.io', purl: purl('cargo', undefined, p.name!, p.version!), path }));
+  return { packages };
+}
+
+function rustSink(facts: FileFacts): FileSink {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let state: 'head' | 'hold' | 'skip' = 'head';
+  return {
+    write(chunk) {
+      if (state === 'skip') return;
+      chunks.push(chunk);
+      size += chunk.length;
+      if (state === 'head' && size >= 4) state = isElf(Buffer.concat(chunks).subarray(0, 4)) ? 'hold' : 'skip';
+      if (state === 'skip' || size > MAX_BYTES) {
+        state = 'skip';
+        chunks.length = 0;
+      }
+    },
+    end() {
+      if (state !== 'hold') return undefined;
+      const section = elfSection(Buffer.concat(chunks), '.dep-v0');
+      chunks.length = 0;
+      return section ? parseCargoAuditable(section, facts.path) : {};
+    },
+  };
+}
+
+export const rustCataloger: Cataloger = {
+  name: 'rust',
+  version: 1,
+  streams: (f) => isExecutable(f) && f.size <= MAX_BYTES,
+  sink: rustSink,
+};
