@@ -1,2 +1,3 @@
 export * from './alerts.js';
 export * from './plans.js';
+export * from './findings.js';

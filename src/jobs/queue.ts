@@ -17,6 +17,10 @@ export interface JobDefinition<T extends object = object> {
   retryLimit?: number;
   retryDelay?: number;
   retryBackoff?: boolean;
+  /** pg-boss queue policy; `short` keeps one queued job per singleton key (a digest pushed under ten tags queues once). */
+  policy?: 'standard' | 'short' | 'singleton' | 'stately';
+  /** Cron schedule (UTC); pg-boss fires it once across all processes. */
+  cron?: string;
 }
 
 /** A list of definitions with different payloads; each handler checks its own. */
@@ -24,8 +28,10 @@ export interface JobDefinition<T extends object = object> {
 export type AnyJobDefinition = JobDefinition<any>;
 
 export interface JobQueueOptions {
-  /** Handlers to run in this process; a queue without handlers only sends (the API role). */
+  /** Every queue this process may send to or work on; their queues are created at start. */
   definitions?: AnyJobDefinition[];
+  /** Work the definitions' jobs here (default true); false for an API-only server that only sends. */
+  runHandlers?: boolean;
   /** Jobs run at once, per queue, in this process. */
   concurrency?: number;
   /** How often lost jobs are looked for; lower in tests. */
@@ -68,11 +74,14 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
   for (const definition of options.definitions ?? []) {
     await boss.createQueue(definition.queue, {
       name: definition.queue,
+      policy: definition.policy ?? 'standard',
       expireInSeconds: definition.expireInSeconds ?? 15 * 60,
       retryLimit: definition.retryLimit ?? 5,
       retryDelay: definition.retryDelay ?? 5,
       retryBackoff: definition.retryBackoff ?? true,
     });
+    if (options.runHandlers === false) continue;
+    if (definition.cron && options.schedule) await boss.schedule(definition.queue, definition.cron, {}, { tz: 'UTC' });
     for (let i = 0; i < (options.concurrency ?? 1); i++) {
       await boss.work(definition.queue, { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1, includeMetadata: true }, async (jobs: PgBoss.JobWithMetadata<object>[]) => {
         for (const job of jobs) {

@@ -37,7 +37,8 @@ export async function runServer(config: Config, io: { print: (line: string) => v
     const base = { config, store, clock, logger };
     const runJobs = config.serverRunsJobs || store.kind === 'pglite';
     jobs = await startJobQueue(store, {
-      definitions: runJobs ? jobDefinitions(base) : [],
+      definitions: jobDefinitions(base),
+      runHandlers: runJobs,
       concurrency: config.jobConcurrency,
       schedule: runJobs,
       onJobEnd: metrics.jobEnded,

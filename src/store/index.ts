@@ -3,3 +3,5 @@ export { migrateToLatest, isMigrated, knownMigrations } from './migrate.js';
 export type { Database } from './schema.js';
 export * from './tokens.js';
 export * from './audit-trail.js';
+export * from './registries.js';
+export * from './images.js';

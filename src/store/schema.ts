@@ -82,10 +82,16 @@ export interface RepositoryTable {
 }
 
 export interface ImageTable {
+  /** `registry/repository@digest`. */
+  id: string;
   digest: string;
-  registry: string | null;
-  repository: string | null;
+  registry: string;
+  repository: string;
   tags: JSONColumnType<string[], string[] | string, string[] | string>;
+  /** Arrived by `palisade registry import` or a push marked as an import. */
+  imported: Generated<boolean>;
+  /** Deleted from the registry; kept for history, never rescanned. */
+  deleted: Generated<boolean>;
   last_pushed: Timestamp | null;
   last_pulled: Timestamp | null;
   last_scanned: Timestamp | null;

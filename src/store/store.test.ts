@@ -68,7 +68,7 @@ describe.each(backends)('store on %s', (kind, make) => {
 
   it('round-trips JSON columns', async (ctx) => {
     if (!store) ctx.skip();
-    await store.db.insertInto('images').values({ digest: 'sha256:abc', tags: JSON.stringify(['1', 'latest']) }).execute();
+    await store.db.insertInto('images').values({ id: 'r/app@sha256:abc', digest: 'sha256:abc', registry: 'r', repository: 'app', tags: JSON.stringify(['1', 'latest']) }).execute();
     const row = await store.db.selectFrom('images').selectAll().where('digest', '=', 'sha256:abc').executeTakeFirstOrThrow();
     expect(row.tags).toEqual(['1', 'latest']);
   });

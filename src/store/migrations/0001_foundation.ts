@@ -54,15 +54,22 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('repositories_registry_name', ['registry', 'name'])
     .execute();
 
+  // One row per image in a repository; the same digest in two repositories is two rows, one set of findings.
   await db.schema.createTable('images')
-    .addColumn('digest', 'text', (c) => c.primaryKey())
-    .addColumn('registry', 'text')
-    .addColumn('repository', 'text')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('digest', 'text', (c) => c.notNull())
+    .addColumn('registry', 'text', (c) => c.notNull())
+    .addColumn('repository', 'text', (c) => c.notNull())
     .addColumn('tags', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
+    .addColumn('imported', 'boolean', (c) => c.notNull().defaultTo(false))
+    .addColumn('deleted', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('last_pushed', 'timestamptz')
     .addColumn('last_pulled', 'timestamptz')
     .addColumn('last_scanned', 'timestamptz')
+    .addUniqueConstraint('images_location', ['registry', 'repository', 'digest'])
     .execute();
+  await db.schema.createIndex('images_digest').on('images').column('digest').execute();
+  await db.schema.createIndex('images_last_pulled').on('images').column('last_pulled').execute();
 
   await db.schema.createTable('image_scans')
     .addColumn('id', 'text', (c) => c.primaryKey())

@@ -1,0 +1,100 @@
+import type { Kysely } from 'kysely';
+import { randomIds, type ImageInventory, type Severity } from '../core/index.js';
+import type { Database } from '../store/index.js';
+
+/** A finding as the scanner reports it (`palisade scan --format json` vulnerabilities[]). */
+export interface ScannedFinding {
+  id: string;
+  aliases: string[];
+  title?: string;
+  package: { name: string; version: string; ecosystem: string; purl: string; layer?: string };
+  installedVersion: string;
+  fixedVersion?: string;
+  severity: string;
+  status: string;
+  remediation: string;
+  [more: string]: unknown;
+}
+
+export const SEVERITY_COUNT_KEYS = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
+export type SeverityCounts = Record<(typeof SEVERITY_COUNT_KEYS)[number], number>;
+
+export function countBySeverity(findings: Array<{ severity: string }>): SeverityCounts {
+  const counts: SeverityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
+  for (const f of findings) {
+    const key = (SEVERITY_COUNT_KEYS as readonly string[]).includes(f.severity) ? (f.severity as keyof SeverityCounts) : 'unknown';
+    counts[key]++;
+  }
+  return counts;
+}
+
+const findingKey = (f: { vulnerability: string; purl: string }) => `${f.vulnerability}\u0000${f.purl}`;
+
+/**
+ * Replaces an image's findings with a scan's (or a re-match's) in the caller's transaction, and
+ * returns the critical and high findings the image did not have before: those raise alerts.
+ */
+export async function replaceImageFindings(db: Kysely<Database>, digest: string, findings: ScannedFinding[]): Promise<ScannedFinding[]> {
+  const previous = new Set((await db.selectFrom('findings').select(['vulnerability', 'purl']).where('digest', '=', digest).execute()).map(findingKey));
+  await db.deleteFrom('findings').where('digest', '=', digest).execute();
+  const rows = findings.map((f) => ({
+    digest,
+    vulnerability: f.id,
+    aliases: JSON.stringify(f.aliases),
+    package_name: f.package.name,
+    package_version: f.installedVersion,
+    ecosystem: f.package.ecosystem,
+    purl: f.package.purl,
+    layer: f.package.layer ?? null,
+    severity: f.severity,
+    fixed_version: f.fixedVersion ?? null,
+    status: f.status,
+    detail: JSON.stringify(f),
+  }));
+  // The same vulnerability can reach one purl twice (two advisories merged upstream): keep one.
+  const unique = [...new Map(rows.map((r) => [findingKey(r), r])).values()];
+  for (let i = 0; i < unique.length; i += 500) {
+    await db.insertInto('findings').values(unique.slice(i, i + 500)).execute();
+  }
+  return findings.filter((f) => (f.severity === 'critical' || f.severity === 'high') && !previous.has(findingKey({ vulnerability: f.id, purl: f.package.purl })));
+}
+
+/** Records a scan with its inventory, so a database update can re-match without pulling the image. */
+export async function recordImageScan(db: Kysely<Database>, scan: { digest: string; startedAt: Date; finishedAt: Date; inventory?: ImageInventory; error?: string }): Promise<string> {
+  const id = randomIds.next('scn_');
+  await db.insertInto('image_scans').values({
+    id,
+    digest: scan.digest,
+    status: scan.error ? 'failed' : 'succeeded',
+    started_at: scan.startedAt,
+    finished_at: scan.finishedAt,
+    error: scan.error ?? null,
+    inventory: scan.inventory ? JSON.stringify(scan.inventory) : null,
+  }).execute();
+  return id;
+}
+
+/** The newest stored inventory of each digest that has one. */
+export async function latestInventories(db: Kysely<Database>, digests?: string[]): Promise<Array<{ digest: string; inventory: ImageInventory }>> {
+  let query = db.selectFrom('image_scans').select(['digest', 'inventory', 'finished_at'])
+    .where('status', '=', 'succeeded').where('inventory', 'is not', null)
+    .distinctOn('digest').orderBy('digest').orderBy('finished_at', 'desc');
+  if (digests) {
+    if (!digests.length) return [];
+    query = query.where('digest', 'in', digests);
+  }
+  const rows = await query.execute();
+  return rows.map((r) => ({ digest: r.digest, inventory: r.inventory as unknown as ImageInventory }));
+}
+
+export async function findingsOfImage(db: Kysely<Database>, digest: string, limit: number, after?: [string, string]): Promise<Array<{ key: [string, string]; finding: ScannedFinding }>> {
+  let query = db.selectFrom('findings').select(['vulnerability', 'purl', 'detail']).where('digest', '=', digest);
+  if (after) query = query.where((eb) => eb.or([eb('vulnerability', '>', after[0]), eb.and([eb('vulnerability', '=', after[0]), eb('purl', '>', after[1])])]));
+  const rows = await query.orderBy('vulnerability').orderBy('purl').limit(limit).execute();
+  return rows.map((r) => ({ key: [r.vulnerability, r.purl], finding: r.detail as unknown as ScannedFinding }));
+}
+
+export function worstSeverity(findings: Array<{ severity: string }>): Severity | undefined {
+  const order: Severity[] = ['critical', 'high', 'medium', 'low'];
+  return order.find((s) => findings.some((f) => f.severity === s));
+}

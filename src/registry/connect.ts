@@ -1,0 +1,71 @@
+import { stringify } from 'yaml';
+import { PalisadeError, type Clock } from '../core/index.js';
+import { createToken, insertRegistry, recordAction, type RegistryRecord, type Store } from '../store/index.js';
+import type { RegistryKind } from './connectors/index.js';
+import { sealCredentials, type RegistryLogin } from './credentials.js';
+
+export interface RegistryConnection {
+  registry: Omit<RegistryRecord, 'credentials'>;
+  /** The registry's ingest token, shown once. */
+  token: string;
+  webhookUrl: string;
+  /** What to paste into the registry's configuration. */
+  snippet: string;
+}
+
+const NAME = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
+
+/** Connects a registry: stores it (credentials sealed), makes its ingest token, and writes its webhook set-up. */
+export async function connectRegistry(store: Store, input: { name: string; url: string; kind: RegistryKind; login?: RegistryLogin; secretKey?: string; publicUrl?: string; actor: string; clock: Clock }): Promise<RegistryConnection> {
+  if (!NAME.test(input.name)) throw new PalisadeError('registry.name', `invalid registry name '${input.name}'`, { field: 'name', hint: 'lowercase letters, digits, . _ - (up to 64)' });
+  let url: URL;
+  try {
+    url = new URL(input.url.includes('://') ? input.url : `https://${input.url}`);
+  } catch {
+    throw new PalisadeError('registry.url', `invalid registry URL '${input.url}'`, { field: 'url', hint: 'for example https://registry.example.com or http://127.0.0.1:5000' });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new PalisadeError('registry.url', `registry URL must be http or https (got ${url.protocol})`, { field: 'url' });
+  const at = input.clock.now();
+  const credentials = input.login ? sealCredentials(input.secretKey, input.login) : null;
+  const { record, token } = await store.db.transaction().execute(async (tx) => {
+    const record = await insertRegistry(tx, { name: input.name, url: url.origin, kind: input.kind, credentials, at });
+    const token = await createToken(tx, `registry:${input.name}`, `${input.name} webhook`, input.clock);
+    await recordAction(tx, { actor: input.actor, action: 'registry.add', target: `registry:${input.name}`, details: { url: url.origin, kind: input.kind }, at });
+    return { record, token };
+  });
+  const base = (input.publicUrl ?? 'https://PALISADE_HOST').replace(/\/$/, '');
+  const webhookUrl = `${base}/ingest/registry/${input.name}`;
+  const { credentials: _sealed, ...registry } = record;
+  return { registry, token: token.secret, webhookUrl, snippet: webhookSnippet(input.kind, webhookUrl, token.secret) };
+}
+
+/** The exact configuration each registry needs to call Palisade. */
+export function webhookSnippet(kind: RegistryKind, webhookUrl: string, token: string): string {
+  switch (kind) {
+    case 'distribution':
+    case 'generic':
+      return `# docker-registry / CNCF Distribution config.yml\n${stringify({
+        notifications: { endpoints: [{ name: 'palisade', url: webhookUrl, headers: { Authorization: [`Bearer ${token}`] }, timeout: '5s', threshold: 5, backoff: '10s', ignoredmediatypes: ['application/octet-stream'] }] },
+      })}`;
+    case 'harbor':
+      return [
+        '# Harbor: Project → Webhooks → New webhook',
+        `Notify type: http`,
+        `Event types: Artifact pushed, Artifact pulled, Artifact deleted`,
+        `Endpoint URL: ${webhookUrl}`,
+        `Auth header: Bearer ${token}`,
+        `Payload format: Default`,
+      ].join('\n');
+    case 'acr':
+      return [
+        '# Azure Container Registry',
+        `az acr webhook create --registry REGISTRY --name palisade --actions push delete quarantine \\`,
+        `  --uri ${webhookUrl} --headers "Authorization=Bearer ${token}"`,
+      ].join('\n');
+    case 'dockerhub':
+      return [
+        '# Docker Hub: Repository → Webhooks (Docker Hub sends no custom headers: the token travels in the URL)',
+        `Webhook URL: ${webhookUrl}?token=${token}`,
+      ].join('\n');
+  }
+}

@@ -1,0 +1,9 @@
+/** Registry protection: connectors, scan on push / import / pull, daily rescans, re-matching. */
+export * from './events.js';
+export * from './connectors/index.js';
+export { sealCredentials, openCredentials, type RegistryLogin } from './credentials.js';
+export { connectRegistry, webhookSnippet, type RegistryConnection } from './connect.js';
+export { scanJob, scanRegistryImage, scanKey, SCAN_QUEUE, type ScanRequest, type ScanOutcome, type ScanContext } from './scan.js';
+export { ingestRegistryEvents, type IngestOutcome } from './triggers.js';
+export { queueDailyRescans, rematchStoredInventories, rescanJobs, RESCAN_QUEUE, REMATCH_QUEUE, DEFAULT_RESCAN_WINDOW_DAYS } from './rescan.js';
+export { registryRecommendation, REGISTRY_POLICY } from './recommendation.js';

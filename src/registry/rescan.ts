@@ -1,0 +1,82 @@
+import { latestInventories, recordThreats, replaceImageFindings, type ScannedFinding } from '../center/index.js';
+import type { Clock } from '../core/index.js';
+import type { JobDefinition, JobQueue } from '../jobs/index.js';
+import { imagesPulledSince, type Store } from '../store/index.js';
+import { matchInventory } from '../vulndb/index.js';
+import { SCAN_QUEUE, type ScanRequest } from './scan.js';
+
+export const RESCAN_QUEUE = 'registry-rescan';
+export const REMATCH_QUEUE = 'registry-rematch';
+export const DEFAULT_RESCAN_WINDOW_DAYS = 30;
+
+/**
+ * The daily rescan: every image pulled within the window is scanned again, since new
+ * vulnerabilities appear daily. Layers come from the analysis cache, so this costs little.
+ */
+export async function queueDailyRescans(context: { store: Store; jobs: JobQueue; clock: Clock }, windowDays = DEFAULT_RESCAN_WINDOW_DAYS): Promise<number> {
+  const now = context.clock.now();
+  const day = now.toISOString().slice(0, 10);
+  const images = await imagesPulledSince(context.store.db, new Date(now.getTime() - windowDays * 86_400_000));
+  const seen = new Set<string>();
+  for (const image of images) {
+    if (seen.has(image.digest)) continue;
+    seen.add(image.digest);
+    const request: ScanRequest = { ...image, reason: 'rescan', day };
+    await context.jobs.send(SCAN_QUEUE, request, { singletonKey: `${image.digest}:${day}` });
+  }
+  return seen.size;
+}
+
+/**
+ * After the vulnerability database gains or changes advisories: re-match the stored inventory of
+ * every scanned image, without pulling anything, and alert on newly found critical/high findings.
+ */
+export async function rematchStoredInventories(context: { store: Store; clock: Clock }): Promise<{ images: number; newAlerts: number }> {
+  const { store, clock } = context;
+  const inventories = await latestInventories(store.db);
+  let newAlerts = 0;
+  for (const { digest, inventory } of inventories) {
+    const findings = (await matchInventory(store, inventory)) as unknown as ScannedFinding[];
+    const created = await store.db.transaction().execute(async (tx) => {
+      const gained = await replaceImageFindings(tx, digest, findings);
+      if (!gained.length) return 0;
+      const at = clock.now();
+      const locations = await tx.selectFrom('images').select(['id', 'repository']).where('digest', '=', digest).execute();
+      const result = await recordThreats(tx, locations.map((image) => ({
+        rule: 'registry-image-new-vulnerabilities',
+        title: `Image ${image.repository} is affected by ${gained.length} newly published critical/high vulnerabilit${gained.length === 1 ? 'y' : 'ies'}`,
+        severity: gained.some((f) => f.severity === 'critical') ? 'high' : 'medium',
+        tactic: 'Initial Access',
+        technique: 'T1190',
+        resource: { kind: 'image', id: image.id, name: `${image.repository}@${digest.slice(0, 19)}` },
+        evidence: gained.slice(0, 20).map((f) => ({ id: f.id, package: f.package.name, installedVersion: f.installedVersion, fixedVersion: f.fixedVersion, severity: f.severity })),
+        remediation: 'Rebuild the image on updated packages; each finding names its fixed version and upgrade command.',
+        source: 'registry',
+        at,
+      })));
+      return result.created.length;
+    });
+    newAlerts += created;
+  }
+  return { images: inventories.length, newAlerts };
+}
+
+export function rescanJobs(context: { store: Store; clock: Clock; jobs: () => JobQueue | undefined }, cron = '0 3 * * *'): JobDefinition<object>[] {
+  return [
+    {
+      queue: RESCAN_QUEUE,
+      cron,
+      retryLimit: 3,
+      handler: async () => {
+        const jobs = context.jobs();
+        return jobs ? { queued: await queueDailyRescans({ ...context, jobs }) } : { queued: 0 };
+      },
+    },
+    {
+      queue: REMATCH_QUEUE,
+      policy: 'short',
+      retryLimit: 3,
+      handler: () => rematchStoredInventories(context),
+    },
+  ];
+}

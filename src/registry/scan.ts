@@ -1,0 +1,130 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { recordThreats, recordImageScan, replaceImageFindings, isPlanEnabled, type ScannedFinding } from '../center/index.js';
+import { saveRecommendations } from '../center/recommendations.js';
+import { PalisadeError, type Clock, type Config, type ImageInventory } from '../core/index.js';
+import { analyzeImage, openImage, storeLayerCache } from '../image/index.js';
+import { runOnce, type JobDefinition } from '../jobs/index.js';
+import { getRegistry, markImageScanned, type Store } from '../store/index.js';
+import { matchInventory } from '../vulndb/index.js';
+import { openCredentials } from './credentials.js';
+import { registryRecommendation } from './recommendation.js';
+
+export const SCAN_QUEUE = 'registry-scan';
+
+export type ScanReason = 'push' | 'import' | 'rescan' | 'poll';
+
+export interface ScanRequest {
+  registry: string;
+  repository: string;
+  /** Absent only for tag-only pushes (Docker Hub); resolved from the registry when scanning. */
+  digest?: string;
+  tag?: string;
+  reason: ScanReason;
+  /** The rescan's day (YYYY-MM-DD): one rescan per digest per day. */
+  day?: string;
+}
+
+export interface ScanContext {
+  store: Store;
+  config: Pick<Config, 'secretKey'>;
+  clock: Clock;
+  logger?: FastifyBaseLogger;
+}
+
+/**
+ * The key that makes a scan happen once: a digest is scanned once when it first arrives (however
+ * many tags, retried deliveries or racing jobs), and once per day by the rescan.
+ */
+export function scanKey(request: Pick<ScanRequest, 'digest' | 'reason' | 'day'>, digest: string): string {
+  return request.reason === 'rescan' ? `scan:${digest}:rescan:${request.day}` : `scan:${digest}`;
+}
+
+export interface ScanOutcome {
+  digest: string;
+  status: 'scanned' | 'already-scanned' | 'plan-off';
+  findings?: number;
+  newAlerts?: number;
+}
+
+/** Pulls, analyzes (layer cache first), matches and records one image. */
+export async function scanRegistryImage(context: ScanContext, request: ScanRequest): Promise<ScanOutcome> {
+  const { store, clock } = context;
+  const scope = `registry:${request.registry}`;
+  if (!(await isPlanEnabled(store.db, scope))) return { digest: request.digest ?? '', status: 'plan-off' };
+  if (request.digest && (await alreadyDone(store, scanKey(request, request.digest)))) return { digest: request.digest, status: 'already-scanned' };
+
+  const registry = await getRegistry(store.db, request.registry);
+  const url = new URL(registry.url);
+  const credentials = registry.credentials ? openCredentials(context.config.secretKey, registry.credentials) : undefined;
+  const startedAt = clock.now();
+  const source = await openImage({ transport: 'registry', reference: { registry: url.host, repository: request.repository, ...(request.digest ? { digest: request.digest } : { tag: request.tag ?? 'latest' }) } }, {
+    insecure: url.protocol === 'http:',
+    ...(credentials ? { credentials } : {}),
+  });
+  let analysis;
+  try {
+    analysis = await analyzeImage(source, { cache: storeLayerCache(store.db) });
+  } finally {
+    await source.close();
+  }
+  const digest = request.digest ?? analysis.image.digest;
+  if (!digest) throw new PalisadeError('registry.scan.digest', `${source.name} has no manifest digest`, { kind: 'internal' });
+  const findings = (await matchInventory(store, analysis.inventory)) as unknown as ScannedFinding[];
+  return recordScan(context, { ...request, digest }, analysis.inventory, findings, startedAt);
+}
+
+async function alreadyDone(store: Store, key: string): Promise<boolean> {
+  return (await store.db.selectFrom('job_effects').select('key').where('key', '=', key).executeTakeFirst()) !== undefined;
+}
+
+/** Records a scan's results once, with the usage it costs and alerts for new critical and high findings. */
+async function recordScan(context: ScanContext, request: ScanRequest & { digest: string }, inventory: ImageInventory, findings: ScannedFinding[], startedAt: Date): Promise<ScanOutcome> {
+  const { store, clock } = context;
+  const key = scanKey(request, request.digest);
+  const at = clock.now();
+  const outcome = await runOnce(store.db, key, SCAN_QUEUE, async (tx) => {
+    await recordImageScan(tx, { digest: request.digest, startedAt, finishedAt: at, inventory });
+    const gained = await replaceImageFindings(tx, request.digest, findings);
+    await markImageScanned(tx, request.digest, at);
+    // Metered whether or not anything was found: Defender bills per scanned image.
+    await tx.insertInto('usage').values({ meter: 'image_scans', scope: `registry:${request.registry}`, quantity: 1, source_key: key, at })
+      .onConflict((oc) => oc.column('source_key').doNothing()).execute();
+    const threats = gained.length ? [newVulnerabilityThreat(request, gained, at)] : [];
+    const { created } = await recordThreats(tx, threats);
+    return created.length;
+  });
+  if (!outcome.done) return { digest: request.digest, status: 'already-scanned' };
+  await saveRecommendations(store.db, `registry:${request.registry}`, [await registryRecommendation(store.db, request.registry)], at);
+  context.logger?.info({ digest: request.digest, registry: request.registry, findings: findings.length }, 'image scanned');
+  return { digest: request.digest, status: 'scanned', findings: findings.length, newAlerts: outcome.result ?? 0 };
+}
+
+function newVulnerabilityThreat(request: ScanRequest & { digest: string }, gained: ScannedFinding[], at: Date) {
+  const critical = gained.some((f) => f.severity === 'critical');
+  const ids = [...new Set(gained.map((f) => f.id))];
+  return {
+    rule: 'registry-image-new-vulnerabilities',
+    title: `Image ${request.repository} gained ${ids.length} ${critical ? 'critical' : 'high'}-severity vulnerabilit${ids.length === 1 ? 'y' : 'ies'}`,
+    severity: critical ? ('high' as const) : ('medium' as const),
+    tactic: 'Initial Access',
+    technique: 'T1190',
+    resource: { kind: 'image' as const, id: `${request.registry}/${request.repository}@${request.digest}`, name: `${request.repository}@${request.digest.slice(0, 19)}` },
+    evidence: gained.slice(0, 20).map((f) => ({ id: f.id, package: f.package.name, installedVersion: f.installedVersion, fixedVersion: f.fixedVersion, severity: f.severity })),
+    remediation: 'Rebuild the image on updated packages; each finding names its fixed version and upgrade command.',
+    source: 'registry' as const,
+    at,
+  };
+}
+
+/** Job definition: retried with backoff; one queued job per digest. */
+export function scanJob(context: ScanContext): JobDefinition<ScanRequest> {
+  return {
+    queue: SCAN_QUEUE,
+    policy: 'short',
+    expireInSeconds: 15 * 60,
+    retryLimit: 5,
+    retryDelay: 10,
+    retryBackoff: true,
+    handler: (request) => scanRegistryImage(context, request),
+  };
+}

@@ -1,0 +1,37 @@
+import type { Kysely } from 'kysely';
+import { PalisadeError, randomIds } from '../core/index.js';
+import type { Database } from './schema.js';
+
+/** A connected registry. `credentials` stays sealed here; only the registry capability opens it. */
+export interface RegistryRecord {
+  id: string;
+  name: string;
+  url: string;
+  kind: string;
+  credentials: string | null;
+  createdAt: Date;
+}
+
+export async function insertRegistry(db: Kysely<Database>, registry: { name: string; url: string; kind: string; credentials: string | null; at: Date }): Promise<RegistryRecord> {
+  const id = randomIds.next('reg_');
+  const inserted = await db.insertInto('registries')
+    .values({ id, name: registry.name, url: registry.url, kind: registry.kind, credentials: registry.credentials, created_at: registry.at })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (!inserted) {
+    throw new PalisadeError('registry.exists', `a registry named '${registry.name}' is already connected`, { kind: 'conflict', field: 'name', hint: 'choose another name, or remove the existing one first' });
+  }
+  return { id, name: registry.name, url: registry.url, kind: registry.kind, credentials: registry.credentials, createdAt: registry.at };
+}
+
+export async function findRegistry(db: Kysely<Database>, name: string): Promise<RegistryRecord | undefined> {
+  const row = await db.selectFrom('registries').selectAll().where('name', '=', name).executeTakeFirst();
+  return row ? { id: row.id, name: row.name, url: row.url, kind: row.kind, credentials: row.credentials, createdAt: row.created_at } : undefined;
+}
+
+export async function getRegistry(db: Kysely<Database>, name: string): Promise<RegistryRecord> {
+  const registry = await findRegistry(db, name);
+  if (!registry) throw new PalisadeError('registry.not_found', `no registry named '${name}'`, { kind: 'not-found', hint: 'connect it with `palisade registry add`' });
+  return registry;
+}
