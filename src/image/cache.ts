@@ -1,4 +1,5 @@
 import type { ColumnType, Kysely } from 'kysely';
+import type { Database } from '../store/index.js';
 import type { Cataloger } from './catalog/types.js';
 import type { LayerAnalysis } from './layers.js';
 
@@ -48,7 +49,7 @@ declare module '../store/schema.js' {
 }
 
 /** The store-backed cache (table from migration 0500_image). */
-export function storeLayerCache(db: Kysely<{ image_layer_analyses: ImageLayerAnalysisTable }>): LayerCache {
+export function storeLayerCache(db: Kysely<Database>): LayerCache {
   return {
     async get(diffId, analyzer) {
       const row = await db.selectFrom('image_layer_analyses').select('analysis').where('diff_id', '=', diffId).where('analyzer', '=', analyzer).executeTakeFirst();

@@ -9,3 +9,5 @@ export { analyzeLayer, DEFAULT_LIMITS, type LayerAnalysis, type LayerLimits } fr
 export { assembleInventory } from './assemble.js';
 export { RegistryClient, type RegistryClientOptions } from './registry/client.js';
 export { dockerConfigCredentials, type RegistryCredentials } from './registry/auth.js';
+export { scanImage, type ScanImageOptions } from './scan.js';
+export { applyFilters, parseSeverityList, readVex, summarize, REPORT_SEVERITIES, type ScanReport, type ReportFilters, type ReportSeverity, type SuppressedFinding, type VexStatement } from './report.js';

@@ -1,6 +1,9 @@
 import { PalisadeError, type ImageInventory } from '../core/index.js';
 import { assembleInventory } from './assemble.js';
-import { analyzerKey, type LayerCache } from './cache.js';
+import type { Store } from '../store/index.js';
+import { matchInventory } from '../vulndb/index.js';
+import { analyzerKey, storeLayerCache, type LayerCache } from './cache.js';
+import { summarize, type ScanReport } from './report.js';
 import { DEFAULT_CATALOGERS } from './catalog/index.js';
 import type { Cataloger } from './catalog/types.js';
 import { analyzeLayer, type LayerAnalysis, type LayerLimits } from './layers.js';
@@ -141,4 +144,38 @@ export async function inventoryImage(image: string | ImageSourceSpec, options: O
   } finally {
     await source.close();
   }
+}
+
+export interface ScanImageOptions extends OpenImageOptions, AnalyzeOptions {
+  /** The advisory store (and, unless `cache` is given, the layer cache). Without it the report lists packages only. */
+  store?: Pick<Store, 'db'>;
+}
+
+const SEVERITY_ORDER: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3, informational: 4, unknown: 5 };
+
+/**
+ * Analysis (cached per layer) composed with matching: Trivy's analyzer/detector split. Rescanning
+ * after a database update re-reads no layer; only matching runs again.
+ */
+export async function scanImage(image: string | ImageSourceSpec, options: ScanImageOptions = {}): Promise<ScanReport> {
+  const cache = options.cache ?? (options.store ? storeLayerCache(options.store.db) : undefined);
+  const analysis = await inventoryImage(image, { ...options, ...(cache ? { cache } : {}) });
+  const findings = options.store ? await matchInventory(options.store, analysis.inventory) : [];
+  findings.sort(
+    (a, b) =>
+      (SEVERITY_ORDER[a.severity] ?? 9) - (SEVERITY_ORDER[b.severity] ?? 9) ||
+      a.package.name.localeCompare(b.package.name) ||
+      a.id.localeCompare(b.id),
+  );
+  return {
+    schemaVersion: 1,
+    image: analysis.image,
+    os: analysis.inventory.os ?? null,
+    packages: analysis.inventory.packages,
+    vulnerabilities: findings,
+    suppressed: [],
+    summary: summarize(findings, analysis.inventory.packages.length),
+    matched: options.store !== undefined,
+    warnings: analysis.warnings,
+  };
 }
