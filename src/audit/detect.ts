@@ -19,6 +19,24 @@ export interface AuditAlert extends Alert {
   dedupeKey: string;
 }
 
+/** A batch's hits of one rule on one resource, shaped like the center's DetectedThreat. */
+export interface AuditThreat {
+  rule: string;
+  title: string;
+  severity: Alert['severity'];
+  tactic: string;
+  technique: string;
+  matrix: string;
+  resource: Alert['resource'];
+  evidence: AuditEvent[];
+  remediation: string;
+  source: 'audit';
+  /** First hit in the batch (event time). */
+  at: Date;
+  lastSeen: Date;
+  count: number;
+}
+
 export interface DetectorOptions {
   rules: RuleSet | AuditRuleEngine;
   state?: DetectionState;
@@ -81,16 +99,47 @@ export class AuditDetector {
   /** Runs one batch; returns the alerts it opened or updated, each once. */
   process(events: Iterable<AuditEvent>): AuditAlert[] {
     const touched = new Set<AuditAlert>();
+    this.each(events, (hit, event) => touched.add(this.record(hit, event)));
+    return [...touched];
+  }
+
+  /**
+   * Runs one batch for a caller that folds alerts itself (the server, through the center): the
+   * hits of each rule on each resource in this batch, as one threat with its count and evidence.
+   */
+  threats(events: Iterable<AuditEvent>): AuditThreat[] {
+    const byKey = new Map<string, AuditThreat>();
+    this.each(events, (hit, event) => {
+      const resource = alertResource(event, this.cluster);
+      const key = hit.rule.id + '\u0000' + resource.id;
+      const at = eventTime(event) || this.clock.now().getTime();
+      const threat = byKey.get(key);
+      if (threat) {
+        threat.count++;
+        if (at < threat.at.getTime()) threat.at = new Date(at);
+        if (at > threat.lastSeen.getTime()) threat.lastSeen = new Date(at);
+        if (threat.evidence.length < this.maxEvidence) threat.evidence.push(event);
+        return;
+      }
+      const rule = hit.rule;
+      byKey.set(key, {
+        rule: rule.id, title: rule.title, severity: rule.severity, tactic: rule.tactic, technique: rule.technique, matrix: rule.matrix,
+        resource, evidence: [event], remediation: rule.remediation, source: 'audit', at: new Date(at), lastSeen: new Date(at), count: 1,
+      });
+    });
+    return [...byKey.values()];
+  }
+
+  private each(events: Iterable<AuditEvent>, onHit: (hit: CompiledRule, event: AuditEvent) => void): void {
     for (const event of events) {
       this.processed++;
       const hits = this.engine.match(event);
       for (let i = 0; i < hits.length; i++) {
         const hit = hits[i]!;
         if (hit.rule.firstSeen && !this.firstSeen(hit, event)) continue;
-        touched.add(this.record(hit, event));
+        onHit(hit, event);
       }
     }
-    return [...touched];
   }
 
   /** Alerts still open (within their window), most severe and most recent first. */

@@ -39,3 +39,6 @@ export function loadAuditRules(options: LoadAuditRulesOptions = {}): RuleSet {
   }, (v) => normalizeEvent(v));
 }
 export { auditReport, alertJson, alertTable, alertRow, errorLine, sortAlerts, type AuditReport } from './report.js';
+export { storeAuditEvents, pruneAuditEvents, type AuditEventTable } from './events-store.js';
+export { createAuditIngest, type AuditIngest, type AuditIngestResult } from './ingest.js';
+export type { AuditThreat } from './detect.js';

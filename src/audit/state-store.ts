@@ -54,29 +54,38 @@ export class StoreDetectionState extends MemoryDetectionState {
   }
 
   override async flush(): Promise<void> {
-    if (this.dirtyScopes.size === 0 && this.dirtyValues.length === 0 && this.droppedScopes.size === 0) return;
+    const changes = this.takeChanges();
+    if (changes.scopes.length === 0 && changes.values.length === 0 && changes.dropped.length === 0) return;
     const now = Date.now();
-    const scopes = [...this.dirtyScopes].map((key) => {
+    const live = new Set(changes.scopes.filter((key) => this.scope(key)));
+    const scopes = [...live].map((key) => {
       const s = this.scope(key)!;
       return { scope: key, first_seen: s.firstSeen, events: s.events, saturated: s.saturated, updated_at: now };
     });
-    const values = this.dirtyValues.filter((v) => this.dirtyScopes.has(v.scope)).map((v) => ({ scope: v.scope, value: v.value, first_seen: v.at }));
-    const dropped = [...this.droppedScopes];
-    await this.db.transaction().execute(async (tx) => {
-      for (let i = 0; i < dropped.length; i += CHUNK) {
-        await tx.deleteFrom('audit_state_scopes').where('scope', 'in', dropped.slice(i, i + CHUNK)).execute();
-      }
-      for (let i = 0; i < scopes.length; i += CHUNK) {
-        await tx.insertInto('audit_state_scopes').values(scopes.slice(i, i + CHUNK))
-          .onConflict((oc) => oc.column('scope').doUpdateSet((eb) => ({
-            events: eb.ref('excluded.events'), saturated: eb.ref('excluded.saturated'), updated_at: eb.ref('excluded.updated_at'),
-          }))).execute();
-      }
-      for (let i = 0; i < values.length; i += CHUNK) {
-        await tx.insertInto('audit_state_values').values(values.slice(i, i + CHUNK))
-          .onConflict((oc) => oc.columns(['scope', 'value']).doNothing()).execute();
-      }
-    });
-    await super.flush();
+    const values = changes.values.filter((v) => live.has(v.scope)).map((v) => ({ scope: v.scope, value: v.value, first_seen: v.at }));
+    const dropped = changes.dropped.filter((key) => !this.scope(key));
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        for (let i = 0; i < dropped.length; i += CHUNK) {
+          await tx.deleteFrom('audit_state_scopes').where('scope', 'in', dropped.slice(i, i + CHUNK)).execute();
+        }
+        for (let i = 0; i < scopes.length; i += CHUNK) {
+          await tx.insertInto('audit_state_scopes').values(scopes.slice(i, i + CHUNK))
+            .onConflict((oc) => oc.column('scope').doUpdateSet((eb) => ({
+              events: eb.ref('excluded.events'), saturated: eb.ref('excluded.saturated'), updated_at: eb.ref('excluded.updated_at'),
+            }))).execute();
+        }
+        for (let i = 0; i < values.length; i += CHUNK) {
+          await tx.insertInto('audit_state_values').values(values.slice(i, i + CHUNK))
+            .onConflict((oc) => oc.columns(['scope', 'value']).doNothing()).execute();
+        }
+      });
+    } catch (error) {
+      // Keep the changes for the next flush.
+      for (const key of live) this.dirtyScopes.add(key);
+      this.dirtyValues.push(...changes.values);
+      for (const key of dropped) this.droppedScopes.add(key);
+      throw error;
+    }
   }
 }

@@ -97,9 +97,15 @@ export class MemoryDetectionState implements DetectionState {
     }
   }
 
-  async flush(): Promise<void> {
+  /** Hands over (and forgets) what changed since the last call, so changes made while a flush awaits are kept for the next one. */
+  protected takeChanges(): { scopes: string[]; values: Array<{ scope: string; value: string; at: number }>; dropped: string[] } {
+    const changes = { scopes: [...this.dirtyScopes], values: this.dirtyValues.splice(0), dropped: [...this.droppedScopes] };
     this.dirtyScopes.clear();
-    this.dirtyValues.length = 0;
     this.droppedScopes.clear();
+    return changes;
+  }
+
+  async flush(): Promise<void> {
+    this.takeChanges();
   }
 }
