@@ -13,6 +13,7 @@ declare -A NEEDED=(
   [rpm]=rpm
   [dpkg]=dpkg
   [chromium]=chromium
+  [htpasswd]=apache2-utils
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do

@@ -41,7 +41,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRegistry(options: { basicAuth?: { username: string; password: string } } = {}): Promise<LocalRegistry> {
+export interface RegistryOptions {
+  basicAuth?: { username: string; password: string };
+  /** Send Distribution notifications (webhooks) to this URL with this bearer token. */
+  notifications?: { url: string; token: string };
+}
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<LocalRegistry> {
   const dir = await mkdtemp(path.join(tmpdir(), 'palisade-registry-'));
   const port = await freePort();
   let auth = '';
@@ -62,7 +68,7 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:${port}
-${auth}`;
+${auth}${options.notifications ? notificationsConfig(options.notifications) : ''}`;
   await writeFile(path.join(dir, 'config.yml'), config);
   const child: ChildProcess = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -117,4 +123,17 @@ ${auth}`;
 /** `skopeo copy` between local transports (oci:, oci-archive:, docker-archive:). */
 export async function skopeoCopy(source: string, destination: string, extra: string[] = []): Promise<void> {
   await run('skopeo', ['copy', '--quiet', ...extra, source, destination], { maxBuffer: 1 << 20 });
+}
+
+function notificationsConfig(target: { url: string; token: string }): string {
+  return `notifications:
+  endpoints:
+    - name: palisade
+      url: ${target.url}
+      headers:
+        Authorization: [Bearer ${target.token}]
+      timeout: 5s
+      threshold: 3
+      backoff: 1s
+`;
 }
