@@ -1,16 +1,16 @@
 /**
  * `importOsv(store, paths)`: OSV JSON files, directories of them and zip archives of them
- * (streamed entry by entry with yauzl, never unpacked to disk), written in batches of one
+ * (read entry by entry, never unpacked to disk: see zip.ts), written in batches of one
  * transaction each. Incremental: unchanged records are counted, not written. Resumable: a run
  * that died leaves whole batches behind, and the next run skips what they hold.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import yauzl from 'yauzl';
 import { PalisadeError, randomIds, systemClock, type Clock, type IdSource } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { parseOsvJson, type ImportWarning, type WarningCode } from './osv.js';
+import { readZipText } from './zip.js';
 import { prepareAdvisory, recordEcosystemUpdate, writeAdvisoryBatch, type PreparedAdvisory } from './store.js';
 
 export interface ImportProgress {
@@ -59,62 +59,18 @@ interface SourceText {
 
 type Warn = (w: ImportWarning) => void;
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (error, zip) => (error ? reject(error) : resolve(zip))),
-  );
-}
-
-function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | undefined> {
-  return new Promise((resolve, reject) => {
-    const onEntry = (entry: yauzl.Entry): void => done(() => resolve(entry));
-    const onEnd = (): void => done(() => resolve(undefined));
-    const onError = (error: Error): void => done(() => reject(error));
-    const done = (then: () => void): void => {
-      zip.off('entry', onEntry).off('end', onEnd).off('error', onError);
-      then();
-    };
-    zip.on('entry', onEntry).on('end', onEnd).on('error', onError);
-    zip.readEntry();
-  });
-}
-
-function readEntryText(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<string> {
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (error, stream) => {
-      if (error) return reject(error);
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('error', reject);
-      stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    });
-  });
-}
-
 /** Streams the `.json` entries of a zip; a corrupt archive ends with a warning, keeping what was read. */
 export async function* zipJsonEntries(file: string, warn: Warn, progress?: (done: number, total: number) => void): AsyncGenerator<SourceText> {
-  let zip: yauzl.ZipFile;
+  const entries = readZipText(file, (name) => name.toLowerCase().endsWith('.json'), progress);
   try {
-    zip = await openZip(file);
+    for await (const { name, text } of entries) yield { file: `${file}!${name}`, text };
   } catch (error) {
-    warn({ code: 'corrupt-archive', file, message: `cannot read zip archive: ${(error as Error).message}` });
-    return;
-  }
-  let done = 0;
-  try {
-    for (;;) {
-      const entry = await nextEntry(zip);
-      if (!entry) break;
-      done++;
-      if (entry.fileName.endsWith('/') || !entry.fileName.toLowerCase().endsWith('.json')) continue;
-      const text = await readEntryText(zip, entry);
-      progress?.(done, zip.entryCount);
-      yield { file: `${file}!${entry.fileName}`, text };
-    }
-  } catch (error) {
-    warn({ code: 'corrupt-archive', file, message: `zip archive is corrupt after ${done} entries: ${(error as Error).message}` });
-  } finally {
-    zip.close();
+    const after = (error as { entriesRead?: number }).entriesRead;
+    warn({
+      code: 'corrupt-archive',
+      file,
+      message: after ? `zip archive is corrupt after ${after} entries: ${(error as Error).message}` : `cannot read zip archive: ${(error as Error).message}`,
+    });
   }
 }
 

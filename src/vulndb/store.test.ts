@@ -127,6 +127,18 @@ describe.each(backends)('vulndb store on %s', (_kind, make) => {
       expect(await matchInventory(store, { packages: [npm('corrupt-pkg', '0.1.0')] })).toEqual([]);
     });
 
+    it('an archive damaged in the middle keeps the records before the damage and names where it broke', async () => {
+      const entries: Array<[string, string]> = ['GHSA-m1', 'GHSA-m2', 'GHSA-m3'].map((id) => [`${id}.json`, JSON.stringify(npmRecord(id, `mid-${id}`, '1.0.0'))]);
+      const buffer = await zipToBuffer(entries, false);
+      const at = buffer.indexOf('mid-GHSA-m2');
+      buffer[at] = 'X'.charCodeAt(0); // the stored bytes no longer match the entry's CRC
+      const damaged = path.join(dir, 'damaged.zip');
+      await writeFile(damaged, buffer);
+      const report = await importOsv(store, [damaged]);
+      expect(report.added).toEqual(['GHSA-m1']);
+      expect(report.warnings).toEqual([expect.objectContaining({ code: 'corrupt-archive', file: damaged, message: expect.stringMatching(/after 2 entries.*CRC/) })]);
+    });
+
     it('an interrupted import keeps whole batches only, and the next run resumes where it stopped', async () => {
       const source = fixture('osv', 'npm');
       let calls = 0;

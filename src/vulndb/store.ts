@@ -58,6 +58,9 @@ declare module '../store/schema.js' {
 
 const GENERATION_KEY = 'vulndb.generation';
 
+/** Bumped by every write in this process, so this process's caches never serve stale candidates. */
+let localWrites = 0;
+
 export interface PreparedAdvisory {
   record: OsvRecord;
   json: string;
@@ -138,6 +141,7 @@ export async function writeAdvisoryBatch(
       on conflict do nothing`.execute(trx);
     await bumpGeneration(trx);
   });
+  if ([...outcomes.values()].some((o) => o !== 'unchanged')) localWrites++;
   return outcomes;
 }
 
@@ -152,23 +156,34 @@ export async function readGeneration(db: Kysely<Database>): Promise<string> {
 }
 
 /**
- * Candidate advisories by (ecosystem, package key), cached per store. Each `load` checks the
- * generation once; a change anywhere drops the cache.
+ * Candidate advisories by (ecosystem, package key), cached per store. Writes by this process drop
+ * the cache at once; writes by other processes (a worker's scheduled update) are noticed through
+ * the generation in palisade_meta, read at most every `maxAgeMs` so matching stays query-free.
  */
 export class AdvisoryCache {
   private generation: string | undefined;
+  private seenLocalWrites = -1;
+  private checkedAt = 0;
   private readonly byKey = new Map<string, OsvRecord[]>();
   private readonly byId = new Map<string, OsvRecord>();
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<Database>, private readonly maxAgeMs = 1000) {}
 
-  async load(wanted: Array<[string, string]>): Promise<AdvisoryLookup> {
+  private async refresh(): Promise<void> {
+    const now = Date.now();
+    if (this.seenLocalWrites === localWrites && now - this.checkedAt < this.maxAgeMs) return;
     const generation = await readGeneration(this.db);
-    if (generation !== this.generation) {
+    if (generation !== this.generation || this.seenLocalWrites !== localWrites) {
       this.byKey.clear();
       this.byId.clear();
       this.generation = generation;
+      this.seenLocalWrites = localWrites;
     }
+    this.checkedAt = now;
+  }
+
+  async load(wanted: Array<[string, string]>): Promise<AdvisoryLookup> {
+    await this.refresh();
     const missing = new Map<string, [string, string]>();
     for (const [eco, key] of wanted) {
       const k = indexKey(eco, key);

@@ -1,0 +1,224 @@
+/**
+ * `npm run bench -- vulndb [RECORDS]` (default 200000)
+ * (1) Import rate of a synthetic OSV zip of RECORDS records (Debian 12, npm, PyPI, Go; sizes and
+ *     shapes like osv.dev's) into the embedded database, against the raw rate of reading the same
+ *     archive (yauzl, streaming) and JSON.parse-ing every entry in the same run. Target ratio >= 0.3.
+ * (2) Matching every package of the fixture images (dpkg status of debian12:minbase and :app, the
+ *     npm packages under /app/node_modules) against that database, after warm-up: packages/s,
+ *     target >= 50,000; baseline: the same matching over an in-memory index (no database).
+ * (3) Database size on disk per 100,000 records (reported against the zip's size).
+ */
+import { readdir, stat, mkdtemp, rm } from 'node:fs/promises';
+import { createReadStream, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { openStore } from '../src/store/index.js';
+import type { ImageInventory, InstalledPackage } from '../src/core/index.js';
+import { AdvisoryIndex, importOsv, matchInventory, matchPackages, validateOsvRecord, type OsvRecord } from '../src/vulndb/index.js';
+import { zipJsonEntries } from '../src/vulndb/import.js';
+import { dpkgInventory, osvRecords, readImageFile, seededRandom } from '../src/vulndb/testing/fixtures.js';
+import { zipToFile } from '../src/vulndb/testing/zip.js';
+import { fixture, fixturesAvailable } from '../test/support/fixtures.js';
+import { result, type BenchResult } from './result.js';
+
+const WORDS = 'buffer overflow in the parser allows remote attackers to cause a denial of service or possibly execute arbitrary code via a crafted request header when handling malformed input'.split(' ');
+
+function sentence(random: () => number, words: number): string {
+  return Array.from({ length: words }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ');
+}
+
+/** Synthetic records shaped like osv.dev's: ids, aliases, summary, details, CVSS, ranges, references. */
+function* syntheticRecords(count: number, debianSources: string[], npmNames: string[]): Generator<[string, string]> {
+  const random = seededRandom(7);
+  const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)]!;
+  const debianPool = [...debianSources, ...Array.from({ length: 8000 }, (_, i) => `libsynth${i}`)];
+  const npmPool = [...npmNames, ...Array.from({ length: 20000 }, (_, i) => `synth-pkg-${i}`)];
+  const pypiPool = Array.from({ length: 10000 }, (_, i) => `synth_py_${i}`);
+  const goPool = Array.from({ length: 5000 }, (_, i) => `github.com/synth/mod${i}`);
+  const start = Date.UTC(2018, 0, 1);
+  for (let i = 0; i < count; i++) {
+    const r = random();
+    const cve = `CVE-${2018 + (i % 8)}-${100000 + i}`;
+    const modified = new Date(start + Math.floor(random() * 8 * 365 * 86400_000)).toISOString().replace(/\.\d+Z$/, 'Z');
+    const [major, minor, patch] = [Math.floor(random() * 10), Math.floor(random() * 30), Math.floor(random() * 20)];
+    let id: string;
+    let affected: unknown[];
+    if (r < 0.4) {
+      id = `DEBIAN-${cve}`;
+      affected = [{
+        package: { ecosystem: 'Debian:12', name: pick(debianPool), purl: 'pkg:deb/debian/x?arch=source' },
+        ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: `${major}.${minor}.${patch}-${1 + (i % 5)}+deb12u${1 + (i % 3)}` }] }],
+        ecosystem_specific: { urgency: pick(['low', 'medium', 'high', 'not yet assigned']) },
+      }];
+    } else {
+      const [eco, name, type] = r < 0.7 ? ['npm', pick(npmPool), 'SEMVER'] : r < 0.85 ? ['PyPI', pick(pypiPool), 'ECOSYSTEM'] : ['Go', pick(goPool), 'SEMVER'];
+      id = r < 0.85 ? `GHSA-${(i * 7919).toString(36).padStart(4, '0')}-syn${i % 10}-${(i % 1296).toString(36)}` : `GO-${2018 + (i % 8)}-${i}`;
+      affected = [{
+        package: { ecosystem: eco, name },
+        ranges: [{ type, events: [{ introduced: `${major}.0.0` }, { fixed: `${major}.${minor}.${patch + 1}` }] }],
+        database_specific: { source: 'https://example.invalid/advisory.json' },
+      }];
+    }
+    const record = {
+      schema_version: '1.6.0',
+      id,
+      modified,
+      published: modified,
+      aliases: id.startsWith('DEBIAN') ? [] : [cve],
+      upstream: [cve],
+      summary: sentence(random, 8),
+      details: sentence(random, 90),
+      severity: [{ type: 'CVSS_V3', score: pick(['CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', 'CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N', 'CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N']) }],
+      affected,
+      references: [{ type: 'ADVISORY', url: `https://nvd.nist.gov/vuln/detail/${cve}` }, { type: 'WEB', url: `https://example.invalid/${id}` }],
+      database_specific: { cwe_ids: ['CWE-787'] },
+    };
+    yield [`${id}.json`, JSON.stringify(record)];
+  }
+}
+
+/** npm packages of the app image: every /app/node_modules/.../package.json in its layers. */
+async function npmPackagesOfApp(): Promise<InstalledPackage[]> {
+  const layout = fixture('images', 'debian12');
+  const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
+  const blob = (d: string): string => path.join(layout, 'blobs', ...d.split(':'));
+  const app = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'app')!;
+  const manifest = JSON.parse(readFileSync(blob(app.digest), 'utf8')) as { layers: Array<{ digest: string }> };
+  const out: InstalledPackage[] = [];
+  for (const layer of manifest.layers) {
+    const extract = tar.extract();
+    const done = new Promise<void>((resolve, reject) => {
+      extract.on('entry', (header, stream, next) => {
+        const name = header.name.replace(/^\.\//, '');
+        if (!/^app\/node_modules\/(@[^/]+\/)?[^/]+\/package\.json$/.test(name)) {
+          stream.on('end', next);
+          stream.resume();
+          return;
+        }
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: unknown) => {
+          chunks.push(c as Buffer);
+        });
+        stream.on('end', () => {
+          const pkg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name?: string; version?: string };
+          if (pkg.name && pkg.version) out.push({ name: pkg.name, version: pkg.version, ecosystem: 'npm', purl: `pkg:npm/${pkg.name}@${pkg.version}` });
+          next();
+        });
+      });
+      extract.on('finish', resolve);
+      extract.on('error', reject);
+    });
+    createReadStream(blob(layer.digest)).pipe(createGunzip()).pipe(extract);
+    await done;
+  }
+  return out;
+}
+
+async function du(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    total += e.isDirectory() ? await du(p) : (await stat(p)).size;
+  }
+  return total;
+}
+
+export default async function (args: string[], emit: (r: BenchResult) => void): Promise<void> {
+  if (!fixturesAvailable()) throw new Error('vulndb bench needs the shared fixtures (PALISADE_FIXTURES)');
+  const count = Number(args[0] ?? 200_000);
+  if (!Number.isInteger(count) || count <= 0) throw new Error(`RECORDS must be a positive integer, got ${args[0]}`);
+  const work = await mkdtemp(path.join(os.tmpdir(), 'palisade-bench-vulndb-'));
+  try {
+    // The images' packages; synthetic advisories name them too, so matching does real work.
+    const minbase = dpkgInventory(readImageFile('minbase', 'var/lib/dpkg/status'));
+    const app = dpkgInventory(readImageFile('app', 'var/lib/dpkg/status'));
+    const npmPackages = await npmPackagesOfApp();
+    const inventories: ImageInventory[] = [minbase, { os: app.os!, packages: [...app.packages, ...npmPackages] }];
+    const packages = inventories.reduce((n, inv) => n + inv.packages.length, 0);
+    const sources = [...new Set(app.packages.map((p) => p.sourceName ?? p.name))];
+
+    const zip = path.join(work, 'synthetic.zip');
+    await zipToFile(zip, syntheticRecords(count, sources, npmPackages.map((p) => p.name)));
+    const zipBytes = (await stat(zip)).size;
+
+    // (1) baseline: stream the archive and JSON.parse every entry.
+    let t = performance.now();
+    let parsed = 0;
+    for await (const entry of zipJsonEntries(zip, () => {})) {
+      JSON.parse(entry.text);
+      parsed++;
+    }
+    const rawRate = parsed / ((performance.now() - t) / 1000);
+
+    const dataDir = path.join(work, 'data');
+    const store = await openStore({ dataDir });
+    try {
+      const emptyBytes = await du(dataDir);
+      t = performance.now();
+      const report = await importOsv(store, [zip]);
+      const importSeconds = (performance.now() - t) / 1000;
+      const imported = report.added.length + report.changed.length + report.unchanged;
+      const importRate = imported / importSeconds;
+      emit(result({
+        bench: 'vulndb', metric: 'import_records_per_s', value: Math.round(importRate),
+        baseline: 'yauzl_stream_json_parse', baseline_value: Math.round(rawRate),
+        target: 'ratio >= 0.3', ok: importRate / rawRate >= 0.3,
+        records: imported, seconds: Math.round(importSeconds * 10) / 10,
+      }));
+
+      // Real records for the images' packages on top of the synthetic ones.
+      await importOsv(store, [fixture('osv', 'debian'), fixture('osv', 'npm'), fixture('osv', 'go')]);
+
+      // (2) matching, after warm-up (candidate cache filled).
+      for (const inv of inventories) await matchInventory(store, inv);
+      let matched = 0;
+      let findings = 0;
+      t = performance.now();
+      while (performance.now() - t < 3000) {
+        for (const inv of inventories) {
+          findings += (await matchInventory(store, inv)).length;
+          matched += inv.packages.length;
+        }
+      }
+      const matchRate = matched / ((performance.now() - t) / 1000);
+      // Baseline: the same matching over an in-memory index of the same real records (no database, no cache check).
+      const real = [...osvRecords('debian'), ...osvRecords('npm'), ...osvRecords('go')]
+        .map(({ file, record }) => validateOsvRecord(record, file).record)
+        .filter((r): r is OsvRecord => r !== undefined);
+      const memory = new AdvisoryIndex(real);
+      let memMatched = 0;
+      t = performance.now();
+      while (performance.now() - t < 1500) {
+        for (const inv of inventories) {
+          matchPackages(inv, memory.lookup);
+          memMatched += inv.packages.length;
+        }
+      }
+      const memRate = memMatched / ((performance.now() - t) / 1000);
+      emit(result({
+        bench: 'vulndb', metric: 'match_packages_per_s', value: Math.round(matchRate),
+        baseline: 'in_memory_index_real_records', baseline_value: Math.round(memRate),
+        target: 'value >= 50000', ok: matchRate >= 50_000,
+        packages_per_round: packages, findings_per_round: Math.round(findings / (matched / packages)),
+      }));
+
+      // (3) size on disk.
+      await store.close();
+      const bytes = (await du(dataDir)) - emptyBytes;
+      const per100k = Math.round((bytes / imported) * 100_000);
+      const zipPer100k = Math.round((zipBytes / count) * 100_000);
+      emit(result({
+        bench: 'vulndb', metric: 'db_bytes_per_100k_records', value: per100k,
+        baseline: 'zip_bytes_per_100k_records', baseline_value: zipPer100k,
+        target: 'ratio <= 10', ok: per100k / zipPer100k <= 10,
+        mib_per_100k: Math.round((per100k / 2 ** 20) * 10) / 10,
+      }));
+    } finally {
+      await store.close().catch(() => {});
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
