@@ -1,13 +1,25 @@
+import cookie from '@fastify/cookie';
+import createError from '@fastify/error';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { resolveSession } from '../center/sessions.js';
 import { touchToken, verifyToken, type TokenInfo } from '../store/index.js';
 import type { ServerContext } from './context.js';
 import { Forbidden, Unauthorized } from './errors.js';
 
+/** The dashboard's session cookie (httpOnly, SameSite=Strict; set by routes/api/session.ts). */
+export const SESSION_COOKIE = 'palisade_session';
+/** The header carrying the session's CSRF token on state-changing requests. */
+export const CSRF_HEADER = 'x-csrf-token';
+const CsrfRejected = createError('csrf', 'missing or wrong CSRF token: send the x-csrf-token header returned by GET /api/v1/session', 403);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * Bearer tokens. Every route declares who may call it in `config.auth`:
- * `public` (health, docs), `admin`, `cluster` (a cluster's ingest token), `registry`.
- * Admin tokens may call everything. Verified tokens are cached briefly so hot ingest
+ * Bearer tokens, and the dashboard's session cookie. Every route declares who may call it in
+ * `config.auth`: `public` (health, docs), `admin`, `reader` (read-only API: reader users and
+ * admins), `cluster` (a cluster's ingest token), `registry`. Admin tokens may call everything.
+ * A cookie-authenticated request that changes state must also carry the session's CSRF token
+ * in `x-csrf-token` (synchronizer token; bearer requests cannot be forged by a browser). Verified tokens are cached briefly so hot ingest
  * paths do not hit the database per request; revocation takes effect within the TTL.
  */
 export type AuthRequirement = 'public' | 'admin' | 'reader' | 'cluster' | 'registry';
@@ -20,6 +32,12 @@ export interface Principal {
   cluster?: string;
   /** Set for `registry:NAME` tokens. */
   registry?: string;
+  /** Signed in through the dashboard: `user:NAME` or `token:ID`. */
+  subject?: string;
+  /** Read-only dashboard users. */
+  isReader?: boolean;
+  /** The session's CSRF token, for GET /api/v1/session. */
+  csrf?: string;
 }
 
 declare module 'fastify' {
@@ -51,11 +69,31 @@ export const authentication = fp(async (app: FastifyInstance, { context }: { con
     return info;
   }
 
+  await app.register(cookie);
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const requirement = request.routeOptions.config?.auth ?? 'admin';
     if (requirement === 'public') return;
     const header = request.headers.authorization;
+    const sessionSecret = request.cookies[SESSION_COOKIE];
+    if (!header && sessionSecret) {
+      const session = await resolveSession(context.store.db, sessionSecret, context.clock);
+      if (!session) throw new Unauthorized();
+      const principal: Principal = {
+        tokenId: session.subject.replace(/^\w+:/, ''),
+        scope: session.role,
+        isAdmin: session.role === 'admin',
+        isReader: session.role === 'reader',
+        subject: session.subject,
+        csrf: session.csrf,
+      };
+      if (!SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] !== session.csrf) throw new CsrfRejected();
+      if (!allowed(principal, requirement)) {
+        throw new Forbidden(`a ${session.role} cannot call ${request.method} ${request.routeOptions.url ?? request.url}`);
+      }
+      request.principal = principal;
+      return;
+    }
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     const info = match ? await lookup(match[1]!) : undefined;
     if (!info) throw new Unauthorized();
@@ -85,6 +123,8 @@ function allowed(principal: Principal, requirement: AuthRequirement): boolean {
       return principal.cluster !== undefined;
     case 'registry':
       return principal.registry !== undefined;
+    case 'reader':
+      return principal.isReader === true;
     default:
       return false;
   }
@@ -92,5 +132,6 @@ function allowed(principal: Principal, requirement: AuthRequirement): boolean {
 
 /** The actor name recorded in the audit trail. */
 export function actorOf(request: FastifyRequest): string {
-  return request.principal ? `token:${request.principal.tokenId}` : 'anonymous';
+  if (!request.principal) return 'anonymous';
+  return request.principal.subject ?? `token:${request.principal.tokenId}`;
 }

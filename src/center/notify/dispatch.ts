@@ -1,0 +1,138 @@
+import { sql, type Kysely } from 'kysely';
+import { type Clock, systemClock } from '../../core/index.js';
+import type { Database } from '../../store/index.js';
+import { getAlert } from '../alerts.js';
+import { listChannels, type Channel } from './channels.js';
+import { sendToChannel } from './send.js';
+
+/** Attempts per delivery before it is marked failed (visible in settings). */
+export const MAX_ATTEMPTS = 5;
+const CLAIM_MS = 60_000;
+const BATCH = 100;
+
+export function retryDelayMs(attempts: number): number {
+  // 30 s, 1 min, 2 min, 4 min: a receiver restart or a short outage loses nothing.
+  return Math.min(30_000 * 2 ** Math.max(0, attempts - 1), 15 * 60_000);
+}
+
+export interface DispatchResult { sent: number; failed: number; retried: number }
+
+/**
+ * Sends due deliveries. Rows are claimed with FOR UPDATE SKIP LOCKED and a claim deadline, so
+ * several servers on one PostgreSQL never send the same delivery twice, and a server that dies
+ * mid-send leaves it to another after the deadline. Digest channels send one message with every
+ * pending alert once the oldest has waited the digest interval.
+ */
+export async function dispatchNotifications(db: Kysely<Database>, options: { clock?: Clock; dashboardUrl?: string } = {}): Promise<DispatchResult> {
+  const clock = options.clock ?? systemClock;
+  const now = clock.now();
+  const result: DispatchResult = { sent: 0, failed: 0, retried: 0 };
+  const channels = new Map((await listChannels(db)).filter((c) => c.enabled).map((c) => [c.id, c]));
+  if (!channels.size) return result;
+
+  const due: string[] = [];
+  for (const channel of channels.values()) {
+    if (!channel.digestMinutes) {
+      due.push(channel.id);
+      continue;
+    }
+    const oldest = await db.selectFrom('notification_deliveries').select((eb) => eb.fn.min('created_at').as('oldest'))
+      .where('channel', '=', channel.id).where('status', '=', 'pending').executeTakeFirst();
+    const at = oldest?.oldest ? new Date(oldest.oldest as unknown as string) : undefined;
+    if (at && now.getTime() - at.getTime() >= channel.digestMinutes * 60_000) due.push(channel.id);
+  }
+  if (!due.length) return result;
+
+  const claimed = await db.transaction().execute(async (tx) => {
+    const ids = await sql<{ id: string }>`
+      select id from notification_deliveries
+      where status = 'pending' and next_attempt_at <= ${now} and (claimed_until is null or claimed_until < ${now})
+        and channel in (${sql.join(due)})
+      order by id limit ${BATCH} for update skip locked`.execute(tx);
+    if (!ids.rows.length) return [];
+    return tx.updateTable('notification_deliveries').set({ claimed_until: new Date(now.getTime() + CLAIM_MS) })
+      .where('id', 'in', ids.rows.map((r) => r.id)).returningAll().execute();
+  });
+
+  const byChannel = new Map<string, typeof claimed>();
+  for (const row of claimed) byChannel.set(row.channel, [...(byChannel.get(row.channel) ?? []), row]);
+  for (const [channelId, rows] of byChannel) {
+    const channel = channels.get(channelId)!;
+    // A digest is one message; an immediate channel sends one message per alert.
+    const groups = channel.digestMinutes ? [rows] : rows.map((r) => [r]);
+    for (const group of groups) {
+      const outcome = await deliver(db, channel, group, clock, options.dashboardUrl);
+      result[outcome] += group.length;
+    }
+  }
+  return result;
+}
+
+async function deliver(db: Kysely<Database>, channel: Channel, rows: { id: string; alert_id: string; attempts: number }[], clock: Clock, dashboardUrl?: string): Promise<'sent' | 'failed' | 'retried'> {
+  const alerts = (await Promise.all(rows.map((r) => getAlert(db, r.alert_id)))).filter((a) => a !== undefined);
+  const ids = rows.map((r) => r.id);
+  try {
+    if (alerts.length) await sendToChannel(channel, { alerts, dashboardUrl });
+    const at = clock.now();
+    await db.updateTable('notification_deliveries').set({ status: 'sent', sent_at: at, claimed_until: null, attempts: sql`attempts + 1`, last_error: null }).where('id', 'in', ids).execute();
+    await db.updateTable('notification_channels').set({ last_success_at: at }).where('id', '=', channel.id).execute();
+    return 'sent';
+  } catch (error) {
+    const at = clock.now();
+    const message = (error as Error).message.slice(0, 500);
+    const attempts = Math.max(...rows.map((r) => r.attempts)) + 1;
+    const giveUp = attempts >= MAX_ATTEMPTS;
+    await db.updateTable('notification_deliveries').set({
+      status: giveUp ? 'failed' : 'pending',
+      attempts,
+      last_error: message,
+      claimed_until: null,
+      next_attempt_at: new Date(at.getTime() + retryDelayMs(attempts)),
+    }).where('id', 'in', ids).execute();
+    await db.updateTable('notification_channels').set({ last_error: message, last_error_at: at }).where('id', '=', channel.id).execute();
+    return giveUp ? 'failed' : 'retried';
+  }
+}
+
+/** Delivery counts per channel and status, for the settings page. */
+export async function deliveryStats(db: Kysely<Database>): Promise<Map<string, Record<string, number>>> {
+  const rows = await db.selectFrom('notification_deliveries').select(['channel', 'status', (eb) => eb.fn.countAll<string>().as('n')]).groupBy(['channel', 'status']).execute();
+  const stats = new Map<string, Record<string, number>>();
+  for (const row of rows) stats.set(row.channel, { ...(stats.get(row.channel) ?? {}), [row.status]: Number(row.n) });
+  return stats;
+}
+
+export async function listDeliveries(db: Kysely<Database>, filter: { channel?: string; status?: string }, limit: number, afterId?: string) {
+  let query = db.selectFrom('notification_deliveries').selectAll();
+  if (filter.channel) query = query.where('channel', '=', filter.channel);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (afterId) query = query.where('id', '<', afterId);
+  return query.orderBy('id', 'desc').limit(limit).execute();
+}
+
+/** Runs dispatchNotifications every few seconds until stopped; one run at a time. */
+export class NotificationDispatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+
+  constructor(private readonly db: Kysely<Database>, private readonly options: { clock?: Clock; dashboardUrl?: string; intervalMs?: number; onError?: (error: unknown) => void } = {}) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.runOnce(), this.options.intervalMs ?? 5000);
+    this.timer.unref();
+  }
+
+  runOnce(): Promise<unknown> {
+    this.running ??= dispatchNotifications(this.db, this.options).catch((error) => this.options.onError?.(error)).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}

@@ -1,0 +1,89 @@
+import { sql, type Kysely } from 'kysely';
+import { SEVERITIES, type Severity } from '../core/index.js';
+import type { Database } from '../store/index.js';
+
+/** An agent that has not reported within this long is not counted as reporting. */
+export const AGENT_STALE_MS = 10 * 60 * 1000;
+
+export interface Overview {
+  generatedAt: Date;
+  alerts: {
+    activeBySeverity: Record<Severity, number>;
+    /** New alerts per UTC day over the last `days` days, oldest first. */
+    perDay: { day: string; count: number }[];
+    total: number;
+  };
+  topRecommendations: { policy: string; scope: string; title: string; severity: string; unhealthy: number }[];
+  vulnerableImages: { digest: string; registry: string | null; repository: string | null; tags: string[]; critical: number; high: number }[];
+  coverage: {
+    clusters: { name: string; plan: boolean; nodes: number; agentsReporting: number; lastEventAt: Date | null; lastHeartbeat: Date | null }[];
+    registries: { name: string; plan: boolean; images: number; lastPushed: Date | null; lastScanned: Date | null }[];
+    /** Latest alert per source (audit, agent, registry, admission). */
+    lastAlertBySource: Record<string, Date>;
+  };
+}
+
+/** Everything the overview page shows, in one read (each part a bounded aggregate). */
+export async function overview(db: Kysely<Database>, now: Date, days = 14): Promise<Overview> {
+  const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
+
+  const bySeverity = await db.selectFrom('alerts').select(['severity', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('status', '=', 'active').groupBy('severity').execute();
+  const activeBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  for (const row of bySeverity) if (row.severity in activeBySeverity) activeBySeverity[row.severity as Severity] = Number(row.n);
+
+  const perDayRows = await db.selectFrom('alerts')
+    .select([sql<string>`to_char(first_seen at time zone 'UTC', 'YYYY-MM-DD')`.as('day'), (eb) => eb.fn.countAll<string>().as('n')])
+    .where('first_seen', '>=', since).groupBy(sql`1`).execute();
+  const counts = new Map(perDayRows.map((r) => [r.day, Number(r.n)]));
+  const perDay = Array.from({ length: days }, (_, i) => {
+    const day = new Date(since.getTime() + i * 86_400_000).toISOString().slice(0, 10);
+    return { day, count: counts.get(day) ?? 0 };
+  });
+  const total = Number((await db.selectFrom('alerts').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirst())?.n ?? 0);
+
+  const recommendations = await db.selectFrom('recommendations')
+    .select(['policy', 'scope', 'title', 'severity', sql<number>`jsonb_array_length(unhealthy)`.as('unhealthy')])
+    .where(sql<boolean>`jsonb_array_length(unhealthy) > 0`)
+    .orderBy(sql`case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end`)
+    .orderBy(sql`jsonb_array_length(unhealthy)`, 'desc').limit(5).execute();
+
+  const vulnerable = await db.selectFrom('findings')
+    .select(['digest',
+      sql<string>`count(*) filter (where severity = 'critical')`.as('critical'),
+      sql<string>`count(*) filter (where severity = 'high')`.as('high')])
+    .where('severity', 'in', ['critical', 'high']).where('status', '!=', 'fixed')
+    .groupBy('digest').orderBy(sql`2`, 'desc').orderBy(sql`3`, 'desc').limit(10).execute();
+  const images = vulnerable.length ? await db.selectFrom('images').select(['digest', 'registry', 'repository', 'tags']).where('digest', 'in', vulnerable.map((v) => v.digest)).execute() : [];
+  const imageByDigest = new Map(images.map((i) => [i.digest, i]));
+
+  const plans = await db.selectFrom('plans').select(['scope', 'enabled']).execute();
+  const planOn = (scope: string) => plans.find((p) => p.scope === scope)?.enabled ?? true;
+  const stale = new Date(now.getTime() - AGENT_STALE_MS);
+  const clusterRows = await db.selectFrom('clusters').leftJoin('nodes', 'nodes.cluster', 'clusters.name')
+    .select(['clusters.name', 'clusters.last_event_at',
+      sql<string>`count(nodes.id)`.as('nodes'),
+      sql<string>`count(nodes.id) filter (where nodes.last_heartbeat >= ${stale})`.as('reporting'),
+      sql<Date | null>`max(nodes.last_heartbeat)`.as('last_heartbeat')])
+    .groupBy(['clusters.name', 'clusters.last_event_at']).orderBy('clusters.name').limit(200).execute();
+  const registryRows = await db.selectFrom('registries').leftJoin('images', 'images.registry', 'registries.name')
+    .select(['registries.name', sql<string>`count(images.digest)`.as('images'),
+      sql<Date | null>`max(images.last_pushed)`.as('last_pushed'), sql<Date | null>`max(images.last_scanned)`.as('last_scanned')])
+    .groupBy('registries.name').orderBy('registries.name').limit(200).execute();
+  const lastBySource = await db.selectFrom('alerts').select(['source', (eb) => eb.fn.max('last_seen').as('at')]).groupBy('source').execute();
+
+  return {
+    generatedAt: now,
+    alerts: { activeBySeverity, perDay, total },
+    topRecommendations: recommendations.map((r) => ({ ...r, unhealthy: Number(r.unhealthy) })),
+    vulnerableImages: vulnerable.map((v) => {
+      const image = imageByDigest.get(v.digest);
+      return { digest: v.digest, registry: image?.registry ?? null, repository: image?.repository ?? null, tags: image?.tags ?? [], critical: Number(v.critical), high: Number(v.high) };
+    }),
+    coverage: {
+      clusters: clusterRows.map((c) => ({ name: c.name, plan: planOn(`cluster:${c.name}`), nodes: Number(c.nodes), agentsReporting: Number(c.reporting), lastEventAt: c.last_event_at, lastHeartbeat: c.last_heartbeat ? new Date(c.last_heartbeat) : null })),
+      registries: registryRows.map((r) => ({ name: r.name, plan: planOn(`registry:${r.name}`), images: Number(r.images), lastPushed: r.last_pushed ? new Date(r.last_pushed) : null, lastScanned: r.last_scanned ? new Date(r.last_scanned) : null })),
+      lastAlertBySource: Object.fromEntries(lastBySource.map((r) => [r.source, new Date(r.at as unknown as string)])),
+    },
+  };
+}
