@@ -161,6 +161,11 @@ export async function scanImage(image: string | ImageSourceSpec, options: ScanIm
   const cache = options.cache ?? (options.store ? storeLayerCache(options.store.db) : undefined);
   const analysis = await inventoryImage(image, { ...options, ...(cache ? { cache } : {}) });
   const findings = options.store ? await matchInventory(options.store, analysis.inventory) : [];
+  const warnings = [...analysis.warnings];
+  if (options.store) {
+    const any = await options.store.db.selectFrom('vuln_advisories').select('id').limit(1).executeTakeFirst();
+    if (!any) warnings.unshift('the advisory database is empty: run `palisade db update` or `palisade db import FILES` (packages are listed, nothing is matched)');
+  }
   findings.sort(
     (a, b) =>
       (SEVERITY_ORDER[a.severity] ?? 9) - (SEVERITY_ORDER[b.severity] ?? 9) ||
@@ -176,6 +181,6 @@ export async function scanImage(image: string | ImageSourceSpec, options: ScanIm
     suppressed: [],
     summary: summarize(findings, analysis.inventory.packages.length),
     matched: options.store !== undefined,
-    warnings: analysis.warnings,
+    warnings,
   };
 }
