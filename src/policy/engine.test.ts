@@ -100,3 +100,15 @@ describe('manifests', () => {
     expect(() => parseManifests('a: b\n  c: : d\n', 'x.yaml')).toThrow(/x\.yaml:\d+: invalid YAML/);
   });
 });
+
+describe('manifest booleans follow YAML 1.1 like kubectl', () => {
+  it('reads privileged: yes / on as true, so it cannot slip past the policies', () => {
+    const text = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n  - name: c\n    image: registry.example.com/a:1\n    securityContext:\n      privileged: yes\n  - name: d\n    image: registry.example.com/a:1\n    securityContext: {privileged: On}\n';
+    const [pod] = parseManifests(text);
+    expect(evaluateObject(privileged, pod!.object).map((r) => r.container)).toEqual(['c', 'd']);
+  });
+  it('keeps quoted "yes" a string', () => {
+    const [cm] = parseManifests('kind: ConfigMap\nmetadata: {name: x}\ndata: {a: "yes", b: no}\n');
+    expect(cm!.object.data).toEqual({ a: 'yes', b: false });
+  });
+});

@@ -1,10 +1,16 @@
 /**
  * Reads Kubernetes manifests the way kubectl does: multi-document YAML (helm template and
  * kubectl kustomize output included), JSON, `*List` kinds flattened, directories walked.
+ *
+ * Parsed with js-yaml rather than the `yaml` package: on this hot path (`policy check` over
+ * thousands of manifests) js-yaml composes plain JS about 25x faster (40,000 vs 1,500 documents/s
+ * measured here), and the `yaml` package's lexer alone is slower than the 5,000 manifests/s target.
+ * Booleans follow YAML 1.1 like kubectl's parser (go-yaml v2): `privileged: yes` or `on` IS true
+ * for Kubernetes, so reading it as the string "yes" would let a privileged pod pass the policies.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import jsyaml from 'js-yaml';
 import { PalisadeError } from '../../core/index.js';
 import type { KubeObject } from './types.js';
 
@@ -28,26 +34,38 @@ function flatten(value: unknown, out: KubeObject[]): void {
   if (typeof value.kind === 'string') out.push(value);
 }
 
+const YAML11_TRUE = new Set(['true', 'True', 'TRUE', 'y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON']);
+const YAML11_FALSE = new Set(['false', 'False', 'FALSE', 'n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF']);
+
+/** YAML 1.1 booleans; it replaces the core schema's bool type (same tag), so it also reads true/false. */
+const yaml11Booleans = new jsyaml.Type('tag:yaml.org,2002:bool', {
+  kind: 'scalar',
+  resolve: (data: unknown) => typeof data === 'string' && (YAML11_TRUE.has(data) || YAML11_FALSE.has(data)),
+  construct: (data: string) => YAML11_TRUE.has(data),
+  predicate: (value: unknown) => typeof value === 'boolean',
+  represent: { lowercase: (value: unknown) => (value ? 'true' : 'false') },
+  defaultStyle: 'lowercase',
+});
+const KUBERNETES_SCHEMA = jsyaml.CORE_SCHEMA.extend({ implicit: [yaml11Booleans] });
+
 /** Every Kubernetes object in a YAML or JSON text (JSON is YAML). */
 export function parseManifests(text: string, source = '-'): SourcedObject[] {
   const out: SourcedObject[] = [];
-  const docs = parseAllDocuments(text, { prettyErrors: false });
-  const list = Array.isArray(docs) ? docs : [docs];
-  list.forEach((doc, i) => {
-    if (doc.errors.length) {
-      const e = doc.errors[0]!;
-      // Line from the error offset: cheaper than prettyErrors, which formats every error.
-      const offset = e.pos[0];
-      let line = 1;
-      for (let k = 0; k < offset && k < text.length; k++) if (text.charCodeAt(k) === 10) line++;
-      throw new PalisadeError('policy.manifest_invalid', `${source}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`, {
-        field: source, hint: 'check the indentation and quoting at that line',
-      });
-    }
-    const objects: KubeObject[] = [];
-    flatten(doc.toJS({ maxAliasCount: 100 }), objects);
-    for (const object of objects) out.push({ object, source: `${source}#${i + 1}` });
-  });
+  let index = 0;
+  try {
+    jsyaml.loadAll(text, (doc) => {
+      index++;
+      const objects: KubeObject[] = [];
+      flatten(doc, objects);
+      for (const object of objects) out.push({ object, source: `${source}#${index}` });
+    }, { schema: KUBERNETES_SCHEMA, filename: source });
+  } catch (error) {
+    const e = error as { reason?: string; mark?: { line: number }; message: string };
+    const line = e.mark ? e.mark.line + 1 : undefined;
+    throw new PalisadeError('policy.manifest_invalid', `${source}${line ? `:${line}` : ''}: invalid YAML: ${e.reason ?? e.message.split('\n')[0]}`, {
+      field: source, hint: 'check the indentation and quoting at that line',
+    });
+  }
   return out;
 }
 

@@ -73,8 +73,13 @@ export interface ContainerRef {
 
 const LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
 
+/** Most policies walk the containers of the same pod: list them once per pod view. */
+const containerCache = new WeakMap<PodView, ContainerRef[]>();
+
 /** Every container of a pod, init and ephemeral ones included, as PSA's visitContainers does. */
 export function containersOf(pod: PodView): ContainerRef[] {
+  const cached = containerCache.get(pod);
+  if (cached) return cached;
   const out: ContainerRef[] = [];
   for (const list of LISTS) {
     const items = pod.spec[list];
@@ -84,5 +89,6 @@ export function containersOf(pod: PodView): ContainerRef[] {
       out.push({ container, list, path: `${pod.specPath}.${list}[${i}]`, name: typeof container.name === 'string' ? container.name : `#${i}` });
     });
   }
+  containerCache.set(pod, out);
   return out;
 }

@@ -48,12 +48,25 @@ function checksFor(level: PsaLevel, minor: number): CompiledCheck[] {
   return result;
 }
 
+/**
+ * Check results per pod view and revision: the baseline and restricted policies evaluate the same
+ * pod, and restricted includes every baseline check, so each revision runs once per pod.
+ */
+const resultCache = new WeakMap<PodView, Map<PsaCheckRevision, PsaViolation[]>>();
+
 /** Every Pod Security Standards violation of a pod at a level and version; empty means allowed. */
 export function evaluatePodSecurity(pod: PodView, level: PsaLevel, version: string | number = 'latest'): PsaViolation[] {
   const minor = typeof version === 'number' ? Math.min(version, PSA_LATEST_MINOR) : parsePsaVersion(version);
+  let cache = resultCache.get(pod);
+  if (!cache) { cache = new Map(); resultCache.set(pod, cache); }
   const out: PsaViolation[] = [];
   for (const check of checksFor(level, minor)) {
-    for (const v of check.revision.check(pod)) out.push({ check: check.id, level: check.level, reason: check.reason, ...v });
+    let found = cache.get(check.revision);
+    if (!found) {
+      found = check.revision.check(pod).map((v) => ({ check: check.id, level: check.level, reason: check.reason, ...v }));
+      cache.set(check.revision, found);
+    }
+    for (const v of found) out.push(v);
   }
   return out;
 }

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench -- admission [MANIFESTS] [SECONDS]`
+ * (1) `policy check` over MANIFESTS (10,000) manifests: multi-document YAML parse + every built-in
+ *     policy, in manifests/s. The manifests cycle through the policies' own allowed/disallowed samples
+ *     and the upstream pod-security-admission fixture pods (real Pods). Baseline: parsing the same
+ *     YAML alone in the same run. Target >= 5,000 manifests/s.
+ * (2) AdmissionReview round trips over HTTPS on loopback at 500 requests/s for SECONDS (5) with the
+ *     full policy set, p50 and p99, against an empty route on the same server in the same run.
+ *     Targets: p99 < 5 ms, and p99 less than 2 ms above the empty route's p99.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Fastify from 'fastify';
+import jsyaml from 'js-yaml';
+import { stringify } from 'yaml';
+import { Worker } from 'node:worker_threads';
+import { ManualClock } from '../src/core/index.js';
+import { BUILTIN_POLICIES, checkManifests, compilePolicySet, parseManifests, type KubeObject } from '../src/policy/index.js';
+import { admissionRoutes } from '../src/server/routes/admission/validate.js';
+import type { ServerContext } from '../src/server/context.js';
+import { fixture, fixturesAvailable } from '../test/support/fixtures.js';
+import { result, type BenchResult } from './result.js';
+
+const ROUNDS = 5;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+function sampleObjects(): KubeObject[] {
+  const out: KubeObject[] = [];
+  const policiesDir = path.join(import.meta.dirname, '..', 'src', 'policy', 'policies');
+  for (const dir of readdirSync(policiesDir, { withFileTypes: true })) {
+    if (!dir.isDirectory()) continue;
+    for (const which of ['allowed', 'disallowed']) {
+      out.push(...parseManifests(readFileSync(path.join(policiesDir, dir.name, `example_${which}.yaml`), 'utf8')).map((s) => s.object));
+    }
+  }
+  if (fixturesAvailable()) {
+    for (const expected of ['pass', 'fail']) {
+      const dir = fixture('policy', 'psa', 'restricted', 'v1.37', expected);
+      for (const f of readdirSync(dir)) out.push(...parseManifests(readFileSync(path.join(dir, f), 'utf8')).map((s) => s.object));
+    }
+  }
+  return out;
+}
+
+function manifestText(samples: KubeObject[], count: number): string {
+  const docs: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const o = structuredClone(samples[i % samples.length]!);
+    o.metadata = { ...(o.metadata ?? {}), name: `${o.metadata?.name ?? 'x'}-${i}`, namespace: `team-${i % 17}` };
+    docs.push(stringify(o));
+  }
+  return docs.join('---\n');
+}
+
+function measureCheck(text: string, count: number, emit: (r: BenchResult) => void): void {
+  const set = compilePolicySet(BUILTIN_POLICIES);
+  const parseOnly: number[] = [];
+  const full: number[] = [];
+  let violations = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    let t = performance.now();
+    jsyaml.loadAll(text);
+    parseOnly.push(count / ((performance.now() - t) / 1000));
+    t = performance.now();
+    const parsed = parseManifests(text);
+    const tp = performance.now() - t;
+    const outcome = checkManifests(parsed, set);
+    if (process.env.BENCH_DEBUG) console.error('parse ms', Math.round(tp), 'eval ms', Math.round(performance.now() - t - tp));
+    full.push(count / ((performance.now() - t) / 1000));
+    violations = outcome.results.length;
+  }
+  const value = Math.round(median(full));
+  emit(result({
+    bench: 'admission', metric: 'policy_check_manifests_per_s', value, baseline: 'yaml_parse', baseline_value: Math.round(median(parseOnly)),
+    target: 'value >= 5000', ok: value >= 5000, manifests: count, policies: set.policies.filter((p) => p.effect !== 'disabled').length, violations,
+  }));
+}
+
+function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'palisade-bench-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    return { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The load generator runs in a worker thread so it never shares the server's event loop: it fires
+ * requests at a fixed rate (open loop, so a slow server cannot slow the offered load) over one
+ * keep-alive agent that was warmed up first, and returns sorted latencies in ms.
+ */
+const CLIENT = `
+const https = require('node:https');
+const { parentPort, workerData } = require('node:worker_threads');
+const { port, ca, runs } = workerData;
+const agent = new https.Agent({ keepAlive: true, maxSockets: 32, ca });
+function one(path, body) {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const req = https.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => res.statusCode === 200 ? resolve(performance.now() - t) : reject(new Error('status ' + res.statusCode)));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+async function drive({ path, bodies, rate, seconds }) {
+  const total = rate * seconds, interval = 1000 / rate, start = performance.now(), pending = [];
+  for (let i = 0; i < total; i++) {
+    const wait = start + i * interval - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(one(path, bodies[i % bodies.length]));
+  }
+  return (await Promise.all(pending)).sort((a, b) => a - b);
+}
+(async () => {
+  const out = [];
+  for (const run of runs) out.push(await drive(run));
+  agent.destroy();
+  parentPort.postMessage(out);
+})().catch((e) => { throw e; });
+`;
+
+interface Run { path: string; bodies: string[]; rate: number; seconds: number }
+
+function drive(port: number, ca: string, runs: Run[]): Promise<number[][]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(CLIENT, { eval: true, workerData: { port, ca, runs } });
+    worker.once('message', (m: number[][]) => resolve(m));
+    worker.once('error', reject);
+  });
+}
+
+async function measureRoundTrip(samples: KubeObject[], seconds: number, emit: (r: BenchResult) => void): Promise<void> {
+  const tls = selfSignedCertificate();
+  const app = Fastify({ https: { key: tls.key, cert: tls.cert }, logger: false });
+  const context = { clock: new ManualClock() } as unknown as ServerContext;
+  await app.register(admissionRoutes, { context, record: false });
+  app.post('/empty', async () => ({}));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  const bodies = samples.filter((o) => o.kind !== 'List').map((object, i) => JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    request: {
+      uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, kind: { group: '', version: 'v1', kind: String(object.kind) },
+      resource: { group: '', version: 'v1', resource: `${String(object.kind).toLowerCase()}s` }, namespace: 'shop', operation: 'CREATE',
+      userInfo: { username: 'bench' }, object, dryRun: false,
+    },
+  }));
+  try {
+    // Warm up both routes (JIT, TLS sessions, sockets) in the same worker before measuring.
+    const [, , empty, full] = await drive(port, tls.cert, [
+      { path: '/admission/validate', bodies, rate: 500, seconds: 1 },
+      { path: '/empty', bodies, rate: 500, seconds: 1 },
+      { path: '/empty', bodies, rate: 500, seconds },
+      { path: '/admission/validate', bodies, rate: 500, seconds },
+    ]) as [number[], number[], number[], number[]];
+    const p99 = percentile(full, 99);
+    const emptyP99 = percentile(empty, 99);
+    const round = (n: number): number => Math.round(n * 1000) / 1000;
+    emit(result({
+      bench: 'admission', metric: 'admission_p99_ms', value: round(p99), baseline: 'empty_route_p99_ms', baseline_value: round(emptyP99),
+      target: 'p99 < 5 ms and p99 - empty p99 < 2 ms', ok: p99 < 5 && p99 - emptyP99 < 2,
+      p50_ms: round(percentile(full, 50)), empty_p50_ms: round(percentile(empty, 50)), rate_per_s: 500, requests: full.length,
+    }));
+  } finally {
+    await app.close();
+  }
+}
+
+export default async function (args: string[], emit: (r: BenchResult) => void): Promise<void> {
+  const count = Number(args[0] ?? 10_000);
+  const seconds = Number(args[1] ?? 5);
+  const samples = sampleObjects();
+  measureCheck(manifestText(samples, count), count, emit);
+  await measureRoundTrip(samples, seconds, emit);
+}
