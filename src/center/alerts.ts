@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { randomIds, sha256Hex, type Alert, type AlertSource, type AlertStatus, type ResourceRef, type Severity } from '../core/index.js';
-import type { Database } from '../store/index.js';
+import { inTransaction, type Database } from '../store/index.js';
 
 /** What a capability reports; the center turns it into a new alert or updates the one it repeats. */
 export interface DetectedThreat {
@@ -38,7 +38,7 @@ export async function recordThreats(db: Kysely<Database>, threats: DetectedThrea
   const created: string[] = [];
   const updated: string[] = [];
   if (!threats.length) return { created, updated };
-  await db.transaction().execute(async (tx) => {
+  await inTransaction(db, async (tx) => {
     for (const threat of threats) {
       const key = dedupeKey(threat, windowMs);
       const id = randomIds.next('alr_');

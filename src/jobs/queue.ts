@@ -1,6 +1,6 @@
 import PgBoss from 'pg-boss';
 import { sql, type Kysely } from 'kysely';
-import type { Database, Store } from '../store/index.js';
+import { inTransaction, type Database, type Store } from '../store/index.js';
 
 /**
  * The durable job queue: pg-boss on the same database as everything else (PGlite through its
@@ -39,7 +39,7 @@ export interface JobQueueOptions {
   pollingIntervalSeconds?: number;
   /** Run cron schedules (pg-boss elects one process across the cluster for each). */
   schedule?: boolean;
-  onJobEnd?: (queue: string, outcome: 'completed' | 'failed', seconds: number) => void;
+  onJobEnd?: (queue: string, outcome: 'completed' | 'failed', seconds: number, error?: unknown) => void;
   onError?: (error: Error) => void;
 }
 
@@ -91,7 +91,7 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
             options.onJobEnd?.(definition.queue, 'completed', (performance.now() - started) / 1000);
             return result;
           } catch (error) {
-            options.onJobEnd?.(definition.queue, 'failed', (performance.now() - started) / 1000);
+            options.onJobEnd?.(definition.queue, 'failed', (performance.now() - started) / 1000, error);
             throw error;
           }
         }
@@ -122,7 +122,7 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
  * Returns false when the key was already done.
  */
 export async function runOnce<T>(db: Kysely<Database>, key: string, queue: string, effect: (tx: Kysely<Database>) => Promise<T>): Promise<{ done: boolean; result?: T }> {
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const claimed = await tx.insertInto('job_effects')
       .values({ key, queue, done_at: new Date(), result: null })
       .onConflict((oc) => oc.column('key').doNothing())

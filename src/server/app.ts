@@ -9,7 +9,10 @@ import { alertRoutes } from './routes/api/alerts.js';
 import { inventoryRoutes } from './routes/api/inventory.js';
 import { planRoutes } from './routes/api/plans.js';
 import { tokenRoutes } from './routes/api/tokens.js';
+import { imageRoutes } from './routes/api/images.js';
+import { registryRoutes } from './routes/api/registries.js';
 import { healthRoutes } from './routes/health.js';
+import { registryIngestRoutes } from './routes/ingest/registry.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -54,11 +57,14 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
 
   await app.register(authentication, { context });
   await app.register(healthRoutes, { context, metrics });
+  await app.register(registryIngestRoutes, { context, metrics });
   await app.register(async (api) => {
     await api.register(tokenRoutes, { context });
     await api.register(alertRoutes, { context });
     await api.register(planRoutes, { context });
     await api.register(inventoryRoutes, { context });
+    await api.register(imageRoutes, { context });
+    await api.register(registryRoutes, { context });
   }, { prefix: API_PREFIX });
 
   return app;

@@ -37,11 +37,14 @@ export async function runServer(config: Config, io: { print: (line: string) => v
     const base = { config, store, clock, logger };
     const runJobs = config.serverRunsJobs || store.kind === 'pglite';
     jobs = await startJobQueue(store, {
-      definitions: jobDefinitions(base),
+      definitions: jobDefinitions(base, () => jobs),
       runHandlers: runJobs,
       concurrency: config.jobConcurrency,
       schedule: runJobs,
-      onJobEnd: metrics.jobEnded,
+      onJobEnd: (queue, outcome, seconds, error) => {
+        metrics.jobEnded(queue, outcome, seconds);
+        if (error) logger.warn({ queue, err: error }, 'job failed; it will be retried');
+      },
       onError: (error) => logger.warn({ err: error }, 'job queue error'),
     });
     const context: ServerContext = { ...base, jobs };
@@ -85,18 +88,23 @@ export async function runWorker(config: Config, io: { clock?: Clock } = {}): Pro
   const logger = createLogger(config);
   const store = await openStore(storeLocation(config));
   const metrics = createMetrics();
+  let jobs: JobQueue | undefined;
   try {
-    const jobs = await startJobQueue(store, {
-      definitions: jobDefinitions({ config, store, clock, logger }),
+    jobs = await startJobQueue(store, {
+      definitions: jobDefinitions({ config, store, clock, logger }, () => jobs),
       concurrency: config.jobConcurrency,
       schedule: true,
-      onJobEnd: metrics.jobEnded,
+      onJobEnd: (queue, outcome, seconds, error) => {
+        metrics.jobEnded(queue, outcome, seconds);
+        if (error) logger.warn({ queue, err: error }, 'job failed; it will be retried');
+      },
       onError: (error) => logger.warn({ err: error }, 'job queue error'),
     });
     logger.info({ database: store.where }, 'palisade worker ready');
+    const queue = jobs;
     return {
       async stop() {
-        await jobs.stop(config.shutdownTimeoutMs);
+        await queue.stop(config.shutdownTimeoutMs);
         await store.close();
       },
     };

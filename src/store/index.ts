@@ -5,3 +5,4 @@ export * from './tokens.js';
 export * from './audit-trail.js';
 export * from './registries.js';
 export * from './images.js';
+export * from './transaction.js';

@@ -1,0 +1,81 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { findingsOfImage } from '../../../center/index.js';
+import type { ServerContext } from '../../context.js';
+import { NotFound } from '../../errors.js';
+import { decodeCursor, ListQuery, page } from '../../pagination.js';
+
+const DIGEST = '^[a-z0-9]+:[a-f0-9]{32,128}$';
+
+/** Registries' images with scan times and severity counts, their findings, and findings by vulnerability. */
+export async function imageRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
+  const { db } = context.store;
+
+  app.get('/images', {
+    schema: {
+      tags: ['images'],
+      querystring: Type.Intersect([ListQuery, Type.Object({
+        registry: Type.Optional(Type.String({ maxLength: 64 })),
+        repository: Type.Optional(Type.String({ maxLength: 256 })),
+      })]),
+    },
+  }, async (request) => {
+    const { limit = 50, cursor, registry, repository } = request.query as ListQuery & { registry?: string; repository?: string };
+    const after = decodeCursor(cursor) as [string] | undefined;
+    let query = db.selectFrom('images')
+      .leftJoin('findings', 'findings.digest', 'images.digest')
+      .select(['images.id', 'images.digest', 'images.registry', 'images.repository', 'images.tags', 'images.imported', 'images.last_pushed', 'images.last_pulled', 'images.last_scanned'])
+      .select([
+        sql<number>`count(*) filter (where findings.severity = 'critical')`.as('critical'),
+        sql<number>`count(*) filter (where findings.severity = 'high')`.as('high'),
+        sql<number>`count(*) filter (where findings.severity = 'medium')`.as('medium'),
+        sql<number>`count(*) filter (where findings.severity = 'low')`.as('low'),
+        sql<number>`count(*) filter (where findings.severity not in ('critical','high','medium','low'))`.as('unknown'),
+      ])
+      .where('images.deleted', '=', false)
+      .groupBy('images.id');
+    if (registry) query = query.where('images.registry', '=', registry);
+    if (repository) query = query.where('images.repository', '=', repository);
+    if (after) query = query.where('images.id', '>', after[0]);
+    const rows = await query.orderBy('images.id').limit(limit + 1).execute();
+    return page(rows.map((r) => ({
+      id: r.id,
+      digest: r.digest,
+      registry: r.registry,
+      repository: r.repository,
+      tags: r.tags,
+      imported: r.imported,
+      lastPushed: r.last_pushed,
+      lastPulled: r.last_pulled,
+      lastScanned: r.last_scanned,
+      counts: { critical: Number(r.critical), high: Number(r.high), medium: Number(r.medium), low: Number(r.low), unknown: Number(r.unknown) },
+    })), limit, (r) => [r.id]);
+  });
+
+  app.get('/images/:digest/findings', {
+    schema: { tags: ['images'], params: Type.Object({ digest: Type.String({ pattern: DIGEST }) }), querystring: ListQuery },
+  }, async (request) => {
+    const { digest } = request.params as { digest: string };
+    const { limit = 100, cursor } = request.query as ListQuery;
+    const known = await db.selectFrom('images').select('digest').where('digest', '=', digest).executeTakeFirst();
+    if (!known) throw new NotFound(`no image ${digest}`);
+    const rows = await findingsOfImage(db, digest, limit + 1, decodeCursor(cursor) as [string, string] | undefined);
+    const paged = page(rows, limit, (r) => r.key);
+    return { items: paged.items.map((r) => r.finding), ...(paged.next ? { next: paged.next } : {}) };
+  });
+
+  app.get('/vulnerabilities/:id/images', {
+    schema: { tags: ['images'], params: Type.Object({ id: Type.String({ maxLength: 100 }) }), querystring: ListQuery },
+  }, async (request) => {
+    const { id } = request.params as { id: string };
+    const { limit = 50, cursor } = request.query as ListQuery;
+    const after = decodeCursor(cursor) as [string] | undefined;
+    let query = db.selectFrom('findings').innerJoin('images', 'images.digest', 'findings.digest')
+      .select(['images.id', 'images.digest', 'images.repository', 'findings.package_name', 'findings.package_version', 'findings.fixed_version', 'findings.severity'])
+      .where((eb) => eb.or([eb('findings.vulnerability', '=', id), sql<boolean>`findings.aliases ? ${id}`]));
+    if (after) query = query.where('images.id', '>', after[0]);
+    const rows = await query.orderBy('images.id').limit(limit + 1).execute();
+    return page(rows.map((r) => ({ image: r.id, digest: r.digest, repository: r.repository, package: r.package_name, installedVersion: r.package_version, fixedVersion: r.fixed_version, severity: r.severity })), limit, (r) => [r.image]);
+  });
+}

@@ -1,0 +1,34 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { connectRegistry, parseRegistryKind, REGISTRY_KINDS } from '../../../registry/index.js';
+import { actorOf } from '../../auth.js';
+import type { ServerContext } from '../../context.js';
+
+/** Connecting a registry: returns its ingest token once and the webhook configuration to paste. */
+export async function registryRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
+  app.post('/registries', {
+    schema: {
+      tags: ['registries'],
+      body: Type.Object({
+        name: Type.String({ maxLength: 64 }),
+        url: Type.String({ maxLength: 512 }),
+        kind: Type.Union(REGISTRY_KINDS.map((k) => Type.Literal(k))),
+        username: Type.Optional(Type.String({ maxLength: 256 })),
+        password: Type.Optional(Type.String({ maxLength: 4096 })),
+      }, { additionalProperties: false }),
+    },
+  }, async (request, reply) => {
+    const body = request.body as { name: string; url: string; kind: string; username?: string; password?: string };
+    const connection = await connectRegistry(context.store, {
+      name: body.name,
+      url: body.url,
+      kind: parseRegistryKind(body.kind),
+      ...(body.username ? { login: { username: body.username, password: body.password ?? '' } } : {}),
+      secretKey: context.config.secretKey,
+      publicUrl: context.config.publicUrl,
+      actor: actorOf(request),
+      clock: context.clock,
+    });
+    return reply.status(201).send(connection);
+  });
+}

@@ -1,0 +1,46 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { Counter } from 'prom-client';
+import { getRegistry } from '../../../store/index.js';
+import { ingestRegistryEvents, parseRegistryKind, parseRegistryWebhook } from '../../../registry/index.js';
+import type { ServerContext } from '../../context.js';
+import { Forbidden } from '../../errors.js';
+import type { Metrics } from '../../metrics.js';
+import { acceptVendorJson } from './json.js';
+
+/**
+ * `POST /ingest/registry/{registry}`: a registry's webhook, with that registry's token. The
+ * answer comes after the events are stored and scans queued, so an undelivered notification
+ * is retried by the registry rather than lost.
+ */
+export async function registryIngestRoutes(app: FastifyInstance, { context, metrics }: { context: ServerContext; metrics: Metrics }) {
+  acceptVendorJson(app);
+  const rejected = new Counter({ name: 'palisade_registry_webhooks_rejected_total', help: 'Registry webhooks refused as malformed, by registry', labelNames: ['registry'], registers: [metrics.registry] });
+
+  app.post('/ingest/registry/:registry', {
+    config: { auth: 'registry' },
+    schema: {
+      tags: ['ingest'],
+      params: Type.Object({ registry: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }) }),
+    },
+  }, async (request, reply) => {
+    const { registry: name } = request.params as { registry: string };
+    const principal = request.principal!;
+    if (!principal.isAdmin && principal.registry !== name) throw new Forbidden(`this token belongs to registry ${principal.registry}, not ${name}`);
+    const registry = await getRegistry(context.store.db, name);
+    let parsed;
+    try {
+      parsed = parseRegistryWebhook(parseRegistryKind(registry.kind), request.body);
+    } catch (error) {
+      rejected.inc({ registry: name });
+      throw error;
+    }
+    const outcome = await ingestRegistryEvents(context, name, parsed.events);
+    return reply.status(202).send({
+      accepted: outcome.events,
+      ignored: parsed.ignored,
+      scansQueued: outcome.scansQueued,
+      ...(outcome.planOff ? { plan: 'off', message: `the registries plan is off for ${name}: events are kept for inventory, images are not scanned` } : {}),
+    });
+  });
+}
