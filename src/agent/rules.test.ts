@@ -1,0 +1,77 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AgentRuleEngine } from './engine.js';
+import { loadAgentRules } from './rules.js';
+import { sampleEvent } from './samples.js';
+
+const TEST_THREAT_LIST = ['198.51.100.0/24', '2001:db8:bad::/48'];
+
+describe('built-in agent rules', () => {
+  const set = loadAgentRules();
+  const engine = new AgentRuleEngine(set, { lists: { threat_intel: TEST_THREAT_LIST } });
+
+  it('covers every detection the node agent promises', () => {
+    const ids = set.rules.map((r) => r.id);
+    for (const id of ['agent.ssh-server-in-container', 'agent.privileged-container', 'agent.web-shell', 'agent.threat-intel-connection',
+      'agent.kubernetes-api-from-container', 'agent.service-account-token-read', 'agent.crypto-miner', 'agent.reverse-shell',
+      'agent.package-manager-in-container', 'agent.account-files-changed', 'agent.history-cleared']) {
+      expect(ids).toContain(id);
+    }
+  });
+
+  for (const rule of set.rules) {
+    describe(rule.id, () => {
+      rule.samples.fire.forEach((sample, i) => {
+        it(`fires on sample ${i + 1}`, () => {
+          expect(engine.match(sampleEvent(sample)).map((r) => r.id)).toContain(rule.id);
+        });
+      });
+      rule.samples.quiet.forEach((sample, i) => {
+        it(`stays quiet on sample ${i + 1}`, () => {
+          expect(engine.match(sampleEvent(sample)).map((r) => r.id)).not.toContain(rule.id);
+        });
+      });
+    });
+  }
+
+  it('reads the threat list at run time and picks up a refresh', () => {
+    const event = sampleEvent({ kind: 'network', direction: 'connect', protocol: 'tcp', local: { ip: '10.0.0.2', port: 5000 }, remote: { ip: '192.0.2.77', port: 443 } });
+    const local = new AgentRuleEngine(set);
+    expect(local.match(event).map((r) => r.id)).not.toContain('agent.threat-intel-connection');
+    local.setList('threat_intel', ['192.0.2.0/24']);
+    expect(local.match(event).map((r) => r.id)).toContain('agent.threat-intel-connection');
+  });
+
+  it('alerts carry node, container, process tree and the raw event, with a stable id', () => {
+    const event = sampleEvent(set.rules.find((r) => r.id === 'agent.web-shell')!.samples.fire[0]!);
+    const [alert] = engine.evaluate('node-a', event);
+    expect(alert).toMatchObject({ rule: 'agent.web-shell', severity: 'high', tactic: 'Persistence', resource: { kind: 'container', id: 'c1' } });
+    expect(alert!.evidence[0]!.processTree.map((p) => p.name)).toEqual(['sh', 'python3.11']);
+    expect(alert!.evidence[0]!.event).toBe(event);
+    expect(alert!.evidence[0]!.node).toBe('node-a');
+    expect(engine.evaluate('node-a', event)[0]!.id).toBe(alert!.id);
+  });
+});
+
+describe('rule files', () => {
+  function dirWith(yaml: string): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-rules-'));
+    writeFileSync(path.join(dir, 'r.yaml'), yaml);
+    return dir;
+  }
+
+  it('rejects a rule without quiet samples, naming the rule', () => {
+    const dir = dirWith('rules:\n  - id: x\n    title: t\n    description: d\n    severity: low\n    mitre: { tactic: Execution }\n    remediation: r\n    events: [exec]\n    condition: { process.name: ls }\n    samples: { fire: [{ kind: exec }] }\n');
+    expect(() => loadAgentRules({ dir, builtin: false })).toThrow(/rule x.samples/);
+  });
+
+  it('rejects unknown tests and lists', () => {
+    const base = 'rules:\n  - id: y\n    title: t\n    description: d\n    severity: low\n    mitre: { tactic: Execution }\n    remediation: r\n    events: [exec]\n    samples: { fire: [{ kind: exec }], quiet: [{ kind: exec }] }\n';
+    const bad = loadAgentRules({ dir: dirWith(`${base}    condition: { process.name: { like: ls } }\n`), builtin: false });
+    expect(() => new AgentRuleEngine(bad)).toThrow(/unknown test 'like'/);
+    const missing = loadAgentRules({ dir: dirWith(`${base}    condition: { process.name: '@nope' }\n`), builtin: false });
+    expect(() => new AgentRuleEngine(missing)).toThrow(/unknown list @nope/);
+  });
+});
