@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isPalisadeError } from '../core/index.js';
+import { register as registerAudit } from './audit.js';
+import { register as registerCluster } from './cluster.js';
+import { register as registerCost } from './cost.js';
+import { register as registerDb } from './db.js';
+import { register as registerPolicy } from './policy.js';
+import { register as registerRegistry } from './registry.js';
+import { register as registerScan } from './scan.js';
 import { register as registerServer } from './server.js';
 import { register as registerToken } from './token.js';
 
@@ -14,6 +21,13 @@ const program = new Command('palisade')
 
 registerServer(program);
 registerToken(program);
+registerScan(program);
+registerDb(program);
+registerRegistry(program);
+registerAudit(program);
+registerCluster(program);
+registerPolicy(program);
+registerCost(program);
 
 try {
   await program.parseAsync(process.argv);

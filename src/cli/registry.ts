@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { connectRegistry, parseRegistryKind } from '../registry/index.js';
+import { systemClock } from '../core/index.js';
+import { withStore, withStoreFlags } from './shared.js';
+
+interface AddFlags {
+  url: string;
+  kind: string;
+  username?: string;
+  passwordStdin?: boolean;
+  format?: string;
+}
+
+export function register(program: Command): void {
+  const registry = program.command('registry').description('connect container registries and copy images between them');
+
+  withStoreFlags(registry.command('add'))
+    .description('connect a registry: prints its ingest token (once) and the webhook configuration to paste')
+    .argument('<name>', 'a short name (lowercase letters, digits, . _ -)')
+    .requiredOption('--url <url>', 'registry URL, e.g. https://registry.example.com or http://127.0.0.1:5000')
+    .option('--kind <kind>', 'distribution, harbor, acr, dockerhub or generic', 'distribution')
+    .option('--username <user>', 'pull credentials, sealed with PALISADE_SECRET_KEY')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (name: string, flags: AddFlags, command: Command) => {
+      const password = flags.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined;
+      await withStore(command, async (store, config) => {
+        const connection = await connectRegistry(store, {
+          name,
+          url: flags.url,
+          kind: parseRegistryKind(flags.kind),
+          ...(flags.username ? { login: { username: flags.username, password: password ?? '' } } : {}),
+          secretKey: config.secretKey,
+          publicUrl: config.publicUrl,
+          actor: 'cli',
+          clock: systemClock,
+        });
+        if (flags.format === 'json') {
+          console.log(JSON.stringify(connection, null, 2));
+          return;
+        }
+        console.log(`connected registry ${connection.registry.name} (${connection.registry.kind}, ${connection.registry.url})`);
+        console.log(`ingest token (shown once): ${connection.token}`);
+        console.log(`webhook URL: ${connection.webhookUrl}\n`);
+        console.log(connection.snippet);
+      });
+    });
+}
