@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 
 import pg from 'pg';
-import type { Alert } from '../core/index.js';
+import { systemClock, type Alert, type Clock } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { getAlert, recordThreats, type DetectedThreat, DEFAULT_ALERT_WINDOW_MS } from './alerts.js';
 import { queueNotifications } from './notify/queue.js';
@@ -131,10 +131,10 @@ export async function closeAlertFeed(store: Store): Promise<void> {
  * recordThreats, then what follows a new alert: the live feed and the notification queue.
  * Capabilities that detect threats call this instead of recordThreats.
  */
-export async function recordThreatsAndPublish(store: Store, threats: DetectedThreat[], windowMs = DEFAULT_ALERT_WINDOW_MS): Promise<{ created: string[]; updated: string[] }> {
-  const result = await recordThreats(store.db, threats, windowMs);
+export async function recordThreatsAndPublish(store: Store, threats: DetectedThreat[], options: { windowMs?: number; clock?: Clock } = {}): Promise<{ created: string[]; updated: string[] }> {
+  const result = await recordThreats(store.db, threats, options.windowMs ?? DEFAULT_ALERT_WINDOW_MS);
   if (result.created.length) {
-    await queueNotifications(store.db, result.created);
+    await queueNotifications(store.db, result.created, (options.clock ?? systemClock).now());
     await alertFeed(store).publish(result.created);
   }
   return result;

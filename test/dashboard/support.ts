@@ -15,14 +15,14 @@ import { createTestApp, type TestApp } from '../support/app.js';
  * The test app with the security center's routes, registered here until app.ts registers them
  * itself (then this adds nothing): tests exercise the same plugins either way.
  */
-export async function createCenterApp(options: Parameters<typeof createTestApp>[0] & { clock?: Clock } = {}): Promise<TestApp & { context: ServerContext }> {
+export async function createCenterApp(options: Parameters<typeof createTestApp>[0] & { clock?: Clock; dispatch?: boolean } = {}): Promise<TestApp & { context: ServerContext }> {
   const t = await createTestApp(options);
   const context: ServerContext = { config: t.config, store: t.store, jobs: t.jobs, clock: options.clock ?? systemClock };
-  await registerCenter(t.app, context);
+  await registerCenter(t.app, context, { dispatch: options.dispatch ?? false });
   return { ...t, context };
 }
 
-export async function registerCenter(app: FastifyInstance, context: ServerContext): Promise<void> {
+export async function registerCenter(app: FastifyInstance, context: ServerContext, options: { dispatch?: boolean } = {}): Promise<void> {
   if (app.hasRoute({ method: 'GET', url: '/api/v1/session' })) return;
   await app.register(async (api) => {
     await api.register(sessionRoutes, { context });
@@ -31,7 +31,7 @@ export async function registerCenter(app: FastifyInstance, context: ServerContex
     await api.register(overviewRoutes, { context });
     await api.register(scoreRoutes, { context });
     await api.register(costRoutes, { context });
-    await api.register(notificationRoutes, { context });
+    await api.register(notificationRoutes, { context, dispatch: options.dispatch ?? true });
   }, { prefix: '/api/v1' });
   await app.register(webRoutes, { context });
 }

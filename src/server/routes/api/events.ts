@@ -23,11 +23,21 @@ export async function eventRoutes(app: FastifyInstance, { context }: { context: 
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    res.write('retry: 3000\n: connected\n\n');
     streams.add(res);
-    const unsubscribe = await feed.subscribe((alert) => {
-      res.write(`id: ${alert.id}\nevent: alert\ndata: ${JSON.stringify(alert)}\n\n`);
-    });
+    // Subscribed (and LISTENing, on PostgreSQL) before the client hears it is connected.
+    let unsubscribe: () => void;
+    try {
+      unsubscribe = await feed.subscribe((alert) => {
+        res.write(`id: ${alert.id}\nevent: alert\ndata: ${JSON.stringify(alert)}\n\n`);
+      });
+    } catch (error) {
+      // The browser's EventSource reconnects after `retry`; say why in the log.
+      request.log.warn({ err: error }, 'live alert feed unavailable');
+      streams.delete(res);
+      res.end('retry: 3000\n\n');
+      return;
+    }
+    res.write('retry: 3000\n: connected\n\n');
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     const done = () => {
       clearInterval(heartbeat);
