@@ -1,0 +1,148 @@
+/**
+ * `npm run bench -- scan [RUNS]`
+ * (1) Cold scan of the debian12 `app` image from a local `docker-registry` (empty layer cache), against
+ *     the floor measured in the same run: the same blobs fetched with `curl` and read with
+ *     `tar -xzf - -O > /dev/null` (both layers at once, as the scanner reads them). Target ≤ 1.5× the floor.
+ * (2) Warm rescan after the advisory database changed (layer cache hit in the store): target ≤ 100 ms.
+ *     Baseline: the cold scan.
+ * (3) Peak RSS of a scan of an image with a 1 GiB layer (in a child process): target < 256 MiB.
+ *     Baseline: the layer size.
+ * Medians of RUNS (3) runs.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createGzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { inventoryImage, memoryLayerCache, scanImage } from '../src/image/index.js';
+import { openStore } from '../src/store/index.js';
+import { importOsv } from '../src/vulndb/index.js';
+import { registryAvailable, startRegistry } from '../test/registry/registry.js';
+import { fixture, fixturesAvailable } from '../test/support/fixtures.js';
+import { result, type BenchResult } from './result.js';
+
+const run = promisify(execFile);
+const GiB = 1024 ** 3;
+
+if (process.env.PALISADE_BENCH_SCAN_CHILD) {
+  // Child mode: scan one image and report this process's peak RSS.
+  const analysis = await inventoryImage(process.env.PALISADE_BENCH_SCAN_CHILD);
+  process.stdout.write(JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024, packages: analysis.inventory.packages.length }));
+  process.exit(0);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
+}
+
+export default async function (args: string[], emit: (r: BenchResult) => void): Promise<void> {
+  if (!fixturesAvailable() || !registryAvailable()) throw new Error('bench scan needs ../shared/fixtures and docker-registry + skopeo (scripts/registry.sh install)');
+  const runs = Number(args[0] ?? 3);
+  const dir = await mkdtemp(path.join(tmpdir(), 'palisade-bench-scan-'));
+  const registry = await startRegistry();
+  try {
+    await registry.push(`oci:${fixture('images/debian12')}:app`, 'bench/app:1');
+    const probe = await inventoryImage(`${registry.host}/bench/app:1`, { insecure: true });
+    const blobs = probe.image.layers.map((l) => `${registry.url}/v2/bench/app/blobs/${l.digest}`);
+
+    // (1) cold scan vs curl | tar
+    const floor: number[] = [];
+    const cold: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      floor.push(await timed(() => Promise.all(blobs.map((url) => run('bash', ['-c', `curl -sSf '${url}' | tar -xzf - -O > /dev/null`])))));
+      cold.push(await timed(() => inventoryImage(`${registry.host}/bench/app:1`, { insecure: true, cache: memoryLayerCache() })));
+    }
+    const coldMs = median(cold);
+    const floorMs = median(floor);
+    emit(result({ bench: 'scan', metric: 'cold_scan_ms', value: Math.round(coldMs), baseline: 'curl_tar_xzf_ms', baseline_value: Math.round(floorMs), target: 'ratio <= 1.5', ok: coldMs / floorMs <= 1.5, layers: blobs.length }));
+
+    // (2) warm rescan after a database change
+    const store = await openStore({ dataDir: path.join(dir, 'db') });
+    try {
+      await importOsv(store, [fixture('osv/debian')]);
+      await scanImage(`${registry.host}/bench/app:1`, { store, insecure: true });
+      const warm: number[] = [];
+      let cachedLayers = 0;
+      let findings = 0;
+      for (let i = 0; i < runs; i++) {
+        // Each round changes the database, so matching cannot reuse earlier candidates.
+        await importOsv(store, [fixture(i % 2 === 0 ? 'osv/npm' : 'osv/go')]);
+        let report: Awaited<ReturnType<typeof scanImage>> | undefined;
+        warm.push(await timed(async () => (report = await scanImage(`${registry.host}/bench/app:1`, { store, insecure: true }))));
+        cachedLayers = report!.image.layers.filter((l) => l.cached).length;
+        findings = report!.vulnerabilities.length;
+      }
+      const warmMs = median(warm);
+      emit(result({ bench: 'scan', metric: 'warm_rescan_ms', value: Math.round(warmMs), baseline: 'cold_scan_ms', baseline_value: Math.round(coldMs), target: 'value <= 100', ok: warmMs <= 100 && cachedLayers === blobs.length, cached_layers: cachedLayers, findings }));
+    } finally {
+      await store.close();
+    }
+
+    // (3) peak RSS with a 1 GiB layer
+    const layout = path.join(dir, 'big');
+    await writeBigLayout(layout, GiB);
+    const child = await new Promise<string>((resolve, reject) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { env: { ...process.env, PALISADE_BENCH_SCAN_CHILD: `oci:${layout}:big` }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}`))));
+    });
+    const { maxRss, packages } = JSON.parse(child) as { maxRss: number; packages: number };
+    emit(result({ bench: 'scan', metric: 'peak_rss_mib_1gib_layer', value: Math.round(maxRss / 1048576), baseline: 'layer_mib', baseline_value: GiB / 1048576, target: 'value < 256', ok: maxRss < 256 * 1048576 && packages === 1 }));
+  } finally {
+    await registry.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** An OCI layout whose one layer holds a `size`-byte incompressible file and one npm package, gzip-compressed. */
+async function writeBigLayout(dir: string, size: number): Promise<void> {
+  await mkdir(path.join(dir, 'blobs/sha256'), { recursive: true });
+  const pack = tar.pack();
+  const diff = createHash('sha256');
+  const blobHash = createHash('sha256');
+  const tmpBlob = path.join(dir, 'layer.tmp');
+  const hashing = (hash: ReturnType<typeof createHash>) =>
+    async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        hash.update(chunk);
+        yield chunk;
+      }
+    };
+  // tar-stream's pack is a streamx Readable; the pipeline overloads cannot type the generator chain.
+  const writing = (pipeline as unknown as (...s: unknown[]) => Promise<void>)(pack, hashing(diff), createGzip({ level: 1 }), hashing(blobHash), createWriteStream(tmpBlob));
+  const pkg = Buffer.from(JSON.stringify({ name: 'big-app-dep', version: '1.0.0' }));
+  pack.entry({ name: 'app/node_modules/big-app-dep/package.json', size: pkg.length }, pkg);
+  const entry = pack.entry({ name: 'data/blob.bin', size });
+  const block = randomBytes(1 << 20);
+  for (let written = 0; written < size; written += block.length) {
+    block.writeUInt32LE(written >>> 20, 0); // vary blocks so gzip cannot fold them
+    if (!entry.write(Buffer.from(block))) await new Promise<void>((r) => entry.once('drain', () => r()));
+  }
+  entry.end(Buffer.alloc(0));
+  pack.finalize();
+  await writing;
+  const blobDigest = blobHash.digest('hex');
+  const diffId = `sha256:${diff.digest('hex')}`;
+  const { rename } = await import('node:fs/promises');
+  await rename(tmpBlob, path.join(dir, 'blobs/sha256', blobDigest));
+  const blobSize = (await stat(path.join(dir, 'blobs/sha256', blobDigest))).size;
+  const put = async (data: string) => {
+    const digest = createHash('sha256').update(data).digest('hex');
+    await writeFile(path.join(dir, 'blobs/sha256', digest), data);
+    return { digest: `sha256:${digest}`, size: Buffer.byteLength(data) };
+  };
+  const config = await put(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }));
+  const manifest = await put(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${blobDigest}`, size: blobSize }] }));
+  await writeFile(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  await writeFile(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'big' } }] }));
+}
