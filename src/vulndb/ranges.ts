@@ -34,14 +34,26 @@ function isZero(v: string): boolean {
   return v === '0';
 }
 
+/** Events sorted by version, once per range object (records are immutable once validated). */
+const sortedEvents = new WeakMap<OsvRange, Array<[Kind, string]>>();
+
+function sortEvents(range: OsvRange, cmp: VersionComparator): Array<[Kind, string]> {
+  let events = sortedEvents.get(range);
+  if (!events) {
+    events = range.events.map(eventOf).sort((a, b) => {
+      // "0" means "since the first version": lowest of all.
+      const r = isZero(a[1]) ? (isZero(b[1]) ? 0 : -1) : isZero(b[1]) ? 1 : cmp(a[1], b[1]);
+      return r || KIND_ORDER[a[0]] - KIND_ORDER[b[0]];
+    });
+    sortedEvents.set(range, events);
+  }
+  return events;
+}
+
 export function evaluateRange(range: OsvRange, ecosystem: string, version: string): RangeVerdict {
   const cmp = comparatorForRange(range, ecosystem);
   if (!cmp) return { affected: false };
-  const events = range.events.map(eventOf).sort((a, b) => {
-    // "0" means "since the first version": lowest of all.
-    const r = isZero(a[1]) ? (isZero(b[1]) ? 0 : -1) : isZero(b[1]) ? 1 : cmp(a[1], b[1]);
-    return r || KIND_ORDER[a[0]] - KIND_ORDER[b[0]];
-  });
+  const events = sortEvents(range, cmp);
   let affected = false;
   for (const [kind, v] of events) {
     if (kind === 'introduced') {

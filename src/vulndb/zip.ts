@@ -3,21 +3,38 @@
  * hundreds of thousands). yauzl parses the archive structure (central directory, zip64, local
  * headers) over a block-cached reader; each entry is then inflated synchronously from the
  * cache, because a zlib stream and several fs reads per 1 KB entry cost more than the entry.
- * Memory stays bounded by one block (plus an entry larger than a block), never the archive.
+ * Memory stays bounded by a few 1 MiB blocks (plus an entry larger than a block), never the archive.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { crc32, inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 
-const BLOCK = 4 << 20;
+const BLOCK = 1 << 20;
+/** yauzl alternates between the central directory (at the end) and entry data (from the start): keep a few blocks. */
+const SLOTS = 4;
 
 class BlockCacheReader extends yauzl.RandomAccessReader {
-  private blockStart = -1;
-  private block = Buffer.alloc(0);
+  private readonly blocks: Array<{ start: number; data: Buffer }> = [];
 
   constructor(private readonly fd: number, readonly size: number) {
     super();
+  }
+
+  private blockAt(at: number): { start: number; data: Buffer } {
+    const start = at - (at % BLOCK);
+    const index = this.blocks.findIndex((b) => b.start === start);
+    if (index >= 0) {
+      const hit = this.blocks[index]!;
+      if (index > 0) this.blocks.unshift(...this.blocks.splice(index, 1));
+      return hit;
+    }
+    const buf = Buffer.allocUnsafe(Math.min(BLOCK, this.size - start));
+    const n = readSync(this.fd, buf, 0, buf.length, start);
+    const block = { start, data: buf.subarray(0, n) };
+    this.blocks.unshift(block);
+    if (this.blocks.length > SLOTS) this.blocks.pop();
+    return block;
   }
 
   /** Copies [position, position + length) into `target` synchronously; returns the bytes copied. */
@@ -27,16 +44,10 @@ class BlockCacheReader extends yauzl.RandomAccessReader {
     let copied = 0;
     while (position + copied < end) {
       const at = position + copied;
-      if (at < this.blockStart || at >= this.blockStart + this.block.length) {
-        const start = at - (at % BLOCK);
-        const buf = Buffer.allocUnsafe(Math.min(BLOCK, this.size - start));
-        const n = readSync(this.fd, buf, 0, buf.length, start);
-        this.block = buf.subarray(0, n);
-        this.blockStart = start;
-        if (n === 0) break;
-      }
-      const from = at - this.blockStart;
-      copied += this.block.copy(target, offset + copied, from, Math.min(this.block.length, from + (end - at)));
+      const block = this.blockAt(at);
+      const from = at - block.start;
+      if (from >= block.data.length) break;
+      copied += block.data.copy(target, offset + copied, from, Math.min(block.data.length, from + (end - at)));
     }
     return copied;
   }

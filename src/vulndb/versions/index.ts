@@ -83,7 +83,11 @@ export function isKnownEcosystem(ecosystem: string): boolean {
   return versionScheme(ecosystem) !== undefined;
 }
 
+const comparatorCache = new Map<string, VersionComparator>();
+
 export function comparatorFor(ecosystem: string): VersionComparator {
+  const cached = comparatorCache.get(ecosystem);
+  if (cached) return cached;
   const scheme = versionScheme(ecosystem);
   if (!scheme) {
     throw new PalisadeError('vulndb.ecosystem.unknown', `no version ordering is known for ecosystem '${ecosystem}'`, {
@@ -91,7 +95,9 @@ export function comparatorFor(ecosystem: string): VersionComparator {
       hint: `known ecosystems: ${Object.keys(SCHEMES).join(', ')}`,
     });
   }
-  return COMPARATORS[scheme];
+  const comparator = COMPARATORS[scheme];
+  if (comparatorCache.size < 1000) comparatorCache.set(ecosystem, comparator);
+  return comparator;
 }
 
 /** -1, 0 or 1: how `a` orders against `b` in the ecosystem's own version grammar. */
