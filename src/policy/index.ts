@@ -22,3 +22,5 @@ export {
   runClusterChecks, clusterAdminBindings, anonymousBindings, wildcardRoles, dashboardDeployed, unsupportedNodes,
   auditLoggingConnected, admissionWebhookConnected, type ClusterSnapshot, type ClusterCheckOptions, type KubeList,
 } from './cluster-checks.js';
+export { fetchClusterInventory, loadKubeConfig, type ClusterConnection, type ClusterInventory } from './live/cluster-client.js';
+export { assessCluster } from './live/posture-scan.js';
