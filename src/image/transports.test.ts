@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -138,6 +139,62 @@ describe.skipIf(!fixturesAvailable() || !registryAvailable())('debian12 app imag
     const again = await analyze(`${open.host}/demo/app:1`);
     expect(opened).toHaveLength(2);
     expect(again.inventory).toEqual(app.inventory);
+  });
+
+  it('reads a Docker schema 2 manifest and zstd-compressed layers to the same inventory', async () => {
+    // Push again as Docker schema 2 (skopeo converts the manifest and config media types).
+    await skopeoCopy(`oci:${LAYOUT}:app`, `docker://${open.host}/demo/docker-format:1`, ['--dest-tls-verify=false', '--format', 'v2s2']);
+    const manifest = await fetch(`${open.url}/v2/demo/docker-format/manifests/1`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+    expect(manifest.headers.get('content-type')).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    const docker = await inventoryImage(`${open.host}/demo/docker-format:1`, { insecure: true });
+    expect(docker.inventory).toEqual(fromLayout.inventory);
+
+    await skopeoCopy(`oci:${LAYOUT}:app`, `oci:${dir}/zstd:app`, ['--dest-compress-format', 'zstd']);
+    const zstd = await inventoryImage(`oci:${dir}/zstd:app`);
+    expect(zstd.image.layers.map((l) => l.digest)).not.toEqual(fromLayout.image.layers.map((l) => l.digest));
+    expect(zstd.inventory).toEqual(fromLayout.inventory);
+  });
+
+  it('picks the platform from a multi-platform index pushed to the registry', async () => {
+    // An index over the real app image (amd64) and a copy of its config marked arm64/v8.
+    const multi = path.join(dir, 'multi');
+    await mkdir(path.join(multi, 'blobs/sha256'), { recursive: true });
+    const blob = (d: string) => fixture('images/debian12/blobs/sha256', d.slice(7));
+    const put = async (data: Buffer) => {
+      const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+      await writeFile(path.join(multi, 'blobs/sha256', digest.slice(7)), data);
+      return { digest, size: data.length };
+    };
+    const amdManifest = await readFile(blob(fromLayout.image.digest!));
+    const manifestDoc = JSON.parse(amdManifest.toString()) as { config: { digest: string; size: number }; layers: Array<{ digest: string }> };
+    for (const l of manifestDoc.layers) await symlink(blob(l.digest), path.join(multi, 'blobs/sha256', l.digest.slice(7)));
+    await put(await readFile(blob(manifestDoc.config.digest)));
+    await put(amdManifest);
+    const armConfig = JSON.parse((await readFile(blob(manifestDoc.config.digest))).toString()) as Record<string, unknown>;
+    const armConfigRef = await put(Buffer.from(JSON.stringify({ ...armConfig, architecture: 'arm64', variant: 'v8' })));
+    const armManifest = await put(Buffer.from(JSON.stringify({ ...manifestDoc, config: { ...manifestDoc.config, ...armConfigRef } })));
+    const index = await put(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          manifests: [
+            { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: armManifest.digest, size: armManifest.size, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+            { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: fromLayout.image.digest, size: amdManifest.length, platform: { os: 'linux', architecture: 'amd64' } },
+          ],
+        }),
+      ),
+    );
+    await writeFile(path.join(multi, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    await writeFile(path.join(multi, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', ...index, annotations: { 'org.opencontainers.image.ref.name': 'multi' } }] }));
+    await skopeoCopy(`oci:${multi}:multi`, `docker://${open.host}/demo/multi:1`, ['--all', '--dest-tls-verify=false']);
+
+    const amd = await inventoryImage(`${open.host}/demo/multi:1`, { insecure: true });
+    expect(amd.image).toMatchObject({ digest: fromLayout.image.digest, platform: 'linux/amd64' });
+    const arm = await inventoryImage(`${open.host}/demo/multi:1`, { insecure: true, platform: 'linux/arm64' });
+    expect(arm.image).toMatchObject({ digest: armManifest.digest, platform: 'linux/arm64/v8' });
+    expect(arm.inventory).toEqual(amd.inventory);
+    await expect(inventoryImage(`${open.host}/demo/multi:1`, { insecure: true, platform: 'linux/s390x' })).rejects.toMatchObject({ code: 'image.platform.missing' });
   });
 
   it('reports an unknown tag and a missing platform clearly', async () => {
