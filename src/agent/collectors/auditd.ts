@@ -287,7 +287,17 @@ export class AuditAssembler {
     }
   }
 
-  /** Emits every open event (end of input, or an idle timer). */
+  private previous = new Set<string>();
+  /**
+   * Called once per polling interval: emits events that were already open at the previous call
+   * (their EOE was lost, or they never get one), so nothing waits longer than two intervals.
+   */
+  tick(): void {
+    for (const [key, event] of [...this.open]) if (this.previous.has(key)) this.finish(key, event);
+    this.previous = new Set(this.open.keys());
+  }
+
+  /** Emits every open event (end of input). */
   flush(): void {
     for (const [key, event] of [...this.open]) this.finish(key, event);
   }

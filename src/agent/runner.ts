@@ -1,0 +1,131 @@
+/**
+ * The agent's loop: collect every interval, ship what was found (with a heartbeat carrying the
+ * node inventory every `heartbeatMs`), refresh the threat list, and stop cleanly on a signal.
+ */
+import { NodeAgent, type Collection, type NodeAgentOptions } from './agent.js';
+import { foldAlerts, type AgentAlert } from './engine.js';
+import { nodeInventory } from './inventory.js';
+import { Shipper, splitBatch } from './shipper.js';
+import { Spool } from './spool.js';
+import { loadThreatList } from './threat-intel.js';
+import type { NodeInventory } from './wire.js';
+
+export interface AgentRunOptions extends Omit<NodeAgentOptions, 'node' | 'threatIntel'> {
+  node?: string;
+  intervalMs: number;
+  /** Where batches go; without it the agent only logs alerts. */
+  server?: string;
+  token?: string;
+  spoolDir?: string;
+  spoolMaxBytes?: number;
+  heartbeatMs?: number;
+  threatIntel?: string;
+  threatIntelRefreshMs?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) => void;
+  signal?: AbortSignal;
+}
+
+export interface OnceResult {
+  node: string;
+  alerts: (Pick<AgentAlert, 'rule' | 'title' | 'severity' | 'tactic' | 'resource' | 'evidence'> & { technique?: string; count: number })[];
+  events: number;
+}
+
+async function threatEntries(source: string | undefined, log: AgentRunOptions['log']): Promise<string[]> {
+  if (!source) return [];
+  const { entries, skipped } = await loadThreatList(source);
+  if (skipped) log?.('warn', 'threat list lines skipped (not an IP or CIDR)', { source, skipped });
+  return entries;
+}
+
+export async function createAgent(options: Omit<AgentRunOptions, 'intervalMs'>): Promise<{ agent: NodeAgent; inventory: NodeInventory }> {
+  const inventory = nodeInventory({ ...(options.node ? { name: options.node } : {}) });
+  const threatIntel = await threatEntries(options.threatIntel, options.log);
+  const agent = new NodeAgent({ ...options, node: inventory.name, threatIntel });
+  return { agent, inventory };
+}
+
+/** `palisade agent --once`: collects for `durationMs` (a snapshot plus a few diffs), no shipping. */
+export async function collectOnce(options: Omit<AgentRunOptions, 'server' | 'token'> & { durationMs: number }): Promise<OnceResult> {
+  const { agent, inventory } = await createAgent(options);
+  const all: Collection = { events: [], alerts: [] };
+  const until = Date.now() + options.durationMs;
+  for (;;) {
+    const c = await agent.collect();
+    all.events.push(...c.events);
+    all.alerts.push(...c.alerts);
+    if (Date.now() + options.intervalMs > until || options.signal?.aborted) break;
+    await sleep(options.intervalMs, options.signal);
+  }
+  return {
+    node: inventory.name,
+    alerts: foldAlerts(all.alerts).map((a) => ({
+      rule: a.rule, title: a.title, severity: a.severity, tactic: a.tactic, ...(a.technique ? { technique: a.technique } : {}),
+      resource: a.resource, evidence: a.evidence, count: a.count,
+    })),
+    events: all.events.length,
+  };
+}
+
+/** Runs until the signal aborts. Returns counters, for tests and the final log line. */
+export async function runAgent(options: AgentRunOptions): Promise<{ collections: number; events: number; alerts: number; sent: number; spooled: number; dropped: number }> {
+  const log = options.log ?? (() => {});
+  const { agent, inventory } = await createAgent(options);
+  const spool = options.server ? new Spool(options.spoolDir ?? '/var/lib/palisade/agent-spool', options.spoolMaxBytes, ({ events, batches, totalEvents }) => {
+    log('warn', 'spool full: oldest batches dropped', { droppedEvents: events, droppedBatches: batches, totalDroppedEvents: totalEvents });
+  }) : undefined;
+  const shipper = spool && options.server ? new Shipper({ server: options.server, token: options.token ?? '', spool, warn: (m, d) => log('warn', m, d) }) : undefined;
+  const heartbeatMs = options.heartbeatMs ?? 60_000;
+  let lastHeartbeat = 0;
+  let lastThreatRefresh = Date.now();
+  const counters = { collections: 0, events: 0, alerts: 0 };
+  log('info', 'palisade agent started', { node: inventory.name, server: options.server ?? null, intervalMs: options.intervalMs, rules: agent.engine.rules.length });
+  while (!options.signal?.aborted) {
+    const started = Date.now();
+    try {
+      const { events, alerts } = await agent.collect();
+      counters.collections++;
+      counters.events += events.length;
+      counters.alerts += alerts.length;
+      for (const alert of alerts) log('warn', `alert: ${alert.title}`, { rule: alert.rule, severity: alert.severity, resource: alert.resource });
+      const heartbeat = started - lastHeartbeat >= heartbeatMs;
+      if (shipper && (events.length || alerts.length || heartbeat)) {
+        if (heartbeat) lastHeartbeat = started;
+        await shipper.ship(splitBatch({
+          sentAt: new Date().toISOString(),
+          node: inventory,
+          ...(heartbeat ? { heartbeat: { at: new Date(started).toISOString() } } : {}),
+          events,
+          alerts,
+        }));
+      } else if (shipper && spool?.size) await shipper.drain();
+      if (options.threatIntel && /^https?:/.test(options.threatIntel) && Date.now() - lastThreatRefresh > (options.threatIntelRefreshMs ?? 3_600_000)) {
+        lastThreatRefresh = Date.now();
+        try {
+          agent.setThreatIntel(await threatEntries(options.threatIntel, log));
+        } catch (error) {
+          log('warn', 'threat list refresh failed; keeping the last list', { error: (error as Error).message });
+        }
+      }
+    } catch (error) {
+      log('error', 'collection failed', { error: (error as Error).message });
+    }
+    await sleep(Math.max(0, options.intervalMs - (Date.now() - started)), options.signal);
+  }
+  const stats = spool?.stats();
+  log('info', 'palisade agent stopped', { ...counters, sent: shipper?.sent ?? 0, spooled: stats?.batches ?? 0, dropped: stats?.droppedEvents ?? 0 });
+  return { ...counters, sent: shipper?.sent ?? 0, spooled: stats?.batches ?? 0, dropped: stats?.droppedEvents ?? 0 };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

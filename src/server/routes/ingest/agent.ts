@@ -1,0 +1,113 @@
+import type { FastifyInstance } from 'fastify';
+import { AGENT_BATCH_MAX_ALERTS, AGENT_BATCH_MAX_BYTES, AGENT_BATCH_MAX_EVENTS, filterNew, inCluster, recordHeartbeat, type AgentBatch } from '../../../agent/index.js';
+import { dedupeKey, isPlanEnabled, recordThreats, type DetectedThreat } from '../../../center/index.js';
+import type { ServerContext } from '../../context.js';
+import { Forbidden } from '../../errors.js';
+
+const ID = { type: 'string', minLength: 1, maxLength: 200 } as const;
+const SEVERITY = { type: 'string', enum: ['critical', 'high', 'medium', 'low', 'informational'] } as const;
+
+/**
+ * `POST /ingest/agent`: batches from node agents (`palisade agent --server`). Authenticated by
+ * the cluster's bearer token (an admin token may name the cluster with `?cluster=`). Every batch
+ * updates the node's inventory, and a heartbeat meters the node's cores for its hour (usage is
+ * metered whether the plan is on or off). When the cluster's plan is off the answer is 403
+ * `plan_disabled` and nothing else is stored. Events and alerts carry ids: a batch resent from
+ * the agent's spool is recognised and counted once. A 200 comes after alerts and ids are stored.
+ */
+export async function agentIngestRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
+  app.post('/ingest/agent', {
+    config: { auth: 'cluster' },
+    bodyLimit: AGENT_BATCH_MAX_BYTES,
+    schema: {
+      tags: ['ingest'],
+      summary: 'Receive a batch of host events, alerts and the heartbeat from a node agent',
+      querystring: { type: 'object', properties: { cluster: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' } } },
+      body: {
+        type: 'object',
+        required: ['batchId', 'node', 'events', 'alerts'],
+        properties: {
+          batchId: ID,
+          sentAt: { type: 'string' },
+          node: {
+            type: 'object',
+            required: ['name'],
+            properties: {
+              name: { type: 'string', minLength: 1, maxLength: 253 },
+              kernel: { type: 'string', maxLength: 200 },
+              os: { type: 'string', maxLength: 200 },
+              cores: { type: 'number', minimum: 0, maximum: 100000 },
+              runtime: { type: 'string', maxLength: 100 },
+              agentVersion: { type: 'string', maxLength: 100 },
+            },
+          },
+          heartbeat: { type: 'object', required: ['at'], properties: { at: { type: 'string' } } },
+          events: {
+            type: 'array',
+            maxItems: AGENT_BATCH_MAX_EVENTS,
+            items: { type: 'object', required: ['id', 'kind', 'at'], properties: { id: ID, kind: { type: 'string', enum: ['exec', 'network', 'file', 'container'] }, at: { type: 'string' } } },
+          },
+          alerts: {
+            type: 'array',
+            maxItems: AGENT_BATCH_MAX_ALERTS,
+            items: {
+              type: 'object',
+              required: ['id', 'rule', 'title', 'severity', 'tactic', 'resource', 'evidence', 'at', 'remediation'],
+              properties: {
+                id: ID,
+                rule: { type: 'string', minLength: 1, maxLength: 200 },
+                title: { type: 'string', maxLength: 500 },
+                severity: SEVERITY,
+                tactic: { type: 'string', maxLength: 100 },
+                technique: { type: 'string', maxLength: 100 },
+                remediation: { type: 'string', maxLength: 2000 },
+                resource: { type: 'object', required: ['kind', 'id', 'name'], properties: { kind: { type: 'string', enum: ['node', 'container', 'pod', 'workload'] }, id: ID, name: { type: 'string', maxLength: 500 } } },
+                evidence: { type: 'array', maxItems: 20 },
+                at: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    const principal = request.principal;
+    const named = (request.query as { cluster?: string }).cluster;
+    const cluster = principal?.cluster ?? (principal?.isAdmin ? named : undefined);
+    if (!cluster) throw new Forbidden('agent batches need a cluster token (scope cluster:NAME), or an admin token with ?cluster=NAME');
+    if (principal?.cluster && named && named !== principal.cluster) throw new Forbidden(`this token belongs to cluster ${principal.cluster}, not ${named}`);
+    const batch = request.body as AgentBatch;
+    const db = context.store.db;
+    const now = context.clock.now();
+
+    await recordHeartbeat(db, cluster, batch, now);
+    if (!(await isPlanEnabled(db, `cluster:${cluster}`))) {
+      return reply.status(403).send({ code: 'plan_disabled', message: `the Kubernetes plan is off for cluster ${cluster}: events are not stored (usage is still metered)` });
+    }
+
+    const stored = await filterNew(db, cluster, batch);
+    const threats: DetectedThreat[] = stored.newAlerts.map((a) => ({
+      rule: a.rule,
+      title: a.title,
+      severity: a.severity,
+      tactic: a.tactic,
+      ...(a.technique ? { technique: a.technique } : {}),
+      resource: inCluster(a.resource, cluster),
+      evidence: a.evidence,
+      remediation: a.remediation,
+      source: 'agent',
+      at: Number.isNaN(Date.parse(a.at)) ? now : new Date(a.at),
+    }));
+    // Concurrent batches upsert alert rows; one global order avoids deadlocks.
+    threats.sort((x, y) => (dedupeKey(x) < dedupeKey(y) ? -1 : 1));
+    const recorded = await recordThreats(db, threats);
+    await stored.commit();
+    return {
+      cluster,
+      node: batch.node.name,
+      events: stored.events,
+      duplicates: stored.duplicates,
+      alerts: { created: recorded.created.length, updated: recorded.updated.length },
+    };
+  });
+}
