@@ -102,3 +102,12 @@ describe('palisade policy check', () => {
     await expect(run(['policy', 'check', workdir(), '--format', 'xml'])).rejects.toThrow(/unknown format/);
   });
 });
+
+describe('palisade policy list', () => {
+  it('lists every built-in policy with its default effect', async () => {
+    const { out } = await run(['policy', 'list', '--format', 'json']);
+    const items = (JSON.parse(out) as { items: { id: string; effect: string }[] }).items;
+    expect(items.find((p) => p.id === 'pod-security-baseline')?.effect).toBe('deny');
+    expect(items.find((p) => p.id === 'image-digest-required')?.effect).toBe('disabled');
+  });
+});

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PalisadeError } from '../core/index.js';
 import {
-  checkManifests, formatJson, formatTable, loadPolicyConfig, parseManifests, readManifestPath, toSarif,
+  BUILTIN_POLICIES, checkManifests, formatJson, formatTable, loadPolicyConfig, parseManifests, readManifestPath, toSarif,
 } from '../policy/index.js';
 
 async function readStdin(): Promise<string> {
@@ -38,5 +38,18 @@ export function register(program: Command): void {
         console.error(`${outcome.resources} resources, ${outcome.results.length} violations (${deny} deny)`);
       }
       if (exitCode && outcome.results.some((r) => r.effect === 'deny')) process.exitCode = exitCode;
+    });
+
+  policy.command('list')
+    .description('list the built-in policies with their default effect and parameters')
+    .option('--format <format>', 'table or json', 'table')
+    .action((options: { format: string }) => {
+      if (options.format === 'json') {
+        console.log(JSON.stringify({ items: BUILTIN_POLICIES.map((p) => ({ id: p.id, title: p.title, severity: p.severity, control: p.control, effect: p.defaults.effect, parameters: p.defaults.parameters, remediation: p.remediation })) }, null, 2));
+        return;
+      }
+      const rows = BUILTIN_POLICIES.map((p) => [p.id, p.defaults.effect, p.severity, p.title]);
+      const width = (i: number) => Math.max(...rows.map((r) => r[i]!.length));
+      for (const r of [['ID', 'EFFECT', 'SEVERITY', 'TITLE'], ...rows]) console.log(`${r[0]!.padEnd(width(0))}  ${r[1]!.padEnd(8)}  ${r[2]!.padEnd(13)}  ${r[3]}`);
     });
 }

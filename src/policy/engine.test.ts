@@ -112,3 +112,26 @@ describe('manifest booleans follow YAML 1.1 like kubectl', () => {
     expect(cm!.object.data).toEqual({ a: 'yes', b: false });
   });
 });
+
+describe('exceptions cover what a workload creates', () => {
+  it('a name exception for a Deployment also exempts its ReplicaSet pods, not other pods', () => {
+    const set = compilePolicySet(BUILTIN_POLICIES.filter((p) => p.id === 'no-privileged-containers'), {
+      exceptions: [{ policies: ['no-privileged-containers'], namespace: 'shop', name: 'agent', expires: '2099-01-01', reason: 'vendor agent' }],
+    });
+    const owned = (owner: string): KubeObject => ({ ...privilegedPod('shop', {}, `${owner}-7d9f8-abcde`), metadata: { name: `${owner}-7d9f8-abcde`, namespace: 'shop', ownerReferences: [{ kind: 'ReplicaSet', name: `${owner}-7d9f8`, controller: true }] } as never });
+    expect(evaluateObject(set, owned('agent'))).toEqual([]);
+    expect(evaluateObject(set, owned('agentx'))).toHaveLength(1);
+  });
+});
+
+describe('allowed registries', () => {
+  const set = compilePolicySet(BUILTIN_POLICIES.filter((p) => p.id === 'allowed-registries'), { policies: { 'allowed-registries': { parameters: { registries: ['registry.example.com', 'docker.io/library/'] } } } });
+  const pod = (image: string): KubeObject => ({ kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [{ name: 'c', image }] } });
+  it('matches a bare host exactly and a path prefix on the normalised name', () => {
+    expect(evaluateObject(set, pod('registry.example.com/a/b:1'))).toEqual([]);
+    expect(evaluateObject(set, pod('registry.example.com:443/a/b:1'))).toHaveLength(1);
+    expect(evaluateObject(set, pod('registry.example.com.evil.io/a/b:1'))).toHaveLength(1);
+    expect(evaluateObject(set, pod('nginx:1.25'))).toEqual([]);
+    expect(evaluateObject(set, pod('bitnami/nginx:1.25'))).toHaveLength(1);
+  });
+});

@@ -111,13 +111,23 @@ export function resourceIdOf(object: KubeObject): ResourceId {
   return id;
 }
 
+/**
+ * A name exception for a workload also covers the pods and jobs it creates: their controller is
+ * the workload itself (`web`) or, for Deployments and CronJobs, a child named `web-<hash>`.
+ */
+function ownedBy(object: KubeObject, name: string): boolean {
+  const owners = (object.metadata as { ownerReferences?: { name?: string; controller?: boolean }[] } | undefined)?.ownerReferences;
+  if (!Array.isArray(owners)) return false;
+  return owners.some((o) => o?.controller === true && typeof o.name === 'string' && (o.name === name || o.name.startsWith(`${name}-`)));
+}
+
 function exceptionFor(set: PolicySet, policyId: string, object: KubeObject, now: number): PolicyException | undefined {
   const m = object.metadata ?? {};
   for (const e of set.exceptions) {
     if (!e.policies.includes('*') && !e.policies.includes(policyId)) continue;
     if (new Date(e.expires).getTime() < now) continue;
     if (e.namespace !== undefined && e.namespace !== m.namespace) continue;
-    if (e.name !== undefined && e.name !== m.name) continue;
+    if (e.name !== undefined && e.name !== m.name && !ownedBy(object, e.name)) continue;
     if (e.kind !== undefined && e.kind !== object.kind) continue;
     if (e.labels !== undefined && !matchesSelector({ matchLabels: e.labels }, m.labels)) continue;
     return e;

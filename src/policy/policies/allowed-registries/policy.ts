@@ -6,6 +6,16 @@ export interface Parameters {
   registries: string[];
 }
 
+/**
+ * A prefix with a `/` matches the written or the normalised reference (so `docker.io/library/`
+ * matches `nginx`); a bare host matches the registry exactly, so `registry.example.com` never
+ * admits `registry.example.com.evil.io/...`.
+ */
+function allowedBy(prefix: string, image: string, ref: ReturnType<typeof parseImageReference>): boolean {
+  if (!prefix.includes('/')) return ref.registry === prefix;
+  return image.startsWith(prefix) || ref.name.startsWith(prefix) || `${ref.name}/`.startsWith(prefix);
+}
+
 export const allowedRegistries: PolicyDefinition<Parameters> = {
   id: 'allowed-registries',
   title: 'Container images should be deployed from trusted registries only',
@@ -16,15 +26,14 @@ export const allowedRegistries: PolicyDefinition<Parameters> = {
   appliesTo: 'pods',
   defaults: { effect: 'audit', parameters: { registries: [] } },
   onUpdate: 'always',
-  sample: { parameters: { registries: ['registry.example.com/', 'mcr.microsoft.com/'] } },
+  sample: { parameters: { registries: ['registry.example.com', 'mcr.microsoft.com/dotnet/'] } },
   evaluate: (ctx) => {
     const allowed = ctx.parameters.registries;
     if (allowed.length === 0) return [];
     return perContainer(ctx, (c) => {
       const image = String(c.container.image ?? '');
       const ref = parseImageReference(image);
-      // Match both the written and the normalised form, so `nginx` matches `docker.io/library/`.
-      if (allowed.some((prefix) => image.startsWith(prefix) || ref.name.startsWith(prefix) || `${ref.name}/`.startsWith(prefix))) return undefined;
+      if (allowed.some((prefix) => allowedBy(prefix, image, ref))) return undefined;
       return { message: `container ${q(c.name)} image ${q(image)} is not from an allowed registry (${allowed.join(', ')})`, container: c.name, field: `${c.path}.image` };
     });
   },
