@@ -1,0 +1,118 @@
+import { useMemo, useState, type FormEvent } from 'react';
+import { api, query, SEVERITIES, type Page } from '../api.js';
+import { Card, Empty, Loadable, SeverityBadge, When } from '../components.js';
+import { useLoad } from '../hooks.js';
+import { navigate, usePath } from '../router.js';
+
+interface Image {
+  id: string; digest: string; registry: string | null; repository: string | null; tags: string[];
+  lastPushed: string | null; lastPulled: string | null; lastScanned: string | null;
+  counts: Record<string, number>;
+}
+interface Finding { id: string; aliases: string[]; title?: string; package: { name: string; version: string; ecosystem: string }; installedVersion: string; fixedVersion?: string; severity: string; status: string }
+interface ImagesByVuln { image: string; digest: string; repository: string | null; package: string; installedVersion: string; fixedVersion: string | null; severity: string }
+
+function Findings({ digest }: { digest: string }) {
+  const findings = useLoad(() => api<Page<Finding>>(`/images/${encodeURIComponent(digest)}/findings?limit=500`), digest);
+  const [severity, setSeverity] = useState('');
+  const [fix, setFix] = useState('');
+  const [pkg, setPkg] = useState('');
+  return (
+    <Card title={`Findings in ${digest.slice(0, 19)}…`} id="findings">
+      <div className="filters" role="group" aria-label="Filter findings">
+        <label>Severity <select value={severity} onChange={(e) => setSeverity(e.target.value)}><option value="">Any</option>{SEVERITIES.map((s) => <option key={s}>{s}</option>)}</select></label>
+        <label>Fix <select value={fix} onChange={(e) => setFix(e.target.value)}><option value="">Any</option><option value="fixed">Fix available</option><option value="unfixed">No fix yet</option></select></label>
+        <label>Package <input value={pkg} onChange={(e) => setPkg(e.target.value)} /></label>
+      </div>
+      <Loadable state={findings} what="Findings" empty={(p) => p.items.length === 0}>
+        {(p) => {
+          const rows = p.items.filter((f) => (!severity || f.severity === severity) && (!fix || (fix === 'fixed' ? Boolean(f.fixedVersion) : !f.fixedVersion)) && (!pkg || f.package.name.includes(pkg)));
+          return (
+            <table>
+              <thead><tr><th scope="col">Vulnerability</th><th scope="col">Severity</th><th scope="col">Package</th><th scope="col">Installed</th><th scope="col">Fixed in</th></tr></thead>
+              <tbody>{rows.map((f) => (
+                <tr key={`${f.id}-${f.package.name}-${f.installedVersion}`}>
+                  <td><a href={`/images?vulnerability=${encodeURIComponent(f.id)}`} onClick={(e) => { e.preventDefault(); navigate(`/images?vulnerability=${encodeURIComponent(f.id)}`); }}>{f.id}</a>{f.title ? <div className="muted">{f.title}</div> : null}</td>
+                  <td><SeverityBadge severity={f.severity} /></td>
+                  <td>{f.package.name} <span className="muted">({f.package.ecosystem})</span></td>
+                  <td>{f.installedVersion}</td>
+                  <td>{f.fixedVersion ?? <span className="muted">no fix</span>}</td>
+                </tr>
+              ))}</tbody>
+            </table>
+          );
+        }}
+      </Loadable>
+    </Card>
+  );
+}
+
+function ByVulnerability({ id }: { id: string }) {
+  const images = useLoad(() => api<Page<ImagesByVuln>>(`/vulnerabilities/${encodeURIComponent(id)}/images`), id);
+  return (
+    <Card title={`Images affected by ${id}`} id="by-vuln">
+      <Loadable state={images} what="Affected images" empty={(p) => p.items.length === 0}>
+        {(p) => (
+          <table>
+            <thead><tr><th scope="col">Image</th><th scope="col">Package</th><th scope="col">Installed</th><th scope="col">Fixed in</th><th scope="col">Severity</th></tr></thead>
+            <tbody>{p.items.map((r) => <tr key={`${r.digest}-${r.package}`}><td>{r.repository ?? r.digest.slice(0, 19)}</td><td>{r.package}</td><td>{r.installedVersion}</td><td>{r.fixedVersion ?? '—'}</td><td><SeverityBadge severity={r.severity} /></td></tr>)}</tbody>
+          </table>
+        )}
+      </Loadable>
+    </Card>
+  );
+}
+
+export function ImagesPage() {
+  const path = usePath();
+  const params = useMemo(() => new URLSearchParams(path.split('?')[1] ?? ''), [path]);
+  const registry = params.get('registry') ?? '';
+  const digest = params.get('digest');
+  const vulnerability = params.get('vulnerability');
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors.at(-1);
+  const images = useLoad(() => api<Page<Image>>(`/images${query({ registry, cursor, limit: 50 })}`), `${registry}-${cursor}`);
+  const [vulnInput, setVulnInput] = useState(vulnerability ?? '');
+  const [registryInput, setRegistryInput] = useState(registry);
+
+  const search = (e: FormEvent) => {
+    e.preventDefault();
+    navigate(`/images${query({ vulnerability: vulnInput.trim(), registry: registryInput.trim() })}`);
+  };
+  return (
+    <>
+      <h1>Container images</h1>
+      <form className="filters" onSubmit={search} aria-label="Find images">
+        <label>Registry <input value={registryInput} onChange={(e) => setRegistryInput(e.target.value)} /></label>
+        <label>Vulnerability (CVE or advisory id) <input value={vulnInput} onChange={(e) => setVulnInput(e.target.value)} placeholder="CVE-2024-…" /></label>
+        <button type="submit">Search</button>
+      </form>
+      {vulnerability ? <ByVulnerability id={vulnerability} /> : null}
+      {digest ? <Findings digest={digest} /> : null}
+      <Card title="Images" id="images">
+        <Loadable state={images} what="Images" empty={(p) => p.items.length === 0}>
+          {(p) => (
+            <>
+              <table>
+                <thead><tr><th scope="col">Registry / repository</th><th scope="col">Tags</th><th scope="col">Critical</th><th scope="col">High</th><th scope="col">Medium</th><th scope="col">Low</th><th scope="col">Pushed</th><th scope="col">Pulled</th><th scope="col">Scanned</th></tr></thead>
+                <tbody>{p.items.map((i) => (
+                  <tr key={i.id ?? i.digest}>
+                    <td><a href={`/images?digest=${encodeURIComponent(i.digest)}`} onClick={(e) => { e.preventDefault(); navigate(`/images${query({ digest: i.digest, registry })}`); }}>{[i.registry, i.repository].filter(Boolean).join(' / ') || i.digest.slice(0, 19)}</a></td>
+                    <td>{i.tags.join(', ') || <span className="muted">untagged</span>}</td>
+                    <td>{i.counts.critical}</td><td>{i.counts.high}</td><td>{i.counts.medium}</td><td>{i.counts.low}</td>
+                    <td><When at={i.lastPushed} /></td><td><When at={i.lastPulled} /></td><td><When at={i.lastScanned} /></td>
+                  </tr>
+                ))}</tbody>
+              </table>
+              <div className="pager">
+                {cursors.length ? <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))}>Previous page</button> : null}
+                {p.next ? <button type="button" onClick={() => setCursors((c) => [...c, p.next!])}>Next page</button> : null}
+              </div>
+            </>
+          )}
+        </Loadable>
+      </Card>
+      {!digest && !vulnerability ? <Empty title="Pick an image to see its findings">Or search by vulnerability to see which images have it.</Empty> : null}
+    </>
+  );
+}
