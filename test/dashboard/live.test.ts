@@ -30,7 +30,7 @@ async function openStream(url: string, token: string) {
       const found = () => [...buffer.matchAll(/event: alert\ndata: (.+)\n\n/g)].map((m) => JSON.parse(m[1]!) as { id: string; title: string });
       while (found().length < count) {
         if (Date.now() > deadline) throw new Error(`only ${found().length} of ${count} alerts arrived:\n${buffer}`);
-        const chunk = await Promise.race([reader.read(), new Promise<undefined>((r) => setTimeout(r, deadline - Date.now()))]);
+        const chunk = await Promise.race([reader.read(), new Promise<undefined>((r) => setTimeout(() => r(undefined), deadline - Date.now()))]);
         if (chunk?.value) buffer += decoder.decode(chunk.value);
       }
       return found();

@@ -1,8 +1,20 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { overview } from '../../../center/overview.js';
+import { listActions } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 
 /** The overview page in one call: alerts by severity and day, top recommendations, vulnerable images, coverage. */
 export async function overviewRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   app.get('/overview', { config: { auth: 'reader' }, schema: { tags: ['overview'] } }, async () => overview(context.store.db, context.clock.now()));
+
+  /** Who did what to one object (an alert, a plan scope, a token): the audit trail, newest last. */
+  app.get('/activity', {
+    config: { auth: 'reader' },
+    schema: { tags: ['overview'], querystring: Type.Object({ target: Type.String({ minLength: 1, maxLength: 200 }) }) },
+  }, async (request) => {
+    const { target } = request.query as { target: string };
+    const entries = await listActions(context.store.db, target);
+    return { items: entries.slice(-200).map((e) => ({ actor: e.actor, action: e.action, details: e.details ?? {}, at: e.at })) };
+  });
 }
