@@ -70,6 +70,7 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
   boss.on('error', (error: Error) => options.onError?.(error));
   await boss.start();
   running = true;
+  if (store.kind === 'pglite' && options.runHandlers !== false) await requeueOrphanedJobs(store);
 
   for (const definition of options.definitions ?? []) {
     await boss.createQueue(definition.queue, {
@@ -114,6 +115,14 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
       });
     },
   };
+}
+
+/**
+ * The embedded database serves one process, so a job still marked active when that process
+ * starts was cut off by a crash: retry it now instead of waiting for its expiry (up to 15 minutes).
+ */
+async function requeueOrphanedJobs(store: Store): Promise<void> {
+  await store.sql.executeSql(`update pgboss.job set state = 'retry', started_on = null where state = 'active'`);
 }
 
 /**

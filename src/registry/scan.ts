@@ -54,6 +54,7 @@ export async function scanRegistryImage(context: ScanContext, request: ScanReque
   if (request.digest && (await alreadyDone(store, scanKey(request, request.digest)))) return { digest: request.digest, status: 'already-scanned' };
 
   const registry = await getRegistry(store.db, request.registry);
+  context.logger?.info({ registry: request.registry, repository: request.repository, digest: request.digest, reason: request.reason }, 'scanning image');
   const url = new URL(registry.url);
   const credentials = registry.credentials ? openCredentials(context.config.secretKey, registry.credentials) : undefined;
   const startedAt = clock.now();
