@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
-import { registryAvailable, skopeoCopy, startRegistry, type LocalRegistry } from '../../test/registry/registry.js';
+import { registryAvailable, skopeoCopy, startRegistry, startTokenServer, type LocalRegistry, type TokenServer } from '../../test/registry/registry.js';
 import { inventoryImage, openImage, analyzeImage, memoryLayerCache, type ImageAnalysis } from './index.js';
 
 const run = promisify(execFile);
@@ -102,6 +102,28 @@ describe.skipIf(!fixturesAvailable() || !registryAvailable())('debian12 app imag
     });
     const withCreds = await inventoryImage(`${locked.host}/private/app:1`, { insecure: true, credentials: locked.credentials! });
     expect(withCreds.inventory).toEqual(fromLayout.inventory);
+  });
+
+  it('walks the bearer-token flow of a real registry behind a token server', async () => {
+    const tokenDir = path.join(dir, 'token');
+    await mkdir(tokenDir, { recursive: true });
+    let tokens: TokenServer | undefined;
+    let guarded: LocalRegistry | undefined;
+    try {
+      tokens = await startTokenServer(tokenDir, { ci: 'token-pass' });
+      guarded = await startRegistry({ tokenAuth: { server: tokens, credentials: { username: 'ci', password: 'token-pass' } } });
+      await guarded.push(`oci:${LAYOUT}:minbase`, 'team/base:1');
+      const anonymous = await fetch(`${guarded.url}/v2/team/base/manifests/1`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toContain(tokens.realm);
+      const pulled = await inventoryImage(`${guarded.host}/team/base:1`, { insecure: true, credentials: { username: 'ci', password: 'token-pass' } });
+      expect(pulled.inventory.packages.length).toBeGreaterThan(80);
+      expect(tokens.requests.some((u) => u.includes('scope=repository%3Ateam%2Fbase%3Apull'))).toBe(true);
+      await expect(inventoryImage(`${guarded.host}/team/base:1`, { insecure: true, credentials: { username: 'ci', password: 'wrong' } })).rejects.toMatchObject({ code: 'registry.unauthorized' });
+    } finally {
+      await guarded?.stop();
+      await tokens?.close();
+    }
   });
 
   it('reads credentials from a docker config.json', async () => {

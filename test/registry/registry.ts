@@ -45,6 +45,8 @@ export interface RegistryOptions {
   basicAuth?: { username: string; password: string };
   /** Send Distribution notifications (webhooks) to this URL with this bearer token. */
   notifications?: { url: string; token: string };
+  /** Bearer-token auth through a token server (startTokenServer); `credentials` are what `push` uses. */
+  tokenAuth?: { server: TokenServer; credentials: { username: string; password: string } };
 }
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<LocalRegistry> {
@@ -56,6 +58,11 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Loca
     await writeFile(path.join(dir, 'htpasswd'), stdout);
     auth = `auth:\n  htpasswd:\n    realm: palisade-test\n    path: ${path.join(dir, 'htpasswd')}\n`;
   }
+  if (options.tokenAuth) {
+    const t = options.tokenAuth.server;
+    auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.certFile}\n`;
+  }
+  const pushCredentials = options.basicAuth ?? options.tokenAuth?.credentials;
   const config = `version: 0.1
 log:
   level: error
@@ -94,10 +101,10 @@ ${auth}${options.notifications ? notificationsConfig(options.notifications) : ''
     host,
     port,
     url,
-    ...(options.basicAuth ? { credentials: options.basicAuth } : {}),
+    ...(pushCredentials ? { credentials: pushCredentials } : {}),
     async push(source, destination) {
       const args = ['copy', '--quiet', '--dest-tls-verify=false'];
-      if (options.basicAuth) args.push('--dest-creds', `${options.basicAuth.username}:${options.basicAuth.password}`);
+      if (pushCredentials) args.push('--dest-creds', `${pushCredentials.username}:${pushCredentials.password}`);
       args.push(source, `docker://${host}/${destination}`);
       await run('skopeo', args, { maxBuffer: 1 << 20 });
     },
@@ -136,4 +143,58 @@ function notificationsConfig(target: { url: string; token: string }): string {
       threshold: 3
       backoff: 1s
 `;
+}
+
+/**
+ * A Docker token server (the `WWW-Authenticate: Bearer realm=…` flow) for a real registry: checks
+ * user:password with basic auth and issues RS256 JWTs carrying the certificate (x5c) that the
+ * registry trusts through `auth.token.rootcertbundle`.
+ */
+export interface TokenServer {
+  realm: string;
+  service: string;
+  issuer: string;
+  certFile: string;
+  requests: string[];
+  close(): Promise<void>;
+}
+
+export async function startTokenServer(dir: string, users: Record<string, string>): Promise<TokenServer> {
+  const { createServer: createHttpServer } = await import('node:http');
+  const { createSign, X509Certificate } = await import('node:crypto');
+  const { readFile } = await import('node:fs/promises');
+  const keyFile = path.join(dir, 'token.key');
+  const certFile = path.join(dir, 'token.crt');
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=palisade-test-token']);
+  const key = await readFile(keyFile, 'utf8');
+  const der = new X509Certificate(await readFile(certFile)).raw.toString('base64');
+  const service = 'palisade-test-registry';
+  const issuer = 'palisade-test-issuer';
+  const requests: string[] = [];
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const server = createHttpServer((req, res) => {
+    requests.push(req.url ?? '');
+    const url = new URL(req.url ?? '/', 'http://x');
+    const [scheme, encoded] = (req.headers.authorization ?? '').split(' ');
+    const [user, ...rest] = scheme === 'Basic' && encoded ? Buffer.from(encoded, 'base64').toString().split(':') : [];
+    if (!user || users[user] !== rest.join(':')) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="token"' }).end();
+      return;
+    }
+    const access = url.searchParams.getAll('scope').flatMap((scope) => {
+      const [type, ...nameAndActions] = scope.split(':');
+      const actions = nameAndActions.pop()?.split(',') ?? [];
+      return [{ type, name: nameAndActions.join(':'), actions }];
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const header = { typ: 'JWT', alg: 'RS256', x5c: [der] };
+    const claims = { iss: issuer, sub: user, aud: url.searchParams.get('service') ?? service, exp: now + 300, nbf: now - 10, iat: now, jti: `${now}-${Math.random()}`, access };
+    const body = `${b64(header)}.${b64(claims)}`;
+    const signature = createSign('RSA-SHA256').update(body).sign(key).toString('base64url');
+    const token = `${body}.${signature}`;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return { realm: `http://127.0.0.1:${port}/token`, service, issuer, certFile, requests, close: () => new Promise((r) => server.close(() => r())) };
 }
