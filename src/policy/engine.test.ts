@@ -135,3 +135,12 @@ describe('allowed registries', () => {
     expect(evaluateObject(set, pod('bitnami/nginx:1.25'))).toHaveLength(1);
   });
 });
+
+describe('parameter validation at compile time', () => {
+  it('rejects a bad PSA version and a bad users/groups rule before anything is evaluated', () => {
+    expect(() => compilePolicySet(BUILTIN_POLICIES, { policies: {
+      'pod-security-restricted': { parameters: { version: 'v2.0' } },
+      'allowed-users-groups': { parameters: { runAsGroup: { rule: 'MustRunAs' } } },
+    } })).toThrow(/pod-security-restricted\.parameters\.version.*allowed-users-groups\.parameters\.runAsGroup\.ranges/);
+  });
+});

@@ -71,6 +71,7 @@ export function compilePolicySet(definitions: readonly AnyPolicy[], config: Poli
       }
       parameters[key] = value;
     }
+    for (const problem of definition.validate?.(parameters) ?? []) problems.push(`policies.${definition.id}.parameters.${problem}`);
     const excluded = s.excludedNamespaces ?? DEFAULT_EXCLUDED_NAMESPACES;
     if (!Array.isArray(excluded)) problems.push(`policies.${definition.id}.excludedNamespaces: must be a list`);
     const compiled: CompiledPolicy = {

@@ -45,6 +45,8 @@ export interface PolicyDefinition<P extends object = Record<string, unknown>> {
   /** Parameters the example manifests are evaluated with. */
   sample?: { parameters?: Partial<P> };
   evaluate(ctx: PolicyContext<P>): PolicyViolation[];
+  /** Problems with merged parameters, checked once when the configuration is compiled. */
+  validate?(parameters: P): string[];
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -5,6 +5,8 @@ import { inRanges, q, type IdRange } from '../helpers.js';
 /** PodSecurityPolicy's rules: MustRunAs requires a value in range, MayRunAs checks it if set. */
 export interface IdRule { rule: 'MustRunAsNonRoot' | 'MustRunAs' | 'MayRunAs' | 'RunAsAny'; ranges?: IdRange[] }
 
+const RULES: IdRule['rule'][] = ['MustRunAsNonRoot', 'MustRunAs', 'MayRunAs', 'RunAsAny'];
+
 export interface Parameters {
   runAsUser: IdRule;
   runAsGroup: IdRule;
@@ -25,6 +27,18 @@ export const allowedUsersGroups: PolicyDefinition<Parameters> = {
     parameters: { runAsUser: { rule: 'MustRunAsNonRoot' }, runAsGroup: { rule: 'RunAsAny' }, supplementalGroups: { rule: 'RunAsAny' }, fsGroup: { rule: 'RunAsAny' } },
   },
   onUpdate: 'new-violations',
+  validate: (parameters) => {
+    const problems: string[] = [];
+    for (const key of ['runAsUser', 'runAsGroup', 'supplementalGroups', 'fsGroup'] as const) {
+      const rule = parameters[key];
+      const allowed = key === 'runAsUser' ? RULES : RULES.filter((r) => r !== 'MustRunAsNonRoot');
+      if (!rule || !allowed.includes(rule.rule)) problems.push(`${key}.rule: one of ${allowed.join(', ')}`);
+      else if ((rule.rule === 'MustRunAs' || rule.rule === 'MayRunAs') && !(rule.ranges ?? []).every((r) => Number.isInteger(r?.min) && Number.isInteger(r?.max) && r.min <= r.max)) {
+        problems.push(`${key}.ranges: list of { min, max } integers with min <= max`);
+      } else if (rule.rule === 'MustRunAs' && !(rule.ranges ?? []).length) problems.push(`${key}.ranges: MustRunAs needs at least one range`);
+    }
+    return problems;
+  },
   sample: {
     parameters: {
       runAsUser: { rule: 'MustRunAsNonRoot' },

@@ -1,5 +1,5 @@
 import type { PolicyDefinition } from '../../model.js';
-import { evaluatePodSecurity } from '../../psa/evaluate.js';
+import { evaluatePodSecurity, parsePsaVersion } from '../../psa/evaluate.js';
 
 export interface Parameters { version: string }
 
@@ -13,6 +13,9 @@ export const podSecurityRestricted: PolicyDefinition<Parameters> = {
   appliesTo: 'pods',
   defaults: { effect: 'audit', parameters: { version: 'latest' } },
   onUpdate: 'new-violations',
+  validate: ({ version }) => {
+    try { parsePsaVersion(version); return []; } catch { return [`version: ${JSON.stringify(version)} is not "latest" or a version like "v1.30"`]; }
+  },
   evaluate: ({ pod, parameters }) =>
     pod ? evaluatePodSecurity(pod, 'restricted', parameters.version).map((v) => ({
       message: `${v.reason}: ${v.message}`,
