@@ -109,6 +109,23 @@ describe.skipIf(!ready)('registry protection: scan on push through a real regist
     expect(await response.json()).toEqual({ code: 'registry.webhook.malformed', message: "distribution webhook: events must be an array (send the registry's own webhook payload unchanged)" });
   });
 
+  it('keeps inventory but scans nothing while the registries plan is off, and says so', async () => {
+    const connected = await (await api('/api/v1/registries', { method: 'POST', body: JSON.stringify({ name: 'quiet', url: 'http://127.0.0.1:9', kind: 'distribution' }) })).json();
+    expect((await api('/api/v1/plans/registry:quiet', { method: 'PUT', body: JSON.stringify({ enabled: false }) })).status).toBe(200);
+    const body = readFileSync(path.join(import.meta.dirname, '../../src/registry/connectors/samples/distribution-manifest-push.json'), 'utf8');
+    const response = await fetch(`${server.url}/ingest/registry/quiet`, { method: 'POST', body, headers: { authorization: `Bearer ${connected.token}`, 'content-type': 'application/vnd.docker.distribution.events.v1+json' } });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toMatchObject({ accepted: 1, scansQueued: 0, plan: 'off', message: expect.stringMatching(/registries plan is off for quiet/) });
+    const items = ((await (await api('/api/v1/images?registry=quiet')).json()) as { items: ApiImage[] }).items;
+    expect(items).toEqual([expect.objectContaining({ repository: 'demo/base', tags: ['1'], lastScanned: null })]);
+  });
+
+  it('refuses a registry token on another registry\'s webhook', async () => {
+    const token = (await (await api('/api/v1/tokens', { method: 'POST', body: JSON.stringify({ scope: 'registry:other' }) })).json()).secret as string;
+    const response = await fetch(`${server.url}/ingest/registry/local`, { method: 'POST', body: '{"events":[]}', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    expect(response.status).toBe(403);
+  });
+
   it('scanned the digest once for its three tags, metered one scan, raised the recommendation and an alert', async () => {
     await server.stop();
     const store = await openStore({ dataDir: dir });
