@@ -67,10 +67,16 @@ export function parseCmdline(text: string): string[] {
   return parts;
 }
 
-/** The mask of every capability this kernel knows (cap_last_cap), to recognise "all capabilities". */
+/**
+ * "All capabilities" on this node: every capability the kernel knows (cap_last_cap) that the
+ * host's init may hold (its CapBnd). A privileged container gets exactly the runtime's
+ * bounding set, which on a nested or hardened host lacks some bits.
+ */
 export function fullCapabilityMask(procRoot = '/proc'): bigint {
   const last = Number(readText(`${procRoot}/sys/kernel/cap_last_cap`)?.trim() ?? '40');
-  return (1n << BigInt(last + 1)) - 1n;
+  const known = (1n << BigInt(last + 1)) - 1n;
+  const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readText(`${procRoot}/1/status`) ?? '')?.[1];
+  return bounding ? known & BigInt(`0x${bounding}`) : known;
 }
 
 export function hasAllCapabilities(capEff: string | undefined, full: bigint): boolean {
