@@ -23,6 +23,8 @@ export interface AgentRunOptions extends Omit<NodeAgentOptions, 'node' | 'threat
   threatIntelRefreshMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) => void;
   signal?: AbortSignal;
+  /** Called with each collection before it is shipped (tests, metrics). */
+  onCollection?: (collection: Collection) => void;
 }
 
 export interface OnceResult {
@@ -83,7 +85,9 @@ export async function runAgent(options: AgentRunOptions): Promise<{ collections:
   while (!options.signal?.aborted) {
     const started = Date.now();
     try {
-      const { events, alerts } = await agent.collect();
+      const collection = await agent.collect();
+      const { events, alerts } = collection;
+      options.onCollection?.(collection);
       counters.collections++;
       counters.events += events.length;
       counters.alerts += alerts.length;
