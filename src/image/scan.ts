@@ -94,8 +94,10 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
   const results: LayerAnalysis[] = new Array(source.layers.length);
   const cached: boolean[] = new Array(source.layers.length).fill(false);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < source.layers.length) {
+    // After a failure the other workers stop taking layers: the scan is lost anyway.
+    while (next < source.layers.length && !failed) {
       const index = next++;
       const layer = source.layers[index]!;
       const hit = await options.cache?.get(layer.diffId, analyzer);
@@ -118,7 +120,14 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
     }
   };
   const workers = Math.max(1, Math.min(options.concurrency ?? 2, source.layers.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  await Promise.all(
+    Array.from({ length: workers }, () =>
+      worker().catch((error: unknown) => {
+        failed = true;
+        throw error;
+      }),
+    ),
+  );
   const { inventory, warnings } = assembleInventory(results);
   const config = source.config;
   const platform = config.os && config.architecture ? formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }) : undefined;

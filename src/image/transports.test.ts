@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -104,7 +105,7 @@ describe.skipIf(!fixturesAvailable() || !registryAvailable())('debian12 app imag
     expect(withCreds.inventory).toEqual(fromLayout.inventory);
   });
 
-  it('walks the bearer-token flow of a real registry behind a token server', async () => {
+  it.skipIf(!existsSync('/usr/bin/openssl'))('walks the bearer-token flow of a real registry behind a token server', async () => {
     const tokenDir = path.join(dir, 'token');
     await mkdir(tokenDir, { recursive: true });
     let tokens: TokenServer | undefined;

@@ -14,7 +14,22 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** Per-request timeout for headers, in ms. */
   timeoutMs?: number;
+  /** Token scope actions; `pull,push` for copying images in (`palisade registry import`). */
+  actions?: 'pull' | 'pull,push';
+  /** Longest Retry-After honoured on 429 before giving up, in seconds. */
+  maxRetryAfterSeconds?: number;
 }
+
+interface RequestInit2 {
+  method?: string;
+  headers?: Record<string, string>;
+  /** A body that can be sent again (a Buffer); streams are sent once, after authentication. */
+  body?: Buffer | Readable;
+  /** Statuses that are answers, not errors (404 for "does the blob exist"). */
+  accept?: number[];
+}
+
+const MAX_RATE_LIMIT_RETRIES = 3;
 
 const MAX_REDIRECTS = 5;
 
@@ -37,7 +52,7 @@ export class RegistryClient {
   ) {
     this.base = new URL(`${options.insecure ? 'http' : 'https'}://${apiHost(registry)}/v2/`);
     this.fetch = options.fetch ?? globalThis.fetch;
-    this.scope = `repository:${repository}:pull`;
+    this.scope = `repository:${repository}:${options.actions ?? 'pull'}`;
   }
 
   /** GET a manifest by tag or digest; the digest is verified against the content (and the server's Docker-Content-Digest). */
@@ -70,27 +85,102 @@ export class RegistryClient {
   }
 
   private async request(path: string, headers: Record<string, string>, what: string): Promise<Response> {
-    let response = await this.send(new URL(path, this.base), headers, what);
-    if (response.status === 401) {
-      await response.body?.cancel();
-      await this.authenticate(response.headers.get('www-authenticate'), what);
-      response = await this.send(new URL(path, this.base), headers, what);
+    return this.call(path, { headers }, what);
+  }
+
+  /**
+   * One API call: authenticates on a 401 challenge and retries, honours Retry-After on 429
+   * (bounded), and turns other failures into errors naming what was asked.
+   */
+  private async call(path: string, init: RequestInit2, what: string): Promise<Response> {
+    const url = new URL(path, this.base);
+    let response = await this.send(url, init, what);
+    for (let attempt = 0; ; attempt++) {
+      if (response.status === 401 && attempt === 0 && !(init.body instanceof Readable)) {
+        await response.body?.cancel();
+        await this.authenticate(response.headers.get('www-authenticate'), what);
+      } else if (response.status === 429 && attempt < MAX_RATE_LIMIT_RETRIES && !(init.body instanceof Readable)) {
+        const wait = retryAfterSeconds(response.headers.get('retry-after'));
+        await response.body?.cancel();
+        if (wait === undefined || wait > (this.options.maxRetryAfterSeconds ?? 60)) throw this.statusError(429, what);
+        await new Promise((r) => setTimeout(r, wait * 1000));
+      } else {
+        break;
+      }
+      response = await this.send(url, init, what);
     }
-    if (response.ok) return response;
+    if (response.ok || init.accept?.includes(response.status)) return response;
     await response.body?.cancel().catch(() => undefined);
     throw this.statusError(response.status, what);
   }
 
+  /** Does the repository hold this blob? */
+  async hasBlob(digest: string): Promise<boolean> {
+    const response = await this.call(`${this.repository}/blobs/${digest}`, { method: 'HEAD', accept: [404] }, `blob ${digest}`);
+    return response.status !== 404;
+  }
+
+  /** Cross-repository mount (same registry): true when the registry mounted it, false when it wants an upload. */
+  async mountBlob(digest: string, fromRepository: string): Promise<boolean> {
+    const query = new URLSearchParams({ mount: digest, from: fromRepository });
+    const response = await this.call(`${this.repository}/blobs/uploads/?${query}`, { method: 'POST', headers: { 'content-length': '0' }, accept: [202] }, `mount ${digest}`);
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status === 201) return true;
+    // 202: the registry opened an upload instead; close it so it does not linger.
+    const location = response.headers.get('location');
+    if (location) await this.send(new URL(location, this.base), { method: 'DELETE' }, `cancel upload ${digest}`).then((r) => r.body?.cancel(), () => undefined);
+    return false;
+  }
+
+  /** Monolithic upload of a blob streamed from elsewhere (POST, then PUT with the bytes and digest). */
+  async pushBlob(digest: string, size: number, content: Readable): Promise<void> {
+    const opened = await this.call(`${this.repository}/blobs/uploads/`, { method: 'POST', headers: { 'content-length': '0' }, accept: [202] }, `upload ${digest}`);
+    await opened.body?.cancel().catch(() => undefined);
+    const location = opened.headers.get('location');
+    if (!location) throw new PalisadeError('registry.upload', `${this.registry}/${this.repository}: upload of ${digest} got no Location`, { kind: 'unavailable' });
+    const target = new URL(location, this.base);
+    target.searchParams.set('digest', digest);
+    const response = await this.send(target, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) }, body: content }, `upload ${digest}`);
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status !== 201) throw this.statusError(response.status, `upload ${digest}`);
+  }
+
+  /** PUT a manifest under a tag or its digest. */
+  async putManifest(reference: string, data: Buffer, mediaType: string): Promise<void> {
+    const response = await this.call(`${this.repository}/manifests/${reference}`, { method: 'PUT', headers: { 'content-type': mediaType }, body: data }, `manifest ${reference}`);
+    await response.body?.cancel().catch(() => undefined);
+  }
+
+  /** The repository's tags (first page of up to 1000; registries paginate beyond). */
+  async listTags(): Promise<string[]> {
+    const response = await this.call(`${this.repository}/tags/list?n=1000`, {}, 'tag list');
+    const body = JSON.parse((await readAll(bodyOf(response), 8 << 20, 'tag list')).toString('utf8')) as { tags?: string[] | null };
+    return body.tags ?? [];
+  }
+
+  /** Manifest digest of a tag without downloading it (HEAD). */
+  async resolveTag(tag: string): Promise<string | undefined> {
+    const response = await this.call(`${this.repository}/manifests/${tag}`, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT }, accept: [404] }, `manifest ${tag}`);
+    return response.status === 404 ? undefined : (response.headers.get('docker-content-digest') ?? undefined);
+  }
+
   /** One request with manual redirects: Authorization is only sent to the registry's own origin. */
-  private async send(url: URL, headers: Record<string, string>, what: string): Promise<Response> {
+  private async send(url: URL, init: RequestInit2, what: string): Promise<Response> {
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const sameOrigin = current.origin === this.base.origin;
-      const requestHeaders: Record<string, string> = { ...headers, 'user-agent': this.options.userAgent ?? 'palisade' };
+      const requestHeaders: Record<string, string> = { ...init.headers, 'user-agent': this.options.userAgent ?? 'palisade' };
       if (sameOrigin && this.authorization) requestHeaders.authorization = this.authorization;
       let response: Response;
       try {
-        response = await this.fetch(current, { headers: requestHeaders, redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000) });
+        const body = init.body instanceof Readable ? (Readable.toWeb(init.body) as unknown as BodyInit) : init.body;
+        response = await this.fetch(current, {
+          method: init.method ?? 'GET',
+          headers: requestHeaders,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
+          ...(body ? { body, duplex: 'half' } : {}),
+        } as RequestInit);
       } catch (error) {
         throw this.networkError(error, current, what);
       }
@@ -177,4 +267,12 @@ export class RegistryClient {
 function bodyOf(response: Response): Readable {
   if (!response.body) return Readable.from([]);
   return Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
+}
+
+/** Retry-After as seconds: either a number of seconds or an HTTP date. */
+function retryAfterSeconds(header: string | null): number | undefined {
+  if (!header) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
