@@ -85,6 +85,11 @@ describe('palisade policy check', () => {
     const result = run0.results.find((r: { ruleId: string }) => r.ruleId === 'no-privileged-containers');
     expect(result.level).toBe('error');
     expect(result.locations[0].physicalLocation.artifactLocation.uri).toBe(path.join(dir, 'app.yaml'));
+    // The line of `securityContext: { privileged: true }` in DEPLOYMENT (line 12).
+    expect(result.locations[0].physicalLocation.region.startLine).toBe(12);
+    // A missing field points at its nearest existing parent: the container's securityContext for readOnlyRootFilesystem.
+    const ro = run0.results.find((r: { ruleId: string }) => r.ruleId === 'read-only-root-filesystem');
+    expect(ro.locations[0].physicalLocation.region.startLine).toBe(12);
   });
 
   const hasKubectl = (() => { try { execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' }); return true; } catch { return false; } })();

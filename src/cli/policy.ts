@@ -28,10 +28,11 @@ export function register(program: Command): void {
         throw new PalisadeError('cli.bad_exit_code', `--exit-code must be an integer 0-255`, { field: '--exit-code' });
       }
       const set = loadPolicyConfig(options.policies);
-      const objects = target === '-' ? parseManifests(await readStdin(), '-') : readManifestPath(target);
+      const stdin = target === '-' ? await readStdin() : undefined;
+      const objects = stdin !== undefined ? parseManifests(stdin, '-') : readManifestPath(target);
       const outcome = checkManifests(objects, set);
       if (options.format === 'json') console.log(formatJson(outcome));
-      else if (options.format === 'sarif') console.log(JSON.stringify(toSarif(outcome), null, 2));
+      else if (options.format === 'sarif') console.log(JSON.stringify(toSarif(outcome, undefined, undefined, new Map(stdin !== undefined ? [['-', stdin]] : [])), null, 2));
       else {
         console.log(formatTable(outcome));
         const deny = outcome.results.filter((r) => r.effect === 'deny').length;

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { PalisadeError } from '../core/index.js';
 import { compilePolicySet, evaluateObject, type EvaluateOptions, type PolicySet } from './engine.js';
 import type { SourcedObject } from './kube/manifests.js';
+import { documentLines, type DocumentLines } from './locate.js';
 import type { AnyPolicy, PolicyConfig, PolicyResult } from './model.js';
 import { BUILTIN_POLICIES } from './policies/index.js';
 
@@ -61,8 +62,20 @@ export function formatJson(report: CheckReport): string {
 
 const SARIF_LEVEL = { deny: 'error', audit: 'warning' } as const;
 
-/** SARIF 2.1.0: one rule per policy, one result per violation, located by file and resource. */
-export function toSarif(outcome: CheckOutcome, definitions: readonly AnyPolicy[] = BUILTIN_POLICIES, version = '0.1.0'): object {
+/**
+ * SARIF 2.1.0: one rule per policy, one result per violation, located by file, line of the field
+ * (or of its nearest existing parent) and resource. `texts` supplies sources not on disk (stdin).
+ */
+export function toSarif(outcome: CheckOutcome, definitions: readonly AnyPolicy[] = BUILTIN_POLICIES, version = '0.1.0', texts: Map<string, string> = new Map()): object {
+  const lines = new Map<string, DocumentLines | undefined>();
+  const linesOf = (file: string): DocumentLines | undefined => {
+    if (!lines.has(file)) {
+      let text = texts.get(file);
+      if (text === undefined && file !== '-') { try { text = readFileSync(file, 'utf8'); } catch { text = undefined; } }
+      lines.set(file, text === undefined ? undefined : documentLines(text));
+    }
+    return lines.get(file);
+  };
   const used = new Set(outcome.results.map((r) => r.policy));
   const rules = definitions.filter((d) => used.has(d.id)).map((d) => ({
     id: d.id,
@@ -79,14 +92,16 @@ export function toSarif(outcome: CheckOutcome, definitions: readonly AnyPolicy[]
     runs: [{
       tool: { driver: { name: 'palisade', informationUri: 'https://github.com/palisade', version, rules } },
       results: outcome.results.map((r, i) => {
-        const file = (outcome.sources[i] ?? '-').replace(/#\d+$/, '');
+        const source = outcome.sources[i] ?? '-';
+        const file = source.replace(/#\d+$/, '');
+        const line = linesOf(file)?.line(Number(/#(\d+)$/.exec(source)?.[1] ?? 1), r.field);
         return {
           ruleId: r.policy,
           ruleIndex: ruleIndex.get(r.policy),
           level: SARIF_LEVEL[r.effect],
           message: { text: `${resourceName(r)}: ${r.message}` },
           locations: [{
-            ...(file !== '-' ? { physicalLocation: { artifactLocation: { uri: file } } } : {}),
+            ...(file !== '-' || line !== undefined ? { physicalLocation: { artifactLocation: { uri: file === '-' ? 'stdin' : file }, ...(line !== undefined ? { region: { startLine: line } } : {}) } } : {}),
             logicalLocations: [{ fullyQualifiedName: `${resourceName(r)}${r.field ? `#${r.field}` : ''}`, kind: 'resource' }],
           }],
           properties: { severity: r.severity, effect: r.effect, ...(r.container ? { container: r.container } : {}), ...(r.field ? { field: r.field } : {}) },
