@@ -56,7 +56,7 @@ export class RuncLab {
   }
 
   private config(spec: ContainerSpec): Record<string, unknown> {
-    const base = JSON.parse(readFileSync(path.join(this.dir, 'image', 'config.json'), 'utf8')) as Record<string, any>;
+    const base = JSON.parse(readFileSync(path.join(this.dir, 'image', 'config.json'), 'utf8')) as { root: unknown; process: Record<string, unknown>; linux: Record<string, unknown>; mounts: unknown[] };
     base.root = { path: this.rootfs, readonly: true };
     base.process.terminal = false;
     base.process.args = spec.args;
@@ -64,7 +64,7 @@ export class RuncLab {
       const caps = grantableCapabilities();
       base.process.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps };
       base.process.noNewPrivileges = false;
-      base.linux.resources = { ...(base.linux.resources ?? {}), devices: [{ allow: true, access: 'rwm' }] };
+      base.linux.resources = { ...(base.linux.resources as object | undefined ?? {}), devices: [{ allow: true, access: 'rwm' }] };
     }
     for (const bind of spec.binds ?? []) base.mounts.push({ destination: bind.destination, type: 'bind', source: bind.source, options: ['rbind', 'ro'] });
     return base;

@@ -5,6 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { fixture, fixturesAvailable } from '../../../test/support/fixtures.js';
 import { AuditLogTail, decodeAuditEvent, decodeSockaddr, parseAuditLine, parseAuditText } from './auditd.js';
 
+/** The parts of LAUREL's JSON rendering the tests compare. */
+interface LaurelEvent {
+  ID: string;
+  SYSCALL?: { pid: number; exe?: string | null; SYSCALL?: string | number };
+  EXECVE?: { ARGV: string[] };
+  CWD?: { cwd: string };
+  PATH?: { name: string }[];
+  PROCTITLE?: { ARGV?: string[] };
+}
+
 describe.skipIf(!fixturesAvailable())('auditd records (real fixtures)', () => {
   const laurel = (name: string) => fixture('auditd', 'laurel', name);
   const withJson = readdirSync(fixture('auditd', 'laurel')).filter((f) => f.startsWith('record-') && f.endsWith('.json'));
@@ -13,7 +23,7 @@ describe.skipIf(!fixturesAvailable())('auditd records (real fixtures)', () => {
     let compared = 0;
     for (const json of withJson) {
       // LAUREL writes one JSON object per line, one per event.
-      const expectedEvents = readFileSync(laurel(json), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+      const expectedEvents = readFileSync(laurel(json), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LaurelEvent);
       const events = parseAuditText(readFileSync(laurel(json.replace('.json', '.txt')), 'utf8'));
       expect(events.length, `${json}: ${events.map((e) => e.records.map((r) => r.type).join('+')).join(' | ')}`).toBe(expectedEvents.length);
       expectedEvents.forEach((expected, i) => {
