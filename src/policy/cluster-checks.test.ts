@@ -15,6 +15,7 @@ const snapshot: ClusterSnapshot = {
   deployments: list('deployments'),
   nodes: list('nodes'),
   validatingWebhookConfigurations: list('validatingwebhookconfigurations'),
+  namespaces: list('namespaces'),
   lastAuditEventAt: new Date('2026-03-01T10:00:00Z'),
 };
 const byPolicy = (now = new Date('2026-03-01T12:00:00Z')) => new Map(runClusterChecks(snapshot, { now }).map((r) => [r.policy, r]));
@@ -54,6 +55,13 @@ describe('cluster checks over recorded API list responses', () => {
     expect(byPolicy(new Date('2026-03-01T12:00:00Z')).get('audit-logging-connected')!.unhealthy).toEqual([]);
     expect(byPolicy(new Date('2026-03-03T12:00:00Z')).get('audit-logging-connected')!.unhealthy).toHaveLength(1);
     expect(byPolicy().get('admission-webhook-connected')!.unhealthy).toHaveLength(1);
+  });
+
+  it('finds namespaces that do not enforce a Pod Security Standards level', () => {
+    const r = byPolicy().get('namespace-pod-security')!;
+    expect(names(r.unhealthy)).toEqual(['default', 'legacy']);
+    expect(names(r.healthy)).toEqual(['shop']);
+    expect(names(r.notApplicable)).toEqual(['kube-system']);
   });
 
   it('turns workload policies over the deployments into recommendations', () => {

@@ -5,6 +5,7 @@
  */
 import type { ResourceRef, Severity } from '../core/index.js';
 import type { KubeObject } from './kube/types.js';
+import { DEFAULT_EXCLUDED_NAMESPACES } from './model.js';
 import { resourceRef, type PolicyRecommendation } from './posture.js';
 
 export interface KubeList {
@@ -23,6 +24,7 @@ export interface ClusterSnapshot {
   deployments?: KubeList;
   nodes?: KubeList;
   validatingWebhookConfigurations?: KubeList;
+  namespaces?: KubeList;
   /** When Palisade last received an audit event from this cluster (from the audit capability). */
   lastAuditEventAt?: Date;
 }
@@ -230,10 +232,35 @@ export function admissionWebhookConnected(snapshot: ClusterSnapshot): PolicyReco
   return rec;
 }
 
+const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
+
+/** Kubernetes' own Pod Security admission enforces per namespace label; without it a namespace admits privileged pods. */
+export function namespacePodSecurity(snapshot: ClusterSnapshot, options: ClusterCheckOptions & { excludedNamespaces?: string[] } = {}): PolicyRecommendation | undefined {
+  if (!snapshot.namespaces) return undefined;
+  const excluded = new Set(options.excludedNamespaces ?? DEFAULT_EXCLUDED_NAMESPACES);
+  const rec = recommendation({
+    policy: 'namespace-pod-security',
+    title: 'Namespaces should enforce a Pod Security Standards level',
+    severity: 'medium',
+    remediation: `Label the namespace ${PSA_ENFORCE}=baseline (or restricted) so the API server itself rejects privileged pods, even when Palisade's webhook is unreachable.`,
+    control: 'Remediate security configurations',
+  });
+  for (const n of items(snapshot.namespaces)) {
+    const ref = resourceRef({ kind: 'Namespace', ...n }, snapshot.cluster);
+    const name = String(n.metadata?.name ?? '');
+    if (excluded.has(name) || name === 'kube-public' || name === 'kube-node-lease') { rec.notApplicable.push(ref); continue; }
+    const level = n.metadata?.labels?.[PSA_ENFORCE];
+    mark(rec, ref, level === 'baseline' || level === 'restricted' ? []
+      : [level ? `namespace ${name} enforces the ${level} level` : `namespace ${name} has no ${PSA_ENFORCE} label`]);
+  }
+  return rec;
+}
+
 /** Every cluster check whose inputs the snapshot has. */
 export function runClusterChecks(snapshot: ClusterSnapshot, options: ClusterCheckOptions = {}): PolicyRecommendation[] {
   return [
     clusterAdminBindings(snapshot), anonymousBindings(snapshot), wildcardRoles(snapshot), dashboardDeployed(snapshot),
     unsupportedNodes(snapshot, options), auditLoggingConnected(snapshot, options), admissionWebhookConnected(snapshot),
+    namespacePodSecurity(snapshot, options),
   ].filter((r): r is PolicyRecommendation => r !== undefined);
 }

@@ -20,7 +20,7 @@ export { recordAdmission, listAdmissionDecisions, type AdmissionDecision } from 
 export { assessPosture, resourceRef, isOwned, type PolicyRecommendation } from './posture.js';
 export {
   runClusterChecks, clusterAdminBindings, anonymousBindings, wildcardRoles, dashboardDeployed, unsupportedNodes,
-  auditLoggingConnected, admissionWebhookConnected, type ClusterSnapshot, type ClusterCheckOptions, type KubeList,
+  auditLoggingConnected, admissionWebhookConnected, namespacePodSecurity, type ClusterSnapshot, type ClusterCheckOptions, type KubeList,
 } from './cluster-checks.js';
 export { fetchClusterInventory, loadKubeConfig, type ClusterConnection, type ClusterInventory } from './live/cluster-client.js';
 export { assessCluster } from './live/posture-scan.js';

@@ -18,6 +18,7 @@ function fakeApiServer(): http.Server {
     '/apis/rbac.authorization.k8s.io/v1/clusterroles': 'clusterroles',
     '/apis/apps/v1/deployments': 'deployments',
     '/api/v1/nodes': 'nodes',
+    '/api/v1/namespaces': 'namespaces',
     '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations': 'validatingwebhookconfigurations',
   };
   return http.createServer((req, res) => {
@@ -61,6 +62,7 @@ describe('fetchClusterInventory against recorded API responses', () => {
     const recs = new Map(assessCluster(compilePolicySet(BUILTIN_POLICIES), inventory, { now: new Date('2026-03-01T00:00:00Z') }).map((r) => [r.policy, r]));
     expect(recs.get('cluster-admin-bindings')!.unhealthy.map((r) => r.name).sort()).toEqual(['ci-deployer-admin', 'kubeadm:cluster-admins']);
     expect(recs.get('kubernetes-dashboard')!.unhealthy.map((r) => r.name)).toEqual(['kubernetes-dashboard']);
+    expect(recs.get('namespace-pod-security')!.unhealthy.map((r) => r.name)).toEqual(['default', 'legacy']);
     expect(recs.get('unsupported-node-versions')!.unhealthy.map((r) => r.name)).toEqual(['worker-old']);
     expect(recs.get('read-only-root-filesystem')!.unhealthy.map((r) => r.id)).toContain('prod/shop/deployment/web');
   });

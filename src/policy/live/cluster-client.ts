@@ -94,7 +94,7 @@ export async function fetchClusterInventory(cluster: string, connection: Cluster
     ]);
     const workloads = [pods, deployments, statefulSets, daemonSets, replicaSets, jobs, cronJobs, services, serviceAccounts].flatMap((l) => l.items ?? []);
     return {
-      snapshot: { cluster, clusterRoleBindings, roleBindings, clusterRoles, roles, deployments, nodes, validatingWebhookConfigurations: webhooks },
+      snapshot: { cluster, clusterRoleBindings, roleBindings, clusterRoles, roles, deployments, nodes, validatingWebhookConfigurations: webhooks, namespaces },
       workloads,
       namespaces: namespaces.items ?? [],
     };
