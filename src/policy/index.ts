@@ -23,4 +23,4 @@ export {
   auditLoggingConnected, admissionWebhookConnected, namespacePodSecurity, type ClusterSnapshot, type ClusterCheckOptions, type KubeList,
 } from './cluster-checks.js';
 export { fetchClusterInventory, loadKubeConfig, type ClusterConnection, type ClusterInventory } from './live/cluster-client.js';
-export { assessCluster } from './live/posture-scan.js';
+export { assessCluster, scanCluster } from './live/posture-scan.js';

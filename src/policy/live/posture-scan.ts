@@ -2,7 +2,7 @@
 import { runClusterChecks, type ClusterCheckOptions } from '../cluster-checks.js';
 import type { PolicySet } from '../engine.js';
 import { assessPosture, type PolicyRecommendation } from '../posture.js';
-import type { ClusterInventory } from './cluster-client.js';
+import { fetchClusterInventory, type ClusterConnection, type ClusterInventory } from './cluster-client.js';
 
 export function assessCluster(set: PolicySet, inventory: ClusterInventory, options: ClusterCheckOptions = {}): PolicyRecommendation[] {
   const labels = new Map(inventory.namespaces.map((n) => [String(n.metadata?.name), n.metadata?.labels ?? {}]));
@@ -10,4 +10,9 @@ export function assessCluster(set: PolicySet, inventory: ClusterInventory, optio
     ...assessPosture(set, inventory.workloads, { cluster: inventory.snapshot.cluster, namespaceLabels: (ns) => labels.get(ns) }),
     ...runClusterChecks(inventory.snapshot, options),
   ];
+}
+
+/** Fetch and assess one live cluster: what a scheduled posture job runs. */
+export async function scanCluster(set: PolicySet, cluster: string, connection: ClusterConnection = {}, options: ClusterCheckOptions = {}): Promise<PolicyRecommendation[]> {
+  return assessCluster(set, await fetchClusterInventory(cluster, connection), options);
 }
