@@ -28,7 +28,7 @@ export interface ImportOptions {
   clock?: Clock;
   ids?: IdSource;
   onProgress?: (progress: ImportProgress) => void;
-  /** Also record these ecosystems as updated now (used by `db update`). */
+  /** Also record these ecosystems as updated now, even if the source held no record for them. */
   ecosystems?: string[];
   /** Describes the run in vuln_import_runs (default: the paths). */
   source?: string;
@@ -142,6 +142,7 @@ export async function importOsv(store: Pick<Store, 'db'>, paths: string[], optio
   };
   let pending = new Map<string, PreparedAdvisory>();
   let records = 0;
+  const touched = new Set<string>(options.ecosystems ?? []);
   const flush = async (): Promise<void> => {
     if (pending.size === 0) return;
     const batch = [...pending.values()];
@@ -171,6 +172,7 @@ export async function importOsv(store: Pick<Store, 'db'>, paths: string[], optio
             }
             records++;
             const prepared = prepareAdvisory(result.record);
+            for (const [ecosystem] of prepared.keys) touched.add(ecosystem);
             const previous = pending.get(prepared.record.id);
             // The same id twice in one batch: keep the newer record.
             if (!previous || previous.modifiedMs <= prepared.modifiedMs) pending.set(prepared.record.id, prepared);
@@ -182,7 +184,8 @@ export async function importOsv(store: Pick<Store, 'db'>, paths: string[], optio
     }
     await flush();
     const now = clock.now().getTime();
-    for (const ecosystem of options.ecosystems ?? []) await recordEcosystemUpdate(db, ecosystem, now, source);
+    // "Last update" per ecosystem: every ecosystem this run read records for, plus those named by the caller.
+    for (const ecosystem of touched) await recordEcosystemUpdate(db, ecosystem, now, source);
     await db.updateTable('vuln_import_runs').set({
       status: 'done', finished_at: now, added: report.added.length, changed: report.changed.length,
       unchanged: report.unchanged, skipped: report.skipped, warnings: Object.values(report.warningCounts).reduce((a, b) => a + b, 0),

@@ -47,7 +47,7 @@ export {
   type UpdateReport,
   type EcosystemUpdate,
 } from './update.js';
-export { dbStatus, AdvisoryCache, type DbStatus, type EcosystemStatus } from './store.js';
+export { dbStatus, AdvisoryCache, packagesForAdvisories, type DbStatus, type EcosystemStatus } from './store.js';
 
 /**
  * Findings for an inventory from the advisory store. Candidates are loaded by (ecosystem, package)

@@ -101,10 +101,21 @@ function cvssRating(record: OsvRecord, affected: OsvAffected | undefined): Sever
   return undefined;
 }
 
+/** Scoring a vector builds a calculator: rate each (record, affected entry) once. */
+const ratings = new WeakMap<object, SeverityRating>();
+
 export function rateRecord(record: OsvRecord, affected?: OsvAffected): SeverityRating {
+  const key = affected ?? record;
+  const cached = ratings.get(key);
+  if (cached && (!affected || ratingsRecord.get(affected) === record)) return cached;
   const base = affected ? affected.package.ecosystem.split(':')[0]! : '';
-  return vendorRating(record, affected, base) ?? cvssRating(record, affected) ?? { severity: 'unknown', source: 'none' };
+  const rating = vendorRating(record, affected, base) ?? cvssRating(record, affected) ?? { severity: 'unknown', source: 'none' };
+  ratings.set(key, rating);
+  if (affected) ratingsRecord.set(affected, record);
+  return rating;
 }
+
+const ratingsRecord = new WeakMap<OsvAffected, OsvRecord>();
 
 const RANK: Record<SeverityLevel, number> = { critical: 5, high: 4, medium: 3, low: 2, informational: 1, unknown: 0 };
 const SOURCE_RANK = (r: SeverityRating): number => (r.source === 'none' ? 0 : r.source.startsWith('CVSS_') ? 1 : 2);

@@ -9,7 +9,7 @@ import { createTestPostgres, postgresAvailable, type TestPostgres } from '../../
 import { ManualClock, sequentialIds, type InstalledPackage } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
-import { AdvisoryIndex, dbStatus, importOsv, matchInventory, matchPackages, updateFromOsvDev, validateOsvRecord } from './index.js';
+import { AdvisoryIndex, dbStatus, importOsv, matchInventory, matchPackages, packagesForAdvisories, updateFromOsvDev, validateOsvRecord } from './index.js';
 import { dpkgInventory, osvRecords, readImageFile } from './testing/fixtures.js';
 import { zipToBuffer, zipToFile } from './testing/zip.js';
 
@@ -110,6 +110,7 @@ describe.each(backends)('vulndb store on %s', (_kind, make) => {
       ]);
       const second = await importOsv(store, [update]);
       expect(second).toMatchObject({ added: [], changed: ['GHSA-1'], unchanged: 1 });
+      expect(await packagesForAdvisories(store, second.changed)).toEqual([{ ecosystem: 'npm', name: 'left-pad' }]);
       // The cache notices the change without being told.
       expect((await matchInventory(store, { packages: [npm('left-pad', '1.0.0')] })).map((f) => f.id)).toEqual(['GHSA-2']);
     });

@@ -281,3 +281,24 @@ export async function recordEcosystemUpdate(db: Kysely<Database>, ecosystem: str
   await db.insertInto('vuln_ecosystem_updates').values({ ecosystem, updated_at: atMs, source })
     .onConflict((oc) => oc.column('ecosystem').doUpdateSet({ updated_at: atMs, source })).execute();
 }
+
+/**
+ * The packages (ecosystem, normalized name) that advisories name: after an update, only stored
+ * inventories holding one of these need re-matching.
+ */
+export async function packagesForAdvisories(store: Pick<Store, 'db'>, ids: readonly string[]): Promise<Array<{ ecosystem: string; name: string }>> {
+  const out: Array<{ ecosystem: string; name: string }> = [];
+  for (let i = 0; i < ids.length; i += 5000) {
+    const chunk = JSON.stringify(ids.slice(i, i + 5000));
+    const rows = await sql<{ ecosystem: string; name: string }>`
+      select distinct ecosystem, name from vuln_affected where advisory_id in (select json_array_elements_text(${chunk}::json))`.execute(store.db);
+    out.push(...rows.rows);
+  }
+  const seen = new Set<string>();
+  return out.filter((p) => {
+    const k = indexKey(p.ecosystem, p.name);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  }).sort((a, b) => a.ecosystem.localeCompare(b.ecosystem) || a.name.localeCompare(b.name));
+}

@@ -100,7 +100,8 @@ export function osvRecords(sub = ''): Array<{ file: string; record: Record<strin
 export function osvVersionsByPackage(sub = ''): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const { record } of osvRecords(sub)) {
-    for (const affected of (record.affected as Array<Record<string, any>> | undefined) ?? []) {
+    type RawAffected = { package?: { name?: string }; ranges?: Array<{ events?: Array<Record<string, unknown>> }>; versions?: unknown[] };
+    for (const affected of (record.affected as RawAffected[] | undefined) ?? []) {
       const name = String(affected.package?.name ?? '');
       const set = out.get(name) ?? new Set<string>();
       for (const range of affected.ranges ?? []) {
