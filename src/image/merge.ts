@@ -64,22 +64,43 @@ export function mergeLayers(layers: readonly LayerAnalysis[]): MergedView {
     if (resolved === undefined) return undefined;
     return resolved ? `${resolved}/${basename(p)}` : basename(p);
   };
-  const removeTree = (root: string, keepRoot: boolean) => {
-    const prefix = root ? `${root}/` : '';
+  /**
+   * Drops what this layer's whiteouts hide from the layers below: one pass over the entries, each
+   * checked against its own ancestors (O(entries × depth), however many whiteouts the layer has).
+   */
+  const applyRemovals = (hidden: Set<string>, opaque: Set<string>) => {
+    if (hidden.size === 0 && opaque.size === 0) return;
+    if (opaque.has('')) {
+      entries.clear();
+      return;
+    }
     for (const key of [...entries.keys()]) {
-      if ((!keepRoot && key === root) || key.startsWith(prefix)) entries.delete(key);
+      if (hidden.has(key)) {
+        entries.delete(key);
+        continue;
+      }
+      for (let i = key.lastIndexOf('/'); i > 0; i = key.lastIndexOf('/', i - 1)) {
+        const ancestor = key.slice(0, i);
+        if (hidden.has(ancestor) || opaque.has(ancestor)) {
+          entries.delete(key);
+          break;
+        }
+      }
     }
   };
 
   layers.forEach((layer, layerIndex) => {
+    const opaque = new Set<string>();
     for (const dir of layer.opaqueDirs) {
       const c = dir ? canonical(dir) : '';
-      if (c !== undefined) removeTree(c, true);
+      if (c !== undefined) opaque.add(c);
     }
-    for (const hidden of layer.whiteouts) {
-      const c = canonical(hidden);
-      if (c !== undefined) removeTree(c, false);
+    const hidden = new Set<string>();
+    for (const path of layer.whiteouts) {
+      const c = canonical(path);
+      if (c !== undefined) hidden.add(c);
     }
+    applyRemovals(hidden, opaque);
     for (const link of layer.links) {
       const c = canonical(link.path);
       if (c === undefined) continue;

@@ -173,7 +173,7 @@ export class RegistryClient {
       if (sameOrigin && this.authorization) requestHeaders.authorization = this.authorization;
       let response: Response;
       try {
-        const body = init.body instanceof Readable ? (Readable.toWeb(init.body) as unknown as BodyInit) : init.body;
+        const body = init.body instanceof Readable ? (Readable.toWeb(init.body) as unknown as RequestInit['body']) : init.body;
         response = await this.fetch(current, {
           method: init.method ?? 'GET',
           headers: requestHeaders,
