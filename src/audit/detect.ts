@@ -62,7 +62,7 @@ function product(lists: unknown[][]): string[] {
   let out = [''];
   lists.forEach((list, i) => {
     const next: string[] = [];
-    for (const prefix of out) for (const v of list.length ? list : ['']) next.push(i === 0 ? String(v) : `${prefix}\u0000${String(v)}`);
+    for (const prefix of out) for (const v of list.length ? list : ['']) next.push(i === 0 ? String(v) : `${prefix}\u001f${String(v)}`);
     out = next;
   });
   return out;
@@ -111,7 +111,7 @@ export class AuditDetector {
     const byKey = new Map<string, AuditThreat>();
     this.each(events, (hit, event) => {
       const resource = alertResource(event, this.cluster);
-      const key = hit.rule.id + '\u0000' + resource.id;
+      const key = hit.rule.id + '\u001f' + resource.id;
       const at = eventTime(event) || this.clock.now().getTime();
       const threat = byKey.get(key);
       if (threat) {
@@ -157,7 +157,7 @@ export class AuditDetector {
       compiled = { scope: paths(spec.scope, 'scope'), value: paths(spec.value, 'value'), learning: spec.learning };
       this.stateful.set(hit.rule.id, compiled);
     }
-    const scope = hit.rule.id + '\u0000' + product(compiled.scope.map((f) => f(event).slice(0, 1))).join('');
+    const scope = hit.rule.id + '\u001f' + product(compiled.scope.map((f) => f(event).slice(0, 1))).join('');
     const at = eventTime(event);
     let fire = false;
     for (const value of product(compiled.value.map((f) => f(event)))) {
@@ -170,7 +170,7 @@ export class AuditDetector {
   private record(hit: CompiledRule, event: AuditEvent): AuditAlert {
     const rule = hit.rule;
     const resource = alertResource(event, this.cluster);
-    const key = rule.id + '\u0000' + resource.id;
+    const key = rule.id + '\u001f' + resource.id;
     const at = eventTime(event) || this.clock.now().getTime();
     const current = this.open.get(key);
     if (current && at - current.lastSeen.getTime() <= this.windowMs && current.firstSeen.getTime() - at <= this.windowMs) {

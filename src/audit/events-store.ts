@@ -24,6 +24,11 @@ declare module '../store/schema.js' {
 /** 400 events of ~2 KB each in one statement stays well under PostgreSQL's parameter limit. */
 const CHUNK = 400;
 
+/** PostgreSQL text and jsonb cannot hold NUL; a hostile event must not make its batch fail forever. */
+export function withoutNul(text: string): string {
+  return text.includes('\u0000') ? text.replace(/\u0000/g, '\uFFFD') : text;
+}
+
 /**
  * Stores a batch of events in one transaction and returns the ones that were new: a batch the
  * apiserver re-sends (after a timeout, a restart) must not be detected on twice.
@@ -37,14 +42,14 @@ export async function storeAuditEvents(db: Kysely<Database>, cluster: string, ev
   await db.transaction().execute(async (tx) => {
     const rows = [...unique.values()].map((e) => ({
       cluster,
-      audit_id: e.auditID,
-      stage: e.stage,
+      audit_id: withoutNul(e.auditID),
+      stage: withoutNul(e.stage),
       received_at: e.requestReceivedTimestamp,
-      verb: e.verb,
-      resource: e.objectRef?.resource ?? null,
-      namespace: e.objectRef?.namespace ?? null,
-      username: e.user.username,
-      event: JSON.stringify(e),
+      verb: withoutNul(e.verb),
+      resource: e.objectRef?.resource === undefined ? null : withoutNul(e.objectRef.resource),
+      namespace: e.objectRef?.namespace === undefined ? null : withoutNul(e.objectRef.namespace),
+      username: withoutNul(e.user.username),
+      event: JSON.stringify(e).replace(/\\u0000/g, '\\ufffd'),
     }));
     for (let i = 0; i < rows.length; i += CHUNK) {
       const inserted = await tx.insertInto('audit_events').values(rows.slice(i, i + CHUNK))
@@ -53,7 +58,22 @@ export async function storeAuditEvents(db: Kysely<Database>, cluster: string, ev
       for (const r of inserted) fresh.add(`${r.audit_id}\u0000${r.stage}`);
     }
   });
-  return [...unique.entries()].filter(([key]) => fresh.has(key)).map(([, e]) => e);
+  return [...unique.entries()].filter(([, e]) => fresh.has(`${withoutNul(e.auditID)}\u0000${withoutNul(e.stage)}`)).map(([, e]) => e);
+}
+
+/** The events of a batch not stored yet (a batch the apiserver re-sends after a timeout has been). */
+export async function unseenAuditEvents(db: Kysely<Database>, cluster: string, events: AuditEvent[]): Promise<AuditEvent[]> {
+  const unique = new Map<string, AuditEvent>();
+  for (const e of events) unique.set(`${e.auditID}\u0000${e.stage}`, e);
+  if (unique.size === 0) return [];
+  const ids = [...new Set(events.map((e) => withoutNul(e.auditID)))];
+  const seen = new Set<string>();
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const rows = await db.selectFrom('audit_events').select(['audit_id', 'stage'])
+      .where('cluster', '=', cluster).where('audit_id', 'in', ids.slice(i, i + CHUNK)).execute();
+    for (const r of rows) seen.add(`${r.audit_id}\u0000${r.stage}`);
+  }
+  return [...unique.values()].filter((e) => !seen.has(`${withoutNul(e.auditID)}\u0000${withoutNul(e.stage)}`));
 }
 
 /** Deletes events received before `before` (retention); returns how many. */

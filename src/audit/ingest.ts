@@ -3,7 +3,7 @@ import type { Database } from '../store/index.js';
 import { AuditDetector, type AuditThreat } from './detect.js';
 import { AuditRuleEngine } from './engine.js';
 import type { AuditInputError } from './event.js';
-import { storeAuditEvents } from './events-store.js';
+import { storeAuditEvents, unseenAuditEvents } from './events-store.js';
 import type { RuleSet } from './rules.js';
 import { decodeWebhookBody } from './sources/webhook.js';
 import type { StateLimits } from './state.js';
@@ -15,21 +15,24 @@ export interface AuditIngestResult {
   /** Of those, already stored before (a re-sent batch). */
   duplicates: number;
   errors: AuditInputError[];
-  /** What the batch's new events detected; the caller records them in the center. */
+  /** What the batch's new events detected; the caller records them in the center, then calls commit. */
   threats: AuditThreat[];
+  /** Stores the batch's new events and the detection state. */
+  commit(): Promise<void>;
 }
 
 export interface AuditIngest {
-  /** Decodes, stores, detects: everything is stored when it resolves. Throws PalisadeError for an unusable body. */
+  /** Decodes and detects over the events not stored before. Throws PalisadeError for an unusable body. */
   ingest(cluster: string, body: unknown): Promise<AuditIngestResult>;
-  /** Persists the detection state; call after the threats are recorded, before answering. */
-  flush(): Promise<void>;
 }
 
 /**
  * The webhook path: one detector (rules, store-backed first-seen state) for the process, shared
- * by all clusters (state scopes carry the cluster). Detection runs only over events stored for
- * the first time, so a re-sent batch neither duplicates events nor alerts.
+ * by all clusters (state scopes carry the cluster). Order, for at-least-once alerts:
+ * 1. find the batch's events not stored yet (a re-sent batch is skipped: no duplicate alerts),
+ * 2. detect over them, 3. the caller records the threats, 4. commit stores the events and state.
+ * A failure before 4 makes the apiserver send the batch again, and it is detected again: an alert
+ * may be counted twice, never lost.
  */
 export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, limits: StateLimits = {}): Promise<AuditIngest> {
   const state = await StoreDetectionState.open(db, limits);
@@ -39,12 +42,18 @@ export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, li
   return {
     async ingest(cluster, body) {
       const batch = decodeWebhookBody(body, cluster);
-      const fresh = await storeAuditEvents(db, cluster, batch.events);
-      return { events: batch.events.length, duplicates: batch.events.length - fresh.length, errors: batch.errors, threats: detector.threats(fresh) };
-    },
-    flush() {
-      flushing = flushing.then(() => state.flush(), () => state.flush());
-      return flushing;
+      const fresh = await unseenAuditEvents(db, cluster, batch.events);
+      return {
+        events: batch.events.length,
+        duplicates: batch.events.length - fresh.length,
+        errors: batch.errors,
+        threats: detector.threats(fresh),
+        async commit() {
+          await storeAuditEvents(db, cluster, fresh);
+          flushing = flushing.then(() => state.flush(), () => state.flush());
+          await flushing;
+        },
+      };
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { ColumnType, Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
+import { withoutNul } from './events-store.js';
 import { MemoryDetectionState, type ScopeState, type StateLimits } from './state.js';
 
 type Millis = ColumnType<number, number | bigint, number | bigint>;
@@ -60,14 +61,14 @@ export class StoreDetectionState extends MemoryDetectionState {
     const live = new Set(changes.scopes.filter((key) => this.scope(key)));
     const scopes = [...live].map((key) => {
       const s = this.scope(key)!;
-      return { scope: key, first_seen: s.firstSeen, events: s.events, saturated: s.saturated, updated_at: now };
+      return { scope: withoutNul(key), first_seen: s.firstSeen, events: s.events, saturated: s.saturated, updated_at: now };
     });
-    const values = changes.values.filter((v) => live.has(v.scope)).map((v) => ({ scope: v.scope, value: v.value, first_seen: v.at }));
+    const values = changes.values.filter((v) => live.has(v.scope)).map((v) => ({ scope: withoutNul(v.scope), value: withoutNul(v.value), first_seen: v.at }));
     const dropped = changes.dropped.filter((key) => !this.scope(key));
     try {
       await this.db.transaction().execute(async (tx) => {
         for (let i = 0; i < dropped.length; i += CHUNK) {
-          await tx.deleteFrom('audit_state_scopes').where('scope', 'in', dropped.slice(i, i + CHUNK)).execute();
+          await tx.deleteFrom('audit_state_scopes').where('scope', 'in', dropped.slice(i, i + CHUNK).map(withoutNul)).execute();
         }
         for (let i = 0; i < scopes.length; i += CHUNK) {
           await tx.insertInto('audit_state_scopes').values(scopes.slice(i, i + CHUNK))

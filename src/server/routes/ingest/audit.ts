@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { PalisadeError } from '../../../core/index.js';
 import { createAuditIngest, loadAuditRules, WEBHOOK_MAX_BYTES, type AuditIngest, type RuleSet } from '../../../audit/index.js';
-import { recordThreats } from '../../../center/index.js';
+import { dedupeKey, recordThreats } from '../../../center/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
 
@@ -20,13 +21,27 @@ const MAX_LISTED_ERRORS = 100;
  * `palisade cluster connect`). Authenticated by the cluster's bearer token, whose scope names the
  * cluster (an admin token may name one with `?cluster=`). Accepts an `audit.k8s.io/v1` or
  * `v1beta1` EventList, a JSON array or a single Event, at most 400 events. It answers only after
- * the new events, the alerts they raised and the detection state are stored, so a 200 means
- * nothing is lost; a batch sent again is recognised by auditID and stage and not counted twice.
+ * the alerts the new events raised, the events and the detection state are stored, so a 200 means
+ * nothing is lost; a batch sent again after a 200 is recognised by auditID and stage and not
+ * counted twice (after a failure it is detected again: at least once, never lost).
  * Bad items are reported in the answer and the rest of the batch is still processed.
  */
 export async function auditIngestRoutes(app: FastifyInstance, options: AuditIngestRouteOptions) {
   const { context } = options;
   const ingest = options.ingest ?? await createAuditIngest(context.store.db, options.rules ?? loadAuditRules());
+
+  // This plugin's own JSON parser (encapsulated: other routes keep the app's): PostgreSQL text and
+  // jsonb cannot hold NUL, so \u0000 escapes become U+FFFD before parsing, and a hostile event
+  // cannot make its batch fail (and be re-sent) forever.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(/^application\/([\w.-]+\+)?json\b/i, { parseAs: 'string', bodyLimit: WEBHOOK_MAX_BYTES }, (_request, body: string, done) => {
+    const text = body;
+    try {
+      done(null, JSON.parse(text.includes('\\u0000') ? text.replace(/\\u0000/g, '\\ufffd') : text));
+    } catch (error) {
+      done(new PalisadeError('audit.invalid-json', `audit batch is not JSON: ${(error as Error).message}`), undefined);
+    }
+  });
 
   app.post('/ingest/audit', {
     config: { auth: 'cluster' },
@@ -46,8 +61,10 @@ export async function auditIngestRoutes(app: FastifyInstance, options: AuditInge
       throw new Forbidden(`this token belongs to cluster ${principal.cluster}, not ${named}`);
     }
     const result = await ingest.ingest(cluster, request.body);
-    const recorded = await recordThreats(context.store.db, result.threats);
-    await ingest.flush();
+    // Concurrent batches upsert alert rows; taking them in one global order avoids deadlocks.
+    const threats = result.threats.map((t) => ({ key: dedupeKey(t), t })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((x) => x.t);
+    const recorded = await recordThreats(context.store.db, threats);
+    await result.commit();
     if (result.errors.length) request.log.warn({ cluster, errors: result.errors.length, first: result.errors[0] }, 'audit batch had bad events');
     return {
       cluster,
