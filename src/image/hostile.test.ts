@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,6 +94,13 @@ describe('hostile layers', () => {
     const dir = await layout([{ blob: whole.blob.subarray(0, Math.floor(whole.blob.length / 2)), tar: whole.tar }]);
     await expect(inventoryImage(`oci:${dir}:test`)).rejects.toMatchObject({ code: 'image.layer.invalid', message: expect.stringMatching(/end of|truncated/i) });
   });
+
+  it('fails a large gzip stream that is not a tar archive, promptly', async () => {
+    // tar parsing fails on the first header while most of the compressed input is still unread.
+    const junk = randomBytes(24 * 1024 * 1024);
+    const dir = await layout([{ blob: gzipSync(junk, { level: 1 }), tar: junk }]);
+    await expect(inventoryImage(`oci:${dir}:test`)).rejects.toMatchObject({ code: 'image.layer.invalid' });
+  }, 30_000);
 
   it('fails a layer whose uncompressed bytes do not match the config diff ID', async () => {
     const real = await layerOf([{ name: 'a.txt', content: 'a' }]);

@@ -197,19 +197,24 @@ async function* decompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer
     return;
   }
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  // If a later stage fails, nobody drains gunzip any more: the abort releases the feeder.
+  const stop = new AbortController();
   const feeding = (async () => {
     try {
       for await (const chunk of rest()) {
-        if (!gunzip.write(chunk)) await once(gunzip, 'drain');
+        if (stop.signal.aborted) return;
+        if (!gunzip.write(chunk)) await once(gunzip, 'drain', { signal: stop.signal });
       }
       gunzip.end();
     } catch (error) {
-      gunzip.destroy(error as Error);
+      if (!stop.signal.aborted) gunzip.destroy(error as Error);
     }
   })();
   try {
     for await (const chunk of gunzip) yield chunk as Buffer;
   } finally {
+    stop.abort();
+    gunzip.destroy();
     await feeding;
   }
 }
