@@ -66,7 +66,8 @@ export async function overview(db: Kysely<Database>, now: Date, days = 14): Prom
       sql<string>`count(nodes.id) filter (where nodes.last_heartbeat >= ${stale})`.as('reporting'),
       sql<Date | null>`max(nodes.last_heartbeat)`.as('last_heartbeat')])
     .groupBy(['clusters.name', 'clusters.last_event_at']).orderBy('clusters.name').limit(200).execute();
-  const registryRows = await db.selectFrom('registries').leftJoin('images', 'images.registry', 'registries.name')
+  const registryRows = await db.selectFrom('registries')
+    .leftJoin('images', (join) => join.onRef('images.registry', '=', 'registries.name').on('images.deleted', '=', false))
     .select(['registries.name', sql<string>`count(images.digest)`.as('images'),
       sql<Date | null>`max(images.last_pushed)`.as('last_pushed'), sql<Date | null>`max(images.last_scanned)`.as('last_scanned')])
     .groupBy('registries.name').orderBy('registries.name').limit(200).execute();

@@ -39,21 +39,25 @@ function threat(name: string, severity: DetectedThreat['severity']): DetectedThr
   };
 }
 
-/** Every visible control can be reached by keyboard and has an accessible name. */
-async function unlabelledControls(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const problems: string[] = [];
-    for (const el of Array.from(document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea'))) {
-      if (!(el.offsetWidth || el.offsetHeight)) continue;
-      const aria = el.getAttribute('aria-label') || (el.getAttribute('aria-labelledby') ? 'by' : '');
-      const labels = (el as HTMLInputElement).labels;
-      const text = el.textContent?.trim();
-      const named = el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement ? Boolean(aria || labels?.length) : Boolean(aria || text);
-      if (!named) problems.push(`unlabelled ${el.outerHTML.slice(0, 120)}`);
-      if (el.tabIndex < 0) problems.push(`not keyboard reachable ${el.outerHTML.slice(0, 120)}`);
-    }
-    return problems;
-  });
+/**
+ * Every visible control can be reached by keyboard and has an accessible name. Runs in the page
+ * (as a string: this project's TypeScript has no DOM types outside web/).
+ */
+const FIND_UNLABELLED = `(() => {
+  const problems = [];
+  for (const el of document.querySelectorAll('a[href], button, input, select, textarea')) {
+    if (!(el.offsetWidth || el.offsetHeight)) continue;
+    const aria = el.getAttribute('aria-label') || (el.getAttribute('aria-labelledby') ? 'by' : '');
+    const isField = el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement;
+    const named = isField ? Boolean(aria || (el.labels && el.labels.length)) : Boolean(aria || (el.textContent || '').trim());
+    if (!named) problems.push('unlabelled ' + el.outerHTML.slice(0, 120));
+    if (el.tabIndex < 0) problems.push('not keyboard reachable ' + el.outerHTML.slice(0, 120));
+  }
+  return problems;
+})()`;
+
+function unlabelledControls(page: Page): Promise<string[]> {
+  return page.evaluate(FIND_UNLABELLED) as Promise<string[]>;
 }
 
 describe.skipIf(!ready())('the dashboard in a real browser', () => {
@@ -143,13 +147,13 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     await page.getByRole('link', { name: 'Security alerts' }).click();
     await page.getByRole('heading', { name: 'Security alerts' }).waitFor();
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
-    await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'));
+    await page.evaluate("window.marker = 'same page'");
     await recordThreatsAndPublish(store, [threat('checkout-7d9f', 'high')]);
     const row = page.getByRole('link', { name: 'Exec into container checkout-7d9f', exact: true });
     await row.first().waitFor({ timeout: 15_000 });
     await page.getByText('High severity alert: Exec into container checkout-7d9f').waitFor();
     // Still the same document: it arrived over server-sent events, not a reload.
-    expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
+    expect(await page.evaluate('window.marker')).toBe('same page');
     expect(await unlabelledControls(page)).toEqual([]);
     await shot('alerts');
   });
@@ -180,7 +184,7 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     expect(await unlabelledControls(page)).toEqual([]);
     await shot('alert-detail');
     const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
-    const alert = await (await fetch(`${base}/api/v1/alerts/${id}`, { headers: bearer(adminToken) })).json();
+    const alert = (await (await fetch(`${base}/api/v1/alerts/${id}`, { headers: bearer(adminToken) })).json()) as { status: string };
     expect(alert.status).toBe('dismissed');
   });
 
@@ -191,7 +195,7 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     expect(await toggle.isChecked()).toBe(true);
     await toggle.click();
     await page.getByText('cluster:prod: plan turned off.').waitFor();
-    const plans = await (await fetch(`${base}/api/v1/plans`, { headers: bearer(adminToken) })).json();
+    const plans = (await (await fetch(`${base}/api/v1/plans`, { headers: bearer(adminToken) })).json()) as { items: unknown[] };
     expect(plans.items).toContainEqual(expect.objectContaining({ scope: 'cluster:prod', enabled: false }));
     // Ingest for that cluster is refused with the reason (when this server has the agent ingest).
     const ingest = await fetch(`${base}/ingest/agent?cluster=prod`, {
@@ -200,7 +204,7 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     });
     if (ingest.status !== 404) {
       expect(ingest.status).toBe(403);
-      expect((await ingest.json()).code).toBe('plan_disabled');
+      expect(((await ingest.json()) as { code: string }).code).toBe('plan_disabled');
     }
     await page.getByRole('heading', { name: 'Notification channels' }).waitFor();
     expect(await unlabelledControls(page)).toEqual([]);

@@ -71,7 +71,7 @@ export function OverviewPage() {
                   ))}
                 </ul>
                 <h3>New alerts per day (last 14 days)</h3>
-                <Bars points={o.alerts.perDay} label="New alerts per day" />
+                {o.alerts.perDay.some((p) => p.count > 0) ? <Bars points={o.alerts.perDay} label="New alerts per day" /> : <p className="muted">No new alerts in the last 14 days.</p>}
               </>
             )}
           </Loadable>
