@@ -142,39 +142,52 @@ function namespaceMatches(policy: CompiledPolicy, namespace: string | undefined,
   return labels !== undefined && matchesSelector(policy.namespaceSelector, labels);
 }
 
-/** Every enabled policy's verdict on one resource. */
-export function assessObject(set: PolicySet, object: KubeObject, options: EvaluateOptions = {}): Assessment[] {
-  const now = (options.clock ?? systemClock).now().getTime();
+const NO_VIOLATIONS: PolicyViolation[] = [];
+
+/**
+ * Visits every enabled policy's verdict on one resource. The one loop behind assessObject and
+ * evaluateObject: evaluation is the hot path of `policy check` and admission, so it allocates
+ * nothing for policies that do not apply and reads the clock only when exceptions exist.
+ */
+function visit(set: PolicySet, object: KubeObject, options: EvaluateOptions, onVerdict: (a: Assessment) => void, onlyViolations: boolean): void {
+  let now: number | undefined;
   const kind = String(object.kind ?? '');
   const namespace = object.metadata?.namespace;
   const pod = POD_KINDS.has(kind) ? podOf(object) : undefined;
-  const out: Assessment[] = [];
   for (const policy of set.policies) {
     if (policy.effect === 'disabled') continue;
     const applies = policy.kinds ? policy.kinds.has(kind) : pod !== undefined;
-    let status: AssessmentStatus = 'notApplicable';
-    let violations: PolicyViolation[] = [];
-    let exception: PolicyException | undefined;
-    if (applies && !(namespace && policy.excludedNamespaces.has(namespace))
-      && matchesSelector(policy.labelSelector, object.metadata?.labels)
-      && namespaceMatches(policy, namespace, options)) {
-      exception = set.exceptions.length ? exceptionFor(set, policy.definition.id, object, now) : undefined;
-      if (!exception) {
-        violations = policy.definition.evaluate({ object, pod, parameters: policy.parameters });
-        status = violations.length ? 'unhealthy' : 'healthy';
+    if (!applies || (namespace && policy.excludedNamespaces.has(namespace))
+      || !matchesSelector(policy.labelSelector, object.metadata?.labels)
+      || !namespaceMatches(policy, namespace, options)) {
+      if (!onlyViolations) onVerdict({ policy, status: 'notApplicable', violations: NO_VIOLATIONS });
+      continue;
+    }
+    if (set.exceptions.length) {
+      now ??= (options.clock ?? systemClock).now().getTime();
+      const exception = exceptionFor(set, policy.definition.id, object, now);
+      if (exception) {
+        if (!onlyViolations) onVerdict({ policy, status: 'notApplicable', violations: NO_VIOLATIONS, exception });
+        continue;
       }
     }
-    const a: Assessment = { policy, status, violations };
-    if (exception) a.exception = exception;
-    out.push(a);
+    const violations = policy.definition.evaluate({ object, pod, parameters: policy.parameters });
+    if (violations.length || !onlyViolations) onVerdict({ policy, status: violations.length ? 'unhealthy' : 'healthy', violations });
   }
+}
+
+/** Every enabled policy's verdict on one resource. */
+export function assessObject(set: PolicySet, object: KubeObject, options: EvaluateOptions = {}): Assessment[] {
+  const out: Assessment[] = [];
+  visit(set, object, options, (a) => out.push(a), false);
   return out;
 }
 
-function toResults(object: KubeObject, assessments: Assessment[]): PolicyResult[] {
-  const resource = resourceIdOf(object);
+function toResults(object: KubeObject, set: PolicySet, options: EvaluateOptions): PolicyResult[] {
+  let resource: ResourceId | undefined;
   const out: PolicyResult[] = [];
-  for (const a of assessments) {
+  visit(set, object, options, (a) => {
+    resource ??= resourceIdOf(object);
     for (const v of a.violations) {
       const r: PolicyResult = {
         resource, policy: a.policy.definition.id, effect: a.policy.effect as 'audit' | 'deny',
@@ -184,13 +197,13 @@ function toResults(object: KubeObject, assessments: Assessment[]): PolicyResult[
       if (v.field !== undefined) r.field = v.field;
       out.push(r);
     }
-  }
+  }, true);
   return out;
 }
 
 /** One result per violation of one resource. */
 export function evaluateObject(set: PolicySet, object: KubeObject, options: EvaluateOptions = {}): PolicyResult[] {
-  return toResults(object, assessObject(set, object, options));
+  return toResults(object, set, options);
 }
 
 /**

@@ -11,7 +11,7 @@
  * sees `container "web" (spec.template.spec.containers[0].securityContext.privileged)` rather than
  * only "privileged".
  */
-import { containersOf, type PodView } from '../kube/pods.js';
+import { containersOf, type ContainerRef, type PodView } from '../kube/pods.js';
 import type { Handler, ProfileRef } from '../kube/types.js';
 
 export type PsaLevel = 'baseline' | 'restricted';
@@ -73,10 +73,18 @@ const hostNamespaces: CheckFn = (pod) => {
   return out;
 };
 
-const privileged: CheckFn = (pod) =>
-  containersOf(pod)
-    .filter((c) => c.container.securityContext?.privileged === true)
-    .map((c) => ({ message: `container ${q(c.name)} must not set securityContext.privileged=true`, container: c.name, field: `${c.path}.securityContext.privileged` }));
+const NONE: Finding[] = [];
+
+/** One finding per container matching `bad`; allocates only when something is found (hot path). */
+function eachContainer(pod: PodView, bad: (c: ContainerRef) => boolean, finding: (c: ContainerRef) => Finding): Finding[] {
+  let out: Finding[] | undefined;
+  for (const c of containersOf(pod)) if (bad(c)) (out ??= []).push(finding(c));
+  return out ?? NONE;
+}
+
+const privileged: CheckFn = (pod) => eachContainer(pod,
+  (c) => c.container.securityContext?.privileged === true,
+  (c) => ({ message: `container ${q(c.name)} must not set securityContext.privileged=true`, container: c.name, field: `${c.path}.securityContext.privileged` }));
 
 const BASELINE_CAPABILITIES = new Set([
   'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE',
@@ -181,10 +189,9 @@ const seLinuxOptions: CheckFn = (pod) => {
   return out;
 };
 
-const procMountStrict: CheckFn = (pod) =>
-  containersOf(pod)
-    .filter((c) => c.container.securityContext?.procMount != null && c.container.securityContext.procMount !== 'Default')
-    .map((c) => ({ message: `container ${q(c.name)} must not set securityContext.procMount to ${q(String(c.container.securityContext?.procMount))}`, container: c.name, field: `${c.path}.securityContext.procMount` }));
+const procMountStrict: CheckFn = (pod) => eachContainer(pod,
+  (c) => c.container.securityContext?.procMount != null && c.container.securityContext.procMount !== 'Default',
+  (c) => ({ message: `container ${q(c.name)} must not set securityContext.procMount to ${q(String(c.container.securityContext?.procMount))}`, container: c.name, field: `${c.path}.securityContext.procMount` }));
 
 /** 1.35+: an unmasked /proc is harmless inside a user namespace, so baseline allows it there. */
 const procMountUserNamespaceAware: CheckFn = (pod) => (inUserNamespace(pod) ? [] : procMountStrict(pod));
@@ -256,10 +263,9 @@ const restrictedVolumes: CheckFn = (pod) => {
   return out;
 };
 
-const allowPrivilegeEscalation: CheckFn = (pod) =>
-  containersOf(pod)
-    .filter((c) => c.container.securityContext?.allowPrivilegeEscalation !== false)
-    .map((c) => ({ message: `container ${q(c.name)} must set securityContext.allowPrivilegeEscalation=false`, container: c.name, field: `${c.path}.securityContext.allowPrivilegeEscalation` }));
+const allowPrivilegeEscalation: CheckFn = (pod) => eachContainer(pod,
+  (c) => c.container.securityContext?.allowPrivilegeEscalation !== false,
+  (c) => ({ message: `container ${q(c.name)} must set securityContext.allowPrivilegeEscalation=false`, container: c.name, field: `${c.path}.securityContext.allowPrivilegeEscalation` }));
 
 /** 1.25+: Windows pods are exempt from Linux-only restricted controls. */
 const exceptWindows = (fn: CheckFn): CheckFn => (pod) => (isWindowsPod(pod) ? [] : fn(pod));

@@ -28,12 +28,11 @@ interface CompiledCheck {
   revision: PsaCheckRevision;
 }
 
-const compiled = new Map<string, CompiledCheck[]>();
+const compiled: Record<PsaLevel, (CompiledCheck[] | undefined)[]> = { baseline: [], restricted: [] };
 
 /** The revisions that apply at a level and version, computed once per (level, version). */
 function checksFor(level: PsaLevel, minor: number): CompiledCheck[] {
-  const key = `${level}:${minor}`;
-  const cached = compiled.get(key);
+  const cached = compiled[level][minor];
   if (cached) return cached;
   const selected: CompiledCheck[] = [];
   for (const check of PSA_CHECKS) {
@@ -44,7 +43,7 @@ function checksFor(level: PsaLevel, minor: number): CompiledCheck[] {
   }
   const overridden = new Set(selected.flatMap((c) => c.revision.overrides ?? []));
   const result = selected.filter((c) => !overridden.has(c.id));
-  compiled.set(key, result);
+  compiled[level][minor] = result;
   return result;
 }
 
@@ -52,6 +51,7 @@ function checksFor(level: PsaLevel, minor: number): CompiledCheck[] {
  * Check results per pod view and revision: the baseline and restricted policies evaluate the same
  * pod, and restricted includes every baseline check, so each revision runs once per pod.
  */
+const NONE: PsaViolation[] = [];
 const resultCache = new WeakMap<PodView, Map<PsaCheckRevision, PsaViolation[]>>();
 
 /** Every Pod Security Standards violation of a pod at a level and version; empty means allowed. */
@@ -63,7 +63,8 @@ export function evaluatePodSecurity(pod: PodView, level: PsaLevel, version: stri
   for (const check of checksFor(level, minor)) {
     let found = cache.get(check.revision);
     if (!found) {
-      found = check.revision.check(pod).map((v) => ({ check: check.id, level: check.level, reason: check.reason, ...v }));
+      const raw = check.revision.check(pod);
+      found = raw.length === 0 ? NONE : raw.map((v) => ({ check: check.id, level: check.level, reason: check.reason, ...v }));
       cache.set(check.revision, found);
     }
     for (const v of found) out.push(v);

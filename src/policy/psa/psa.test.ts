@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { fixture, fixturesAvailable } from '../../../test/support/fixtures.js';
+import { parseManifests } from '../kube/manifests.js';
 import { podOf } from '../kube/pods.js';
 import type { KubeObject } from '../kube/types.js';
 import { evaluatePodSecurity, parsePsaVersion, PSA_LATEST_MINOR } from './evaluate.js';
@@ -22,7 +22,8 @@ describe.skipIf(!fixturesAvailable())('Pod Security Standards against the upstre
           try { files = readdirSync(dir).filter((f) => f.endsWith('.yaml')); } catch { continue; }
           for (const file of files) {
             total++;
-            const pod = podOf(parse(readFileSync(path.join(dir, file), 'utf8')) as KubeObject);
+            const [doc] = parseManifests(readFileSync(path.join(dir, file), 'utf8'), file);
+            const pod = doc ? podOf(doc.object) : undefined;
             if (!pod) { wrong.push(`${level}/${version}/${expected}/${file}: not a pod`); continue; }
             const violations = evaluatePodSecurity(pod, level, version);
             const got = violations.length === 0 ? 'pass' : 'fail';
