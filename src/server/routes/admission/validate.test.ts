@@ -58,6 +58,14 @@ describe('POST /admission/validate', () => {
     expect(decisions[0]!.results.some((r) => r.policy === 'no-privileged-containers')).toBe(true);
   });
 
+  it('accepts an UPDATE review of large objects (beyond the default 1 MiB body limit)', async () => {
+    const big = pod(false);
+    (big.metadata as Record<string, unknown>).annotations = { blob: 'x'.repeat(1_400_000) };
+    const res = await app.inject({ method: 'POST', url: '/admission/validate', payload: review(big, { uid: 'big-1', operation: 'UPDATE', oldObject: big }) });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().response.allowed).toBe(true);
+  });
+
   it('answers 400 with a code for something that is not an AdmissionReview', async () => {
     const res = await app.inject({ method: 'POST', url: '/admission/validate', payload: { kind: 'Pod' } });
     expect(res.statusCode).toBe(400);

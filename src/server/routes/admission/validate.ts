@@ -4,6 +4,8 @@ import {
 } from '../../../policy/index.js';
 import type { ServerContext } from '../../context.js';
 
+export const ADMISSION_BODY_LIMIT = 8 * 1024 * 1024;
+
 export interface AdmissionRouteOptions {
   context: ServerContext;
   /** The compiled policy set, or a function returning the current one (config reloads); built-ins by default. */
@@ -38,6 +40,8 @@ export async function admissionRoutes(app: FastifyInstance, options: AdmissionRo
 
   const route = {
     config: { auth: 'public' as const },
+    // An object may be up to etcd's 1.5 MiB and an UPDATE carries two of them, JSON-escaped.
+    bodyLimit: ADMISSION_BODY_LIMIT,
     schema: {
       tags: ['admission'],
       summary: 'Validate an AdmissionReview v1 against the policies',
