@@ -181,3 +181,41 @@ describe('notifications to real receivers', () => {
     expect(JSON.parse(receiver.received[0]!.body).type).toBe('palisade.test');
   });
 });
+
+describe('channel secrets at rest', () => {
+  const secretKey = 'k'.repeat(40);
+  let t: Awaited<ReturnType<typeof createCenterApp>>;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  beforeAll(async () => {
+    t = await createCenterApp({ config: { secretKey } });
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await receiver?.close();
+  });
+
+  it('seals the signing secret with PALISADE_SECRET_KEY and still signs with the real one', async () => {
+    const plain = 'sealed-webhook-secret-42';
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/notifications/channels', headers: bearer(t.adminToken), payload: { name: 'siem', kind: 'webhook', settings: { url: `${receiver.url}/s`, secret: plain }, minSeverity: 'low' } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().settings).toMatchObject({ secret: '********', sealed: true });
+    const row = await t.store.db.selectFrom('notification_channels').select('settings').executeTakeFirstOrThrow();
+    expect(JSON.stringify(row.settings)).not.toContain(plain);
+    expect(String((row.settings as { secret: string }).secret)).toMatch(/^sealed:v1:/);
+
+    await recordThreatsAndPublish(t.store, [threat('high')]);
+    expect(await dispatchNotifications(t.store.db, { secretKey })).toMatchObject({ sent: 1 });
+    const got = receiver.received[0]!;
+    expect(got.headers[SIGNATURE_HEADER]).toBe(`sha256=${createHmac('sha256', plain).update(got.body).digest('hex')}`);
+
+    // Editing other settings keeps the sealed secret.
+    const edited = await t.app.inject({ method: 'PATCH', url: `/api/v1/notifications/channels/${created.json().id}`, headers: bearer(t.adminToken), payload: { settings: { url: `${receiver.url}/moved` } } });
+    expect(edited.statusCode).toBe(200);
+    const test = await t.app.inject({ method: 'POST', url: `/api/v1/notifications/channels/${created.json().id}/test`, headers: bearer(t.adminToken) });
+    expect(test.json()).toEqual({ ok: true });
+    const moved = receiver.received.at(-1)!;
+    expect(moved.path).toBe('/moved');
+    expect(moved.headers[SIGNATURE_HEADER]).toBe(`sha256=${createHmac('sha256', plain).update(moved.body).digest('hex')}`);
+  });
+});

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { isSeverity, PalisadeError, randomIds, type Clock, type Severity, systemClock } from '../../core/index.js';
 import type { Database } from '../../store/index.js';
+import { isSealed, openSettings, sealSettings } from './secrets.js';
 
 /** Where alerts are sent: a generic webhook (HMAC-signed JSON), Slack, Teams, or email over SMTP. */
 export type ChannelKind = 'webhook' | 'slack' | 'teams' | 'email';
@@ -144,14 +145,15 @@ function parseDigest(value: number | undefined): number {
   return minutes;
 }
 
-export async function createChannel(db: Kysely<Database>, input: ChannelInput, clock: Clock = systemClock): Promise<Channel> {
+/** `secretKey` (PALISADE_SECRET_KEY) seals the channel's secrets at rest when set. */
+export async function createChannel(db: Kysely<Database>, input: ChannelInput, clock: Clock = systemClock, secretKey?: string): Promise<Channel> {
   const kind = parseKind(input.kind);
   if (!input.name.trim()) throw invalid('name', 'a channel needs a name');
   const row = {
     id: randomIds.next('chn_'),
     name: input.name.trim(),
     kind,
-    settings: JSON.stringify(parseSettings(kind, input.settings)),
+    settings: JSON.stringify(sealSettings(kind, parseSettings(kind, input.settings), secretKey)),
     min_severity: parseMinSeverity(input.minSeverity),
     digest_minutes: parseDigest(input.digestMinutes),
     enabled: input.enabled ?? true,
@@ -161,15 +163,16 @@ export async function createChannel(db: Kysely<Database>, input: ChannelInput, c
   return (await getChannel(db, row.id))!;
 }
 
-export async function updateChannel(db: Kysely<Database>, id: string, change: Partial<ChannelInput>): Promise<Channel> {
+export async function updateChannel(db: Kysely<Database>, id: string, change: Partial<ChannelInput>, secretKey?: string): Promise<Channel> {
   const current = await getChannel(db, id);
   if (!current) throw new PalisadeError('notify.not_found', `no channel ${id}`, { kind: 'not-found' });
   const set: Record<string, unknown> = {};
   if (change.name !== undefined) set.name = change.name.trim();
   if (change.settings !== undefined) {
     // Secrets are write-only: an omitted secret or password keeps the stored one.
-    const merged = { ...(current.settings as unknown as Record<string, unknown>), ...change.settings };
-    set.settings = JSON.stringify(parseSettings(current.kind, merged));
+    const stored = openSettings(current.kind, current.settings as unknown as Record<string, unknown>, secretKey);
+    const given = Object.fromEntries(Object.entries(change.settings).filter(([, v]) => v !== '' && v !== '********'));
+    set.settings = JSON.stringify(sealSettings(current.kind, parseSettings(current.kind, { ...stored, ...given }), secretKey));
   }
   if (change.minSeverity !== undefined) set.min_severity = parseMinSeverity(change.minSeverity);
   if (change.digestMinutes !== undefined) set.digest_minutes = parseDigest(change.digestMinutes);
@@ -212,13 +215,25 @@ export function toChannel(row: { id: string; name: string; kind: string; setting
   };
 }
 
-/** Settings without secrets, for the API and the dashboard. */
-export function redactSettings(channel: Channel): Record<string, unknown> {
-  const settings = { ...(channel.settings as unknown as Record<string, unknown>) };
+/** The channel with its secrets opened, for sending. */
+export function openChannel(channel: Channel, secretKey: string | undefined): Channel {
+  return { ...channel, settings: openSettings(channel.kind, channel.settings, secretKey) };
+}
+
+/** Settings without secrets, for the API and the dashboard; `sealed` says whether they are encrypted at rest. */
+export function redactSettings(channel: Channel, secretKey?: string): Record<string, unknown> {
+  const raw = channel.settings as unknown as Record<string, unknown>;
+  const sealed = Object.values(raw).some(isSealed);
+  let settings: Record<string, unknown>;
+  try {
+    settings = { ...openSettings(channel.kind, raw, secretKey), sealed };
+  } catch {
+    settings = { ...raw, url: typeof raw.url === 'string' && isSealed(raw.url) ? '(sealed)' : raw.url, sealed };
+  }
   if ('secret' in settings) settings.secret = '********';
   if ('password' in settings) settings.password = '********';
   // Slack and Teams webhook URLs are bearer secrets themselves: show where they go, not the key.
-  if ((channel.kind === 'slack' || channel.kind === 'teams') && typeof settings.url === 'string') {
+  if ((channel.kind === 'slack' || channel.kind === 'teams') && typeof settings.url === 'string' && settings.url !== '(sealed)') {
     const url = new URL(settings.url);
     settings.url = `${url.protocol}//${url.host}/…`;
   }

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { type Clock, systemClock } from '../../core/index.js';
 import type { Database } from '../../store/index.js';
 import { getAlert } from '../alerts.js';
-import { listChannels, type Channel } from './channels.js';
+import { listChannels, openChannel, type Channel } from './channels.js';
 import { sendToChannel } from './send.js';
 
 /** Attempts per delivery before it is marked failed (visible in settings). */
@@ -23,7 +23,7 @@ export interface DispatchResult { sent: number; failed: number; retried: number 
  * mid-send leaves it to another after the deadline. Digest channels send one message with every
  * pending alert once the oldest has waited the digest interval.
  */
-export async function dispatchNotifications(db: Kysely<Database>, options: { clock?: Clock; dashboardUrl?: string } = {}): Promise<DispatchResult> {
+export async function dispatchNotifications(db: Kysely<Database>, options: { clock?: Clock; dashboardUrl?: string; secretKey?: string } = {}): Promise<DispatchResult> {
   const clock = options.clock ?? systemClock;
   const now = clock.now();
   const result: DispatchResult = { sent: 0, failed: 0, retried: 0 };
@@ -61,18 +61,18 @@ export async function dispatchNotifications(db: Kysely<Database>, options: { clo
     // A digest is one message; an immediate channel sends one message per alert.
     const groups = channel.digestMinutes ? [rows] : rows.map((r) => [r]);
     for (const group of groups) {
-      const outcome = await deliver(db, channel, group, clock, options.dashboardUrl);
+      const outcome = await deliver(db, channel, group, clock, options.dashboardUrl, options.secretKey);
       result[outcome] += group.length;
     }
   }
   return result;
 }
 
-async function deliver(db: Kysely<Database>, channel: Channel, rows: { id: string; alert_id: string; attempts: number }[], clock: Clock, dashboardUrl?: string): Promise<'sent' | 'failed' | 'retried'> {
+async function deliver(db: Kysely<Database>, channel: Channel, rows: { id: string; alert_id: string; attempts: number }[], clock: Clock, dashboardUrl?: string, secretKey?: string): Promise<'sent' | 'failed' | 'retried'> {
   const alerts = (await Promise.all(rows.map((r) => getAlert(db, r.alert_id)))).filter((a) => a !== undefined);
   const ids = rows.map((r) => r.id);
   try {
-    if (alerts.length) await sendToChannel(channel, { alerts, dashboardUrl });
+    if (alerts.length) await sendToChannel(openChannel(channel, secretKey), { alerts, dashboardUrl });
     const at = clock.now();
     await db.updateTable('notification_deliveries').set({ status: 'sent', sent_at: at, claimed_until: null, attempts: sql`attempts + 1`, last_error: null }).where('id', 'in', ids).execute();
     await db.updateTable('notification_channels').set({ last_success_at: at }).where('id', '=', channel.id).execute();
@@ -115,7 +115,7 @@ export class NotificationDispatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
 
-  constructor(private readonly db: Kysely<Database>, private readonly options: { clock?: Clock; dashboardUrl?: string; intervalMs?: number; onError?: (error: unknown) => void } = {}) {}
+  constructor(private readonly db: Kysely<Database>, private readonly options: { clock?: Clock; dashboardUrl?: string; secretKey?: string; intervalMs?: number; onError?: (error: unknown) => void } = {}) {}
 
   start(): void {
     if (this.timer) return;

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
-  createChannel, deleteChannel, deliveryStats, getChannel, listChannels, listDeliveries, NotificationDispatcher, redactSettings, sendToChannel, updateChannel,
+  createChannel, deleteChannel, deliveryStats, getChannel, listChannels, listDeliveries, NotificationDispatcher, openChannel, redactSettings, sendToChannel, updateChannel,
   type Channel, type ChannelInput,
 } from '../../../center/notify.js';
 import { recordAction } from '../../../store/index.js';
@@ -28,10 +28,11 @@ const Id = Type.Object({ id: Type.String({ maxLength: 80 }) });
 export async function notificationRoutes(app: FastifyInstance, { context, dispatch = true }: { context: ServerContext; dispatch?: boolean }) {
   const { db } = context.store;
   const dashboardUrl = context.config.publicUrl;
+  const secretKey = context.config.secretKey;
 
   async function view(channel: Channel, stats?: Record<string, number>) {
     return {
-      id: channel.id, name: channel.name, kind: channel.kind, settings: redactSettings(channel), minSeverity: channel.minSeverity,
+      id: channel.id, name: channel.name, kind: channel.kind, settings: redactSettings(channel, secretKey), minSeverity: channel.minSeverity,
       digestMinutes: channel.digestMinutes, enabled: channel.enabled, createdAt: channel.createdAt,
       lastSuccessAt: channel.lastSuccessAt, lastError: channel.lastError, lastErrorAt: channel.lastErrorAt,
       deliveries: { pending: stats?.pending ?? 0, sent: stats?.sent ?? 0, failed: stats?.failed ?? 0 },
@@ -44,14 +45,14 @@ export async function notificationRoutes(app: FastifyInstance, { context, dispat
   });
 
   app.post('/notifications/channels', { schema: { tags: ['notifications'], body: ChannelBody } }, async (request, reply) => {
-    const channel = await createChannel(db, request.body as ChannelInput, context.clock);
+    const channel = await createChannel(db, request.body as ChannelInput, context.clock, secretKey);
     await recordAction(db, { actor: actorOf(request), action: 'notify.channel.create', target: channel.id, details: { kind: channel.kind, name: channel.name }, at: context.clock.now() });
     return reply.status(201).send(await view(channel));
   });
 
   app.patch('/notifications/channels/:id', { schema: { tags: ['notifications'], params: Id, body: Type.Partial(Type.Omit(ChannelBody, ['kind'])) } }, async (request) => {
     const { id } = request.params as { id: string };
-    const channel = await updateChannel(db, id, request.body as Partial<ChannelInput>);
+    const channel = await updateChannel(db, id, request.body as Partial<ChannelInput>, secretKey);
     await recordAction(db, { actor: actorOf(request), action: 'notify.channel.update', target: id, at: context.clock.now() });
     return view(channel, (await deliveryStats(db)).get(id));
   });
@@ -69,7 +70,7 @@ export async function notificationRoutes(app: FastifyInstance, { context, dispat
     const channel = await getChannel(db, id);
     if (!channel) throw new NotFound(`no channel ${id}`);
     try {
-      await sendToChannel(channel, { alerts: [], test: true, dashboardUrl });
+      await sendToChannel(openChannel(channel, secretKey), { alerts: [], test: true, dashboardUrl });
       await db.updateTable('notification_channels').set({ last_success_at: context.clock.now() }).where('id', '=', id).execute();
       return { ok: true };
     } catch (error) {
@@ -90,7 +91,7 @@ export async function notificationRoutes(app: FastifyInstance, { context, dispat
   });
 
   if (dispatch) {
-    const dispatcher = new NotificationDispatcher(db, { clock: context.clock, dashboardUrl, onError: (error) => app.log.warn({ err: error }, 'notification dispatch failed') });
+    const dispatcher = new NotificationDispatcher(db, { clock: context.clock, dashboardUrl, secretKey, onError: (error) => app.log.warn({ err: error }, 'notification dispatch failed') });
     app.addHook('onReady', async () => dispatcher.start());
     app.addHook('preClose', async () => dispatcher.stop());
   }
