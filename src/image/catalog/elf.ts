@@ -5,30 +5,77 @@ export function isElf(head: Uint8Array): boolean {
   return head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
 }
 
-export function elfSection(data: Buffer, name: string): Buffer | undefined {
-  if (!isElf(data) || data.length < 52) return undefined;
-  const is64 = data[4] === 2;
-  const le = data[5] === 1;
-  const u16 = (o: number) => (le ? data.readUInt16LE(o) : data.readUInt16BE(o));
-  const u32 = (o: number) => (le ? data.readUInt32LE(o) : data.readUInt32BE(o));
-  const addr = (o: number) => (is64 ? Number(le ? data.readBigUInt64LE(o) : data.readBigUInt64BE(o)) : u32(o));
-  const shoff = addr(is64 ? 0x28 : 0x20);
-  const shentsize = u16(is64 ? 0x3a : 0x2e);
-  const shnum = u16(is64 ? 0x3c : 0x30);
-  const shstrndx = u16(is64 ? 0x3e : 0x32);
-  if (!shoff || shoff + shnum * shentsize > data.length || shstrndx >= shnum) return undefined;
+/** Random access over the chunks of a streamed file, without joining them. */
+export class Chunks {
+  private readonly starts: number[] = [];
+  private readonly parts: Buffer[] = [];
+  length = 0;
+
+  push(chunk: Buffer): void {
+    this.starts.push(this.length);
+    this.parts.push(chunk);
+    this.length += chunk.length;
+  }
+
+  slice(start: number, end: number): Buffer {
+    if (start < 0 || end > this.length || start > end) throw new RangeError('outside the file');
+    const out: Buffer[] = [];
+    let i = this.find(start);
+    for (let pos = start; pos < end; i++) {
+      const part = this.parts[i]!;
+      const from = pos - this.starts[i]!;
+      const take = Math.min(part.length - from, end - pos);
+      out.push(part.subarray(from, from + take));
+      pos += take;
+    }
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+
+  private find(offset: number): number {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
+
+export function elfSection(input: Buffer | Chunks, name: string): Buffer | undefined {
+  let file = input as Chunks;
+  if (!(input instanceof Chunks)) {
+    file = new Chunks();
+    file.push(input);
+  }
+  if (file.length < 64) return undefined;
+  const head = file.slice(0, 64);
+  if (!isElf(head)) return undefined;
+  const is64 = head[4] === 2;
+  const le = head[5] === 1;
+  const u16 = (b: Buffer, o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const addr = (b: Buffer, o: number) => (is64 ? Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : u32(b, o));
+  const shoff = addr(head, is64 ? 0x28 : 0x20);
+  const shentsize = u16(head, is64 ? 0x3a : 0x2e);
+  const shnum = u16(head, is64 ? 0x3c : 0x30);
+  const shstrndx = u16(head, is64 ? 0x3e : 0x32);
+  if (!shoff || shentsize < (is64 ? 0x40 : 0x28) || shoff + shnum * shentsize > file.length || shstrndx >= shnum) return undefined;
+  const table = file.slice(shoff, shoff + shnum * shentsize);
   const header = (i: number) => {
-    const o = shoff + i * shentsize;
-    return { name: u32(o), offset: addr(o + (is64 ? 0x18 : 0x10)), size: addr(o + (is64 ? 0x20 : 0x14)) };
+    const o = i * shentsize;
+    return { name: u32(table, o), offset: addr(table, o + (is64 ? 0x18 : 0x10)), size: addr(table, o + (is64 ? 0x20 : 0x14)) };
   };
   const strtab = header(shstrndx);
+  if (strtab.offset + strtab.size > file.length) return undefined;
+  const names = file.slice(strtab.offset, strtab.offset + strtab.size);
   for (let i = 0; i < shnum; i++) {
     const h = header(i);
-    const start = strtab.offset + h.name;
-    const end = data.indexOf(0, start);
-    if (end < 0 || data.toString('latin1', start, end) !== name) continue;
-    if (h.offset + h.size > data.length) return undefined;
-    return data.subarray(h.offset, h.offset + h.size);
+    const end = names.indexOf(0, h.name);
+    if (end < 0 || names.toString('latin1', h.name, end) !== name) continue;
+    if (h.offset + h.size > file.length) return undefined;
+    return file.slice(h.offset, h.offset + h.size);
   }
   return undefined;
 }

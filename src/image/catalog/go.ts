@@ -76,17 +76,22 @@ function goSink(facts: FileFacts): FileSink {
       state = 'done';
     }
   };
+  const found = (from: Buffer) => {
+    state = 'collect';
+    collected = [from];
+    collectedBytes = from.length;
+    tryParse();
+  };
+  // Searched in place: only a magic straddling two chunks needs the few carried-over bytes.
   const search = (chunk: Buffer) => {
-    const window = tail.length ? Buffer.concat([tail, chunk]) : chunk;
-    const at = window.indexOf(MAGIC);
-    if (at >= 0) {
-      state = 'collect';
-      collected = [window.subarray(at)];
-      collectedBytes = window.length - at;
-      tryParse();
-      return;
+    if (tail.length) {
+      const seam = Buffer.concat([tail, chunk.subarray(0, MAGIC.length - 1)]);
+      const at = seam.indexOf(MAGIC);
+      if (at >= 0) return found(Buffer.concat([seam.subarray(at), chunk.subarray(MAGIC.length - 1)]));
     }
-    tail = Buffer.from(window.subarray(Math.max(0, window.length - (MAGIC.length - 1))));
+    const at = chunk.indexOf(MAGIC);
+    if (at >= 0) return found(chunk.subarray(at));
+    tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - (MAGIC.length - 1))));
   };
   return {
     write(chunk) {

@@ -1,5 +1,5 @@
 import { inflateSync } from 'node:zlib';
-import { elfSection, isElf, isExecutable } from './elf.js';
+import { Chunks, elfSection, isElf, isExecutable } from './elf.js';
 import { purl } from './purl.js';
 import type { Cataloger, FileAnalysis, FileFacts, FileSink } from './types.js';
 
@@ -29,24 +29,23 @@ export function parseCargoAuditable(section: Buffer, path: string): FileAnalysis
 }
 
 function rustSink(facts: FileFacts): FileSink {
-  const chunks: Buffer[] = [];
-  let size = 0;
+  // Chunks are kept by reference (no copies) and dropped as soon as the file is not an ELF or too big.
+  let chunks = new Chunks();
   let state: 'head' | 'hold' | 'skip' = 'head';
   return {
     write(chunk) {
       if (state === 'skip') return;
       chunks.push(chunk);
-      size += chunk.length;
-      if (state === 'head' && size >= 4) state = isElf(Buffer.concat(chunks).subarray(0, 4)) ? 'hold' : 'skip';
-      if (state === 'skip' || size > MAX_BYTES) {
+      if (state === 'head' && chunks.length >= 4) state = isElf(chunks.slice(0, 4)) ? 'hold' : 'skip';
+      if (state === 'skip' || chunks.length > MAX_BYTES) {
         state = 'skip';
-        chunks.length = 0;
+        chunks = new Chunks();
       }
     },
     end() {
       if (state !== 'hold') return undefined;
-      const section = elfSection(Buffer.concat(chunks), '.dep-v0');
-      chunks.length = 0;
+      const section = elfSection(chunks, '.dep-v0');
+      chunks = new Chunks();
       return section ? parseCargoAuditable(section, facts.path) : {};
     },
   };
