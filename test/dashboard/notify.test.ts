@@ -7,7 +7,9 @@ import type { DetectedThreat } from '../../src/center/alerts.js';
 import { recordThreatsAndPublish } from '../../src/center/live.js';
 import { createChannel, dispatchNotifications, MAX_ATTEMPTS, SIGNATURE_HEADER } from '../../src/center/notify.js';
 import { ManualClock } from '../../src/core/index.js';
+import { openStore } from '../../src/store/index.js';
 import { bearer } from '../support/app.js';
+import { createTestPostgres, postgresAvailable } from '../support/postgres.js';
 import { createCenterApp } from './support.js';
 
 interface Received { path: string; headers: IncomingMessage['headers']; body: string }
@@ -217,5 +219,28 @@ describe('channel secrets at rest', () => {
     const moved = receiver.received.at(-1)!;
     expect(moved.path).toBe('/moved');
     expect(moved.headers[SIGNATURE_HEADER]).toBe(`sha256=${createHmac('sha256', plain).update(moved.body).digest('hex')}`);
+  });
+});
+
+describe.skipIf(!(await postgresAvailable()))('two servers dispatching from one PostgreSQL', () => {
+  it('sends each delivery exactly once', async () => {
+    const pgdb = await createTestPostgres();
+    const a = await openStore({ databaseUrl: pgdb.url });
+    const b = await openStore({ databaseUrl: pgdb.url });
+    const receiver = await startReceiver();
+    try {
+      await createChannel(a.db, { name: 'siem', kind: 'webhook', settings: { url: `${receiver.url}/x`, secret: 'shared-secret-0123456789' }, minSeverity: 'low' });
+      await recordThreatsAndPublish(a, Array.from({ length: 30 }, () => threat('high')));
+      // Both servers' dispatchers run at once, repeatedly, as their timers would.
+      for (let round = 0; round < 3; round++) await Promise.all([dispatchNotifications(a.db), dispatchNotifications(b.db), dispatchNotifications(a.db)]);
+      const ids = receiver.received.map((r) => (JSON.parse(r.body) as { alerts: { id: string }[] }).alerts[0]!.id);
+      expect(ids).toHaveLength(30);
+      expect(new Set(ids).size).toBe(30);
+    } finally {
+      await receiver.close();
+      await a.close();
+      await b.close();
+      await pgdb.drop();
+    }
   });
 });
