@@ -115,6 +115,17 @@ describe.each(backends)('vulndb store on %s', (_kind, make) => {
       expect((await matchInventory(store, { packages: [npm('left-pad', '1.0.0')] })).map((f) => f.id)).toEqual(['GHSA-2']);
     });
 
+    it('a withdrawn record stops matching and leaves the status counts', async () => {
+      expect((await matchInventory(store, { packages: [npm('left-pad', '0.0.1')] })).map((f) => f.id)).toEqual(['GHSA-1', 'GHSA-2']);
+      const before = (await dbStatus(store)).ecosystems.find((e) => e.ecosystem === 'npm')!.advisories;
+      const file = path.join(dir, 'GHSA-2-withdrawn.json');
+      await writeFile(file, JSON.stringify({ ...npmRecord('GHSA-2', 'left-pad', '2.0.0', '2026-06-01T00:00:00Z'), withdrawn: '2026-06-01T00:00:00Z' }));
+      const report = await importOsv(store, [file]);
+      expect(report.changed).toEqual(['GHSA-2']);
+      expect((await matchInventory(store, { packages: [npm('left-pad', '0.0.1')] })).map((f) => f.id)).toEqual(['GHSA-1']);
+      expect((await dbStatus(store)).ecosystems.find((e) => e.ecosystem === 'npm')!.advisories).toBe(before - 1);
+    });
+
     it('a corrupt zip is a counted warning, not a crash, and changes nothing', async () => {
       const good = await zipToBuffer([['GHSA-9.json', JSON.stringify(npmRecord('GHSA-9', 'corrupt-pkg', '1.0.0'))]]);
       const truncated = path.join(dir, 'truncated.zip');
