@@ -49,6 +49,8 @@ describe('reviewAdmission', () => {
     expect(out.response.status?.message).toContain('[pod-security-baseline] privileged');
     expect(out.response.warnings?.some((w) => w.startsWith('[read-only-root-filesystem]'))).toBe(true);
     expect(results.every((r) => r.resource.namespace === 'my-namespace')).toBe(true);
+    expect(out.response.auditAnnotations?.['denied-by']?.split(',')).toEqual(expect.arrayContaining(['no-privileged-containers', 'pod-security-baseline']));
+    expect(out.response.auditAnnotations?.['audit-findings']).toContain('read-only-root-filesystem');
     expect(record).toBe(true);
   });
 

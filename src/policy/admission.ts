@@ -36,6 +36,8 @@ export interface AdmissionResponse {
   allowed: boolean;
   status?: { code: number; reason?: string; message: string };
   warnings?: string[];
+  /** Recorded by the API server in the request's audit event as `<webhook name>/<key>`. */
+  auditAnnotations?: Record<string, string>;
 }
 
 export interface AdmissionReview {
@@ -135,6 +137,12 @@ export function reviewAdmission(body: unknown, set: PolicySet, options: Evaluate
     const warnings = audited.slice(0, MAX_WARNINGS).map((r) => clip(label(r), MAX_WARNING_LENGTH));
     if (audited.length > MAX_WARNINGS) warnings.push(`palisade: ${audited.length - MAX_WARNINGS} more audit findings not shown`);
     response.warnings = warnings;
+  }
+  if (results.length) {
+    const ids = (list: PolicyResult[]): string => [...new Set(list.map((r) => r.policy))].join(',');
+    response.auditAnnotations = {};
+    if (denied.length) response.auditAnnotations['denied-by'] = ids(denied);
+    if (audited.length) response.auditAnnotations['audit-findings'] = ids(audited);
   }
   return outcome(results);
 }
