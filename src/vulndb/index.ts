@@ -47,6 +47,7 @@ export {
   type UpdateReport,
   type EcosystemUpdate,
 } from './update.js';
+export { vulndbJobs, runScheduledUpdate, UPDATE_QUEUE, DEFAULT_UPDATE_CRON, type AdvisoryChange, type VulnDbJobContext, type UpdateJobResult } from './jobs.js';
 export { dbStatus, AdvisoryCache, packagesForAdvisories, type DbStatus, type EcosystemStatus } from './store.js';
 
 /**

@@ -9,7 +9,7 @@ import { createTestPostgres, postgresAvailable, type TestPostgres } from '../../
 import { ManualClock, sequentialIds, type InstalledPackage } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
-import { AdvisoryIndex, dbStatus, importOsv, matchInventory, matchPackages, packagesForAdvisories, updateFromOsvDev, validateOsvRecord } from './index.js';
+import { AdvisoryIndex, dbStatus, importOsv, matchInventory, matchPackages, packagesForAdvisories, updateFromOsvDev, validateOsvRecord, vulndbJobs, type AdvisoryChange } from './index.js';
 import { dpkgInventory, osvRecords, readImageFile } from './testing/fixtures.js';
 import { zipToBuffer, zipToFile } from './testing/zip.js';
 
@@ -176,10 +176,11 @@ describe.each(backends)('vulndb store on %s', (_kind, make) => {
   describe('updateFromOsvDev over a local HTTP server', () => {
     let server: Server;
     let base: string;
+    let archive: Buffer;
     const requested: string[] = [];
 
     beforeAll(async () => {
-      const archive = await zipToBuffer([
+      archive = await zipToBuffer([
         ['GHSA-u1.json', JSON.stringify(npmRecord('GHSA-u1', 'update-pkg', '2.0.0'))],
         ['GHSA-u2.json', JSON.stringify(npmRecord('GHSA-u2', 'update-pkg', '3.0.0'))],
       ]);
@@ -223,6 +224,18 @@ describe.each(backends)('vulndb store on %s', (_kind, make) => {
       expect((await matchInventory(store, { packages: [npm('update-pkg', '1.0.0')] })).map((f) => f.id)).toEqual(['GHSA-u1', 'GHSA-u2']);
       const again = await updateFromOsvDev(store, ['npm'], { fetch: localFetch });
       expect(again).toMatchObject({ added: [], changed: [] });
+    });
+
+    it('the scheduled job reports what changed, with the packages to re-match, and stays quiet otherwise', async () => {
+      const changes: AdvisoryChange[] = [];
+      archive = await zipToBuffer([['GHSA-u3.json', JSON.stringify(npmRecord('GHSA-u3', 'job-pkg', '1.0.0'))]]);
+      const localFetch: typeof fetch = (input, init) => fetch(String(input).replace('https://osv-vuln-data.storage.googleapis.com', base), init);
+      const [job] = vulndbJobs({ store, ecosystems: ['npm'], fetch: localFetch, onChanged: async (c) => void changes.push(c) });
+      expect(job!.queue).toBe('vulndb-update');
+      expect(await job!.handler({}, { id: 'j1', retryCount: 0 })).toEqual({ added: 1, changed: 0, failed: [] });
+      expect(changes).toEqual([{ added: ['GHSA-u3'], changed: [], packages: [{ ecosystem: 'npm', name: 'job-pkg' }] }]);
+      await job!.handler({}, { id: 'j2', retryCount: 0 });
+      expect(changes).toHaveLength(1);
     });
   });
 });
