@@ -59,7 +59,7 @@ function realSamples(): { reads: Record<string, unknown>[]; writes: Record<strin
 }
 
 /** The stream as JSON lines: 90% reads, 9% writes, 1% attacks, with varied names, users and times. */
-function buildStream(count: number): string[] {
+export function buildStream(count: number): string[] {
   const { reads, writes } = realSamples();
   const attacks = loadAuditRules({ dir: null }).rules.flatMap((r) => r.rule.samples.fire.map((s) => s.events.at(-1)!)) as unknown as Record<string, unknown>[];
   const random = rng(42);

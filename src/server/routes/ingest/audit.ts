@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../../../core/index.js';
-import { createAuditIngest, loadAuditRules, WEBHOOK_MAX_BYTES, type AuditIngest, type RuleSet } from '../../../audit/index.js';
+import { createAuditIngest, loadAuditRules, WEBHOOK_MAX_BYTES, type AuditIngest, type AuditThreat, type RuleSet } from '../../../audit/index.js';
 import { dedupeKey, recordThreats } from '../../../center/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
@@ -15,20 +15,74 @@ export interface AuditIngestRouteOptions {
 
 /** Bad items listed in the answer; the apiserver ignores the body, people reading it do not need thousands. */
 const MAX_LISTED_ERRORS = 100;
+const MAX_EVIDENCE = 20;
+
+/**
+ * Group commit for alerts: batches arriving together (several apiservers, retries) mostly hit the
+ * same alerts, and upserting the same rows from concurrent transactions serialises them on row
+ * locks. One writer takes everything queued, folds repeats of a key into one threat (counts
+ * added, earliest time, evidence bounded) and records it in one transaction in key order; each
+ * request waits for the write that carried its threats.
+ */
+function threatRecorder(record: (threats: AuditThreat[]) => Promise<unknown>) {
+  let queue: Array<{ threats: AuditThreat[]; done: (error?: unknown) => void }> = [];
+  let writing = false;
+  const write = async () => {
+    writing = true;
+    while (queue.length) {
+      const taken = queue;
+      queue = [];
+      const byKey = new Map<string, AuditThreat>();
+      for (const { threats } of taken) {
+        for (const t of threats) {
+          const key = dedupeKey(t);
+          const seen = byKey.get(key);
+          if (!seen) {
+            byKey.set(key, { ...t, evidence: [...t.evidence] });
+            continue;
+          }
+          seen.count += t.count;
+          if (t.at < seen.at) seen.at = t.at;
+          if (t.lastSeen > seen.lastSeen) seen.lastSeen = t.lastSeen;
+          seen.evidence.push(...t.evidence.slice(0, Math.max(0, MAX_EVIDENCE - seen.evidence.length)));
+        }
+      }
+      const ordered = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
+      try {
+        await record(ordered);
+        for (const t of taken) t.done();
+      } catch (error) {
+        for (const t of taken) t.done(error);
+      }
+    }
+    writing = false;
+  };
+  return (threats: AuditThreat[]): Promise<void> => {
+    if (threats.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ threats, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (!writing) void write();
+    });
+  };
+}
 
 /**
  * `POST /ingest/audit`: the kube-apiserver audit webhook backend (kubeconfig from
  * `palisade cluster connect`). Authenticated by the cluster's bearer token, whose scope names the
  * cluster (an admin token may name one with `?cluster=`). Accepts an `audit.k8s.io/v1` or
  * `v1beta1` EventList, a JSON array or a single Event, at most 400 events. It answers only after
- * the alerts the new events raised, the events and the detection state are stored, so a 200 means
+ * the alerts the new events raised and the events are stored (the first-seen state is written in
+ * the background, coalesced across batches, and at close), so a 200 means
  * nothing is lost; a batch sent again after a 200 is recognised by auditID and stage and not
  * counted twice (after a failure it is detected again: at least once, never lost).
  * Bad items are reported in the answer and the rest of the batch is still processed.
  */
 export async function auditIngestRoutes(app: FastifyInstance, options: AuditIngestRouteOptions) {
   const { context } = options;
-  const ingest = options.ingest ?? await createAuditIngest(context.store.db, options.rules ?? loadAuditRules());
+  const ingest = options.ingest ?? await createAuditIngest(context.store.db, options.rules ?? loadAuditRules(), {},
+    (error) => app.log.error({ err: error }, 'writing the audit detection state failed; retrying with the next batch'));
+  app.addHook('onClose', async () => ingest.flushState());
+  const recordAlerts = threatRecorder((threats) => recordThreats(context.store.db, threats));
 
   // This plugin's own JSON parser (encapsulated: other routes keep the app's): PostgreSQL text and
   // jsonb cannot hold NUL, so \u0000 escapes become U+FFFD before parsing, and a hostile event
@@ -61,16 +115,15 @@ export async function auditIngestRoutes(app: FastifyInstance, options: AuditInge
       throw new Forbidden(`this token belongs to cluster ${principal.cluster}, not ${named}`);
     }
     const result = await ingest.ingest(cluster, request.body);
-    // Concurrent batches upsert alert rows; taking them in one global order avoids deadlocks.
-    const threats = result.threats.map((t) => ({ key: dedupeKey(t), t })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((x) => x.t);
-    const recorded = await recordThreats(context.store.db, threats);
+    await recordAlerts(result.threats);
     await result.commit();
     if (result.errors.length) request.log.warn({ cluster, errors: result.errors.length, first: result.errors[0] }, 'audit batch had bad events');
     return {
       cluster,
       events: result.events,
       duplicates: result.duplicates,
-      alerts: { created: recorded.created.length, updated: recorded.updated.length },
+      /** Alerts this batch raised or repeated (rule and resource pairs). */
+      alerts: result.threats.length,
       errors: result.errors.slice(0, MAX_LISTED_ERRORS),
       errorCount: result.errors.length,
     };
