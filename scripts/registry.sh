@@ -13,15 +13,15 @@ port=${2:-5000}
 dir=$(mktemp -d /tmp/palisade-registry-XXXXXX)
 cat >"$dir/config.yml" <<YAML
 version: 0.1
-log: { level: error }
+log: { level: error, accesslog: { disabled: true } }
 storage: { filesystem: { rootdirectory: $dir/storage } }
 http: { addr: 127.0.0.1:$port }
 YAML
-docker-registry serve "$dir/config.yml" &
+docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
 fixtures=${PALISADE_FIXTURES:-$(dirname "$0")/../../shared/fixtures}
 for tag in minbase app; do
   skopeo copy --quiet --dest-tls-verify=false "oci:$fixtures/images/debian12:$tag" "docker://127.0.0.1:$port/demo/$tag:1"
 done
-echo "registry pid $pid on 127.0.0.1:$port (storage $dir); images demo/minbase:1 demo/app:1"
+echo "registry pid $pid on 127.0.0.1:$port (storage and log in $dir); images demo/minbase:1 demo/app:1; stop with: kill $pid"

@@ -256,7 +256,7 @@ export class RegistryClient {
   private networkError(error: unknown, url: URL, what: string): PalisadeError {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const detail = cause?.code ?? cause?.message ?? (error as Error).message;
-    return new PalisadeError('registry.unreachable', `${what}: cannot reach ${url.origin} (${detail})`, {
+    return new PalisadeError('registry.unreachable', `${this.registry}/${this.repository}: ${what}: cannot reach ${url.origin} (${detail})`, {
       kind: 'unavailable',
       cause: error,
       hint: url.protocol === 'https:' ? 'if this registry serves plain HTTP on a private network, pass --insecure' : 'is the registry running?',
