@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,6 +83,19 @@ describe('layers merged in order', () => {
     ]);
     expect(r.inventory.os).toMatchObject({ id: 'debian', distroless: true });
     expect(names(r)).toEqual(['base-files@12.4+deb12u5']);
+  });
+});
+
+describe('binaries in layers', () => {
+  it.skipIf(!existsSync('/usr/bin/docker-registry'))('streams executables past the Go cataloger, and leaves non-executable copies alone', async () => {
+    const binary = await readFile('/usr/bin/docker-registry');
+    const r = await scanLayers([
+      { name: 'usr/bin/docker-registry', content: binary, mode: 0o755 },
+      { name: 'opt/copy/docker-registry.bak', content: binary, mode: 0o644 },
+    ]);
+    const go = r.inventory.packages.filter((p) => p.ecosystem === 'Go');
+    expect(go.map((p) => `${p.name} ${p.path}`)).toEqual(['stdlib usr/bin/docker-registry']);
+    expect(go[0]!.version).toMatch(/^v1\.\d+\.\d+$/);
   });
 });
 
