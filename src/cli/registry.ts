@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { connectRegistry, parseRegistryKind } from '../registry/index.js';
+import { connectRegistry, importImage, parseRegistryKind } from '../registry/index.js';
 import { systemClock } from '../core/index.js';
 import { withStore, withStoreFlags } from './shared.js';
 
@@ -45,5 +45,22 @@ export function register(program: Command): void {
         console.log(`webhook URL: ${connection.webhookUrl}\n`);
         console.log(connection.snippet);
       });
+    });
+
+  registry.command('import')
+    .description('copy an image (every platform) between registries; the destination\'s webhook marks it as an import and Palisade scans it')
+    .argument('<source>', 'REF or docker://REF, e.g. 127.0.0.1:5000/team/app:1')
+    .argument('<destination>', 'REF with a tag')
+    .option('--insecure', 'plain HTTP for both registries (loopback and private networks)')
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (source: string, destination: string, flags: { insecure?: boolean; format?: string }) => {
+      // Credentials come from ~/.docker/config.json (docker login / skopeo login), never from flags.
+      const report = await importImage(source, destination, { ...(flags.insecure ? { insecure: true } : {}) });
+      if (flags.format === 'json') {
+        console.log(JSON.stringify(report, null, 2));
+        return;
+      }
+      console.log(`imported ${report.source} → ${report.destination} (${report.digest})`);
+      console.log(`${report.manifests} manifest(s); blobs: ${report.blobsCopied} copied (${report.bytesCopied} bytes), ${report.blobsMounted} mounted, ${report.blobsPresent} already there`);
     });
 }

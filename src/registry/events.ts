@@ -25,7 +25,7 @@ export const IMAGE_MANIFEST_TYPES = new Set([
   'application/vnd.oci.image.index.v1+json',
 ]);
 
-/** User agents of tools that copy images in rather than build them; `palisade registry import` sends the first. */
+/** User agents of tools that copy images in rather than build them; `palisade registry import` sends the first (IMPORT_USER_AGENT). */
 export const IMPORT_USER_AGENTS = [/^palisade-import\//i];
 
 export function isImportUserAgent(userAgent: string | undefined): boolean {

@@ -7,3 +7,4 @@ export { scanJob, scanRegistryImage, scanKey, SCAN_QUEUE, type ScanRequest, type
 export { ingestRegistryEvents, type IngestOutcome } from './triggers.js';
 export { queueDailyRescans, rematchStoredInventories, rescanJobs, RESCAN_QUEUE, REMATCH_QUEUE, DEFAULT_RESCAN_WINDOW_DAYS } from './rescan.js';
 export { registryRecommendation, REGISTRY_POLICY } from './recommendation.js';
+export { importImage, IMPORT_USER_AGENT, type ImportReport, type ImportOptions } from './import.js';
