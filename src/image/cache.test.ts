@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestPostgres, postgresAvailable } from '../../test/support/postgres.js';
+import { openStore, type Store } from '../store/index.js';
+import { analyzerKey, memoryLayerCache, storeLayerCache, type LayerCache } from './cache.js';
+import { DEFAULT_CATALOGERS } from './catalog/index.js';
+import type { LayerAnalysis } from './layers.js';
+
+const analysis = (diffId: string, version: string): LayerAnalysis => ({
+  diffId,
+  files: [{ path: 'var/lib/dpkg/status', cataloger: 'dpkg', analysis: { packages: [{ name: 'bash', version, ecosystem: 'dpkg', purl: '', path: 'var/lib/dpkg/status' }] } }],
+  whiteouts: ['usr/share/doc/bash'],
+  opaqueDirs: [],
+  links: [{ path: 'etc/os-release', target: '../usr/lib/os-release', hard: false }],
+  warnings: [],
+  entries: 3,
+  bytes: 4096,
+});
+
+const backends: Array<[string, () => Promise<{ cache: LayerCache; cleanup: () => Promise<void> } | undefined>]> = [
+  ['memory', async () => ({ cache: memoryLayerCache(), cleanup: async () => undefined })],
+  ['pglite', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-image-cache-'));
+    const store: Store = await openStore({ dataDir: dir });
+    return { cache: storeLayerCache(store.db), cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
+  }],
+  ['postgres', async () => {
+    if (!(await postgresAvailable())) return undefined;
+    const db = await createTestPostgres();
+    const store = await openStore({ databaseUrl: db.url });
+    return { cache: storeLayerCache(store.db), cleanup: async () => { await store.close(); await db.drop(); } };
+  }],
+];
+
+describe.each(backends)('layer analysis cache (%s)', (_kind, make) => {
+  let made: Awaited<ReturnType<typeof make>>;
+  beforeAll(async () => {
+    made = await make();
+  });
+  afterAll(async () => made?.cleanup());
+
+  it('returns what was stored for the same diff ID and analyzer, and nothing for another analyzer', async (ctx) => {
+    if (!made) ctx.skip();
+    const key = analyzerKey(DEFAULT_CATALOGERS);
+    expect(await made!.cache.get('sha256:aaa', key)).toBeUndefined();
+    await made!.cache.put(analysis('sha256:aaa', '5.2.15-2+b2'), key);
+    expect(await made!.cache.get('sha256:aaa', key)).toEqual(analysis('sha256:aaa', '5.2.15-2+b2'));
+    expect(await made!.cache.get('sha256:aaa', analyzerKey(DEFAULT_CATALOGERS.slice(1)))).toBeUndefined();
+    // A second writer of the same layer (two workers racing) replaces, never fails.
+    await made!.cache.put(analysis('sha256:aaa', '5.2.15-2+b3'), key);
+    expect((await made!.cache.get('sha256:aaa', key))?.files[0]?.analysis.packages?.[0]?.version).toBe('5.2.15-2+b3');
+  });
+
+  it('changes the analyzer key when a cataloger version changes', () => {
+    const bumped = DEFAULT_CATALOGERS.map((c) => (c.name === 'dpkg' ? { ...c, version: c.version + 1 } : c));
+    expect(analyzerKey(bumped)).not.toBe(analyzerKey(DEFAULT_CATALOGERS));
+    expect(analyzerKey([...DEFAULT_CATALOGERS].reverse())).toBe(analyzerKey(DEFAULT_CATALOGERS));
+  });
+});
