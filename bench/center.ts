@@ -3,7 +3,7 @@
  * the alerts list and an image's findings over loopback HTTP (target < 100 ms), against an empty
  * route (/healthz) measured in the same run; and the dashboard's first load in Chromium through
  * the Performance API (target < 1.5 s), against loading a bare JSON document from the same server.
- * `npm run bench -- center [--pglite-only] [--alerts N] [--findings N]`.
+ * `npm run bench -- center [--pglite-only | --postgres-only] [--alerts N] [--findings N]`.
  */
 import { existsSync } from 'node:fs';
 import { sql } from 'kysely';
@@ -137,6 +137,6 @@ export default async function (args: string[], emit: (r: BenchResult) => void): 
     return at >= 0 ? Number(args[at + 1]) : fallback;
   };
   const options = { alerts: flag('--alerts', 100_000), findings: flag('--findings', 1_000_000), browser: existsSync('/usr/bin/chromium') && existsSync('web/dist/index.html') };
-  await run('pglite', emit, options);
+  if (!args.includes('--postgres-only')) await run('pglite', emit, options);
   if (!args.includes('--pglite-only') && (await postgresAvailable())) await run('postgres', emit, options);
 }

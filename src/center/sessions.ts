@@ -87,7 +87,13 @@ export async function signIn(db: Kysely<Database>, credentials: Credentials, cli
 export async function resolveSession(db: Kysely<Database>, secret: string, clock: Clock = systemClock): Promise<Session | undefined> {
   if (secret.length > 100) return undefined;
   const row = await db.selectFrom('sessions').selectAll().where('hash', '=', sha256Hex(secret)).where('expires_at', '>', clock.now()).executeTakeFirst();
-  return row ? { subject: row.subject, role: row.role as Role, csrf: row.csrf, expiresAt: row.expires_at } : undefined;
+  if (!row) return undefined;
+  // A session opened with the admin token ends when that token is revoked.
+  if (row.subject.startsWith('token:')) {
+    const token = await db.selectFrom('tokens').select('id').where('id', '=', row.subject.slice('token:'.length)).where('revoked_at', 'is', null).executeTakeFirst();
+    if (!token) return undefined;
+  }
+  return { subject: row.subject, role: row.role as Role, csrf: row.csrf, expiresAt: row.expires_at };
 }
 
 export async function endSession(db: Kysely<Database>, secret: string): Promise<void> {

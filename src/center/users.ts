@@ -100,7 +100,13 @@ export async function updateUser(db: Kysely<Database>, id: string, change: { rol
     checkPassword(change.password);
     set.password_hash = await hashPassword(change.password);
   }
-  if (Object.keys(set).length) await db.updateTable('users').set(set).where('id', '=', id).execute();
+  if (Object.keys(set).length) {
+    await db.transaction().execute(async (tx) => {
+      const user = await tx.updateTable('users').set(set).where('id', '=', id).where('disabled_at', 'is', null).returning('name').executeTakeFirst();
+      // A new role or password takes effect now: the user's open sessions end.
+      if (user) await tx.deleteFrom('sessions').where('subject', '=', `user:${user.name}`).execute();
+    });
+  }
   const row = await db.selectFrom('users').selectAll().where('id', '=', id).where('disabled_at', 'is', null).executeTakeFirst();
   if (!row) throw new PalisadeError('user.not_found', `no user ${id}`, { kind: 'not-found' });
   return toUser(row);

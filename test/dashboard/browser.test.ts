@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DetectedThreat } from '../../src/center/alerts.js';
 import { recordThreatsAndPublish } from '../../src/center/live.js';
 import { createUser } from '../../src/center/users.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { createToken, openStore, type Store } from '../../src/store/index.js';
 import { bearer } from '../support/app.js';
 import { PALISADE_BIN, startProcess, type ServerProcess } from '../support/cli.js';
 import { createTestPostgres, postgresAvailable, type TestPostgres } from '../support/postgres.js';
@@ -79,8 +79,8 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
       const cwd = await mkdtemp(path.join(os.tmpdir(), 'palisade-web-'));
       const server: ServerProcess = await startProcess(['server', '--port', '0'], { cwd, env: { PALISADE_DATABASE_URL: pgdb.url } });
       base = server.url;
-      adminToken = server.adminToken!;
       store = await openStore({ databaseUrl: pgdb.url });
+      adminToken = server.adminToken ?? (await createToken(store.db, 'admin', 'browser test')).secret;
       stop = async () => {
         await server.stop();
         await store.close();

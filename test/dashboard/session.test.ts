@@ -78,6 +78,22 @@ describe('dashboard sign-in', () => {
     expect((await t.app.inject({ url: '/api/v1/overview', headers: { cookie: session.cookie } })).statusCode).toBe(401);
   });
 
+  it('ends sessions when the admin token behind them is revoked or the user role changes', async () => {
+    const viaToken = await createToken(t.store.db, 'admin', 'second admin');
+    const tokenSession = sessionOf(await signIn({ token: viaToken.secret }));
+    expect((await t.app.inject({ url: '/api/v1/overview', headers: { cookie: tokenSession.cookie } })).statusCode).toBe(200);
+    await t.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${viaToken.id}`, headers: bearer(t.adminToken) });
+    expect((await t.app.inject({ url: '/api/v1/overview', headers: { cookie: tokenSession.cookie } })).statusCode).toBe(401);
+
+    const user = await createUser(t.store.db, { name: 'erin', role: 'admin', password: 'erins long password' });
+    const userSession = sessionOf(await signIn({ user: 'erin', password: 'erins long password' }));
+    const demote = await t.app.inject({ method: 'PATCH', url: `/api/v1/users/${user.id}`, headers: bearer(t.adminToken), payload: { role: 'reader' } });
+    expect(demote.json().role).toBe('reader');
+    expect((await t.app.inject({ url: '/api/v1/overview', headers: { cookie: userSession.cookie } })).statusCode).toBe(401);
+    const again = sessionOf(await signIn({ user: 'erin', password: 'erins long password' }));
+    expect((await t.app.inject({ url: '/api/v1/users', headers: { cookie: again.cookie } })).statusCode).toBe(403);
+  });
+
   it('expires sessions after their lifetime', async () => {
     const session = sessionOf(await signIn({ user: 'alice', password: 'correct horse battery' }));
     clock.advance(13 * 60 * 60 * 1000);
