@@ -157,7 +157,8 @@ export class AuditLineDecoder {
     if (this.held) {
       this.held.push(raw);
       this.heldBytes += raw.length;
-      if (this.heldBytes > AuditLineDecoder.MAX_DOCUMENT_BYTES) this.release();
+      // A complete JSON object on the second line means JSON lines with a broken first line.
+      if (this.heldBytes > AuditLineDecoder.MAX_DOCUMENT_BYTES || (this.held.length === 2 && isCompleteObject(raw))) this.release();
       return;
     }
     const line = raw.trim();
@@ -209,6 +210,17 @@ export class AuditLineDecoder {
       return;
     }
     decodeAuditValue(value, this.sink, { ...this.ctx, line: lineNo });
+  }
+}
+
+function isCompleteObject(line: string): boolean {
+  const text = line.trim();
+  if (!text.startsWith('{') || !text.endsWith('}')) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

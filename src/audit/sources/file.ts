@@ -55,19 +55,23 @@ export interface FollowOptions {
 
 /**
  * `tail -f`: after the file has been read, keeps reading what the apiserver appends. When the file
- * shrinks (rotated away and recreated) it starts again from the beginning of the new file.
+ * is rotated (renamed away and recreated, or truncated) it starts again from the new file's start.
  */
 export async function followAuditFile(path: string, sink: AuditSink, options: FollowOptions = {}, ctx: DecodeContext = {}): Promise<void> {
   const interval = options.intervalMs ?? 500;
   const decoder = new AuditLineDecoder(sink, { ...ctx, file: ctx.file ?? path });
   let offset = 0;
   let partial = '';
+  let inode: number | undefined;
   while (!options.signal?.aborted) {
-    const size = (await stat(path).catch(() => undefined))?.size ?? 0;
-    if (size < offset) {
+    const info = await stat(path).catch(() => undefined);
+    const size = info?.size ?? 0;
+    // Rotated: renamed away and recreated (new inode), or truncated in place (smaller).
+    if (size < offset || (info && inode !== undefined && info.ino !== inode)) {
       offset = 0;
       partial = '';
     }
+    if (info) inode = info.ino;
     if (size > offset) {
       const handle = await open(path, 'r');
       try {

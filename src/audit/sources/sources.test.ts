@@ -68,6 +68,14 @@ describe.skipIf(!fixturesAvailable())('audit sources over the real samples', () 
     expect(batch.errors[0]!.file).toBe('f.log');
   });
 
+  it('reports a broken first line of a JSON-lines file and reads the rest', () => {
+    const lines = readFileSync(k8s('test-audit.log'), 'utf8').trim().split('\n');
+    const batch = new AuditBatch();
+    decodeAuditText(['{"kind":"Event","apiVer', ...lines.slice(0, 3)].join('\n'), batch);
+    expect(batch.events).toHaveLength(3);
+    expect(batch.errors).toMatchObject([{ line: 1, code: 'audit.invalid-json' }]);
+  });
+
   it('reads a pretty-printed EventList document and a JSON array', () => {
     const events = readFileSync(k8s('test-audit.log'), 'utf8').trim().split('\n').slice(0, 3).map((l) => JSON.parse(l));
     const list = new AuditBatch();
@@ -118,5 +126,40 @@ describe('audit webhook bodies', () => {
     const batch = decodeWebhookBody({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [ev(1), { ...ev(2), user: undefined }, ev(3)] }, 'c');
     expect(batch.events.map((e) => e.auditID)).toEqual(['id1', 'id3']);
     expect(batch.errors).toMatchObject([{ index: 1, field: 'user' }]);
+  });
+});
+
+describe('following an audit log', () => {
+  it('delivers appended lines, holds a partial last line, and starts over when the file is rotated', async () => {
+    const { followAuditFile } = await import('./file.js');
+    const { appendFileSync } = await import('node:fs');
+    const dir = mkdtempSync(path.join(tmpdir(), 'follow-'));
+    const file = path.join(dir, 'audit.log');
+    const line = (id: string) => JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: id, verb: 'get', user: { username: 'u' }, requestReceivedTimestamp: '2025-01-01T00:00:00Z' });
+    writeFileSync(file, line('a') + '\n');
+    const batch = new AuditBatch();
+    const controller = new AbortController();
+    const seen = (n: number) => new Promise<void>((resolve) => {
+      const timer = setInterval(() => { if (batch.events.length >= n) { clearInterval(timer); resolve(); } }, 10);
+    });
+    const following = followAuditFile(file, batch, { intervalMs: 20, signal: controller.signal });
+    await seen(1);
+    const half = line('b');
+    appendFileSync(file, half.slice(0, 20));
+    await new Promise((r) => setTimeout(r, 80));
+    expect(batch.events).toHaveLength(1);
+    appendFileSync(file, half.slice(20) + '\n');
+    await seen(2);
+    writeFileSync(file, line('c') + '\n');
+    await seen(3);
+    // The apiserver's own rotation: rename, then a new file longer than what was read.
+    const { renameSync } = await import('node:fs');
+    renameSync(file, file + '.1');
+    writeFileSync(file, [line('d'), line('e'), line('f'), line('g')].join('\n') + '\n');
+    await seen(7);
+    controller.abort();
+    await following;
+    expect(batch.events.map((e) => e.auditID)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    expect(batch.errors).toEqual([]);
   });
 });
