@@ -233,6 +233,45 @@ function Channels() {
   );
 }
 
+const REGISTRY_KINDS = ['distribution', 'harbor', 'acr', 'dockerhub', 'generic'];
+
+function Registries() {
+  const [form, setForm] = useState({ name: '', url: '', kind: 'distribution', username: '', password: '', poll: false });
+  const [connection, setConnection] = useState<{ token: string; webhookUrl: string; snippet: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const connect = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const body = { name: form.name, url: form.url, kind: form.kind, poll: form.poll, ...(form.username ? { username: form.username, password: form.password } : {}) };
+      setConnection(await api<{ token: string; webhookUrl: string; snippet: string }>('/registries', { method: 'POST', body }));
+      setForm({ ...form, name: '', url: '', username: '', password: '' });
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <Card title="Connect a registry">
+      <form className="inline" onSubmit={connect} aria-label="Connect a registry">
+        <label>Name <input required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} /></label>
+        <label>URL <input type="url" required value={form.url} onChange={(e) => setForm({ ...form, url: e.target.value })} placeholder="https://registry.example.com" /></label>
+        <label>Kind <select value={form.kind} onChange={(e) => setForm({ ...form, kind: e.target.value })}>{REGISTRY_KINDS.map((k) => <option key={k}>{k}</option>)}</select></label>
+        <label>User (optional) <input value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} autoComplete="off" /></label>
+        <label>Password <input type="password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} autoComplete="new-password" /></label>
+        <label className="switch"><input type="checkbox" checked={form.poll} onChange={(e) => setForm({ ...form, poll: e.target.checked })} /> Poll for new images</label>
+        <button type="submit">Connect registry</button>
+      </form>
+      {error ? <p role="alert" className="error">{error}</p> : null}
+      {connection ? (
+        <div role="status">
+          <p>Connected. Its webhook URL is <code>{connection.webhookUrl}</code>; the token is shown once: <code>{connection.token}</code></p>
+          <pre tabIndex={0} aria-label="Registry webhook configuration">{connection.snippet}</pre>
+        </div>
+      ) : null}
+    </Card>
+  );
+}
+
 function Connect() {
   const origin = location.origin;
   return (
@@ -257,6 +296,7 @@ export function SettingsPage() {
       {admin ? (
         <>
           <Channels />
+          <Registries />
           <Tokens />
           <Users />
           <Connect />
