@@ -9,6 +9,7 @@ interface AddFlags {
   kind: string;
   username?: string;
   passwordStdin?: boolean;
+  poll?: boolean;
   format?: string;
 }
 
@@ -22,6 +23,7 @@ export function register(program: Command): void {
     .option('--kind <kind>', 'distribution, harbor, acr, dockerhub or generic', 'distribution')
     .option('--username <user>', 'pull credentials, sealed with PALISADE_SECRET_KEY')
     .option('--password-stdin', 'read the password from standard input')
+    .option('--poll', 'no webhooks: list the catalog and tags every 15 minutes and scan new digests')
     .option('--format <format>', 'text or json', 'text')
     .action(async (name: string, flags: AddFlags, command: Command) => {
       const password = flags.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined;
@@ -31,6 +33,7 @@ export function register(program: Command): void {
           url: flags.url,
           kind: parseRegistryKind(flags.kind),
           ...(flags.username ? { login: { username: flags.username, password: password ?? '' } } : {}),
+          poll: flags.poll ?? false,
           secretKey: config.secretKey,
           publicUrl: config.publicUrl,
           actor: 'cli',

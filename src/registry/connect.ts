@@ -16,7 +16,7 @@ export interface RegistryConnection {
 const NAME = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
 
 /** Connects a registry: stores it (credentials sealed), makes its ingest token, and writes its webhook set-up. */
-export async function connectRegistry(store: Store, input: { name: string; url: string; kind: RegistryKind; login?: RegistryLogin; secretKey?: string; publicUrl?: string; actor: string; clock: Clock }): Promise<RegistryConnection> {
+export async function connectRegistry(store: Store, input: { name: string; url: string; kind: RegistryKind; login?: RegistryLogin; poll?: boolean; secretKey?: string; publicUrl?: string; actor: string; clock: Clock }): Promise<RegistryConnection> {
   if (!NAME.test(input.name)) throw new PalisadeError('registry.name', `invalid registry name '${input.name}'`, { field: 'name', hint: 'lowercase letters, digits, . _ - (up to 64)' });
   let url: URL;
   try {
@@ -28,7 +28,7 @@ export async function connectRegistry(store: Store, input: { name: string; url: 
   const at = input.clock.now();
   const credentials = input.login ? sealCredentials(input.secretKey, input.login) : null;
   const { record, token } = await store.db.transaction().execute(async (tx) => {
-    const record = await insertRegistry(tx, { name: input.name, url: url.origin, kind: input.kind, credentials, at });
+    const record = await insertRegistry(tx, { name: input.name, url: url.origin, kind: input.kind, credentials, poll: input.poll ?? false, at });
     const token = await createToken(tx, `registry:${input.name}`, `${input.name} webhook`, input.clock);
     await recordAction(tx, { actor: input.actor, action: 'registry.add', target: `registry:${input.name}`, details: { url: url.origin, kind: input.kind }, at });
     return { record, token };

@@ -8,3 +8,4 @@ export { ingestRegistryEvents, type IngestOutcome } from './triggers.js';
 export { queueDailyRescans, rematchStoredInventories, rescanJobs, RESCAN_QUEUE, REMATCH_QUEUE, DEFAULT_RESCAN_WINDOW_DAYS } from './rescan.js';
 export { registryRecommendation, REGISTRY_POLICY } from './recommendation.js';
 export { importImage, IMPORT_USER_AGENT, type ImportReport, type ImportOptions } from './import.js';
+export { pollRegistry, pollJob, POLL_QUEUE } from './poll.js';

@@ -1,5 +1,5 @@
 import type { AnyJobDefinition, JobQueue } from '../jobs/index.js';
-import { rescanJobs, scanJob } from '../registry/index.js';
+import { pollJob, rescanJobs, scanJob } from '../registry/index.js';
 import type { ServerContext } from './context.js';
 
 /**
@@ -10,5 +10,6 @@ export function jobDefinitions(context: Omit<ServerContext, 'jobs'>, jobs: () =>
   return [
     scanJob(context),
     ...rescanJobs({ ...context, jobs }),
+    pollJob({ ...context, jobs }),
   ];
 }

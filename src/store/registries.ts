@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { PalisadeError, randomIds } from '../core/index.js';
 import type { Database } from './schema.js';
 
@@ -9,29 +9,38 @@ export interface RegistryRecord {
   url: string;
   kind: string;
   credentials: string | null;
+  poll: boolean;
   createdAt: Date;
 }
 
-export async function insertRegistry(db: Kysely<Database>, registry: { name: string; url: string; kind: string; credentials: string | null; at: Date }): Promise<RegistryRecord> {
+export async function insertRegistry(db: Kysely<Database>, registry: { name: string; url: string; kind: string; credentials: string | null; poll?: boolean; at: Date }): Promise<RegistryRecord> {
   const id = randomIds.next('reg_');
   const inserted = await db.insertInto('registries')
-    .values({ id, name: registry.name, url: registry.url, kind: registry.kind, credentials: registry.credentials, created_at: registry.at })
+    .values({ id, name: registry.name, url: registry.url, kind: registry.kind, credentials: registry.credentials, poll: registry.poll ?? false, created_at: registry.at })
     .onConflict((oc) => oc.column('name').doNothing())
     .returning('id')
     .executeTakeFirst();
   if (!inserted) {
     throw new PalisadeError('registry.exists', `a registry named '${registry.name}' is already connected`, { kind: 'conflict', field: 'name', hint: 'choose another name, or remove the existing one first' });
   }
-  return { id, name: registry.name, url: registry.url, kind: registry.kind, credentials: registry.credentials, createdAt: registry.at };
+  return { id, name: registry.name, url: registry.url, kind: registry.kind, credentials: registry.credentials, poll: registry.poll ?? false, createdAt: registry.at };
 }
 
 export async function findRegistry(db: Kysely<Database>, name: string): Promise<RegistryRecord | undefined> {
   const row = await db.selectFrom('registries').selectAll().where('name', '=', name).executeTakeFirst();
-  return row ? { id: row.id, name: row.name, url: row.url, kind: row.kind, credentials: row.credentials, createdAt: row.created_at } : undefined;
+  return row ? toRecord(row) : undefined;
 }
 
 export async function getRegistry(db: Kysely<Database>, name: string): Promise<RegistryRecord> {
   const registry = await findRegistry(db, name);
   if (!registry) throw new PalisadeError('registry.not_found', `no registry named '${name}'`, { kind: 'not-found', hint: 'connect it with `palisade registry add`' });
   return registry;
+}
+
+export async function listPolledRegistries(db: Kysely<Database>): Promise<RegistryRecord[]> {
+  return (await db.selectFrom('registries').selectAll().where('poll', '=', true).orderBy('name').execute()).map(toRecord);
+}
+
+function toRecord(row: Selectable<Database['registries']>): RegistryRecord {
+  return { id: row.id, name: row.name, url: row.url, kind: row.kind, credentials: row.credentials, poll: row.poll, createdAt: row.created_at };
 }

@@ -72,6 +72,8 @@ export interface RegistryTable {
   kind: string;
   /** AES-GCM sealed credentials (key from PALISADE_SECRET_KEY); never returned by the API. */
   credentials: string | null;
+  /** No webhooks: Palisade lists the catalog and tags on a schedule and compares digests. */
+  poll: Generated<boolean>;
   created_at: CreatedAt;
 }
 

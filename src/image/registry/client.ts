@@ -16,6 +16,8 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Token scope actions; `pull,push` for copying images in (`palisade registry import`). */
   actions?: 'pull' | 'pull,push';
+  /** Token scope instead of the repository's, e.g. `registry:catalog:*` for listing repositories. */
+  scope?: string;
   /** Longest Retry-After honoured on 429 before giving up, in seconds. */
   maxRetryAfterSeconds?: number;
 }
@@ -52,7 +54,7 @@ export class RegistryClient {
   ) {
     this.base = new URL(`${options.insecure ? 'http' : 'https'}://${apiHost(registry)}/v2/`);
     this.fetch = options.fetch ?? globalThis.fetch;
-    this.scope = `repository:${repository}:${options.actions ?? 'pull'}`;
+    this.scope = options.scope ?? `repository:${repository}:${options.actions ?? 'pull'}`;
   }
 
   /** GET a manifest by tag or digest; the digest is verified against the content (and the server's Docker-Content-Digest). */
@@ -156,6 +158,13 @@ export class RegistryClient {
     const response = await this.call(`${this.repository}/tags/list?n=1000`, {}, 'tag list');
     const body = JSON.parse((await readAll(bodyOf(response), 8 << 20, 'tag list')).toString('utf8')) as { tags?: string[] | null };
     return body.tags ?? [];
+  }
+
+  /** The registry's repositories (`/v2/_catalog`, first page of up to 1000); needs the `registry:catalog:*` scope. */
+  async listRepositories(): Promise<string[]> {
+    const response = await this.call('_catalog?n=1000', {}, 'catalog');
+    const body = JSON.parse((await readAll(bodyOf(response), 16 << 20, 'catalog')).toString('utf8')) as { repositories?: string[] | null };
+    return body.repositories ?? [];
   }
 
   /** Manifest digest of a tag without downloading it (HEAD). */

@@ -15,15 +15,17 @@ export async function registryRoutes(app: FastifyInstance, { context }: { contex
         kind: Type.Union(REGISTRY_KINDS.map((k) => Type.Literal(k))),
         username: Type.Optional(Type.String({ maxLength: 256 })),
         password: Type.Optional(Type.String({ maxLength: 4096 })),
+        poll: Type.Optional(Type.Boolean()),
       }, { additionalProperties: false }),
     },
   }, async (request, reply) => {
-    const body = request.body as { name: string; url: string; kind: string; username?: string; password?: string };
+    const body = request.body as { name: string; url: string; kind: string; username?: string; password?: string; poll?: boolean };
     const connection = await connectRegistry(context.store, {
       name: body.name,
       url: body.url,
       kind: parseRegistryKind(body.kind),
       ...(body.username ? { login: { username: body.username, password: body.password ?? '' } } : {}),
+      poll: body.poll ?? false,
       secretKey: context.config.secretKey,
       publicUrl: context.config.publicUrl,
       actor: actorOf(request),

@@ -1,0 +1,59 @@
+import { isPlanEnabled } from '../center/index.js';
+import type { Clock, Config } from '../core/index.js';
+import { RegistryClient } from '../image/index.js';
+import type { JobDefinition, JobQueue } from '../jobs/index.js';
+import { listPolledRegistries, recordImagePush, type RegistryRecord, type Store } from '../store/index.js';
+import { openCredentials } from './credentials.js';
+import { SCAN_QUEUE, type ScanRequest } from './scan.js';
+
+export const POLL_QUEUE = 'registry-poll';
+
+/**
+ * For registries that send no webhooks: list the catalog and each repository's tags, resolve
+ * each tag to its digest (HEAD, no download), and treat unseen (repository, digest, tag) as pushes.
+ */
+export async function pollRegistry(context: { store: Store; jobs: JobQueue | undefined; clock: Clock; config: Pick<Config, 'secretKey'> }, registry: RegistryRecord): Promise<{ repositories: number; tags: number; newImages: number; scansQueued: number }> {
+  const url = new URL(registry.url);
+  const credentials = registry.credentials ? openCredentials(context.config.secretKey, registry.credentials) : undefined;
+  const common = { ...(url.protocol === 'http:' ? { insecure: true } : {}), ...(credentials ? { credentials } : {}) };
+  const repositories = await new RegistryClient(url.host, '', { ...common, scope: 'registry:catalog:*' }).listRepositories();
+  const planOn = await isPlanEnabled(context.store.db, `registry:${registry.name}`);
+  const known = new Set((await context.store.db.selectFrom('images').select(['repository', 'digest', 'tags']).where('registry', '=', registry.name).execute())
+    .flatMap((image) => image.tags.map((tag) => `${image.repository}@${image.digest}:${tag}`)));
+  let tags = 0;
+  let newImages = 0;
+  let scansQueued = 0;
+  for (const repository of repositories) {
+    const client = new RegistryClient(url.host, repository, common);
+    for (const tag of await client.listTags()) {
+      tags++;
+      const digest = await client.resolveTag(tag);
+      if (!digest || known.has(`${repository}@${digest}:${tag}`)) continue;
+      const created = await recordImagePush(context.store.db, { registry: registry.name, repository, digest, tag, imported: false, at: context.clock.now() });
+      if (!created) continue; // a new tag of a known image: recorded, already scanned
+      newImages++;
+      if (planOn && context.jobs) {
+        const request: ScanRequest = { registry: registry.name, repository, digest, tag, reason: 'poll' };
+        await context.jobs.send(SCAN_QUEUE, request, { singletonKey: digest });
+        scansQueued++;
+      }
+    }
+  }
+  return { repositories: repositories.length, tags, newImages, scansQueued };
+}
+
+export function pollJob(context: { store: Store; clock: Clock; config: Pick<Config, 'secretKey'>; jobs: () => JobQueue | undefined }, cron = '*/15 * * * *'): JobDefinition<object> {
+  return {
+    queue: POLL_QUEUE,
+    cron,
+    policy: 'short',
+    retryLimit: 2,
+    handler: async () => {
+      const results = [];
+      for (const registry of await listPolledRegistries(context.store.db)) {
+        results.push({ registry: registry.name, ...(await pollRegistry({ ...context, jobs: context.jobs() }, registry)) });
+      }
+      return { results };
+    },
+  };
+}
