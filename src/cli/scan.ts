@@ -132,9 +132,8 @@ function progressBar(stream: NodeJS.WriteStream): { update: (e: AnalysisProgress
         layers.set(e.index, { bytes: 0, entries: 0, done: false });
         if (!started) {
           started = true;
-          bar.start(Math.max(e.index + 1, layers.size), 0, { mb: '0.0', files: 0 });
+          bar.start(e.total, 0, { mb: '0.0', files: 0 });
         }
-        bar.setTotal(Math.max(layers.size, bar.getTotal()));
       } else if (e.type === 'layer-progress') {
         layers.set(e.index, { bytes: e.bytes, entries: e.entries, done: false });
       } else {

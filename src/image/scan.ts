@@ -57,7 +57,7 @@ function openSource(spec: ImageSourceSpec, platform: Platform, options: OpenImag
 }
 
 export type AnalysisProgress =
-  | { type: 'layer-start'; index: number; digest: string; size: number; cached: boolean }
+  | { type: 'layer-start'; index: number; total: number; digest: string; size: number; cached: boolean }
   | { type: 'layer-progress'; index: number; compressedBytes: number; bytes: number; entries: number }
   | { type: 'layer-done'; index: number; cached: boolean; entries: number; bytes: number };
 
@@ -101,7 +101,7 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
       const index = next++;
       const layer = source.layers[index]!;
       const hit = await options.cache?.get(layer.diffId, analyzer);
-      options.onProgress?.({ type: 'layer-start', index, digest: layer.digest, size: layer.size, cached: !!hit });
+      options.onProgress?.({ type: 'layer-start', index, total: source.layers.length, digest: layer.digest, size: layer.size, cached: !!hit });
       if (hit) {
         results[index] = hit;
         cached[index] = true;
