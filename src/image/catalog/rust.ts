@@ -8,7 +8,7 @@ import type { Cataloger, FileAnalysis, FileFacts, FileSink } from './types.js';
  * `.dep-v0` ELF section. Section headers sit at the end of the file, so ELF executables up to
  * MAX_BYTES are held while they stream past (one at a time) and dropped right after.
  */
-const MAX_BYTES = 64 * 1024 * 1024;
+const MAX_BYTES = 32 * 1024 * 1024;
 
 interface AuditData {
   packages?: Array<{ name?: string; version?: string; source?: string; kind?: string }>;
