@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../core/index.js';
 import { attribute, containerFromCgroup, type ContainerMetadataSource } from './containers.js';
 import { AuditAssembler, AuditLogTail, decodeAuditEvent, parseAuditLine, type AuditEvent, type DecodedAuditEvent } from './collectors/auditd.js';
 import { FileWatch, WATCHED_FILES } from './collectors/files.js';
-import { isConnection, isListening, readNamespaceSockets, SocketOwners, TCP_STATE, type SocketEntry } from './collectors/net.js';
+import { isConnection, isListening, parseNamespaceText, readNamespaceText, readSocketCounters, SocketOwners, TCP_STATE, type SocketEntry } from './collectors/net.js';
 import { allowsAllDevices, fullCapabilityMask, hasAllCapabilities, ProcessTable, type TrackedProcess } from './collectors/proc.js';
 import { AgentRuleEngine, type AgentAlert } from './engine.js';
 import { basename, eventId, summarize, type ContainerEvent, type ContainerRef, type ExecEvent, type FileEvent, type HostEvent, type NetworkEvent, type ProcessInfo } from './events.js';
@@ -28,7 +28,7 @@ export interface NodeAgentOptions {
   kubernetesApi?: string[];
   metadata?: ContainerMetadataSource;
   clock?: Clock;
-  /** Re-read known pids' stat every N collections (exec in place). */
+  /** Re-read known pids' stat every N collections (exec in place); 10 by default. */
   statEvery?: number;
   /** Watch account, cron, key and history files on the host and in containers. */
   watchFiles?: boolean;
@@ -40,7 +40,15 @@ export interface Collection {
   alerts: AgentAlert[];
 }
 
-const CLOCK_TICKS = 100; // USER_HZ on every Linux architecture the agent ships for
+const CLOCK_TICKS = 100;
+/** Processes whose fds are read per namespace and interval to find new sockets' owners. */
+const SOCKET_OWNER_SCAN_BUDGET = 64;
+/**
+ * Collections a namespace's socket tables may be skipped while its counters (sockstat) do not
+ * change. A socket closed and another opened within one interval leave the counters equal; the
+ * tables are re-read at least this often, so such a connection is seen a few seconds later.
+ */
+const SOCKET_TABLE_MAX_AGE = 5; // USER_HZ on every Linux architecture the agent ships for
 const O_ACCMODE = 0o3;
 const O_CREAT = 0o100;
 const O_TRUNC = 0o1000;
@@ -59,7 +67,10 @@ export class NodeAgent {
   private readonly fullCaps: bigint;
   private readonly bootMs: number;
   private readonly containers = new Map<string, string>();
-  private sockets = new Set<string>();
+  private sockets = new Map<number, Map<number, NetworkEvent['direction']>>();
+  /** Last /proc/PID/net text per namespace: an unchanged namespace is not parsed again. */
+  private socketText = new Map<number, { text: string; entries: SocketEntry[]; counters: string | undefined; at: number }>();
+  private socketsChanged = true;
   private collections = 0;
 
   constructor(private readonly options: NodeAgentOptions) {
@@ -70,7 +81,7 @@ export class NodeAgent {
     this.engine = new AgentRuleEngine(options.rules ?? loadAgentRules(), {
       lists: { threat_intel: options.threatIntel ?? [], kubernetes_api: [...apiServer, ...(options.kubernetesApi ?? [])] },
     });
-    this.processes = new ProcessTable(this.procRoot, options.statEvery ?? 5);
+    this.processes = new ProcessTable(this.procRoot, options.statEvery ?? 10);
     this.owners = new SocketOwners(this.procRoot);
     this.files = options.watchFiles === false ? undefined : new FileWatch(WATCHED_FILES);
     this.tail = options.auditLog ? new AuditLogTail(options.auditLog, { fromStart: options.auditFromStart ?? false }) : undefined;
@@ -169,44 +180,63 @@ export class NodeAgent {
     }
     const entries: { entry: SocketEntry; netns: number; members: number[] }[] = [];
     const byInode = new Map<number, SocketEntry>();
+    let changed = members.size !== this.socketText.size;
+    for (const netns of this.socketText.keys()) if (!members.has(netns)) this.socketText.delete(netns);
     for (const [netns, pids] of members) {
       let read: SocketEntry[] = [];
       for (const pid of pids) {
-        read = readNamespaceSockets(this.procRoot, pid);
-        if (read.length || pids.length === 1) break; // the first readable member stands for the namespace
+        const cached = this.socketText.get(netns);
+        // Same socket counters as last time, and read recently: take the tables as unchanged.
+        const counters = readSocketCounters(this.procRoot, pid);
+        if (cached && counters !== undefined && counters === cached.counters && this.collections - cached.at < SOCKET_TABLE_MAX_AGE) {
+          read = cached.entries;
+          break;
+        }
+        const text = readNamespaceText(this.procRoot, pid);
+        if (text === undefined) continue; // the process left: the next member stands for the namespace
+        if (cached && cached.text === text) read = cached.entries;
+        else {
+          read = parseNamespaceText(text);
+          changed = true;
+        }
+        this.socketText.set(netns, { text, entries: read, counters, at: this.collections });
+        break;
       }
       for (const entry of read) {
         entries.push({ entry, netns, members: pids });
         byInode.set(entry.inode, entry);
       }
     }
+    this.socketsChanged = changed;
     return { entries, byInode };
   }
 
   private networkEvents(entries: { entry: SocketEntry; netns: number; members: number[] }[], now: string): NetworkEvent[] {
-    const live = new Set<string>();
-    const fresh: { entry: SocketEntry; netns: number; members: number[]; direction: NetworkEvent['direction']; key: string }[] = [];
+    if (!this.socketsChanged) return []; // every namespace's socket table is as it was
+    // Per namespace: inode → direction seen at the last look (numbers, not strings: thousands per interval).
+    const next = new Map<number, Map<number, NetworkEvent['direction']>>();
     const listening = new Map<number, Set<number>>();
     for (const { entry, netns } of entries) {
-      if (isListening(entry)) {
-        const ports = listening.get(netns) ?? new Set<number>();
-        ports.add(entry.local.port);
-        listening.set(netns, ports);
-      }
+      if (!isListening(entry)) continue;
+      const ports = listening.get(netns) ?? new Set<number>();
+      ports.add(entry.localPort);
+      listening.set(netns, ports);
     }
+    const fresh: { entry: SocketEntry; netns: number; members: number[]; direction: NetworkEvent['direction'] }[] = [];
     for (const item of entries) {
       const { entry, netns } = item;
       let direction: NetworkEvent['direction'] | undefined;
       if (isListening(entry)) direction = 'listen';
       else if (isConnection(entry)) {
-        direction = entry.protocol === 'tcp' && entry.state !== TCP_STATE.SYN_SENT && listening.get(netns)?.has(entry.local.port) ? 'accept' : 'connect';
+        direction = entry.protocol === 'tcp' && entry.state !== TCP_STATE.SYN_SENT && listening.get(netns)?.has(entry.localPort) ? 'accept' : 'connect';
       }
       if (!direction) continue;
-      const key = `${netns}:${entry.inode}:${direction}`;
-      live.add(key);
-      if (!this.sockets.has(key)) fresh.push({ ...item, direction, key });
+      let seen = next.get(netns);
+      if (!seen) next.set(netns, (seen = new Map()));
+      seen.set(entry.inode, direction);
+      if (this.sockets.get(netns)?.get(entry.inode) !== direction) fresh.push({ ...item, direction });
     }
-    this.sockets = live;
+    this.sockets = next;
     if (!fresh.length) return [];
     const byNamespace = new Map<number, { inodes: number[]; members: number[] }>();
     for (const f of fresh) {
@@ -214,12 +244,16 @@ export class NodeAgent {
       group.inodes.push(f.entry.inode);
       byNamespace.set(f.netns, group);
     }
-    for (const group of byNamespace.values()) this.owners.resolve(group.inodes, group.members);
+    // The first collection resolves every socket; later ones spend a bounded fd scan per namespace.
+    const budget = this.collections === 0 ? Infinity : SOCKET_OWNER_SCAN_BUDGET;
+    for (const group of byNamespace.values()) this.owners.resolve(group.inodes, group.members, budget);
     this.owners.retain(new Set(entries.map((e) => e.entry.inode)));
-    return fresh.map(({ entry, netns, direction }) => {
+    return fresh.map(({ entry, netns, direction, members }) => {
       const pid = this.owners.get(entry.inode);
       const info = pid !== undefined ? this.processes.get(pid) : undefined;
-      const container = this.attribute(info?.container);
+      // Owner unknown (it closed the socket, or the scan budget ran out): a container's network
+      // namespace is its own (or its pod's), so the namespace still names the container.
+      const container = this.attribute(info?.container ?? (info ? undefined : this.namespaceContainer(members)));
       const process = info ? { ...stripInternal(info), ...(container ? { container } : {}) } : undefined;
       return {
         id: eventId(this.node, 'net', netns, entry.inode, direction),
@@ -235,6 +269,18 @@ export class NodeAgent {
         ...(container ? { container, mainProcess: info ? this.processes.isMainProcess(info) : false } : {}),
       };
     });
+  }
+
+  /** The container owning a network namespace, when every member process is in the same container. */
+  private namespaceContainer(members: number[]): ContainerRef | undefined {
+    let found: ContainerRef | undefined;
+    for (const pid of members) {
+      const container = this.processes.get(pid)?.container;
+      if (!container) return undefined;
+      if (found && found.id !== container.id) return undefined;
+      found = container;
+    }
+    return found;
   }
 
   private auditHostEvents(): HostEvent[] {

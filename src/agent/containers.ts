@@ -5,7 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import https from 'node:https';
 import type { ContainerRef } from './events.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -154,9 +153,11 @@ export class KubeletMetadata extends CachedTable {
   constructor(private readonly options: { url: string; tokenFile?: string; caFile?: string; minIntervalMs?: number }) {
     super(options.minIntervalMs ?? 10_000);
   }
-  protected load(): Promise<Map<string, ContainerMetadata>> {
+  protected async load(): Promise<Map<string, ContainerMetadata>> {
     const { url, tokenFile, caFile } = this.options;
     const token = tokenFile && existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined;
+    // Loaded on first use: most nodes use the CRI, and https costs memory in every agent.
+    const https = await import('node:https');
     return new Promise((resolve, reject) => {
       const request = https.get(new URL('/pods', url), {
         headers: token ? { authorization: `Bearer ${token}` } : {},

@@ -22,48 +22,66 @@ export interface AuditRecord {
 
 /** Fields that the kernel hex-encodes when the value holds spaces, quotes or control bytes. */
 const ENCODED_FIELDS = new Set(['proctitle', 'exe', 'comm', 'name', 'cwd', 'path', 'acct', 'cmd', 'data', 'ocomm', 'key', 'root_dir', 'sw', 'dir', 'file', 'new_group', 'hostname']);
-const HEX = /^[0-9A-Fa-f]+$/;
 
 function decodeHex(hex: string): string {
   return Buffer.from(hex, 'hex').toString('utf8');
 }
 
-/** Parses `k=v k="v w" k='a=b c=d'` into a map; quotes are removed, bare values kept as written. */
-export function parseFields(text: string, into: Record<string, string> = {}): Record<string, string> {
-  let i = 0;
+/**
+ * Parses `k=v k="v w" k='a=b c=d'` into a map; quotes are removed, bare values kept as written.
+ * Keys whose value was quoted are added to `quoted` (quoted values are never hex-encoded).
+ */
+export function parseFields(text: string, into: Record<string, string> = {}, quoted?: Set<string>): Record<string, string> {
   const n = text.length;
+  let i = 0;
   while (i < n) {
-    while (i < n && text.charCodeAt(i) === 32) i++;
-    const eq = text.indexOf('=', i);
-    if (eq < 0) break;
-    // Free text before a key (DAEMON_* records: `config changed, auid=0`) is not part of the key.
-    const span = text.slice(i, eq);
-    const space = span.lastIndexOf(' ');
-    const key = space >= 0 ? span.slice(space + 1) : span;
-    let value: string;
-    let j = eq + 1;
-    const quote = text[j];
-    if (quote === '"' || quote === "'") {
-      const end = text.indexOf(quote, j + 1);
-      const stop = end < 0 ? n : end;
-      value = text.slice(j + 1, stop);
-      j = stop + 1;
-      if (quote === "'") {
-        // User-space messages nest a field list in msg='...': lift its fields to the record.
-        parseFields(value, into);
-      }
-      into[key] = value;
-      into[`${key}\u0000quoted`] = '1';
-    } else {
-      const end = text.indexOf(' ', j);
-      const stop = end < 0 ? n : end;
-      value = text.slice(j, stop);
-      j = stop;
-      into[key] = value;
+    // A key runs from the last space before '=' (free text such as `config changed,` is skipped).
+    let keyStart = i;
+    let j = i;
+    while (j < n) {
+      const c = text.charCodeAt(j);
+      if (c === 61) break; // '='
+      if (c === 32) keyStart = j + 1;
+      j++;
     }
-    i = j;
+    if (j >= n) break;
+    const key = text.slice(keyStart, j);
+    j++;
+    const quote = text.charCodeAt(j);
+    if (quote === 34 || quote === 39) {
+      let end = j + 1;
+      while (end < n && text.charCodeAt(end) !== quote) end++;
+      const value = text.slice(j + 1, end);
+      // User-space messages nest a field list in msg='...': lift its fields to the record.
+      if (quote === 39) parseFields(value, into, quoted);
+      into[key] = value;
+      quoted?.add(key);
+      i = end + 1;
+    } else {
+      let end = j;
+      while (end < n && text.charCodeAt(end) !== 32) end++;
+      into[key] = text.slice(j, end);
+      i = end;
+    }
+    while (i < n && text.charCodeAt(i) === 32) i++;
   }
   return into;
+}
+
+function isHex(value: string): boolean {
+  if (value.length === 0 || value.length % 2 !== 0) return false;
+  for (let k = 0; k < value.length; k++) {
+    const c = value.charCodeAt(k);
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/** EXECVE arguments: a0, a1, ... and a1[0], a1[1] chunks of long ones. */
+function isExecveArg(key: string): boolean {
+  if (key.charCodeAt(0) !== 97 || key.length < 2) return false;
+  const c = key.charCodeAt(1);
+  return c >= 48 && c <= 57 && !key.endsWith('_len');
 }
 
 const HEADER = /^(?:node=(\S+) )?type=(\S+) msg=audit\((\d+(?:\.\d+)?):(\d+)\):?\s?/;
@@ -72,25 +90,22 @@ const HEADER = /^(?:node=(\S+) )?type=(\S+) msg=audit\((\d+(?:\.\d+)?):(\d+)\):?
 export function parseAuditLine(line: string): AuditRecord | undefined {
   const header = HEADER.exec(line);
   if (!header) return undefined;
+  const type = header[2]!;
   const body = line.slice(header[0].length);
   const sep = body.indexOf('\u001d');
-  const raw = parseFields(sep >= 0 ? body.slice(0, sep) : body);
-  const fields: Record<string, string> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (key.endsWith('\u0000quoted')) continue;
-    const quoted = raw[`${key}\u0000quoted`] === '1';
-    fields[key] = !quoted && (ENCODED_FIELDS.has(key) || /^a\d+(\[\d+\])?$/.test(key)) && value.length % 2 === 0 && HEX.test(value) && !(key.startsWith('a') && header[2] === 'SYSCALL')
-      ? decodeHex(value)
-      : value;
+  const quoted = new Set<string>();
+  const fields = parseFields(sep >= 0 ? body.slice(0, sep) : body, {}, quoted);
+  // Untrusted strings are hex-encoded by the kernel when they hold spaces, quotes or control bytes.
+  const argsEncoded = type === 'EXECVE';
+  for (const key in fields) {
+    if (quoted.has(key)) continue;
+    if (!(ENCODED_FIELDS.has(key) || (argsEncoded && isExecveArg(key)))) continue;
+    const value = fields[key]!;
+    if (isHex(value)) fields[key] = decodeHex(value);
   }
-  const record: AuditRecord = { type: header[2]!, time: Number(header[3]), serial: Number(header[4]), fields, raw: line };
+  const record: AuditRecord = { type, time: Number(header[3]), serial: Number(header[4]), fields, raw: line };
   if (header[1]) record.node = header[1];
-  if (sep >= 0) {
-    const enriched: Record<string, string> = {};
-    const parsed = parseFields(body.slice(sep + 1));
-    for (const [k, v] of Object.entries(parsed)) if (!k.endsWith('\u0000quoted')) enriched[k] = v;
-    record.enriched = enriched;
-  }
+  if (sep >= 0) record.enriched = parseFields(body.slice(sep + 1));
   return record;
 }
 
@@ -253,12 +268,15 @@ const SYSCALL_PARTS = new Set(['SYSCALL', 'EXECVE', 'CWD', 'PATH', 'PROCTITLE', 
  */
 export class AuditAssembler {
   private readonly open = new Map<string, AuditEvent & { awaitEoe: boolean }>();
+  private lastKey = '';
   constructor(private readonly emit: (event: AuditEvent) => void, private readonly window = 16) {}
 
   push(record: AuditRecord): void {
     const key = `${record.time}:${record.serial}`;
-    for (const [k, event] of this.open) {
-      if (k !== key && !event.awaitEoe) this.finish(k, event);
+    const changed = key !== this.lastKey;
+    this.lastKey = key;
+    if (changed) {
+      for (const [k, event] of this.open) if (k !== key && !event.awaitEoe) this.finish(k, event);
     }
     const existing = this.open.get(key);
     if (record.type === END) {
@@ -271,7 +289,7 @@ export class AuditAssembler {
     } else {
       this.open.set(key, { time: record.time, serial: record.serial, ...(record.node ? { node: record.node } : {}), records: [record], awaitEoe: SYSCALL_PARTS.has(record.type) });
     }
-    this.expire(record.serial);
+    if (changed) this.expire(record.serial);
   }
 
   private finish(key: string, event: AuditEvent & { awaitEoe: boolean }): void {

@@ -8,14 +8,46 @@ import type { Endpoint } from '../events.js';
 
 export type Protocol = 'tcp' | 'udp';
 
-export interface SocketEntry {
-  protocol: Protocol;
-  local: Endpoint;
-  remote: Endpoint;
-  /** Kernel state code: TCP 0A LISTEN, 01 ESTABLISHED, 02 SYN_SENT; UDP 07 unconnected, 01 connected. */
-  state: number;
-  uid: number;
-  inode: number;
+/**
+ * One socket line. Addresses are decoded on first use: on a busy node thousands of lines are
+ * read each interval and only the new sockets' addresses are ever looked at.
+ */
+export class SocketEntry {
+  private localEndpoint: Endpoint | undefined;
+  private remoteEndpoint: Endpoint | undefined;
+  constructor(
+    readonly protocol: Protocol,
+    private readonly localHex: string,
+    private readonly remoteHex: string,
+    /** Kernel state code: TCP 0A LISTEN, 01 ESTABLISHED, 02 SYN_SENT; UDP 07 unconnected, 01 connected. */
+    readonly state: number,
+    readonly uid: number,
+    readonly inode: number,
+  ) {}
+
+  get local(): Endpoint {
+    return (this.localEndpoint ??= endpoint(this.localHex));
+  }
+
+  get remote(): Endpoint {
+    return (this.remoteEndpoint ??= endpoint(this.remoteHex));
+  }
+
+  get localPort(): number {
+    return portOf(this.localHex);
+  }
+
+  get remotePort(): number {
+    return portOf(this.remoteHex);
+  }
+
+  toJSON(): object {
+    return { protocol: this.protocol, local: this.local, remote: this.remote, state: this.state, uid: this.uid, inode: this.inode };
+  }
+}
+
+function portOf(field: string): number {
+  return Number.parseInt(field.slice(field.indexOf(':') + 1), 16);
 }
 
 export const TCP_STATE = { ESTABLISHED: 0x01, SYN_SENT: 0x02, LISTEN: 0x0a } as const;
@@ -57,48 +89,91 @@ function endpoint(field: string): Endpoint {
   return { ip: decodeAddress(field.slice(0, colon)), port: Number.parseInt(field.slice(colon + 1), 16) };
 }
 
-/** One /proc/net/{tcp,udp}{,6} file. */
+/** One /proc/net/{tcp,udp}{,6} file. Split by hand: thousands of lines per interval on busy nodes. */
 export function parseProcNet(text: string, protocol: Protocol): SocketEntry[] {
   const entries: SocketEntry[] = [];
-  const lines = text.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const fields = lines[i]!.trim().split(/\s+/);
+  let lineStart = text.indexOf('\n') + 1; // skip the header
+  const fields: string[] = [];
+  while (lineStart > 0 && lineStart < text.length) {
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd < 0) lineEnd = text.length;
+    fields.length = 0;
+    let i = lineStart;
+    while (i < lineEnd && fields.length < 10) {
+      while (i < lineEnd && text.charCodeAt(i) === 32) i++;
+      const start = i;
+      while (i < lineEnd && text.charCodeAt(i) !== 32) i++;
+      if (i > start) fields.push(text.slice(start, i));
+    }
+    lineStart = lineEnd + 1;
     if (fields.length < 10) continue;
-    entries.push({
-      protocol,
-      local: endpoint(fields[1]!),
-      remote: endpoint(fields[2]!),
-      state: Number.parseInt(fields[3]!, 16),
-      uid: Number(fields[7]),
-      inode: Number(fields[9]),
-    });
+    entries.push(new SocketEntry(protocol, fields[1]!, fields[2]!, Number.parseInt(fields[3]!, 16), Number(fields[7]), Number(fields[9])));
   }
   return entries;
 }
 
 export function isListening(entry: SocketEntry): boolean {
   if (entry.protocol === 'tcp') return entry.state === TCP_STATE.LISTEN;
-  return entry.remote.port === 0;
+  return entry.remotePort === 0;
 }
 
 export function isConnection(entry: SocketEntry): boolean {
   if (entry.protocol === 'tcp') return entry.state === TCP_STATE.ESTABLISHED || entry.state === TCP_STATE.SYN_SENT;
-  return entry.remote.port !== 0;
+  return entry.remotePort !== 0;
+}
+
+const FILES = [['tcp', 'tcp'], ['tcp6', 'tcp'], ['udp', 'udp'], ['udp6', 'udp']] as const;
+const SEPARATOR = '\u0000';
+
+/**
+ * The four socket tables of one network namespace as one text (read through a process living
+ * in it), so an unchanged namespace is recognised by comparing strings; undefined when the
+ * process is gone.
+ */
+export function readNamespaceText(procRoot: string, pid: number | 'self'): string | undefined {
+  const parts: string[] = [];
+  for (const [file] of FILES) {
+    try {
+      parts.push(readFileSync(`${procRoot}/${pid}/net/${file}`, 'latin1'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && file.endsWith('6')) parts.push(''); // no IPv6 in this kernel
+      else return undefined;
+    }
+  }
+  return parts.join(SEPARATOR);
+}
+
+export function parseNamespaceText(text: string): SocketEntry[] {
+  const out: SocketEntry[] = [];
+  text.split(SEPARATOR).forEach((part, i) => {
+    for (const entry of parseProcNet(part, FILES[i]![1])) if (entry.inode) out.push(entry);
+  });
+  return out;
+}
+
+/**
+ * Socket counters of a namespace (sockstat, sockstat6): reading them costs nothing, while the
+ * socket tables cost the kernel a walk of its hash tables. Unchanged counters let the agent skip
+ * the tables for a few intervals.
+ */
+export function readSocketCounters(procRoot: string, pid: number): string | undefined {
+  try {
+    return readFileSync(`${procRoot}/${pid}/net/sockstat`, 'latin1') + (() => {
+      try {
+        return readFileSync(`${procRoot}/${pid}/net/sockstat6`, 'latin1');
+      } catch {
+        return '';
+      }
+    })();
+  } catch {
+    return undefined;
+  }
 }
 
 /** All sockets of one network namespace, read through a process living in it. */
 export function readNamespaceSockets(procRoot: string, pid: number | 'self'): SocketEntry[] {
-  const out: SocketEntry[] = [];
-  for (const [file, protocol] of [['tcp', 'tcp'], ['tcp6', 'tcp'], ['udp', 'udp'], ['udp6', 'udp']] as const) {
-    let text: string;
-    try {
-      text = readFileSync(`${procRoot}/${pid}/net/${file}`, 'latin1');
-    } catch {
-      continue; // no IPv6 in this kernel or the process is gone
-    }
-    for (const entry of parseProcNet(text, protocol)) if (entry.inode) out.push(entry);
-  }
-  return out;
+  const text = readNamespaceText(procRoot, pid);
+  return text === undefined ? [] : parseNamespaceText(text);
 }
 
 /** Socket inodes held by one process (from its fd links). */
@@ -124,7 +199,9 @@ export function socketInodesOf(procRoot: string, pid: number): number[] {
 
 /**
  * Inode → pid, filled lazily: `resolve` scans fds of the given candidate processes (newest
- * first: new sockets mostly belong to new processes) until every wanted inode is found.
+ * first: new sockets mostly belong to new processes) until every wanted inode is found, or
+ * `budget` processes were scanned: a socket closed before we looked (short connections are
+ * common) would otherwise cost a scan of every process on the node at every interval.
  */
 export class SocketOwners {
   private readonly owners = new Map<number, number>();
@@ -134,12 +211,16 @@ export class SocketOwners {
     return this.owners.get(inode);
   }
 
-  resolve(wanted: Iterable<number>, candidates: number[]): void {
+  resolve(wanted: Iterable<number>, candidates: number[], budget = Infinity): void {
     const missing = new Set<number>();
     for (const inode of wanted) if (!this.owners.has(inode)) missing.add(inode);
     if (!missing.size) return;
-    const ordered = [...candidates].sort((a, b) => b - a);
+    // Processes that held sockets before are likeliest to open more: scan them first, then the newest.
+    const known = new Set(this.owners.values());
+    const ordered = [...candidates].sort((a, b) => (known.has(b) ? 1 : 0) - (known.has(a) ? 1 : 0) || b - a);
+    let scanned = 0;
     for (const pid of ordered) {
+      if (scanned++ >= budget) break;
       for (const inode of socketInodesOf(this.procRoot, pid)) {
         // Keep the first owner seen: forked children inherit sockets, the newest pid is scanned first.
         if (missing.delete(inode)) this.owners.set(inode, pid);
