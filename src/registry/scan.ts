@@ -117,8 +117,35 @@ function newVulnerabilityThreat(request: ScanRequest & { digest: string }, gaine
   };
 }
 
-/** Job definition: retried with backoff; one queued job per digest. */
-export function scanJob(context: ScanContext): JobDefinition<ScanRequest> {
+/** Scans of one registry running at once in this process: registries rate-limit pulls. */
+export const SCANS_PER_REGISTRY = 2;
+
+/** A counting semaphore per registry name; a finishing scan hands its slot straight to the next waiter. */
+function perRegistryLimiter(limit: number) {
+  const running = new Map<string, number>();
+  const waiting = new Map<string, Array<() => void>>();
+  return async <T>(registry: string, work: () => Promise<T>): Promise<T> => {
+    const count = running.get(registry) ?? 0;
+    if (count >= limit) {
+      const queue = waiting.get(registry) ?? [];
+      waiting.set(registry, queue);
+      await new Promise<void>((resolve) => queue.push(resolve));
+    } else {
+      running.set(registry, count + 1);
+    }
+    try {
+      return await work();
+    } finally {
+      const next = waiting.get(registry)?.shift();
+      if (next) next();
+      else running.set(registry, (running.get(registry) ?? 1) - 1);
+    }
+  };
+}
+
+/** Job definition: retried with backoff; one queued job per digest; at most SCANS_PER_REGISTRY per registry at once. */
+export function scanJob(context: ScanContext, limit = SCANS_PER_REGISTRY): JobDefinition<ScanRequest> {
+  const limited = perRegistryLimiter(limit);
   return {
     queue: SCAN_QUEUE,
     policy: 'short',
@@ -126,6 +153,6 @@ export function scanJob(context: ScanContext): JobDefinition<ScanRequest> {
     retryLimit: 5,
     retryDelay: 10,
     retryBackoff: true,
-    handler: (request) => scanRegistryImage(context, request),
+    handler: (request) => limited(request.registry, () => scanRegistryImage(context, request)),
   };
 }

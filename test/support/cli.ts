@@ -59,7 +59,7 @@ export function startProcess(args: string[], options: { env?: Record<string, str
     let output = '';
     let settled = false;
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    const timer = setTimeout(() => fail(new Error(`not ready within ${options.timeoutMs ?? 30_000} ms:\n${output}`)), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => fail(new Error(`not ready within ${options.timeoutMs ?? 60_000} ms:\n${output}`)), options.timeoutMs ?? 60_000);
     function fail(error: Error) {
       if (settled) return;
       settled = true;
