@@ -2,6 +2,8 @@ import { sql, type Kysely } from 'kysely';
 import { SEVERITIES, type Severity } from '../core/index.js';
 import type { Database } from '../store/index.js';
 
+const ALERT_SOURCES = ['audit', 'agent', 'registry', 'admission'] as const;
+
 /** An agent that has not reported within this long is not counted as reporting. */
 export const AGENT_STALE_MS = 10 * 60 * 1000;
 
@@ -27,51 +29,55 @@ export interface Overview {
 export async function overview(db: Kysely<Database>, now: Date, days = 14): Promise<Overview> {
   const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
 
-  const bySeverity = await db.selectFrom('alerts').select(['severity', (eb) => eb.fn.countAll<string>().as('n')])
-    .where('status', '=', 'active').groupBy('severity').execute();
+  const stale = new Date(now.getTime() - AGENT_STALE_MS);
+  // Independent aggregates: on PostgreSQL they run at once on the pool (PGlite serialises them).
+  const [bySeverity, perDayRows, totalRow, recommendations, vulnerable, plans, clusterRows, registryRows, lastBySource] = await Promise.all([
+    db.selectFrom('alerts').select(['severity', (eb) => eb.fn.countAll<string>().as('n')]).where('status', '=', 'active').groupBy('severity').execute(),
+    db.selectFrom('alerts')
+      .select([sql<string>`((first_seen at time zone 'UTC')::date)::text`.as('day'), (eb) => eb.fn.countAll<string>().as('n')])
+      .where('first_seen', '>=', since).groupBy(sql`1`).execute(),
+    db.selectFrom('alerts').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirst(),
+    db.selectFrom('recommendations')
+      .select(['policy', 'scope', 'title', 'severity', sql<number>`jsonb_array_length(unhealthy)`.as('unhealthy')])
+      .where(sql<boolean>`jsonb_array_length(unhealthy) > 0`)
+      .orderBy(sql`case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end`)
+      .orderBy(sql`jsonb_array_length(unhealthy)`, 'desc').limit(5).execute(),
+    db.selectFrom('findings')
+      .select(['digest',
+        sql<string>`count(*) filter (where severity = 'critical')`.as('critical'),
+        sql<string>`count(*) filter (where severity = 'high')`.as('high')])
+      .where('severity', 'in', ['critical', 'high']).where('status', '!=', 'fixed')
+      .groupBy('digest').orderBy(sql`2`, 'desc').orderBy(sql`3`, 'desc').limit(10).execute(),
+    db.selectFrom('plans').select(['scope', 'enabled']).execute(),
+    db.selectFrom('clusters').leftJoin('nodes', 'nodes.cluster', 'clusters.name')
+      .select(['clusters.name', 'clusters.last_event_at',
+        sql<string>`count(nodes.id)`.as('nodes'),
+        sql<string>`count(nodes.id) filter (where nodes.last_heartbeat >= ${stale})`.as('reporting'),
+        sql<Date | null>`max(nodes.last_heartbeat)`.as('last_heartbeat')])
+      .groupBy(['clusters.name', 'clusters.last_event_at']).orderBy('clusters.name').limit(200).execute(),
+    db.selectFrom('registries')
+      .leftJoin('images', (join) => join.onRef('images.registry', '=', 'registries.name').on('images.deleted', '=', false))
+      .select(['registries.name', sql<string>`count(images.digest)`.as('images'),
+        sql<Date | null>`max(images.last_pushed)`.as('last_pushed'), sql<Date | null>`max(images.last_scanned)`.as('last_scanned')])
+      .groupBy('registries.name').orderBy('registries.name').limit(200).execute(),
+    // One indexed lookup per source (alerts_source_last_seen) instead of a scan of every alert.
+    Promise.all(ALERT_SOURCES.map(async (source) => {
+      const row = await db.selectFrom('alerts').select('last_seen').where('source', '=', source).orderBy('last_seen', 'desc').limit(1).executeTakeFirst();
+      return [source, row?.last_seen] as const;
+    })),
+  ]);
+
   const activeBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   for (const row of bySeverity) if (row.severity in activeBySeverity) activeBySeverity[row.severity as Severity] = Number(row.n);
-
-  const perDayRows = await db.selectFrom('alerts')
-    .select([sql<string>`to_char(first_seen at time zone 'UTC', 'YYYY-MM-DD')`.as('day'), (eb) => eb.fn.countAll<string>().as('n')])
-    .where('first_seen', '>=', since).groupBy(sql`1`).execute();
   const counts = new Map(perDayRows.map((r) => [r.day, Number(r.n)]));
   const perDay = Array.from({ length: days }, (_, i) => {
     const day = new Date(since.getTime() + i * 86_400_000).toISOString().slice(0, 10);
     return { day, count: counts.get(day) ?? 0 };
   });
-  const total = Number((await db.selectFrom('alerts').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirst())?.n ?? 0);
-
-  const recommendations = await db.selectFrom('recommendations')
-    .select(['policy', 'scope', 'title', 'severity', sql<number>`jsonb_array_length(unhealthy)`.as('unhealthy')])
-    .where(sql<boolean>`jsonb_array_length(unhealthy) > 0`)
-    .orderBy(sql`case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end`)
-    .orderBy(sql`jsonb_array_length(unhealthy)`, 'desc').limit(5).execute();
-
-  const vulnerable = await db.selectFrom('findings')
-    .select(['digest',
-      sql<string>`count(*) filter (where severity = 'critical')`.as('critical'),
-      sql<string>`count(*) filter (where severity = 'high')`.as('high')])
-    .where('severity', 'in', ['critical', 'high']).where('status', '!=', 'fixed')
-    .groupBy('digest').orderBy(sql`2`, 'desc').orderBy(sql`3`, 'desc').limit(10).execute();
+  const total = Number(totalRow?.n ?? 0);
   const images = vulnerable.length ? await db.selectFrom('images').select(['digest', 'registry', 'repository', 'tags']).where('digest', 'in', vulnerable.map((v) => v.digest)).execute() : [];
   const imageByDigest = new Map(images.map((i) => [i.digest, i]));
-
-  const plans = await db.selectFrom('plans').select(['scope', 'enabled']).execute();
   const planOn = (scope: string) => plans.find((p) => p.scope === scope)?.enabled ?? true;
-  const stale = new Date(now.getTime() - AGENT_STALE_MS);
-  const clusterRows = await db.selectFrom('clusters').leftJoin('nodes', 'nodes.cluster', 'clusters.name')
-    .select(['clusters.name', 'clusters.last_event_at',
-      sql<string>`count(nodes.id)`.as('nodes'),
-      sql<string>`count(nodes.id) filter (where nodes.last_heartbeat >= ${stale})`.as('reporting'),
-      sql<Date | null>`max(nodes.last_heartbeat)`.as('last_heartbeat')])
-    .groupBy(['clusters.name', 'clusters.last_event_at']).orderBy('clusters.name').limit(200).execute();
-  const registryRows = await db.selectFrom('registries')
-    .leftJoin('images', (join) => join.onRef('images.registry', '=', 'registries.name').on('images.deleted', '=', false))
-    .select(['registries.name', sql<string>`count(images.digest)`.as('images'),
-      sql<Date | null>`max(images.last_pushed)`.as('last_pushed'), sql<Date | null>`max(images.last_scanned)`.as('last_scanned')])
-    .groupBy('registries.name').orderBy('registries.name').limit(200).execute();
-  const lastBySource = await db.selectFrom('alerts').select(['source', (eb) => eb.fn.max('last_seen').as('at')]).groupBy('source').execute();
 
   return {
     generatedAt: now,
@@ -84,7 +90,7 @@ export async function overview(db: Kysely<Database>, now: Date, days = 14): Prom
     coverage: {
       clusters: clusterRows.map((c) => ({ name: c.name, plan: planOn(`cluster:${c.name}`), nodes: Number(c.nodes), agentsReporting: Number(c.reporting), lastEventAt: c.last_event_at, lastHeartbeat: c.last_heartbeat ? new Date(c.last_heartbeat) : null })),
       registries: registryRows.map((r) => ({ name: r.name, plan: planOn(`registry:${r.name}`), images: Number(r.images), lastPushed: r.last_pushed ? new Date(r.last_pushed) : null, lastScanned: r.last_scanned ? new Date(r.last_scanned) : null })),
-      lastAlertBySource: Object.fromEntries(lastBySource.map((r) => [r.source, new Date(r.at as unknown as string)])),
+      lastAlertBySource: Object.fromEntries(lastBySource.filter(([, at]) => at).map(([source, at]) => [source, new Date(at!)])),
     },
   };
 }

@@ -1,12 +1,23 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { overview } from '../../../center/overview.js';
+import { overview, type Overview } from '../../../center/overview.js';
 import { listActions } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 
 /** The overview page in one call: alerts by severity and day, top recommendations, vulnerable images, coverage. */
 export async function overviewRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
-  app.get('/overview', { config: { auth: 'reader' }, schema: { tags: ['overview'] } }, async () => overview(context.store.db, context.clock.now()));
+  // The overview aggregates every alert and finding: computed at most once per few seconds per
+  // server however many dashboards are open (concurrent requests share one computation).
+  const TTL_MS = 5000;
+  let cached: { until: number; value: Promise<Overview> } | undefined;
+  app.get('/overview', { config: { auth: 'reader' }, schema: { tags: ['overview'] } }, async () => {
+    if (!cached || cached.until < Date.now()) {
+      const value = overview(context.store.db, context.clock.now());
+      cached = { until: Date.now() + TTL_MS, value };
+      value.catch(() => (cached = undefined));
+    }
+    return cached.value;
+  });
 
   /** Who did what to one object (an alert, a plan scope, a token): the audit trail, newest last. */
   app.get('/activity', {
