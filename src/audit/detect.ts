@@ -2,6 +2,7 @@ import { randomIds, systemClock, type Alert, type Clock, type IdSource } from '.
 import { AuditRuleEngine } from './engine.js';
 import { eventTime, type AuditEvent } from './event.js';
 import { compileValues } from './condition.js';
+import { loadAuditRules } from './load.js';
 import { alertResource } from './resource.js';
 import type { CompiledRule, RuleSet } from './rules.js';
 import { MemoryDetectionState, type DetectionState } from './state.js';
@@ -209,7 +210,8 @@ export class AuditDetector {
 }
 
 export interface AnalyzeOptions extends Omit<DetectorOptions, 'rules'> {
-  rules: RuleSet | AuditRuleEngine;
+  /** Compiled rules; the built-ins plus PALISADE_RULES_DIR when absent. */
+  rules?: RuleSet | AuditRuleEngine;
 }
 
 export interface AnalyzeResult {
@@ -218,8 +220,8 @@ export interface AnalyzeResult {
 }
 
 /** One pass over a finite set of events (the CLI, tests): every alert, deduplicated. */
-export function analyzeAuditEvents(events: Iterable<AuditEvent>, options: AnalyzeOptions): AnalyzeResult {
-  const detector = new AuditDetector(options);
+export function analyzeAuditEvents(events: Iterable<AuditEvent>, options: AnalyzeOptions = {}): AnalyzeResult {
+  const detector = new AuditDetector({ ...options, rules: options.rules ?? loadAuditRules() });
   const alerts = new Map<string, AuditAlert>();
   for (const alert of detector.process(events)) alerts.set(alert.id, alert);
   return { alerts: [...alerts.values()], events: detector.eventCount };

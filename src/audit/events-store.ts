@@ -26,7 +26,7 @@ const CHUNK = 400;
 
 /** PostgreSQL text and jsonb cannot hold NUL; a hostile event must not make its batch fail forever. */
 export function withoutNul(text: string): string {
-  return text.includes('\u0000') ? text.replace(/\u0000/g, '\uFFFD') : text;
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }
 
 /**

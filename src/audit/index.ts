@@ -2,8 +2,6 @@
  * Agentless Kubernetes threat detection from API-server audit logs: sources turn wire formats into
  * AuditEvents, rules (YAML data) are compiled and indexed, the detector folds hits into alerts.
  */
-import { loadRuleSet, type RuleOverride, type RuleSet } from './rules.js';
-import { normalizeEvent } from './sources/event.js';
 
 export type { AuditEvent, AuditInputError, AuditUser, AuditObjectRef } from './event.js';
 export { eventTime } from './event.js';
@@ -15,6 +13,7 @@ export { gkeEntryToEvent } from './sources/gke.js';
 export { aksRecordToEvent } from './sources/aks.js';
 export type { AuditRule, CompiledRule, RuleSet, RuleOverride, RuleExceptions, RuleSample } from './rules.js';
 export { BUILTIN_RULES_DIR } from './rules.js';
+export { loadAuditRules, type LoadAuditRulesOptions } from './load.js';
 export { AuditRuleEngine } from './engine.js';
 export { AuditDetector, analyzeAuditEvents, type AuditAlert, type AnalyzeOptions, type AnalyzeResult, type DetectorOptions } from './detect.js';
 export { MemoryDetectionState, type DetectionState, type Observation, type StateLimits } from './state.js';
@@ -22,22 +21,6 @@ export { StoreDetectionState } from './state-store.js';
 export { alertResource } from './resource.js';
 export { recommendedAuditPolicy, webhookKubeconfig, type WebhookKubeconfigOptions } from './cluster.js';
 
-export interface LoadAuditRulesOptions {
-  /** User rules directory; defaults to PALISADE_RULES_DIR. Pass null to ignore the environment. */
-  dir?: string | null;
-  builtin?: boolean;
-  overrides?: RuleOverride[];
-}
-
-/** Built-in rules plus the user's (PALISADE_RULES_DIR), validated and compiled. */
-export function loadAuditRules(options: LoadAuditRulesOptions = {}): RuleSet {
-  const dir = options.dir === undefined ? process.env.PALISADE_RULES_DIR || undefined : options.dir ?? undefined;
-  return loadRuleSet({
-    ...(dir ? { dir } : {}),
-    ...(options.builtin !== undefined ? { builtin: options.builtin } : {}),
-    ...(options.overrides ? { overrides: options.overrides } : {}),
-  }, (v) => normalizeEvent(v));
-}
 export { auditReport, alertJson, alertTable, alertRow, errorLine, sortAlerts, type AuditReport } from './report.js';
 export { storeAuditEvents, pruneAuditEvents, type AuditEventTable } from './events-store.js';
 export { createAuditIngest, type AuditIngest, type AuditIngestResult } from './ingest.js';
