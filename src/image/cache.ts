@@ -48,19 +48,49 @@ declare module '../store/schema.js' {
   }
 }
 
-/** The store-backed cache (table from migration 0500_image). */
+/**
+ * Parsed analyses kept in memory in front of the store. The key names content (a diff ID is the
+ * hash of the layer, the analyzer key the code that read it), so one process-wide set is safe to
+ * share between stores; it spares a worker the query and the JSON parse on every rescan.
+ */
+const RECENT_LIMIT = 32;
+const recent = new Map<string, LayerAnalysis>();
+
+function remember(key: string, analysis: LayerAnalysis): void {
+  recent.delete(key);
+  recent.set(key, analysis);
+  while (recent.size > RECENT_LIMIT) recent.delete(recent.keys().next().value!);
+}
+
+/** Forgets the in-memory analyses (tests prove the store alone answers). */
+export function forgetRecentAnalyses(): void {
+  recent.clear();
+}
+
+/** The store-backed cache (table from migration 0500_image), with recently used analyses in memory. */
 export function storeLayerCache(db: Kysely<Database>): LayerCache {
   return {
     async get(diffId, analyzer) {
+      const key = `${diffId} ${analyzer}`;
+      const hit = recent.get(key);
+      if (hit) {
+        remember(key, hit);
+        return hit;
+      }
       const row = await db.selectFrom('image_layer_analyses').select('analysis').where('diff_id', '=', diffId).where('analyzer', '=', analyzer).executeTakeFirst();
-      return row ? (JSON.parse(row.analysis) as LayerAnalysis) : undefined;
+      if (!row) return undefined;
+      const analysis = JSON.parse(row.analysis) as LayerAnalysis;
+      remember(key, analysis);
+      return analysis;
     },
     async put(analysis, analyzer) {
+      const text = JSON.stringify(analysis);
       await db
         .insertInto('image_layer_analyses')
-        .values({ diff_id: analysis.diffId, analyzer, analysis: JSON.stringify(analysis) })
-        .onConflict((oc) => oc.columns(['diff_id', 'analyzer']).doUpdateSet({ analysis: JSON.stringify(analysis) }))
+        .values({ diff_id: analysis.diffId, analyzer, analysis: text })
+        .onConflict((oc) => oc.columns(['diff_id', 'analyzer']).doUpdateSet({ analysis: text }))
         .execute();
+      remember(`${analysis.diffId} ${analyzer}`, analysis);
     },
   };
 }
