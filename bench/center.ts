@@ -119,8 +119,9 @@ async function run(kind: 'pglite' | 'postgres', emit: (r: BenchResult) => void, 
           loads.push(await page.evaluate('performance.now()') as number);
         }
         const median = (v: number[]) => Math.round([...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!);
-        const load = median(loads.slice(1));
-        emit(result({ bench: 'center', metric: `dashboard_first_load_ms_${kind}`, value: load, baseline: 'bare_json_document_load_ms', baseline_value: median(bare.slice(1)), target: 'value < 1500', ok: load < 1500, ...extra }));
+        // The first visit: empty browser cache and the overview computed from scratch; later visits for comparison.
+        const first = Math.round(loads[0]!);
+        emit(result({ bench: 'center', metric: `dashboard_first_load_ms_${kind}`, value: first, baseline: 'bare_json_document_load_ms', baseline_value: median(bare.slice(1)), target: 'value < 1500', ok: first < 1500, repeat_load_ms: median(loads.slice(1)), ...extra }));
       } finally {
         await browser.close();
       }
