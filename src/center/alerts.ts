@@ -1,6 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { randomIds, sha256Hex, type Alert, type AlertSource, type AlertStatus, type ResourceRef, type Severity } from '../core/index.js';
-import { inTransaction, type Database } from '../store/index.js';
+import type { Database } from '../store/index.js';
 
 /** What a capability reports; the center turns it into a new alert or updates the one it repeats. */
 export interface DetectedThreat {
@@ -30,46 +30,58 @@ export function dedupeKey(threat: Pick<DetectedThreat, 'rule' | 'resource' | 'at
 }
 
 /**
- * Records threats in one transaction: a repeat (same rule, resource and window) raises the
- * count and last seen of the existing alert instead of adding another. Returns the alerts
- * created, so callers can notify on new ones only.
+ * Records threats in one statement: a repeat (same rule, resource and window) raises the count
+ * and last seen of the existing alert instead of adding another. Threats are merged per key and
+ * written in key order, so concurrent batches lock rows in the same order and cannot deadlock.
+ * Returns the alerts created, so callers can notify on new ones only.
  */
 export async function recordThreats(db: Kysely<Database>, threats: DetectedThreat[], windowMs = DEFAULT_ALERT_WINDOW_MS): Promise<{ created: string[]; updated: string[] }> {
   const created: string[] = [];
   const updated: string[] = [];
   if (!threats.length) return { created, updated };
-  await inTransaction(db, async (tx) => {
-    for (const threat of threats) {
-      const key = dedupeKey(threat, windowMs);
-      const id = randomIds.next('alr_');
-      const row = await tx.insertInto('alerts').values({
-        id,
-        rule: threat.rule,
-        title: threat.title,
-        severity: threat.severity,
-        tactic: threat.tactic,
-        technique: threat.technique ?? null,
-        source: threat.source,
-        resource_kind: threat.resource.kind,
-        resource_id: threat.resource.id,
-        cluster: threat.resource.cluster ?? null,
-        namespace: threat.resource.namespace ?? null,
-        resource: JSON.stringify(threat.resource),
-        evidence: JSON.stringify(threat.evidence.slice(0, MAX_EVIDENCE)),
-        remediation: threat.remediation,
-        first_seen: threat.at,
-        last_seen: threat.at,
-        count: threat.count ?? 1,
-        status: 'active',
-        dedupe_key: key,
-      }).onConflict((oc) => oc.column('dedupe_key').doUpdateSet((eb) => ({
-        count: eb('alerts.count', '+', eb.ref('excluded.count')),
-        last_seen: eb.fn('greatest', [eb.ref('alerts.last_seen'), eb.ref('excluded.last_seen')]),
-        first_seen: eb.fn('least', [eb.ref('alerts.first_seen'), eb.ref('excluded.first_seen')]),
-      }))).returning(['id']).executeTakeFirstOrThrow();
-      (row.id === id ? created : updated).push(row.id);
+  const merged = new Map<string, { threat: DetectedThreat; count: number; first: Date; last: Date; evidence: unknown[] }>();
+  for (const threat of threats) {
+    const key = dedupeKey(threat, windowMs);
+    const seen = merged.get(key);
+    if (!seen) {
+      merged.set(key, { threat, count: threat.count ?? 1, first: threat.at, last: threat.at, evidence: threat.evidence.slice(0, MAX_EVIDENCE) });
+      continue;
     }
-  });
+    seen.count += threat.count ?? 1;
+    if (threat.at < seen.first) seen.first = threat.at;
+    if (threat.at > seen.last) seen.last = threat.at;
+    if (seen.evidence.length < MAX_EVIDENCE) seen.evidence.push(...threat.evidence.slice(0, MAX_EVIDENCE - seen.evidence.length));
+  }
+  const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, { threat, count, first, last, evidence }]) => ({
+    id: randomIds.next('alr_'),
+    rule: threat.rule,
+    title: threat.title,
+    severity: threat.severity,
+    tactic: threat.tactic,
+    technique: threat.technique ?? null,
+    source: threat.source,
+    resource_kind: threat.resource.kind,
+    resource_id: threat.resource.id,
+    cluster: threat.resource.cluster ?? null,
+    namespace: threat.resource.namespace ?? null,
+    resource: JSON.stringify(threat.resource),
+    evidence: JSON.stringify(evidence),
+    remediation: threat.remediation,
+    first_seen: first,
+    last_seen: last,
+    count,
+    status: 'active',
+    dedupe_key: key,
+  }));
+  const result = await db.insertInto('alerts').values(rows)
+    .onConflict((oc) => oc.column('dedupe_key').doUpdateSet((eb) => ({
+      count: eb('alerts.count', '+', eb.ref('excluded.count')),
+      last_seen: eb.fn('greatest', [eb.ref('alerts.last_seen'), eb.ref('excluded.last_seen')]),
+      first_seen: eb.fn('least', [eb.ref('alerts.first_seen'), eb.ref('excluded.first_seen')]),
+    })))
+    .returning(['id', sql<boolean>`(xmax = 0)`.as('inserted')])
+    .execute();
+  for (const row of result) (row.inserted ? created : updated).push(row.id);
   return { created, updated };
 }
 

@@ -12,6 +12,7 @@ import { tokenRoutes } from './routes/api/tokens.js';
 import { imageRoutes } from './routes/api/images.js';
 import { registryRoutes } from './routes/api/registries.js';
 import { healthRoutes } from './routes/health.js';
+import { auditIngestRoutes } from './routes/ingest/audit.js';
 import { registryIngestRoutes } from './routes/ingest/registry.js';
 
 export const API_PREFIX = '/api/v1';
@@ -58,6 +59,8 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   await app.register(authentication, { context });
   await app.register(healthRoutes, { context, metrics });
   await app.register(registryIngestRoutes, { context, metrics });
+  // Encapsulated on purpose: it replaces the JSON parser for its own route only.
+  await app.register(auditIngestRoutes, { context });
   await app.register(async (api) => {
     await api.register(tokenRoutes, { context });
     await api.register(alertRoutes, { context });
