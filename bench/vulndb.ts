@@ -31,7 +31,7 @@ function sentence(random: () => number, words: number): string {
 }
 
 /** Synthetic records shaped like osv.dev's: ids, aliases, summary, details, CVSS, ranges, references. */
-function* syntheticRecords(count: number, debianSources: string[], npmNames: string[]): Generator<[string, string]> {
+export function* syntheticRecords(count: number, debianSources: string[], npmNames: string[]): Generator<[string, string]> {
   const random = seededRandom(7);
   const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)]!;
   const debianPool = [...debianSources, ...Array.from({ length: 8000 }, (_, i) => `libsynth${i}`)];
@@ -81,7 +81,7 @@ function* syntheticRecords(count: number, debianSources: string[], npmNames: str
 }
 
 /** npm packages of the app image: every /app/node_modules/.../package.json in its layers. */
-async function npmPackagesOfApp(): Promise<InstalledPackage[]> {
+export async function npmPackagesOfApp(): Promise<InstalledPackage[]> {
   const layout = fixture('images', 'debian12');
   const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
   const blob = (d: string): string => path.join(layout, 'blobs', ...d.split(':'));

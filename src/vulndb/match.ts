@@ -239,6 +239,19 @@ function toFinding(query: PackageQuery, hits: Hit[]): VulnerabilityFinding {
   return finding;
 }
 
+/** Each affected entry's ecosystem (without release) and package key, computed once: matching visits entries many times. */
+const entryMetas = new WeakMap<OsvAffected, { ecosystem: string; key: string }>();
+
+function entryMeta(entry: OsvAffected): { ecosystem: string; key: string } {
+  let meta = entryMetas.get(entry);
+  if (!meta) {
+    const ecosystem = baseEcosystem(entry.package.ecosystem);
+    meta = { ecosystem, key: packageKey(ecosystem, entry.package.name) };
+    entryMetas.set(entry, meta);
+  }
+  return meta;
+}
+
 /** Findings for one package query. */
 export function matchQuery(query: PackageQuery, lookup: AdvisoryLookup): VulnerabilityFinding[] {
   const hits: Hit[] = [];
@@ -247,8 +260,8 @@ export function matchQuery(query: PackageQuery, lookup: AdvisoryLookup): Vulnera
     for (const record of lookup(query.ecosystem, key)) {
       if (record.withdrawn || seen.has(record.id)) continue;
       for (const entry of record.affected) {
-        if (baseEcosystem(entry.package.ecosystem) !== query.ecosystem) continue;
-        if (packageKey(query.ecosystem, entry.package.name) !== key) continue;
+        const meta = entryMeta(entry);
+        if (meta.ecosystem !== query.ecosystem || meta.key !== key) continue;
         if (query.release && !releaseMatches(entry.package.ecosystem, query.release)) continue;
         const verdict = evaluateAffected(entry, query.version);
         if (!verdict.affected) continue;
