@@ -95,7 +95,10 @@ export const authentication = fp(async (app: FastifyInstance, { context }: { con
       return;
     }
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    const info = match ? await lookup(match[1]!) : undefined;
+    // Docker Hub webhooks cannot send headers: registry webhooks may carry the token as ?token=.
+    const queryToken = requirement === 'registry' ? (request.query as { token?: unknown } | undefined)?.token : undefined;
+    const secret = match?.[1] ?? (typeof queryToken === 'string' ? queryToken : undefined);
+    const info = secret ? await lookup(secret) : undefined;
     if (!info) throw new Unauthorized();
     const principal = toPrincipal(info);
     if (!allowed(principal, requirement)) {

@@ -19,6 +19,10 @@ function createLogger(config: Config) {
     level: config.logLevel,
     // Tokens and credentials never reach the log, wherever they appear.
     redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.password', '*.secret', '*.token'], censor: '[redacted]' },
+    serializers: {
+      // Query strings may hold a webhook token (Docker Hub): log paths only.
+      req: (request: { method: string; url: string; ip?: string }) => ({ method: request.method, url: request.url.split('?')[0], remoteAddress: request.ip }),
+    },
   });
 }
 

@@ -120,6 +120,20 @@ describe.skipIf(!ready)('registry protection: scan on push through a real regist
     expect(items).toEqual([expect.objectContaining({ repository: 'demo/base', tags: ['1'], lastScanned: null })]);
   });
 
+  it('accepts a Docker Hub webhook with the token in its URL, and queues the tag for scanning', async () => {
+    const connected = await (await api('/api/v1/registries', { method: 'POST', body: JSON.stringify({ name: 'hub', url: 'https://registry-1.docker.io', kind: 'dockerhub' }) })).json();
+    expect(connected.snippet).toContain(`/ingest/registry/hub?token=${connected.token}`);
+    await api('/api/v1/plans/registry:hub', { method: 'PUT', body: JSON.stringify({ enabled: false }) });
+    const body = readFileSync(path.join(import.meta.dirname, '../../src/registry/connectors/samples/dockerhub-push.json'), 'utf8');
+    const response = await fetch(`${server.url}/ingest/registry/hub?token=${connected.token}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toMatchObject({ accepted: 1 });
+    const wrong = await fetch(`${server.url}/ingest/registry/hub?token=pal_nope`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect(wrong.status).toBe(401);
+    // The query token is accepted on registry webhooks only.
+    expect((await fetch(`${server.url}/api/v1/alerts?token=${admin}`)).status).toBe(401);
+  });
+
   it('refuses a registry token on another registry\'s webhook', async () => {
     const token = (await (await api('/api/v1/tokens', { method: 'POST', body: JSON.stringify({ scope: 'registry:other' }) })).json()).secret as string;
     const response = await fetch(`${server.url}/ingest/registry/local`, { method: 'POST', body: '{"events":[]}', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
