@@ -14,6 +14,10 @@ declare -A NEEDED=(
   [dpkg]=dpkg
   [chromium]=chromium
   [htpasswd]=apache2-utils
+  [openssl]=openssl
+  [objcopy]=binutils
+  [zip]=zip
+  [unzip]=unzip
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do

@@ -23,9 +23,12 @@ export interface LocalRegistry {
   stop(): Promise<void>;
 }
 
+/** True when the registry tools are installed; in CI their absence is an error, never a silent skip. */
 export function registryAvailable(): boolean {
   const dirs = (process.env.PATH ?? '').split(':');
-  return ['docker-registry', 'skopeo', 'htpasswd'].every((bin) => dirs.some((dir) => existsSync(path.join(dir, bin))));
+  const missing = ['docker-registry', 'skopeo', 'htpasswd'].filter((bin) => !dirs.some((dir) => existsSync(path.join(dir, bin))));
+  if (missing.length && process.env.CI === 'true') throw new Error(`${missing.join(', ')} not installed: scripts/install-test-deps.sh installs them`);
+  return missing.length === 0;
 }
 
 export async function freePort(): Promise<number> {
