@@ -153,21 +153,23 @@ export function parseNamespaceText(text: string): SocketEntry[] {
 
 /**
  * Socket counters of a namespace (sockstat, sockstat6): reading them costs nothing, while the
- * socket tables cost the kernel a walk of its hash tables. Unchanged counters let the agent skip
- * the tables for a few intervals.
+ * socket tables cost the kernel a walk of its hash tables (milliseconds, even with few sockets).
+ * Only the counts of sockets in use are kept: TIME_WAIT and memory figures change all the time
+ * on a busy node and say nothing about the sockets the agent reports.
  */
 export function readSocketCounters(procRoot: string, pid: number): string | undefined {
+  let text: string;
   try {
-    return readFileSync(`${procRoot}/${pid}/net/sockstat`, 'latin1') + (() => {
-      try {
-        return readFileSync(`${procRoot}/${pid}/net/sockstat6`, 'latin1');
-      } catch {
-        return '';
-      }
-    })();
+    text = readFileSync(`${procRoot}/${pid}/net/sockstat`, 'latin1');
   } catch {
     return undefined;
   }
+  try {
+    text += readFileSync(`${procRoot}/${pid}/net/sockstat6`, 'latin1');
+  } catch { /* no IPv6 */ }
+  let counters = '';
+  for (const match of text.matchAll(/^(TCP6?|UDP6?): inuse (\d+)(?: orphan \d+ tw \d+ alloc (\d+))?/gm)) counters += `${match[1]}=${match[2]}/${match[3] ?? ''} `;
+  return counters;
 }
 
 /** All sockets of one network namespace, read through a process living in it. */
