@@ -29,9 +29,16 @@ export interface Config {
   /** Public URL of this server, used in generated webhook and agent configuration. */
   publicUrl: string | undefined;
   rulesDir: string | undefined;
+  /** Cron (UTC) of the vulnerability database refresh from osv.dev; `off` for air-gapped installs. */
+  dbUpdateSchedule: string;
+  /** Cron (UTC) of the rescan of images pulled within `rescanWindowDays`. */
+  rescanSchedule: string;
+  rescanWindowDays: number;
+  /** Cron (UTC) of polling registries that send no webhooks. */
+  pollSchedule: string;
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'enum' | 'bytes' | 'path';
+type Kind = 'string' | 'int' | 'bool' | 'enum' | 'bytes' | 'path' | 'cron';
 
 interface Setting {
   key: keyof Config;
@@ -60,6 +67,10 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'tlsKey', env: 'PALISADE_TLS_KEY', kind: 'path', default: undefined, description: 'PEM private key for HTTPS', secret: true },
   { key: 'publicUrl', env: 'PALISADE_PUBLIC_URL', kind: 'string', default: undefined, description: 'URL clusters and registries use to reach this server' },
   { key: 'rulesDir', env: 'PALISADE_RULES_DIR', kind: 'path', default: undefined, description: 'directory of extra detection rules' },
+  { key: 'dbUpdateSchedule', env: 'PALISADE_DB_UPDATE_SCHEDULE', kind: 'cron', default: '0 2 * * *', description: 'cron (UTC) of the osv.dev refresh, or off' },
+  { key: 'rescanSchedule', env: 'PALISADE_RESCAN_SCHEDULE', kind: 'cron', default: '0 3 * * *', description: 'cron (UTC) of the rescan of recently pulled images, or off' },
+  { key: 'rescanWindowDays', env: 'PALISADE_RESCAN_WINDOW_DAYS', kind: 'int', default: 30, min: 1, max: 365, description: 'images pulled within this many days are rescanned' },
+  { key: 'pollSchedule', env: 'PALISADE_POLL_SCHEDULE', kind: 'cron', default: '*/15 * * * *', description: 'cron (UTC) of registry polling, or off' },
 ];
 
 const YAML_KEYS = new Map(SETTINGS.map((s) => [s.key, s]));
@@ -154,6 +165,11 @@ function coerce(setting: Setting, raw: unknown, cwd: string): unknown {
       return text;
     case 'path':
       return path.resolve(cwd, text);
+    case 'cron':
+      // Five fields of digits, ranges, steps, lists or *; `off` disables the schedule.
+      return text === 'off' || /^(\S+\s+){4}\S+$/.test(text) && text.split(/\s+/).every((f) => /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/.test(f))
+        ? text
+        : new Error('must be a five-field cron expression (UTC) or off');
     case 'enum':
       return setting.values!.includes(text) ? text : new Error(`must be one of ${setting.values!.join(', ')}`);
     case 'bool':

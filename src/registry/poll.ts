@@ -42,10 +42,10 @@ export async function pollRegistry(context: { store: Store; jobs: JobQueue | und
   return { repositories: repositories.length, tags, newImages, scansQueued };
 }
 
-export function pollJob(context: { store: Store; clock: Clock; config: Pick<Config, 'secretKey'>; jobs: () => JobQueue | undefined }, cron = '*/15 * * * *'): JobDefinition<object> {
+export function pollJob(context: { store: Store; clock: Clock; config: Pick<Config, 'secretKey'>; jobs: () => JobQueue | undefined }, cron: string | undefined = '*/15 * * * *'): JobDefinition<object> {
   return {
     queue: POLL_QUEUE,
-    cron,
+    ...(cron ? { cron } : {}),
     policy: 'short',
     retryLimit: 2,
     handler: async () => {

@@ -61,15 +61,15 @@ export async function rematchStoredInventories(context: { store: Store; clock: C
   return { images: inventories.length, newAlerts };
 }
 
-export function rescanJobs(context: { store: Store; clock: Clock; jobs: () => JobQueue | undefined }, cron = '0 3 * * *'): JobDefinition<object>[] {
+export function rescanJobs(context: { store: Store; clock: Clock; jobs: () => JobQueue | undefined; windowDays?: number }, cron: string | undefined = '0 3 * * *'): JobDefinition<object>[] {
   return [
     {
       queue: RESCAN_QUEUE,
-      cron,
+      ...(cron ? { cron } : {}),
       retryLimit: 3,
       handler: async () => {
         const jobs = context.jobs();
-        return jobs ? { queued: await queueDailyRescans({ ...context, jobs }) } : { queued: 0 };
+        return jobs ? { queued: await queueDailyRescans({ ...context, jobs }, context.windowDays) } : { queued: 0 };
       },
     },
     {

@@ -1,5 +1,6 @@
 import type { AnyJobDefinition, JobQueue } from '../jobs/index.js';
-import { pollJob, rescanJobs, scanJob } from '../registry/index.js';
+import { pollJob, REMATCH_QUEUE, rescanJobs, scanJob } from '../registry/index.js';
+import { vulndbJobs } from '../vulndb/index.js';
 import type { ServerContext } from './context.js';
 
 /**
@@ -7,9 +8,19 @@ import type { ServerContext } from './context.js';
  * Capabilities export factories taking the context; they are listed here as they land.
  */
 export function jobDefinitions(context: Omit<ServerContext, 'jobs'>, jobs: () => JobQueue | undefined): AnyJobDefinition[] {
+  const { config } = context;
   return [
     scanJob(context),
-    ...rescanJobs({ ...context, jobs }),
-    pollJob({ ...context, jobs }),
+    ...rescanJobs({ ...context, jobs, windowDays: config.rescanWindowDays }).map((d) => scheduled(d, config.rescanSchedule)),
+    scheduled(pollJob({ ...context, jobs }), config.pollSchedule),
+    // New or changed advisories re-match every stored inventory, without pulling images.
+    ...vulndbJobs({ ...context, onChanged: async () => void (await jobs()?.send(REMATCH_QUEUE, {}, { singletonKey: 'rematch' })) }).map((d) => scheduled(d, config.dbUpdateSchedule)),
   ];
+}
+
+/** The configured schedule replaces a job's default; `off` leaves it runnable on demand only. */
+function scheduled(definition: AnyJobDefinition, schedule: string): AnyJobDefinition {
+  if (!definition.cron) return definition;
+  const { cron: _default, ...rest } = definition;
+  return schedule === 'off' ? rest : { ...rest, cron: schedule };
 }
