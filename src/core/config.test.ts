@@ -64,4 +64,10 @@ describe('configuration', () => {
     const cwd = await dirWith();
     expect(loadConfig({ env: { PALISADE_BODY_LIMIT: '2mb' }, cwd }).bodyLimit).toBe(2 * 1024 * 1024);
   });
+
+  it('accepts cron schedules or off, and names a malformed one', async () => {
+    const cwd = await dirWith();
+    expect(loadConfig({ env: { PALISADE_DB_UPDATE_SCHEDULE: 'off', PALISADE_RESCAN_SCHEDULE: '30 4 * * 1-5' }, cwd })).toMatchObject({ dbUpdateSchedule: 'off', rescanSchedule: '30 4 * * 1-5' });
+    expect(() => loadConfig({ env: { PALISADE_POLL_SCHEDULE: 'every five minutes' }, cwd })).toThrow(/pollSchedule: must be a five-field cron expression/);
+  });
 });
