@@ -11,7 +11,7 @@ import {
   seededRandom,
 } from '../testing/fixtures.js';
 import { compareDpkgVersions, compareRpmVersions, isValidDpkgVersion } from './index.js';
-import { dpkgDisagreements, rpmCompareMany } from './oracle.js';
+import { dpkgDisagreements, rpmCompareMany } from '../testing/oracle.js';
 
 /**
  * Live agreement with the real binaries. Outside CI a missing binary skips with a message; in CI
