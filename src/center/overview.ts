@@ -46,7 +46,8 @@ export async function overview(db: Kysely<Database>, now: Date, days = 14): Prom
       .select(['digest',
         sql<string>`count(*) filter (where severity = 'critical')`.as('critical'),
         sql<string>`count(*) filter (where severity = 'high')`.as('high')])
-      .where('severity', 'in', ['critical', 'high']).where('status', '!=', 'fixed')
+      // Every critical or high finding counts, whether or not a fixed version exists (status says which).
+      .where('severity', 'in', ['critical', 'high'])
       .groupBy('digest').orderBy(sql`2`, 'desc').orderBy(sql`3`, 'desc').limit(10).execute(),
     db.selectFrom('plans').select(['scope', 'enabled']).execute(),
     db.selectFrom('clusters').leftJoin('nodes', 'nodes.cluster', 'clusters.name')

@@ -63,6 +63,8 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   // The alert list filters by status and severity on large tables (bench: 100,000 alerts).
   await db.schema.createIndex('alerts_status_last_seen').on('alerts').columns(['status', 'last_seen', 'id']).execute();
+  // The overview's "images with critical or high vulnerabilities": an index-only scan instead of reading wide finding rows.
+  await db.schema.createIndex('findings_severity_digest').on('findings').columns(['severity', 'digest']).execute();
   await db.schema.createIndex('alerts_source_last_seen').on('alerts').columns(['source', 'last_seen']).execute();
   await db.schema.createIndex('usage_meter_at').on('usage').columns(['meter', 'at']).execute();
 }
@@ -70,6 +72,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('usage_meter_at').ifExists().execute();
   await db.schema.dropIndex('alerts_source_last_seen').ifExists().execute();
+  await db.schema.dropIndex('findings_severity_digest').ifExists().execute();
   await db.schema.dropIndex('alerts_status_last_seen').ifExists().execute();
   for (const table of ['notification_deliveries', 'notification_channels', 'sign_in_failures', 'sessions', 'users']) {
     await db.schema.dropTable(table).ifExists().execute();
