@@ -126,7 +126,7 @@ export class NodeAgent {
   }
 
   private execEvent(tracked: TrackedProcess, byInode: Map<number, SocketEntry>): ExecEvent | undefined {
-    const { stdinInode, cgroupText: _, ...info } = tracked.info;
+    const { stdinInode, cgroupText: _, code: _code, ...info } = tracked.info as TrackedProcess['info'] & { code?: string };
     if (!info.exe && !info.argv.length) return undefined; // kernel thread
     const container = this.attribute(info.container);
     const process: ProcessInfo = { ...info, ...(container ? { container } : {}) };
@@ -405,8 +405,8 @@ function fileOp(syscall: string, flags: number | undefined): FileEvent['op'] | u
   }
 }
 
-function stripInternal(info: ProcessInfo & { stdinInode?: number; cgroupText?: string }): ProcessInfo {
-  const { stdinInode: _a, cgroupText: _b, ...rest } = info;
+function stripInternal(info: ProcessInfo & { stdinInode?: number; cgroupText?: string; code?: string }): ProcessInfo {
+  const { stdinInode: _a, cgroupText: _b, code: _c, ...rest } = info;
   return rest;
 }
 

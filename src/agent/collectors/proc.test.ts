@@ -7,7 +7,7 @@ import { classifyFd, fullCapabilityMask, hasAllCapabilities, parseStat, parseSta
 describe('/proc parsing', () => {
   it('reads stat lines whose comm holds spaces and parentheses', () => {
     const stat = parseStat('4242 (my (weird) name) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615');
-    expect(stat).toEqual({ comm: 'my (weird) name', state: 'S', ppid: 17, startTime: 987654 });
+    expect(stat).toMatchObject({ comm: 'my (weird) name', state: 'S', ppid: 17, startTime: 987654 });
   });
 
   it('takes the effective uid and CapEff from status', () => {
@@ -61,6 +61,19 @@ describe('live /proc', () => {
     child.kill();
     await new Promise((r) => setTimeout(r, 100));
     expect(table.poll().exited).toContain(child.pid);
+  });
+
+  it('notices a process that exec\'d in place into the same program (same pid, same comm)', async () => {
+    const table = new ProcessTable('/proc', 1);
+    const child = spawn('bash', ['-c', 'sleep 0.4; exec bash -c "sleep 30; true"']);
+    children.push(child);
+    await new Promise((r) => setTimeout(r, 150));
+    table.poll();
+    expect(table.get(child.pid!)?.argv).toEqual(['bash', '-c', 'sleep 0.4; exec bash -c "sleep 30; true"']);
+    await new Promise((r) => setTimeout(r, 700));
+    const again = table.poll().started.find((p) => p.info.pid === child.pid);
+    expect(again?.info.argv).toEqual(['bash', '-c', 'sleep 30; true']);
+    child.kill();
   });
 
   it('finds our listening socket and the connection, and maps the inode to this process', async () => {

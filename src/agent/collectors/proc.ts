@@ -30,6 +30,8 @@ export interface StatFields {
   state: string;
   ppid: number;
   startTime: number;
+  /** startcode-endcode (fields 26, 27): where the program text is mapped; changes on every exec (ASLR), even to the same program. */
+  code: string;
 }
 
 /** /proc/PID/stat: comm is parenthesised and may hold spaces and ')', so split after the last ')'. */
@@ -42,7 +44,7 @@ export function parseStat(text: string): StatFields | undefined {
   const ppid = Number(rest[1]);
   const startTime = Number(rest[19]);
   if (!Number.isFinite(ppid) || !Number.isFinite(startTime)) return undefined;
-  return { comm: text.slice(open + 1, close), state: rest[0] ?? '', ppid, startTime };
+  return { comm: text.slice(open + 1, close), state: rest[0] ?? '', ppid, startTime, code: `${rest[23] ?? ''}-${rest[24] ?? ''}` };
 }
 
 export interface StatusFields {
@@ -97,7 +99,7 @@ export function classifyFd(link: string | undefined): { type: NonNullable<Proces
 }
 
 /** Reads one process; undefined when it vanished or cannot be read. */
-export function readProcess(procRoot: string, pid: number): (ProcessInfo & { stdinInode?: number; cgroupText?: string }) | undefined {
+export function readProcess(procRoot: string, pid: number): (ProcessInfo & { stdinInode?: number; cgroupText?: string; code: string }) | undefined {
   const base = `${procRoot}/${pid}`;
   const statText = readText(`${base}/stat`);
   if (!statText) return undefined;
@@ -134,6 +136,7 @@ export function readProcess(procRoot: string, pid: number): (ProcessInfo & { std
     ...(fd0 ? { stdin: { type: fd0.type } } : {}),
     ...(fd0?.inode ? { stdinInode: fd0.inode } : {}),
     ...(cgroupText ? { cgroupText } : {}),
+    code: stat.code,
   };
 }
 
@@ -148,8 +151,9 @@ export function listPids(procRoot: string): number[] {
 
 export interface TrackedProcess {
   info: ProcessInfo & { stdinInode?: number; cgroupText?: string };
-  /** The comm at the last stat read, to notice an exec in place. */
+  /** The comm and code mapping at the last stat read, to notice an exec in place. */
   comm: string;
+  code: string;
 }
 
 export interface ProcDiff {
@@ -178,11 +182,11 @@ export class ProcessTable {
         if (!checkKnown) continue;
         const stat = parseStat(readText(`${this.procRoot}/${pid}/stat`) ?? '');
         if (!stat) continue;
-        if (stat.startTime === known.info.startTime && stat.comm === known.comm) continue;
+        if (stat.startTime === known.info.startTime && stat.comm === known.comm && stat.code === known.code) continue;
       }
       const info = readProcess(this.procRoot, pid);
       if (!info) continue;
-      const tracked = { info, comm: info.comm };
+      const tracked = { info, comm: info.comm, code: info.code };
       this.processes.set(pid, tracked);
       started.push(tracked);
     }
@@ -221,7 +225,7 @@ export class ProcessTable {
   private readLate(pid: number): ProcessInfo | undefined {
     const info = readProcess(this.procRoot, pid);
     if (!info) return undefined;
-    this.processes.set(pid, { info, comm: info.comm });
+    this.processes.set(pid, { info, comm: info.comm, code: info.code });
     return info;
   }
 
