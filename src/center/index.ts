@@ -1,3 +1,5 @@
 export * from './alerts.js';
 export * from './plans.js';
 export * from './findings.js';
+export * from './score.js';
+export * from './recommendations.js';

@@ -26,6 +26,10 @@ export interface Config {
   serverRunsJobs: boolean;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  /** HTTPS port of the admission webhook listener (the API server only calls webhooks over TLS); unset: served by the main listener only. */
+  admissionPort: number | undefined;
+  /** Workload policy configuration (parameters, effects, exceptions) for admission and `policy check`. */
+  policyFile: string | undefined;
   /** Public URL of this server, used in generated webhook and agent configuration. */
   publicUrl: string | undefined;
   rulesDir: string | undefined;
@@ -65,6 +69,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'serverRunsJobs', env: 'PALISADE_SERVER_RUNS_JOBS', kind: 'bool', default: true, description: 'run job handlers in the server process too' },
   { key: 'tlsCert', env: 'PALISADE_TLS_CERT', kind: 'path', default: undefined, description: 'PEM certificate for HTTPS (admission webhook)' },
   { key: 'tlsKey', env: 'PALISADE_TLS_KEY', kind: 'path', default: undefined, description: 'PEM private key for HTTPS', secret: true },
+  { key: 'admissionPort', env: 'PALISADE_ADMISSION_PORT', kind: 'int', default: undefined, min: 0, max: 65535, description: 'HTTPS port for the admission webhook' },
+  { key: 'policyFile', env: 'PALISADE_POLICY_FILE', kind: 'path', default: undefined, description: 'policy parameters, effects and exceptions (YAML)' },
   { key: 'publicUrl', env: 'PALISADE_PUBLIC_URL', kind: 'string', default: undefined, description: 'URL clusters and registries use to reach this server' },
   { key: 'rulesDir', env: 'PALISADE_RULES_DIR', kind: 'path', default: undefined, description: 'directory of extra detection rules' },
   { key: 'dbUpdateSchedule', env: 'PALISADE_DB_UPDATE_SCHEDULE', kind: 'cron', default: '0 2 * * *', description: 'cron (UTC) of the osv.dev refresh, or off' },

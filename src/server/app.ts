@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { loadPolicyConfig } from '../policy/index.js';
 import { authentication } from './auth.js';
 import type { ServerContext } from './context.js';
 import { installErrorHandling } from './errors.js';
@@ -12,6 +13,7 @@ import { tokenRoutes } from './routes/api/tokens.js';
 import { imageRoutes } from './routes/api/images.js';
 import { registryRoutes } from './routes/api/registries.js';
 import { healthRoutes } from './routes/health.js';
+import { admissionRoutes } from './routes/admission/validate.js';
 import { auditIngestRoutes } from './routes/ingest/audit.js';
 import { registryIngestRoutes } from './routes/ingest/registry.js';
 
@@ -61,6 +63,8 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   await app.register(registryIngestRoutes, { context, metrics });
   // Encapsulated on purpose: it replaces the JSON parser for its own route only.
   await app.register(auditIngestRoutes, { context });
+  // The API server authenticates this webhook by the certificate pinned in caBundle and sends no token.
+  await app.register(admissionRoutes, { context, policies: loadPolicyConfig(context.config.policyFile) });
   await app.register(async (api) => {
     await api.register(tokenRoutes, { context });
     await api.register(alertRoutes, { context });
@@ -70,5 +74,22 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     await api.register(registryRoutes, { context });
   }, { prefix: API_PREFIX });
 
+  return app;
+}
+
+/**
+ * The admission webhook alone on its own HTTPS listener (PALISADE_ADMISSION_PORT), so the API and
+ * dashboard can stay behind an ingress while the API server reaches the webhook directly over TLS.
+ */
+export async function buildAdmissionApp(context: ServerContext, tls: { cert: string; key: string }, options: Pick<AppOptions, 'logger'> = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    https: { cert: tls.cert, key: tls.key },
+    forceCloseConnections: 'idle',
+  } as unknown as FastifyServerOptions);
+  installErrorHandling(app);
+  await app.register(authentication, { context });
+  app.get('/healthz', { config: { auth: 'public' } }, async () => ({ status: 'ok' }));
+  await app.register(admissionRoutes, { context, policies: loadPolicyConfig(context.config.policyFile) });
   return app;
 }

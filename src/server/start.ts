@@ -3,7 +3,8 @@ import pino from 'pino';
 import { PalisadeError, storeLocation, systemClock, type Clock, type Config } from '../core/index.js';
 import { startJobQueue, type JobQueue } from '../jobs/index.js';
 import { createToken, hasActiveAdminToken, openStore, type Store } from '../store/index.js';
-import { buildApp } from './app.js';
+import { buildAdmissionApp, buildApp } from './app.js';
+import { admissionTls } from './tls.js';
 import type { ServerContext } from './context.js';
 import { jobDefinitions } from './job-definitions.js';
 import { createMetrics } from './metrics.js';
@@ -11,6 +12,8 @@ import { createMetrics } from './metrics.js';
 export interface RunningProcess {
   /** The bound address, e.g. http://127.0.0.1:8080 (servers only). */
   url?: string;
+  /** The admission webhook's HTTPS address, when PALISADE_ADMISSION_PORT is set. */
+  admissionUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -63,11 +66,14 @@ export async function runServer(config: Config, io: { print: (line: string) => v
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, database: store.kind, where: store.where, jobs: runJobs }, 'palisade server ready');
+    const admission = config.admissionPort === undefined ? undefined : await startAdmissionListener(context, config, logger, io.print);
     const queue = jobs;
     return {
       url,
+      ...(admission ? { admissionUrl: admission.url } : {}),
       async stop() {
         // Stop taking requests and let in-flight ones finish, then jobs (or leave them to another worker).
+        await admission?.app.close();
         await app.close();
         await queue.stop(config.shutdownTimeoutMs);
         await store.close();
@@ -78,6 +84,23 @@ export async function runServer(config: Config, io: { print: (line: string) => v
     await store.close().catch(() => {});
     throw error;
   }
+}
+
+async function startAdmissionListener(context: ServerContext, config: Config, logger: ReturnType<typeof createLogger>, print: (line: string) => void) {
+  const tls = await admissionTls(config);
+  if (tls.generated) {
+    print(`Admission webhook certificate generated in ${config.dataDir}/tls; its caBundle (also in \`palisade cluster connect\`): ${Buffer.from(tls.ca).toString('base64')}`);
+  }
+  const app = await buildAdmissionApp(context, tls, { logger });
+  await app.listen({ host: config.host, port: config.admissionPort! }).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'EADDRINUSE'
+      ? new PalisadeError('server.port_in_use', `admission port ${config.admissionPort} on ${config.host} is already in use`, { kind: 'conflict', field: 'admissionPort', hint: 'set PALISADE_ADMISSION_PORT to a free port' })
+      : error;
+  });
+  const address = app.server.address();
+  const url = `https://${config.host}:${typeof address === 'object' && address ? address.port : config.admissionPort}`;
+  logger.info({ url }, 'admission webhook listening');
+  return { app, url };
 }
 
 /** `palisade worker`: job handlers without HTTP, so workers scale apart from the API. */

@@ -1,0 +1,77 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/core/index.js';
+import { runServer, type RunningProcess } from '../../src/server/index.js';
+
+/** A real AdmissionReview (the shape of the Kubernetes documentation's example) for a privileged pod. */
+function review(privileged: boolean) {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      requestKind: { group: '', version: 'v1', kind: 'Pod' },
+      requestResource: { group: '', version: 'v1', resource: 'pods' },
+      name: 'web',
+      namespace: 'shop',
+      operation: 'CREATE',
+      userInfo: { username: 'admin', uid: '014fbff9a07c', groups: ['system:authenticated'] },
+      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop' }, spec: { containers: [{ name: 'web', image: 'nginx:1.25', securityContext: { privileged } }] } },
+      oldObject: null,
+      dryRun: false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
+    },
+  };
+}
+
+function post(url: string, ca: string, body: unknown): Promise<{ status: number; json: { response: { allowed: boolean; uid: string; status?: { message: string } } } }> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(`${url}/admission/validate`, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (response) => {
+      let data = '';
+      response.on('data', (d: Buffer) => (data += d));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(data) }));
+    });
+    request.on('error', reject);
+    request.end(JSON.stringify(body));
+  });
+}
+
+describe('admission webhook on its own HTTPS listener', () => {
+  let dir: string;
+  let server: RunningProcess;
+  let ca: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-admission-'));
+    const printed: string[] = [];
+    server = await runServer(loadConfig({ env: {}, cwd: dir, flags: { dataDir: dir, port: 0, admissionPort: 0, logLevel: 'warn' } }), { print: (l) => printed.push(l) });
+    const line = printed.find((l) => l.includes('caBundle'))!;
+    ca = Buffer.from(/: (\S+)$/.exec(line)![1]!, 'base64').toString('utf8');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves AdmissionReview over TLS verified against the printed caBundle, denying a privileged pod', async () => {
+    expect(ca).toMatch(/BEGIN CERTIFICATE/);
+    const denied = await post(server.admissionUrl!.replace('127.0.0.1', 'localhost'), ca, review(true));
+    expect(denied.status).toBe(200);
+    expect(denied.json.response).toMatchObject({ uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: false });
+    expect(denied.json.response.status!.message).toMatch(/privileged/i);
+    const allowed = await post(server.admissionUrl!, ca, review(false));
+    expect(allowed.json.response.allowed).toBe(true);
+  });
+
+  it('keeps its certificate across restarts, so the caBundle stays valid', async () => {
+    await server.stop();
+    const printed: string[] = [];
+    server = await runServer(loadConfig({ env: {}, cwd: dir, flags: { dataDir: dir, port: 0, admissionPort: 0, logLevel: 'warn' } }), { print: (l) => printed.push(l) });
+    expect(printed.some((l) => l.includes('caBundle'))).toBe(false);
+    expect((await post(server.admissionUrl!, ca, review(false))).json.response.allowed).toBe(true);
+  });
+});
