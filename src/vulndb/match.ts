@@ -45,8 +45,13 @@ export interface VulnerabilityFinding {
   advisoryIds: string[];
 }
 
-/** Candidate records for (ecosystem without release, normalized package name). */
-export type AdvisoryLookup = (ecosystem: string, key: string) => readonly OsvRecord[];
+/**
+ * Candidate records for (ecosystem without release, normalized package name). A lookup may carry
+ * a `memo` that lives as long as its records do (the store's cache): matching then remembers which
+ * advisories hit each (package, version, release), so re-matching stored inventories after a
+ * database update, or many images sharing base layers, skips the range evaluation.
+ */
+export type AdvisoryLookup = ((ecosystem: string, key: string) => readonly OsvRecord[]) & { memo?: Map<string, unknown> };
 
 /** Package names as the ecosystem compares them (PEP 503 for PyPI, case-insensitive NuGet/Packagist). */
 export function packageKey(ecosystem: string, name: string): string {
@@ -254,6 +259,19 @@ function entryMeta(entry: OsvAffected): { ecosystem: string; key: string } {
 
 /** Findings for one package query. */
 export function matchQuery(query: PackageQuery, lookup: AdvisoryLookup): VulnerabilityFinding[] {
+  const memoKey = lookup.memo ? `${query.ecosystem}\u0000${query.release ?? ''}\u0000${query.version}\u0000${query.keys.join('\u0000')}` : '';
+  let groups = lookup.memo?.get(memoKey) as Hit[][] | undefined;
+  if (!groups) {
+    groups = groupByAlias(findHits(query, lookup));
+    if (lookup.memo) {
+      if (lookup.memo.size >= 100_000) lookup.memo.clear();
+      lookup.memo.set(memoKey, groups);
+    }
+  }
+  return groups.map((group) => toFinding(query, group));
+}
+
+function findHits(query: PackageQuery, lookup: AdvisoryLookup): Hit[] {
   const hits: Hit[] = [];
   const seen = new Set<string>();
   for (const key of query.keys) {
@@ -271,7 +289,7 @@ export function matchQuery(query: PackageQuery, lookup: AdvisoryLookup): Vulnera
       }
     }
   }
-  return groupByAlias(hits).map((group) => toFinding(query, group));
+  return hits;
 }
 
 /** Every finding for an inventory, sorted by package name, then id. */

@@ -169,6 +169,8 @@ export class AdvisoryCache {
   private checkedAt = 0;
   private readonly byKey = new Map<string, OsvRecord[]>();
   private readonly byId = new Map<string, OsvRecord>();
+  /** Matching results per (package, version, release), valid for the cached records. */
+  private readonly memo = new Map<string, unknown>();
 
   constructor(private readonly db: Kysely<Database>, private readonly maxAgeMs = 1000) {}
 
@@ -179,6 +181,7 @@ export class AdvisoryCache {
     if (generation !== this.generation || this.seenLocalWrites !== localWrites) {
       this.byKey.clear();
       this.byId.clear();
+      this.memo.clear();
       this.generation = generation;
       this.seenLocalWrites = localWrites;
     }
@@ -210,7 +213,9 @@ export class AdvisoryCache {
         this.byKey.get(indexKey(row.ecosystem, row.name))!.push(record);
       }
     }
-    return (eco, key) => this.byKey.get(indexKey(eco, key)) ?? [];
+    const lookup: AdvisoryLookup = (eco, key) => this.byKey.get(indexKey(eco, key)) ?? [];
+    lookup.memo = this.memo;
+    return lookup;
   }
 }
 
