@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { PalisadeError } from '../core/index.js';
 import { recommendedAuditPolicy, webhookKubeconfig } from '../audit/index.js';
 import { createToken, parseTokenScope, recordAction } from '../store/index.js';
-import { withStore, withStoreFlags } from './shared.js';
+import { validatingWebhookConfiguration } from '../policy/index.js';
+import { configFor, withStore, withStoreFlags } from './shared.js';
 
 interface ConnectFlags {
   serverUrl?: string;
@@ -13,6 +14,26 @@ interface ConnectFlags {
   caFile?: string;
   insecureSkipTlsVerify?: boolean;
   outputDir?: string;
+  admissionUrl?: string;
+}
+
+/**
+ * The ValidatingWebhookConfiguration for this cluster, when the admission webhook's CA is known:
+ * `--ca-file`, or the certificate the server generated in its data directory.
+ */
+async function admissionWebhook(command: Command, cluster: string, flags: ConnectFlags): Promise<string | undefined> {
+  const config = configFor(command);
+  const caPath = flags.caFile ?? path.join(config.dataDir, 'tls', 'admission.crt');
+  let caBundle: string;
+  try {
+    caBundle = readFileSync(caPath, 'utf8');
+  } catch {
+    console.error(`# no admission webhook CA at ${caPath}: start the server with PALISADE_ADMISSION_PORT (it generates one), or pass --ca-file`);
+    return undefined;
+  }
+  return validatingWebhookConfiguration(flags.admissionUrl
+    ? { caBundle, url: `${flags.admissionUrl.replace(/\/$/, '')}/admission/validate/${cluster}` }
+    : { caBundle, service: { namespace: 'palisade', name: 'palisade', port: 8443, path: `/admission/validate/${cluster}` } });
 }
 
 export function register(program: Command): void {
@@ -26,6 +47,7 @@ export function register(program: Command): void {
     .option('--create-token', 'create a cluster:NAME token in the store and put it in the kubeconfig')
     .option('--ca-file <file>', 'PEM CA bundle that signed the server certificate')
     .option('--insecure-skip-tls-verify', 'do not verify the server certificate (testing only)')
+    .option('--admission-url <url>', 'https URL the API server reaches the admission webhook at (default: the palisade Service in namespace palisade)')
     .option('--output-dir <dir>', 'write audit-webhook.kubeconfig and audit-policy.yaml there instead of printing')
     .action(async (name: string, flags: ConnectFlags, command: Command) => {
       const scope = parseTokenScope(`cluster:${name}`);
@@ -61,5 +83,11 @@ export function register(program: Command): void {
       console.log('---');
       console.log('# kube-apiserver --audit-policy-file');
       console.log(policy.trimEnd());
+      const webhook = await admissionWebhook(command, name, flags);
+      if (webhook) {
+        console.log('---');
+        console.log('# kubectl apply -f -   (admission control: Pod Security Standards and workload policies)');
+        console.log(webhook.trimEnd());
+      }
     });
 }
