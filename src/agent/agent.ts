@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../core/index.js';
 import { attribute, containerFromCgroup, type ContainerMetadataSource } from './containers.js';
 import { AuditAssembler, AuditLogTail, decodeAuditEvent, parseAuditLine, type AuditEvent, type DecodedAuditEvent } from './collectors/auditd.js';
 import { FileWatch, WATCHED_FILES } from './collectors/files.js';
-import { isConnection, isListening, parseNamespaceText, readNamespaceText, readSocketCounters, SocketOwners, TCP_STATE, type SocketEntry } from './collectors/net.js';
+import { isConnection, isListening, joinSocketTables, parseNamespaceText, readSocketCounters, readSocketTable, SOCKET_TABLES, SocketOwners, TCP_STATE, type SocketEntry } from './collectors/net.js';
 import { allowsAllDevices, fullCapabilityMask, hasAllCapabilities, ProcessTable, type TrackedProcess } from './collectors/proc.js';
 import { AgentRuleEngine, type AgentAlert } from './engine.js';
 import { basename, eventId, summarize, type ContainerEvent, type ContainerRef, type ExecEvent, type FileEvent, type HostEvent, type NetworkEvent, type ProcessInfo } from './events.js';
@@ -69,7 +69,7 @@ export class NodeAgent {
   private readonly containers = new Map<string, string>();
   private sockets = new Map<number, Map<number, NetworkEvent['direction']>>();
   /** Last /proc/PID/net text per namespace: an unchanged namespace is not parsed again. */
-  private socketText = new Map<number, { text: string; entries: SocketEntry[]; counters: string | undefined; at: number }>();
+  private socketText = new Map<number, { text: string; entries: SocketEntry[]; tables: Record<string, { text: string; counter: string | undefined; at: number }> }>();
   private socketsChanged = true;
   private collections = 0;
 
@@ -184,22 +184,35 @@ export class NodeAgent {
     for (const netns of this.socketText.keys()) if (!members.has(netns)) this.socketText.delete(netns);
     for (const [netns, pids] of members) {
       let read: SocketEntry[] = [];
+      const cached = this.socketText.get(netns);
       for (const pid of pids) {
-        const cached = this.socketText.get(netns);
-        // Same socket counters as last time, and read recently: take the tables as unchanged.
+        // A table whose in-use count has not changed, read recently, is taken as unchanged:
+        // churn in one table (say TCP) does not cost a walk of the others.
         const counters = readSocketCounters(this.procRoot, pid);
-        if (cached && counters !== undefined && counters === cached.counters && this.collections - cached.at < SOCKET_TABLE_MAX_AGE) {
-          read = cached.entries;
-          break;
+        const tables: Record<string, { text: string; counter: string | undefined; at: number }> = {};
+        let gone = false;
+        for (const file of SOCKET_TABLES) {
+          const previous = cached?.tables[file];
+          const counter = counters?.[file];
+          if (previous && counter !== undefined && counter === previous.counter && this.collections - previous.at < SOCKET_TABLE_MAX_AGE) {
+            tables[file] = previous;
+            continue;
+          }
+          const text = readSocketTable(this.procRoot, pid, file);
+          if (text === undefined) {
+            gone = true;
+            break;
+          }
+          tables[file] = { text, counter, at: this.collections };
         }
-        const text = readNamespaceText(this.procRoot, pid);
-        if (text === undefined) continue; // the process left: the next member stands for the namespace
+        if (gone) continue; // the process left: the next member stands for the namespace
+        const text = joinSocketTables(SOCKET_TABLES.map((file) => tables[file]!.text));
         if (cached && cached.text === text) read = cached.entries;
         else {
           read = parseNamespaceText(text);
           changed = true;
         }
-        this.socketText.set(netns, { text, entries: read, counters, at: this.collections });
+        this.socketText.set(netns, { text, entries: read, tables });
         break;
       }
       for (const entry of read) {

@@ -152,12 +152,12 @@ export function parseNamespaceText(text: string): SocketEntry[] {
 }
 
 /**
- * Socket counters of a namespace (sockstat, sockstat6): reading them costs nothing, while the
- * socket tables cost the kernel a walk of its hash tables (milliseconds, even with few sockets).
- * Only the counts of sockets in use are kept: TIME_WAIT and memory figures change all the time
- * on a busy node and say nothing about the sockets the agent reports.
+ * In-use socket counts of a namespace by table (TCP, TCP6, UDP, UDP6), from sockstat and
+ * sockstat6: reading them costs nothing, while each socket table costs the kernel a walk of its
+ * hash tables (milliseconds, even with few sockets). TIME_WAIT and memory figures are left out:
+ * they change all the time on a busy node and say nothing about the sockets the agent reports.
  */
-export function readSocketCounters(procRoot: string, pid: number): string | undefined {
+export function readSocketCounters(procRoot: string, pid: number): Record<string, string> | undefined {
   let text: string;
   try {
     text = readFileSync(`${procRoot}/${pid}/net/sockstat`, 'latin1');
@@ -167,9 +167,26 @@ export function readSocketCounters(procRoot: string, pid: number): string | unde
   try {
     text += readFileSync(`${procRoot}/${pid}/net/sockstat6`, 'latin1');
   } catch { /* no IPv6 */ }
-  let counters = '';
-  for (const match of text.matchAll(/^(TCP6?|UDP6?): inuse (\d+)(?: orphan \d+ tw \d+ alloc (\d+))?/gm)) counters += `${match[1]}=${match[2]}/${match[3] ?? ''} `;
+  const counters: Record<string, string> = {};
+  for (const match of text.matchAll(/^(TCP6?|UDP6?): inuse (\d+)(?: orphan \d+ tw \d+ alloc (\d+))?/gm)) counters[match[1]!.toLowerCase()] = `${match[2]}/${match[3] ?? ''}`;
   return counters;
+}
+
+/** The socket tables, in the order parseNamespaceText expects them. */
+export const SOCKET_TABLES = FILES.map(([file]) => file);
+
+/** One socket table of a namespace; '' when the kernel has no IPv6, undefined when the process is gone. */
+export function readSocketTable(procRoot: string, pid: number, file: string): string | undefined {
+  try {
+    return readFileSync(`${procRoot}/${pid}/net/${file}`, 'latin1');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' && file.endsWith('6') ? '' : undefined;
+  }
+}
+
+/** Joins the four tables of a namespace the way readNamespaceText does. */
+export function joinSocketTables(parts: string[]): string {
+  return parts.join(SEPARATOR);
 }
 
 /** All sockets of one network namespace, read through a process living in it. */
