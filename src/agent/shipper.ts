@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Spool } from './spool.js';
-import { AGENT_BATCH_MAX_ALERTS, AGENT_BATCH_MAX_EVENTS, type AgentBatch } from './wire.js';
+import { AGENT_BATCH_MAX_ALERTS, AGENT_BATCH_MAX_BYTES, AGENT_BATCH_MAX_EVENTS, type AgentBatch } from './wire.js';
 
 export type SendOutcome = 'sent' | 'retry' | 'rejected';
 
@@ -17,16 +17,39 @@ export interface ShipperOptions {
   timeoutMs?: number;
 }
 
-/** Splits a collection into batches under the server's limits. */
-export function splitBatch(batch: Omit<AgentBatch, 'batchId'>): AgentBatch[] {
+/** Room left for the batch envelope (node inventory, ids, times) under the byte limit. */
+const ENVELOPE_BYTES = 64 * 1024;
+
+/**
+ * Splits a collection into batches under the server's limits: at most AGENT_BATCH_MAX_EVENTS
+ * events, AGENT_BATCH_MAX_ALERTS alerts and AGENT_BATCH_MAX_BYTES of JSON each (a batch over the
+ * byte limit would be refused with 413 and lost). Order is kept.
+ */
+export function splitBatch(batch: Omit<AgentBatch, 'batchId'>, maxBytes = AGENT_BATCH_MAX_BYTES): AgentBatch[] {
   const out: AgentBatch[] = [];
-  let events = batch.events;
-  let alerts = batch.alerts;
-  do {
-    out.push({ ...batch, batchId: randomUUID(), events: events.slice(0, AGENT_BATCH_MAX_EVENTS), alerts: alerts.slice(0, AGENT_BATCH_MAX_ALERTS) });
-    events = events.slice(AGENT_BATCH_MAX_EVENTS);
-    alerts = alerts.slice(AGENT_BATCH_MAX_ALERTS);
-  } while (events.length || alerts.length);
+  const budget = maxBytes - ENVELOPE_BYTES;
+  let current: AgentBatch = { ...batch, batchId: randomUUID(), events: [], alerts: [] };
+  let bytes = 0;
+  const flush = () => {
+    out.push(current);
+    // The heartbeat rides on the first batch only.
+    const { heartbeat: _, ...rest } = batch;
+    current = { ...rest, batchId: randomUUID(), events: [], alerts: [] };
+    bytes = 0;
+  };
+  for (const alert of batch.alerts) {
+    const size = Buffer.byteLength(JSON.stringify(alert)) + 1;
+    if (current.alerts.length >= AGENT_BATCH_MAX_ALERTS || (bytes + size > budget && (current.alerts.length || current.events.length))) flush();
+    current.alerts.push(alert);
+    bytes += size;
+  }
+  for (const event of batch.events) {
+    const size = Buffer.byteLength(JSON.stringify(event)) + 1;
+    if (current.events.length >= AGENT_BATCH_MAX_EVENTS || (bytes + size > budget && (current.alerts.length || current.events.length))) flush();
+    current.events.push(event);
+    bytes += size;
+  }
+  out.push(current);
   return out;
 }
 
