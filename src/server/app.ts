@@ -11,6 +11,7 @@ import { inventoryRoutes } from './routes/api/inventory.js';
 import { planRoutes } from './routes/api/plans.js';
 import { tokenRoutes } from './routes/api/tokens.js';
 import { imageRoutes } from './routes/api/images.js';
+import { recommendationRoutes } from './routes/api/recommendations.js';
 import { registryRoutes } from './routes/api/registries.js';
 import { healthRoutes } from './routes/health.js';
 import { admissionRoutes } from './routes/admission/validate.js';
@@ -72,6 +73,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     await api.register(inventoryRoutes, { context });
     await api.register(imageRoutes, { context });
     await api.register(registryRoutes, { context });
+    await api.register(recommendationRoutes, { context });
   }, { prefix: API_PREFIX });
 
   return app;

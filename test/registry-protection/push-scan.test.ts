@@ -89,9 +89,15 @@ describe.skipIf(!ready)('registry protection: scan on push through a real regist
     expect(new Date(image.lastPulled!).getTime()).toBeGreaterThan(Date.now() - 60_000);
   });
 
-  it('lists the image under its vulnerability', async () => {
+  it('lists the image under its vulnerability, and as unhealthy in the registry recommendation', async () => {
     const byVulnerability = await (await api('/api/v1/vulnerabilities/GHSA-35jh-r3h4-6jhm/images')).json();
     expect(byVulnerability.items.map((i: { repository: string }) => i.repository)).toContain('demo/app');
+    const recommendations = await (await api('/api/v1/recommendations?scope=registry:local')).json();
+    expect(recommendations.items).toEqual([expect.objectContaining({
+      policy: 'registry-images-vulnerabilities',
+      title: 'Container registry images should have vulnerability findings resolved',
+      unhealthy: [expect.objectContaining({ kind: 'image', id: expect.stringMatching(/^local\/demo\/app@sha256:/) })],
+    })]);
   });
 
   it('refuses a webhook with a bad token with 401 and stores nothing', async () => {

@@ -26,7 +26,7 @@ const AlertQuery = Type.Intersect([ListQuery, Type.Object({
 export async function alertRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   const { db } = context.store;
 
-  app.get('/alerts', { schema: { tags: ['alerts'], querystring: AlertQuery } }, async (request) => {
+  app.get('/alerts', { config: { auth: 'reader' }, schema: { tags: ['alerts'], querystring: AlertQuery } }, async (request) => {
     const q = request.query as Record<string, string | number | undefined>;
     const limit = Number(q.limit ?? 50);
     const filter: AlertFilter = {
@@ -45,7 +45,7 @@ export async function alertRoutes(app: FastifyInstance, { context }: { context: 
     return page(rows, limit, (a) => [a.lastSeen.toISOString(), a.id]);
   });
 
-  app.get('/alerts/:id', { schema: { tags: ['alerts'], params: Type.Object({ id: Type.String({ maxLength: 80 }) }) } }, async (request) => {
+  app.get('/alerts/:id', { config: { auth: 'reader' }, schema: { tags: ['alerts'], params: Type.Object({ id: Type.String({ maxLength: 80 }) }) } }, async (request) => {
     const { id } = request.params as { id: string };
     const alert = await getAlert(db, id);
     if (!alert) throw new NotFound(`no alert ${id}`);

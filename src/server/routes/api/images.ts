@@ -13,6 +13,7 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
   const { db } = context.store;
 
   app.get('/images', {
+    config: { auth: 'reader' },
     schema: {
       tags: ['images'],
       querystring: Type.Intersect([ListQuery, Type.Object({
@@ -54,6 +55,7 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
   });
 
   app.get('/images/:digest/findings', {
+    config: { auth: 'reader' },
     schema: { tags: ['images'], params: Type.Object({ digest: Type.String({ pattern: DIGEST }) }), querystring: ListQuery },
   }, async (request) => {
     const { digest } = request.params as { digest: string };
@@ -66,6 +68,7 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
   });
 
   app.get('/vulnerabilities/:id/images', {
+    config: { auth: 'reader' },
     schema: { tags: ['images'], params: Type.Object({ id: Type.String({ maxLength: 100 }) }), querystring: ListQuery },
   }, async (request) => {
     const { id } = request.params as { id: string };

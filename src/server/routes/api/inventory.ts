@@ -7,7 +7,7 @@ import { decodeCursor, ListQuery, page } from '../../pagination.js';
 export async function inventoryRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   const { db } = context.store;
 
-  app.get('/clusters', { schema: { tags: ['inventory'], querystring: ListQuery } }, async (request) => {
+  app.get('/clusters', { config: { auth: 'reader' }, schema: { tags: ['inventory'], querystring: ListQuery } }, async (request) => {
     const { limit = 50, cursor } = request.query as ListQuery;
     const after = decodeCursor(cursor) as [string] | undefined;
     let query = db.selectFrom('clusters').selectAll();
@@ -16,7 +16,7 @@ export async function inventoryRoutes(app: FastifyInstance, { context }: { conte
     return page(rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, lastEventAt: r.last_event_at })), limit, (r) => [r.name]);
   });
 
-  app.get('/nodes', { schema: { tags: ['inventory'], querystring: Type.Intersect([ListQuery, Type.Object({ cluster: Type.Optional(Type.String()) })]) } }, async (request) => {
+  app.get('/nodes', { config: { auth: 'reader' }, schema: { tags: ['inventory'], querystring: Type.Intersect([ListQuery, Type.Object({ cluster: Type.Optional(Type.String()) })]) } }, async (request) => {
     const { limit = 50, cursor, cluster } = request.query as ListQuery & { cluster?: string };
     const after = decodeCursor(cursor) as [string] | undefined;
     let query = db.selectFrom('nodes').selectAll();
@@ -29,7 +29,7 @@ export async function inventoryRoutes(app: FastifyInstance, { context }: { conte
     })), limit, (r) => [r.id]);
   });
 
-  app.get('/registries', { schema: { tags: ['inventory'], querystring: ListQuery } }, async (request) => {
+  app.get('/registries', { config: { auth: 'reader' }, schema: { tags: ['inventory'], querystring: ListQuery } }, async (request) => {
     const { limit = 50, cursor } = request.query as ListQuery;
     const after = decodeCursor(cursor) as [string] | undefined;
     let query = db.selectFrom('registries').select(['id', 'name', 'url', 'kind', 'created_at']);

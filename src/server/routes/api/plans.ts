@@ -9,7 +9,7 @@ import type { ServerContext } from '../../context.js';
 export async function planRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   const { db } = context.store;
 
-  app.get('/plans', { schema: { tags: ['plans'] } }, async () => ({ items: await listPlans(db) }));
+  app.get('/plans', { config: { auth: 'reader' }, schema: { tags: ['plans'] } }, async () => ({ items: await listPlans(db) }));
 
   app.put('/plans/:scope', {
     schema: {
