@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isPalisadeError } from '../core/index.js';
+import { register as registerAgent } from './agent.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerCluster } from './cluster.js';
 import { register as registerCost } from './cost.js';
@@ -28,6 +29,7 @@ registerAudit(program);
 registerCluster(program);
 registerPolicy(program);
 registerCost(program);
+registerAgent(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -40,9 +40,11 @@ export interface Config {
   rescanWindowDays: number;
   /** Cron (UTC) of polling registries that send no webhooks. */
   pollSchedule: string;
+  /** Price table overrides (palisade.yaml only): see the costs page; unset figures keep Defender's list prices. */
+  prices: Record<string, unknown> | undefined;
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'enum' | 'bytes' | 'path' | 'cron';
+type Kind = 'string' | 'int' | 'bool' | 'enum' | 'bytes' | 'path' | 'cron' | 'mapping';
 
 interface Setting {
   key: keyof Config;
@@ -76,6 +78,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'dbUpdateSchedule', env: 'PALISADE_DB_UPDATE_SCHEDULE', kind: 'cron', default: '0 2 * * *', description: 'cron (UTC) of the osv.dev refresh, or off' },
   { key: 'rescanSchedule', env: 'PALISADE_RESCAN_SCHEDULE', kind: 'cron', default: '0 3 * * *', description: 'cron (UTC) of the rescan of recently pulled images, or off' },
   { key: 'rescanWindowDays', env: 'PALISADE_RESCAN_WINDOW_DAYS', kind: 'int', default: 30, min: 1, max: 365, description: 'images pulled within this many days are rescanned' },
+  { key: 'prices', env: 'PALISADE_PRICES', kind: 'mapping', default: undefined, description: 'price table overrides (YAML mapping; in the environment as JSON)' },
   { key: 'pollSchedule', env: 'PALISADE_POLL_SCHEDULE', kind: 'cron', default: '*/15 * * * *', description: 'cron (UTC) of registry polling, or off' },
 ];
 
@@ -171,6 +174,10 @@ function coerce(setting: Setting, raw: unknown, cwd: string): unknown {
       return text;
     case 'path':
       return path.resolve(cwd, text);
+    case 'mapping': {
+      const value = typeof raw === 'string' ? safeJson(raw) : raw;
+      return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : new Error('must be a mapping');
+    }
     case 'cron':
       // Five fields of digits, ranges, steps, lists or *; `off` disables the schedule.
       return text === 'off' || /^(\S+\s+){4}\S+$/.test(text) && text.split(/\s+/).every((f) => /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/.test(f))
@@ -191,6 +198,14 @@ function coerce(setting: Setting, raw: unknown, cwd: string): unknown {
       if (setting.max !== undefined && n > setting.max) return new Error(`must be at most ${setting.max}`);
       return n;
     }
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,4 +1,4 @@
-import { latestInventories, recordThreats, replaceImageFindings, type ScannedFinding } from '../center/index.js';
+import { alertFeed, latestInventories, queueNotifications, recordThreats, replaceImageFindings, type ScannedFinding } from '../center/index.js';
 import type { Clock } from '../core/index.js';
 import type { JobDefinition, JobQueue } from '../jobs/index.js';
 import { imagesPulledSince, type Store } from '../store/index.js';
@@ -39,7 +39,7 @@ export async function rematchStoredInventories(context: { store: Store; clock: C
     const findings = (await matchInventory(store, inventory)) as unknown as ScannedFinding[];
     const created = await store.db.transaction().execute(async (tx) => {
       const gained = await replaceImageFindings(tx, digest, findings);
-      if (!gained.length) return 0;
+      if (!gained.length) return [];
       const at = clock.now();
       const locations = await tx.selectFrom('images').select(['id', 'repository']).where('digest', '=', digest).execute();
       const result = await recordThreats(tx, locations.map((image) => ({
@@ -54,9 +54,11 @@ export async function rematchStoredInventories(context: { store: Store; clock: C
         source: 'registry',
         at,
       })));
-      return result.created.length;
+      await queueNotifications(tx, result.created, at);
+      return result.created;
     });
-    newAlerts += created;
+    await alertFeed(store).publish(created);
+    newAlerts += created.length;
   }
   return { images: inventories.length, newAlerts };
 }

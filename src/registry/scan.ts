@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { recordThreats, recordImageScan, replaceImageFindings, isPlanEnabled, type ScannedFinding } from '../center/index.js';
+import { alertFeed, isPlanEnabled, queueNotifications, recordImageScan, recordThreats, replaceImageFindings, type ScannedFinding } from '../center/index.js';
 import { saveRecommendations } from '../center/recommendations.js';
 import { PalisadeError, type Clock, type Config, type ImageInventory } from '../core/index.js';
 import { analyzeImage, openImage, storeLayerCache } from '../image/index.js';
@@ -92,12 +92,14 @@ async function recordScan(context: ScanContext, request: ScanRequest & { digest:
       .onConflict((oc) => oc.column('source_key').doNothing()).execute();
     const threats = gained.length ? [newVulnerabilityThreat(request, gained, at)] : [];
     const { created } = await recordThreats(tx, threats);
-    return created.length;
+    await queueNotifications(tx, created, at);
+    return created;
   });
   if (!outcome.done) return { digest: request.digest, status: 'already-scanned' };
+  await alertFeed(store).publish(outcome.result ?? []);
   await saveRecommendations(store.db, `registry:${request.registry}`, [await registryRecommendation(store.db, request.registry)], at);
   context.logger?.info({ digest: request.digest, registry: request.registry, findings: findings.length }, 'image scanned');
-  return { digest: request.digest, status: 'scanned', findings: findings.length, newAlerts: outcome.result ?? 0 };
+  return { digest: request.digest, status: 'scanned', findings: findings.length, newAlerts: outcome.result?.length ?? 0 };
 }
 
 function newVulnerabilityThreat(request: ScanRequest & { digest: string }, gained: ScannedFinding[], at: Date) {

@@ -7,6 +7,14 @@ import type { ServerContext } from './context.js';
 import { installErrorHandling } from './errors.js';
 import { createMetrics, instrumentRequests, type Metrics } from './metrics.js';
 import { alertRoutes } from './routes/api/alerts.js';
+import { costRoutes } from './routes/api/costs.js';
+import { eventRoutes } from './routes/api/events.js';
+import { notificationRoutes } from './routes/api/notifications.js';
+import { overviewRoutes } from './routes/api/overview.js';
+import { scoreRoutes } from './routes/api/score.js';
+import { sessionRoutes } from './routes/api/session.js';
+import { userRoutes } from './routes/api/users.js';
+import { webRoutes } from './routes/web.js';
 import { inventoryRoutes } from './routes/api/inventory.js';
 import { planRoutes } from './routes/api/plans.js';
 import { tokenRoutes } from './routes/api/tokens.js';
@@ -15,6 +23,7 @@ import { recommendationRoutes } from './routes/api/recommendations.js';
 import { registryRoutes } from './routes/api/registries.js';
 import { healthRoutes } from './routes/health.js';
 import { admissionRoutes } from './routes/admission/validate.js';
+import { agentIngestRoutes } from './routes/ingest/agent.js';
 import { auditIngestRoutes } from './routes/ingest/audit.js';
 import { registryIngestRoutes } from './routes/ingest/registry.js';
 
@@ -64,6 +73,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   await app.register(registryIngestRoutes, { context, metrics });
   // Encapsulated on purpose: it replaces the JSON parser for its own route only.
   await app.register(auditIngestRoutes, { context });
+  await app.register(agentIngestRoutes, { context });
   // The API server authenticates this webhook by the certificate pinned in caBundle and sends no token.
   await app.register(admissionRoutes, { context, policies: loadPolicyConfig(context.config.policyFile) });
   await app.register(async (api) => {
@@ -74,7 +84,16 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     await api.register(imageRoutes, { context });
     await api.register(registryRoutes, { context });
     await api.register(recommendationRoutes, { context });
+    await api.register(sessionRoutes, { context });
+    await api.register(userRoutes, { context });
+    await api.register(eventRoutes, { context });
+    await api.register(overviewRoutes, { context });
+    await api.register(scoreRoutes, { context });
+    await api.register(costRoutes, { context });
+    await api.register(notificationRoutes, { context });
   }, { prefix: API_PREFIX });
+  // The dashboard's static files (public; the data it shows comes from the authenticated API).
+  await app.register(webRoutes, { context });
 
   return app;
 }

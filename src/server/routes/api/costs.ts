@@ -6,7 +6,7 @@ import type { ServerContext } from '../../context.js';
 /** The month's cost estimate from metered usage, the price table, and the calculator. */
 export async function costRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   // `prices` is read when configuration carries it (palisade.yaml `prices:`); defaults otherwise.
-  const prices = priceTable((context.config as unknown as { prices?: unknown }).prices);
+  const prices = priceTable(context.config.prices);
 
   app.get('/costs', { config: { auth: 'reader' }, schema: { tags: ['costs'] } }, async () => ({
     ...(await monthCosts(context.store.db, context.clock.now(), prices)),

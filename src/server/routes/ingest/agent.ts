@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AGENT_BATCH_MAX_ALERTS, AGENT_BATCH_MAX_BYTES, AGENT_BATCH_MAX_EVENTS, filterNew, inCluster, recordHeartbeat, type AgentBatch } from '../../../agent/index.js';
-import { dedupeKey, isPlanEnabled, recordThreats, type DetectedThreat } from '../../../center/index.js';
+import { alertFeed, dedupeKey, type DetectedThreat, isPlanEnabled, queueNotifications, recordThreats } from '../../../center/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
 
@@ -102,6 +102,11 @@ export async function agentIngestRoutes(app: FastifyInstance, { context }: { con
     threats.sort((x, y) => (dedupeKey(x) < dedupeKey(y) ? -1 : 1));
     const recorded = await recordThreats(db, threats);
     await stored.commit();
+    if (recorded.created.length) {
+      // New alerts reach notification channels and the dashboard's live view once committed.
+      await queueNotifications(context.store.db, recorded.created, now);
+      await alertFeed(context.store).publish(recorded.created);
+    }
     return {
       cluster,
       node: batch.node.name,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../../../core/index.js';
 import { createAuditIngest, loadAuditRules, WEBHOOK_MAX_BYTES, type AuditIngest, type AuditThreat, type RuleSet } from '../../../audit/index.js';
-import { dedupeKey, recordThreats } from '../../../center/index.js';
+import { dedupeKey, recordThreatsAndPublish } from '../../../center/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
 
@@ -82,7 +82,7 @@ export async function auditIngestRoutes(app: FastifyInstance, options: AuditInge
   const ingest = options.ingest ?? await createAuditIngest(context.store.db, options.rules ?? loadAuditRules(), {},
     (error) => app.log.error({ err: error }, 'writing the audit detection state failed; retrying with the next batch'));
   app.addHook('onClose', async () => ingest.flushState());
-  const recordAlerts = threatRecorder((threats) => recordThreats(context.store.db, threats));
+  const recordAlerts = threatRecorder((threats) => recordThreatsAndPublish(context.store, threats, { clock: context.clock }));
 
   // This plugin's own JSON parser (encapsulated: other routes keep the app's): PostgreSQL text and
   // jsonb cannot hold NUL, so \u0000 escapes become U+FFFD before parsing, and a hostile event
