@@ -9,6 +9,7 @@ import { importImage } from '../../src/registry/index.js';
 import { runServer, type RunningProcess } from '../../src/server/index.js';
 import { fixture, fixturesAvailable } from '../support/fixtures.js';
 import { runCli } from '../support/cli.js';
+import type { Body } from '../support/http.js';
 import { registryAvailable, startRegistry, type LocalRegistry } from '../registry/registry.js';
 
 const run = promisify(execFile);
@@ -20,7 +21,7 @@ describe.skipIf(!ready)('palisade registry import between real registries', () =
   let admin: string;
   let source: LocalRegistry;
   let target: LocalRegistry;
-  const api = async (url: string, init: RequestInit = {}) => (await fetch(`${server.url}${url}`, { ...init, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' } })).json();
+  const api = async (url: string, init: RequestInit = {}): Promise<Body> => (await fetch(`${server.url}${url}`, { ...init, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' } })).json();
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-import-'));
