@@ -127,14 +127,15 @@ export async function writeAdvisoryBatch(
     if (changedIds.length) {
       await sql`delete from vuln_affected where advisory_id in (select json_array_elements_text(${JSON.stringify(changedIds)}::json))`.execute(trx);
     }
-    const rows = JSON.stringify(
-      write.map((b) => ({ id: b.record.id, modified: b.modifiedMs, withdrawn: !!b.record.withdrawn, hash: b.hash, record: b.json, imported_at: nowMs, run_id: runId })),
-    );
+    // The record goes in as a JSON value, not a JSON string holding JSON: no second round of escaping.
+    const rows = `[${write
+      .map((b) => `{"id":${JSON.stringify(b.record.id)},"modified":${b.modifiedMs},"withdrawn":${!!b.record.withdrawn},"hash":"${b.hash}","record":${b.json}}`)
+      .join(',')}]`;
     // One JSON parameter instead of thousands of placeholders: far faster on PGlite, same SQL on PostgreSQL.
     await sql`
       insert into vuln_advisories (id, modified, withdrawn, hash, record, imported_at, run_id)
-      select id, modified, withdrawn, hash, record, imported_at, run_id
-      from json_to_recordset(${rows}::json) as x(id text, modified bigint, withdrawn boolean, hash text, record text, imported_at bigint, run_id text)
+      select id, modified, withdrawn, hash, record::text, ${nowMs}::bigint, ${runId}::text
+      from json_to_recordset(${rows}::json) as x(id text, modified bigint, withdrawn boolean, hash text, record json)
       on conflict (id) do update set modified = excluded.modified, withdrawn = excluded.withdrawn, hash = excluded.hash,
         record = excluded.record, imported_at = excluded.imported_at, run_id = excluded.run_id`.execute(trx);
     const affected = JSON.stringify(write.flatMap((b) => b.keys.map(([ecosystem, name]) => ({ ecosystem, name, advisory_id: b.record.id }))));
