@@ -3,21 +3,12 @@ import { randomIds, sha256Hex, type Alert, type AlertSource, type AlertStatus, t
 import type { Database } from '../store/index.js';
 
 /** What a capability reports; the center turns it into a new alert or updates the one it repeats. */
-export interface DetectedThreat {
-  rule: string;
-  title: string;
-  severity: Severity;
-  tactic: string;
-  technique?: string;
-  resource: ResourceRef;
-  evidence: unknown[];
-  remediation: string;
-  source: AlertSource;
+export type DetectedThreat = Pick<Alert, 'rule' | 'title' | 'severity' | 'tactic' | 'technique' | 'resource' | 'evidence' | 'remediation' | 'source'> & {
   /** When the threat happened (event time), not when it was processed. */
   at: Date;
   /** Occurrences this report stands for (an engine may have deduplicated already). */
   count?: number;
-}
+};
 
 /** Default dedupe window: the same rule on the same resource within a day is one alert. */
 export const DEFAULT_ALERT_WINDOW_MS = 24 * 60 * 60 * 1000;

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRuleEngine, loadAgentRules, sampleEvent, type AgentBatch, type HostEvent } from '../../src/agent/index.js';
 import { setPlan } from '../../src/center/index.js';
-import { agentIngestRoutes } from '../../src/server/routes/ingest/agent.js';
 import { createToken } from '../../src/store/index.js';
 import { bearer, createTestApp, type TestApp } from '../support/app.js';
 
@@ -29,7 +28,6 @@ describe('POST /ingest/agent', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    await t.app.register(agentIngestRoutes, { context: { config: t.config, store: t.store, jobs: undefined, clock: { now: () => new Date() } } });
     prod = (await createToken(t.store.db, 'cluster:prod')).secret;
     staging = (await createToken(t.store.db, 'cluster:staging')).secret;
   }, 60_000);

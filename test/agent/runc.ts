@@ -9,11 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fixture, fixturesAvailable } from '../support/fixtures.js';
 
+/** Root and runc/umoci present; in CI their absence is an error, never a silent skip. */
 export function runcAvailable(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  if (!fixturesAvailable()) return false;
-  for (const tool of ['runc', 'umoci']) if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return false;
-  return true;
+  const missing = ['runc', 'umoci'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+  const problem = process.getuid?.() !== 0 ? 'the container tests need root' : missing.length ? `${missing.join(', ')} not installed (scripts/install-test-deps.sh installs them)` : undefined;
+  if (problem && process.env.CI === 'true') throw new Error(problem);
+  return !problem && fixturesAvailable();
 }
 
 /** Every capability this kernel knows (0..cap_last_cap), by name: what a privileged container gets. */

@@ -7,7 +7,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runAgent, sampleEvent, Spool, type AgentBatch, type Collection } from '../../src/agent/index.js';
 import { loadConfig, systemClock } from '../../src/core/index.js';
 import { buildApp } from '../../src/server/index.js';
-import { agentIngestRoutes } from '../../src/server/routes/ingest/agent.js';
 import { createToken, openStore, type Store } from '../../src/store/index.js';
 
 function fakeBatch(n: number, events: number): AgentBatch {
@@ -55,7 +54,6 @@ describe('agent shipping through a server outage', () => {
   async function startServer(store: Store, dataDir: string, port: number): Promise<{ app: FastifyInstance; port: number }> {
     const config = loadConfig({ env: {}, cwd: dataDir, flags: { dataDir } });
     const app = await buildApp({ config, store, jobs: undefined, clock: systemClock });
-    await app.register(agentIngestRoutes, { context: { config, store, jobs: undefined, clock: systemClock } });
     await app.listen({ host: '127.0.0.1', port });
     return { app, port: (app.server.address() as { port: number }).port };
   }
