@@ -89,7 +89,7 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
       };
     } else {
       mode = 'in-process server on PGlite';
-      const t = await createCenterApp({ dispatch: true });
+      const t = await createCenterApp();
       base = (await t.app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1');
       adminToken = t.adminToken;
       store = t.store;
