@@ -3,7 +3,7 @@ import type { Clock } from '../core/index.js';
 import type { JobDefinition, JobQueue } from '../jobs/index.js';
 import { imagesPulledSince, type Store } from '../store/index.js';
 import { matchInventory } from '../vulndb/index.js';
-import { SCAN_QUEUE, type ScanRequest } from './scan.js';
+import { newVulnerabilityThreat, SCAN_QUEUE, type ScanRequest } from './scan.js';
 
 export const RESCAN_QUEUE = 'registry-rescan';
 export const REMATCH_QUEUE = 'registry-rematch';
@@ -41,19 +41,8 @@ export async function rematchStoredInventories(context: { store: Store; clock: C
       const gained = await replaceImageFindings(tx, digest, findings);
       if (!gained.length) return [];
       const at = clock.now();
-      const locations = await tx.selectFrom('images').select(['id', 'repository']).where('digest', '=', digest).execute();
-      const result = await recordThreats(tx, locations.map((image) => ({
-        rule: 'registry-image-new-vulnerabilities',
-        title: `Image ${image.repository} is affected by ${gained.length} newly published critical/high vulnerabilit${gained.length === 1 ? 'y' : 'ies'}`,
-        severity: gained.some((f) => f.severity === 'critical') ? 'high' : 'medium',
-        tactic: 'Initial Access',
-        technique: 'T1190',
-        resource: { kind: 'image', id: image.id, name: `${image.repository}@${digest.slice(0, 19)}` },
-        evidence: gained.slice(0, 20).map((f) => ({ id: f.id, package: f.package.name, installedVersion: f.installedVersion, fixedVersion: f.fixedVersion, severity: f.severity })),
-        remediation: 'Rebuild the image on updated packages; each finding names its fixed version and upgrade command.',
-        source: 'registry',
-        at,
-      })));
+      const locations = await tx.selectFrom('images').select(['registry', 'repository', 'digest']).where('digest', '=', digest).execute();
+      const result = await recordThreats(tx, locations.map((image) => newVulnerabilityThreat(image, gained, at, 'new-advisories')));
       await queueNotifications(tx, result.created, at);
       return result.created;
     });

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { alertFeed, isPlanEnabled, queueNotifications, recordImageScan, recordThreats, replaceImageFindings, type ScannedFinding } from '../center/index.js';
+import { alertFeed, isPlanEnabled, queueNotifications, recordImageScan, recordThreats, replaceImageFindings, type DetectedThreat, type ScannedFinding } from '../center/index.js';
 import { saveRecommendations } from '../center/recommendations.js';
 import { PalisadeError, type Clock, type Config, type ImageInventory } from '../core/index.js';
 import { analyzeImage, openImage, storeLayerCache } from '../image/index.js';
@@ -102,19 +102,26 @@ async function recordScan(context: ScanContext, request: ScanRequest & { digest:
   return { digest: request.digest, status: 'scanned', findings: findings.length, newAlerts: outcome.result?.length ?? 0 };
 }
 
-function newVulnerabilityThreat(request: ScanRequest & { digest: string }, gained: ScannedFinding[], at: Date) {
+/**
+ * The alert for critical or high findings an image did not have before: found by its scan, or by
+ * re-matching its stored inventory against newly published advisories.
+ */
+export function newVulnerabilityThreat(image: { registry: string; repository: string; digest: string }, gained: ScannedFinding[], at: Date, cause: 'scan' | 'new-advisories' = 'scan'): DetectedThreat {
   const critical = gained.some((f) => f.severity === 'critical');
   const ids = [...new Set(gained.map((f) => f.id))];
+  const plural = ids.length === 1 ? 'y' : 'ies';
   return {
     rule: 'registry-image-new-vulnerabilities',
-    title: `Image ${request.repository} gained ${ids.length} ${critical ? 'critical' : 'high'}-severity vulnerabilit${ids.length === 1 ? 'y' : 'ies'}`,
-    severity: critical ? ('high' as const) : ('medium' as const),
+    title: cause === 'scan'
+      ? `Image ${image.repository} gained ${ids.length} ${critical ? 'critical' : 'high'}-severity vulnerabilit${plural}`
+      : `Image ${image.repository} is affected by ${ids.length} newly published critical/high vulnerabilit${plural}`,
+    severity: critical ? 'high' : 'medium',
     tactic: 'Initial Access',
     technique: 'T1190',
-    resource: { kind: 'image' as const, id: `${request.registry}/${request.repository}@${request.digest}`, name: `${request.repository}@${request.digest.slice(0, 19)}` },
+    resource: { kind: 'image', id: `${image.registry}/${image.repository}@${image.digest}`, name: `${image.repository}@${image.digest.slice(0, 19)}` },
     evidence: gained.slice(0, 20).map((f) => ({ id: f.id, package: f.package.name, installedVersion: f.installedVersion, fixedVersion: f.fixedVersion, severity: f.severity })),
     remediation: 'Rebuild the image on updated packages; each finding names its fixed version and upgrade command.',
-    source: 'registry' as const,
+    source: 'registry',
     at,
   };
 }
