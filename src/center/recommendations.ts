@@ -11,7 +11,7 @@ export async function saveRecommendations(db: Kysely<Database>, scope: string, r
     await tx.insertInto('recommendations').values(recommendations.map((r) => ({
       policy: r.policy, scope, title: r.title, severity: r.severity, remediation: r.remediation,
       healthy: JSON.stringify(r.healthy), unhealthy: JSON.stringify(r.unhealthy), not_applicable: JSON.stringify(r.notApplicable),
-      evaluated_at: at,
+      control: r.control ?? null, evaluated_at: at,
     }))).execute();
   });
 }
@@ -28,6 +28,7 @@ export async function listRecommendations(db: Kysely<Database>, scope?: string):
   if (scope) q = q.where('scope', '=', scope);
   return (await q.execute()).map((r) => ({
     policy: r.policy, scope: r.scope, title: r.title, severity: r.severity as Severity, remediation: r.remediation,
-    healthy: parse(r.healthy), unhealthy: parse(r.unhealthy), notApplicable: parse(r.not_applicable), evaluatedAt: new Date(r.evaluated_at),
+    healthy: parse(r.healthy), unhealthy: parse(r.unhealthy), notApplicable: parse(r.not_applicable),
+    ...(r.control ? { control: r.control } : {}), evaluatedAt: new Date(r.evaluated_at),
   }));
 }

@@ -70,4 +70,18 @@ describe('configuration', () => {
     expect(loadConfig({ env: { PALISADE_DB_UPDATE_SCHEDULE: 'off', PALISADE_RESCAN_SCHEDULE: '30 4 * * 1-5' }, cwd })).toMatchObject({ dbUpdateSchedule: 'off', rescanSchedule: '30 4 * * 1-5' });
     expect(() => loadConfig({ env: { PALISADE_POLL_SCHEDULE: 'every five minutes' }, cwd })).toThrow(/pollSchedule: must be a five-field cron expression/);
   });
+
+  it('reads the clusters to assess from the environment or palisade.yaml, and names a bad entry', async () => {
+    const cwd = await dirWith();
+    expect(loadConfig({ env: {}, cwd }).clusters).toEqual([]);
+    expect(loadConfig({ env: { PALISADE_CLUSTERS: 'prod=in-cluster, staging=kube/staging.yaml#admin@staging' }, cwd }).clusters).toEqual([
+      { name: 'prod', inCluster: true },
+      { name: 'staging', kubeconfig: path.join(cwd, 'kube/staging.yaml'), context: 'admin@staging' },
+    ]);
+    const withFile = await dirWith('clusters:\n  edge: /etc/palisade/edge.kubeconfig\n');
+    expect(loadConfig({ env: {}, cwd: withFile }).clusters).toEqual([{ name: 'edge', kubeconfig: '/etc/palisade/edge.kubeconfig' }]);
+    expect(() => loadConfig({ env: { PALISADE_CLUSTERS: 'Prod=in-cluster' }, cwd })).toThrow(/clusters: cluster name "Prod" must be lowercase/);
+    expect(() => loadConfig({ env: { PALISADE_CLUSTERS: 'prod' }, cwd })).toThrow(/clusters: cluster prod needs in-cluster or a kubeconfig path/);
+    expect(() => loadConfig({ env: { PALISADE_CLUSTERS: 'a=in-cluster,a=x' }, cwd })).toThrow(/cluster a is listed twice/);
+  });
 });

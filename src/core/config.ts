@@ -40,11 +40,23 @@ export interface Config {
   rescanWindowDays: number;
   /** Cron (UTC) of polling registries that send no webhooks. */
   pollSchedule: string;
+  /** Live clusters whose posture is assessed on `postureSchedule` through the Kubernetes API. */
+  clusters: ClusterSource[];
+  /** Cron (UTC) of the posture scan of every cluster in `clusters`. */
+  postureSchedule: string;
   /** Price table overrides (palisade.yaml only): see the costs page; unset figures keep Defender's list prices. */
   prices: Record<string, unknown> | undefined;
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'enum' | 'bytes' | 'path' | 'cron' | 'mapping';
+/** Where a cluster's API server is reached: its pod's service account, or a kubeconfig (and context). */
+export interface ClusterSource {
+  name: string;
+  inCluster?: boolean;
+  kubeconfig?: string;
+  context?: string;
+}
+
+type Kind = 'string' | 'int' | 'bool' | 'enum' | 'bytes' | 'path' | 'cron' | 'mapping' | 'clusters';
 
 interface Setting {
   key: keyof Config;
@@ -80,6 +92,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'rescanWindowDays', env: 'PALISADE_RESCAN_WINDOW_DAYS', kind: 'int', default: 30, min: 1, max: 365, description: 'images pulled within this many days are rescanned' },
   { key: 'prices', env: 'PALISADE_PRICES', kind: 'mapping', default: undefined, description: 'price table overrides (YAML mapping; in the environment as JSON)' },
   { key: 'pollSchedule', env: 'PALISADE_POLL_SCHEDULE', kind: 'cron', default: '*/15 * * * *', description: 'cron (UTC) of registry polling, or off' },
+  { key: 'clusters', env: 'PALISADE_CLUSTERS', kind: 'clusters', default: [], description: 'clusters to assess: NAME=in-cluster or NAME=KUBECONFIG[#CONTEXT], comma-separated' },
+  { key: 'postureSchedule', env: 'PALISADE_POSTURE_SCHEDULE', kind: 'cron', default: '*/30 * * * *', description: 'cron (UTC) of the posture scan of the configured clusters, or off' },
 ];
 
 const YAML_KEYS = new Map(SETTINGS.map((s) => [s.key, s]));
@@ -178,6 +192,8 @@ function coerce(setting: Setting, raw: unknown, cwd: string): unknown {
       const value = typeof raw === 'string' ? safeJson(raw) : raw;
       return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : new Error('must be a mapping');
     }
+    case 'clusters':
+      return parseClusterSources(raw, cwd);
     case 'cron':
       // Five fields of digits, ranges, steps, lists or *; `off` disables the schedule.
       return text === 'off' || /^(\S+\s+){4}\S+$/.test(text) && text.split(/\s+/).every((f) => /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/.test(f))
@@ -199,6 +215,39 @@ function coerce(setting: Setting, raw: unknown, cwd: string): unknown {
       return n;
     }
   }
+}
+
+const CLUSTER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/**
+ * `prod=in-cluster,staging=/etc/palisade/staging.kubeconfig#admin@staging` (environment), or the
+ * same as a YAML mapping of name to `in-cluster` or `KUBECONFIG[#CONTEXT]`.
+ */
+function parseClusterSources(raw: unknown, cwd: string): ClusterSource[] | Error {
+  if (Array.isArray(raw) && raw.length === 0) return [];
+  const entries: [string, unknown][] = typeof raw === 'string'
+    ? raw.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+      const at = part.indexOf('=');
+      return at < 0 ? [part, undefined] : [part.slice(0, at).trim(), part.slice(at + 1).trim()];
+    })
+    : typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? Object.entries(raw)
+      : [];
+  if (entries.length === 0 && raw !== '') return new Error('must be NAME=in-cluster or NAME=KUBECONFIG[#CONTEXT], comma-separated');
+  const sources: ClusterSource[] = [];
+  for (const [name, where] of entries) {
+    if (!CLUSTER_NAME.test(name)) return new Error(`cluster name ${JSON.stringify(name)} must be lowercase letters, digits, . _ -`);
+    if (sources.some((s) => s.name === name)) return new Error(`cluster ${name} is listed twice`);
+    if (typeof where !== 'string' || where === '') return new Error(`cluster ${name} needs in-cluster or a kubeconfig path`);
+    if (where === 'in-cluster') {
+      sources.push({ name, inCluster: true });
+      continue;
+    }
+    const hash = where.indexOf('#');
+    const file = hash < 0 ? where : where.slice(0, hash);
+    const context = hash < 0 ? undefined : where.slice(hash + 1);
+    sources.push({ name, kubeconfig: path.resolve(cwd, file), ...(context ? { context } : {}) });
+  }
+  return sources;
 }
 
 function safeJson(text: string): unknown {

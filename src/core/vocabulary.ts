@@ -54,6 +54,8 @@ export interface Recommendation {
   healthy: ResourceRef[];
   unhealthy: ResourceRef[];
   notApplicable: ResourceRef[];
+  /** The secure-score control it counts toward (Defender's grouping); absent: it carries no points. */
+  control?: string;
 }
 
 export type PlanKind = 'kubernetes' | 'registries';

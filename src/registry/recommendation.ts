@@ -30,6 +30,7 @@ export async function registryRecommendation(db: Kysely<Database>, registry: str
     policy: REGISTRY_POLICY,
     title: 'Container registry images should have vulnerability findings resolved',
     severity: 'high',
+    control: 'Remediate vulnerabilities',
     remediation: 'Update the vulnerable packages (each finding lists the fixed version and command), rebuild and push the image, and remove images no longer used.',
     healthy,
     unhealthy,

@@ -159,6 +159,8 @@ export interface RecommendationTable {
   healthy: JSONColumnType<unknown[], unknown[] | string, unknown[] | string>;
   unhealthy: JSONColumnType<unknown[], unknown[] | string, unknown[] | string>;
   not_applicable: JSONColumnType<unknown[], unknown[] | string, unknown[] | string>;
+  /** The secure-score control (src/center/score.ts); null where none applies. */
+  control: ColumnType<string | null, string | null | undefined, string | null>;
   evaluated_at: Timestamp;
 }
 
