@@ -31,3 +31,12 @@ export const IMPORT_USER_AGENTS = [/^palisade-import\//i];
 export function isImportUserAgent(userAgent: string | undefined): boolean {
   return !!userAgent && IMPORT_USER_AGENTS.some((pattern) => pattern.test(userAgent));
 }
+
+/**
+ * Palisade's own registry client (a scan reading the image it was told about sends `palisade`).
+ * Its reads are not pulls by a workload: counted as pulls, every scan would make its image look
+ * in use and the daily rescan would scan it again, every day, for ever.
+ */
+export function isPalisadeScanUserAgent(userAgent: string | undefined): boolean {
+  return !!userAgent && /^palisade(\/|$)/i.test(userAgent);
+}

@@ -27,6 +27,12 @@ describe('registry webhook connectors', () => {
     expect(parseRegistryWebhook('distribution', sample('distribution-manifest-pull.json')).events[0]).toMatchObject({ action: 'pull', repository: 'demo/base' });
   });
 
+  it("ignores Palisade's own reads of an image (a scan is not a pull; it would keep the image in the daily rescan)", () => {
+    const body = sample('distribution-manifest-pull.json') as { events: Array<{ request: { useragent: string } }> };
+    body.events[0]!.request.useragent = 'palisade';
+    expect(parseRegistryWebhook('distribution', body)).toEqual({ events: [], ignored: 1 });
+  });
+
   it('labels pushes by palisade registry import as imports', () => {
     const body = sample('distribution-manifest-push.json') as { events: Array<{ request: { useragent: string } }> };
     body.events[0]!.request.useragent = 'palisade-import/0.1.0';

@@ -1,4 +1,4 @@
-import { IMAGE_MANIFEST_TYPES, isImportUserAgent, type RegistryAction, type RegistryEvent } from '../events.js';
+import { IMAGE_MANIFEST_TYPES, isImportUserAgent, isPalisadeScanUserAgent, type RegistryAction, type RegistryEvent } from '../events.js';
 import { dateAt, digestAt, malformed, objectAt, optionalString, stringAt } from './payload.js';
 
 const KIND = 'distribution';
@@ -34,6 +34,8 @@ export function parseDistributionEvent(raw: unknown, at = 'body', kind = KIND): 
   const request = typeof event.request === 'object' && event.request !== null ? (event.request as Record<string, unknown>) : {};
   const actor = typeof event.actor === 'object' && event.actor !== null ? (event.actor as Record<string, unknown>) : {};
   const userAgent = optionalString(request.useragent);
+  // Palisade's own scan reading the image is not a pull (it would keep the image in the daily rescan).
+  if (action === 'pull' && isPalisadeScanUserAgent(userAgent)) return undefined;
   return {
     id: optionalString(event.id),
     action,
