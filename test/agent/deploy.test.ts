@@ -12,9 +12,9 @@ interface Container {
   volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
-describe('deploy/agent/daemonset.yaml', () => {
+describe('deploy/kustomize/base/agent.yaml', () => {
   type Pod = { hostPID: boolean; hostNetwork: boolean; containers: Container[]; automountServiceAccountToken: boolean };
-  const docs = parseAllDocuments(readFileSync(path.join(ROOT, 'deploy/agent/daemonset.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; spec?: { template: { spec: Pod } } });
+  const docs = parseAllDocuments(readFileSync(path.join(ROOT, 'deploy/kustomize/base/agent.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; spec?: { template: { spec: Pod } } });
   const daemonSet = docs.find((d) => d.kind === 'DaemonSet')!;
   const pod = daemonSet.spec!.template.spec;
   const agent = pod.containers[0]!;

@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# One image for `palisade server`, `palisade worker` and `palisade agent`.
+# Runs as a numeric non-root user and works with a read-only root filesystem: everything it
+# writes goes to PALISADE_DATA_DIR (/var/lib/palisade) and /tmp, mounted as volumes.
+# Build: docker build -t ghcr.io/palisade-security/palisade:0.1.0 .
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PALISADE_HOST=0.0.0.0 \
+    PALISADE_DATA_DIR=/var/lib/palisade
+WORKDIR /app
+COPY --from=build --chown=0:0 /src/package.json ./package.json
+COPY --from=build --chown=0:0 /src/node_modules ./node_modules
+COPY --from=build --chown=0:0 /src/dist ./dist
+# The data directory belongs to the runtime user; Kubernetes mounts an emptyDir over it.
+RUN mkdir -p /var/lib/palisade && chown 10001:10001 /var/lib/palisade
+# The agent looks up containers with crictl when it is on PATH (not packaged in Debian 12):
+# add it in your own build stage if your nodes run containerd or CRI-O.
+USER 10001:10001
+VOLUME ["/var/lib/palisade"]
+EXPOSE 8080 8443
+ENTRYPOINT ["node", "dist/cli/main.js"]
+CMD ["server"]
