@@ -6,8 +6,9 @@
  * for the query builder (about 19 MB of RSS).
  */
 import type { Kysely } from 'kysely';
-import { sha256Hex, type ResourceRef } from '../core/index.js';
+import type { ResourceRef } from '../core/index.js';
 import type { Database } from '../store/index.js';
+import { clusterRowId, meterCoreHour, nodeRowId } from '../store/nodes.js';
 import type { AgentBatch } from './wire.js';
 
 export interface AgentEventTable {
@@ -25,9 +26,7 @@ declare module '../store/schema.js' {
   }
 }
 
-/** The meter and scope the cost estimate reads (src/center/costs.ts). */
-export const CORE_HOURS_METER = 'core_hours';
-const HOUR_MS = 3_600_000;
+export { CORE_HOURS_METER } from '../store/nodes.js';
 
 /**
  * Upserts the node from its inventory and meters its cores for the hour of the heartbeat. The
@@ -39,10 +38,10 @@ export async function recordHeartbeat(db: Kysely<Database>, cluster: string, bat
   const at = batch.heartbeat ? new Date(batch.heartbeat.at) : now;
   const seen = Number.isNaN(at.getTime()) || at > now ? now : at;
   await db.transaction().execute(async (tx) => {
-    await tx.insertInto('clusters').values({ id: `cls_${sha256Hex(cluster).slice(0, 24)}`, name: cluster, last_event_at: now })
+    await tx.insertInto('clusters').values({ id: clusterRowId(cluster), name: cluster, last_event_at: now })
       .onConflict((oc) => oc.column('name').doUpdateSet({ last_event_at: now })).execute();
     await tx.insertInto('nodes').values({
-      id: `nod_${sha256Hex(`${cluster}\u0000${node.name}`).slice(0, 24)}`,
+      id: nodeRowId(cluster, node.name),
       cluster,
       name: node.name,
       cores: node.cores ?? null,
@@ -59,16 +58,7 @@ export async function recordHeartbeat(db: Kysely<Database>, cluster: string, bat
       agent_version: eb.fn.coalesce(eb.ref('excluded.agent_version'), eb.ref('nodes.agent_version')),
       last_heartbeat: eb.fn('greatest', [eb.ref('nodes.last_heartbeat'), eb.ref('excluded.last_heartbeat')]),
     }))).execute();
-    if (batch.heartbeat && node.cores && node.cores > 0) {
-      const hour = new Date(Math.floor(seen.getTime() / HOUR_MS) * HOUR_MS);
-      await tx.insertInto('usage').values({
-        meter: CORE_HOURS_METER,
-        scope: `cluster:${cluster}`,
-        quantity: node.cores,
-        source_key: `agent:${cluster}:${node.name}:${hour.toISOString()}`,
-        at: hour,
-      }).onConflict((oc) => oc.column('source_key').doNothing()).execute();
-    }
+    if (batch.heartbeat && node.cores) await meterCoreHour(tx, cluster, node.name, node.cores, seen);
   });
 }
 

@@ -6,3 +6,4 @@ export * from './recommendations.js';
 export * from './live.js';
 export * from './costs.js';
 export { queueNotifications } from './notify/queue.js';
+export { refreshSecureScore } from './score-refresh.js';

@@ -4,7 +4,7 @@ export * from './connectors/index.js';
 export { sealCredentials, openCredentials, type RegistryLogin } from './credentials.js';
 export { connectRegistry, webhookSnippet, type RegistryConnection } from './connect.js';
 export { scanJob, scanRegistryImage, scanKey, SCAN_QUEUE, type ScanRequest, type ScanOutcome, type ScanContext } from './scan.js';
-export { ingestRegistryEvents, type IngestOutcome } from './triggers.js';
+export { ingestRegistryEvents, queueFirstScans, type IngestOutcome } from './triggers.js';
 export { queueDailyRescans, rematchStoredInventories, rescanJobs, RESCAN_QUEUE, REMATCH_QUEUE, DEFAULT_RESCAN_WINDOW_DAYS } from './rescan.js';
 export { registryRecommendation, REGISTRY_POLICY } from './recommendation.js';
 export { importImage, IMPORT_USER_AGENT, type ImportReport, type ImportOptions } from './import.js';

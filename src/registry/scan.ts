@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { alertFeed, isPlanEnabled, queueNotifications, recordImageScan, recordThreats, replaceImageFindings, type DetectedThreat, type ScannedFinding } from '../center/index.js';
 import { saveRecommendations } from '../center/recommendations.js';
+import { refreshSecureScore } from '../center/score-refresh.js';
 import { PalisadeError, type Clock, type Config, type ImageInventory } from '../core/index.js';
 import { analyzeImage, openImage, storeLayerCache } from '../image/index.js';
 import { runOnce, type JobDefinition } from '../jobs/index.js';
@@ -98,6 +99,7 @@ async function recordScan(context: ScanContext, request: ScanRequest & { digest:
   if (!outcome.done) return { digest: request.digest, status: 'already-scanned' };
   await alertFeed(store).publish(outcome.result ?? []);
   await saveRecommendations(store.db, `registry:${request.registry}`, [await registryRecommendation(store.db, request.registry)], at);
+  await refreshSecureScore(store.db, at);
   context.logger?.info({ digest: request.digest, registry: request.registry, findings: findings.length }, 'image scanned');
   return { digest: request.digest, status: 'scanned', findings: findings.length, newAlerts: outcome.result?.length ?? 0 };
 }

@@ -52,3 +52,21 @@ export async function ingestRegistryEvents(context: { store: Store; jobs: JobQue
   }
   return { events: events.length, scansQueued, planOff: !planOn };
 }
+
+/**
+ * When a registry's plan is switched on: the images it reported while the plan was off (never
+ * scanned) get their first scan, as Defender scans what is already there when the plan starts.
+ */
+export async function queueFirstScans(context: { store: Store; jobs: JobQueue | undefined }, registry: string): Promise<number> {
+  if (!context.jobs) return 0;
+  const images = await context.store.db.selectFrom('images').select(['repository', 'digest'])
+    .where('registry', '=', registry).where('deleted', '=', false).where('last_scanned', 'is', null).orderBy('id').execute();
+  const seen = new Set<string>();
+  for (const image of images) {
+    if (seen.has(image.digest)) continue;
+    seen.add(image.digest);
+    const request: ScanRequest = { registry, repository: image.repository, digest: image.digest, reason: 'push' };
+    await context.jobs.send(SCAN_QUEUE, request, { singletonKey: image.digest });
+  }
+  return seen.size;
+}

@@ -1,4 +1,7 @@
 import type { AnyJobDefinition, JobQueue } from '../jobs/index.js';
+import { loadPolicyConfig } from '../policy/index.js';
+// Not through policy/index.js: `policy check` and admission load that and need no store or queue.
+import { postureJobs } from '../policy/live/posture-job.js';
 import { pollJob, REMATCH_QUEUE, rescanJobs, scanJob } from '../registry/index.js';
 import { vulndbJobs } from '../vulndb/index.js';
 import type { ServerContext } from './context.js';
@@ -14,6 +17,7 @@ export function jobDefinitions(context: Omit<ServerContext, 'jobs'>, jobs: () =>
     ...rescanJobs({ ...context, jobs, windowDays: config.rescanWindowDays }).map((d) => scheduled(d, config.rescanSchedule)),
     scheduled(pollJob({ ...context, jobs }), config.pollSchedule),
     // New or changed advisories re-match every stored inventory, without pulling images.
+    ...postureJobs({ ...context, jobs, clusters: config.clusters, policies: () => loadPolicyConfig(config.policyFile) }).map((d) => scheduled(d, config.postureSchedule)),
     ...vulndbJobs({ ...context, onChanged: async () => void (await jobs()?.send(REMATCH_QUEUE, {}, { singletonKey: 'rematch' })) }).map((d) => scheduled(d, config.dbUpdateSchedule)),
   ];
 }

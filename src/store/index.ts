@@ -6,3 +6,4 @@ export * from './audit-trail.js';
 export * from './registries.js';
 export * from './images.js';
 export * from './transaction.js';
+export * from './nodes.js';

@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,50 +6,22 @@ import { compilePolicySet } from '../engine.js';
 import { BUILTIN_POLICIES } from '../policies/index.js';
 import { fetchClusterInventory } from './cluster-client.js';
 import { assessCluster } from './posture-scan.js';
+import { recordedList, startReplayApiServer, type ReplayApiServer } from './replay-api-server.js';
 
-const testdata = (name: string) => JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'cluster-testdata', `${name}.json`), 'utf8'));
-
-/** Serves the recorded list responses at their API paths; cluster role bindings come two per page. */
-function fakeApiServer(): http.Server {
-  const routes: Record<string, string> = {
-    '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings': 'clusterrolebindings',
-    '/apis/rbac.authorization.k8s.io/v1/rolebindings': 'rolebindings',
-    '/apis/rbac.authorization.k8s.io/v1/clusterroles': 'clusterroles',
-    '/apis/apps/v1/deployments': 'deployments',
-    '/api/v1/nodes': 'nodes',
-    '/api/v1/namespaces': 'namespaces',
-    '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations': 'validatingwebhookconfigurations',
-  };
-  return http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const name = routes[url.pathname];
-    const list = name ? testdata(name) : { kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [] };
-    if (name === 'clusterrolebindings') {
-      const from = Number(url.searchParams.get('continue') ?? 0);
-      const items = list.items.slice(from, from + 2);
-      list.metadata = { resourceVersion: '48722', ...(from + 2 < list.items.length ? { continue: String(from + 2) } : {}) };
-      list.items = items;
-    }
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(list));
-  });
-}
+const testdata = recordedList;
 
 describe('fetchClusterInventory against recorded API responses', () => {
-  let server: http.Server;
+  let server: ReplayApiServer;
   let dir: string;
   let kubeconfig: string;
 
   beforeAll(async () => {
-    server = fakeApiServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
+    server = await startReplayApiServer();
     dir = mkdtempSync(path.join(tmpdir(), 'palisade-kube-'));
-    kubeconfig = path.join(dir, 'config');
-    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- name: prod\n  cluster:\n    server: http://127.0.0.1:${port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: prod\n  context:\n    cluster: prod\n    user: scanner\ncurrent-context: prod\nusers:\n- name: scanner\n  user:\n    token: not-a-secret\n`);
+    kubeconfig = server.writeKubeconfig(path.join(dir, 'config'));
   });
   afterAll(async () => {
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

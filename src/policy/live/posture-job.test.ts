@@ -1,0 +1,147 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { listRecommendations, secureScore, setPlan } from '../../center/index.js';
+import { scoreView } from '../../center/score-history.js';
+import type { Clock, ClusterSource } from '../../core/index.js';
+import { startJobQueue, type JobQueue } from '../../jobs/index.js';
+import { openStore, type Store } from '../../store/index.js';
+import { storeAuditEvents } from '../../audit/events-store.js';
+import { compilePolicySet } from '../engine.js';
+import { BUILTIN_POLICIES } from '../policies/index.js';
+import { fetchClusterInventory } from './cluster-client.js';
+import { assessLiveCluster, cpuCores, POSTURE_ALL_QUEUE, postureJobs, type PostureContext } from './posture-job.js';
+import { assessCluster } from './posture-scan.js';
+import { startReplayApiServer, type ReplayApiServer } from './replay-api-server.js';
+
+class TestClock implements Clock {
+  constructor(public at: Date) {}
+  now(): Date { return new Date(this.at); }
+}
+
+describe('scheduled posture scan of a live cluster (recorded API responses)', () => {
+  let api: ReplayApiServer;
+  let apiDir: string;
+  let clusters: ClusterSource[];
+  let dir: string;
+  let store: Store;
+  let clock: TestClock;
+  let jobs: JobQueue | undefined;
+  const policies = () => compilePolicySet(BUILTIN_POLICIES);
+  const context = (): PostureContext => ({ store, clock, jobs: () => jobs, clusters, policies });
+
+  beforeAll(async () => {
+    api = await startReplayApiServer();
+    apiDir = mkdtempSync(path.join(tmpdir(), 'palisade-posture-kube-'));
+    clusters = [{ name: 'prod', kubeconfig: api.writeKubeconfig(path.join(apiDir, 'prod.kubeconfig')) }];
+    dir = mkdtempSync(path.join(tmpdir(), 'palisade-posture-'));
+    store = await openStore({ dataDir: dir });
+  });
+  afterAll(async () => {
+    await api?.close();
+    await store?.close();
+    rmSync(apiDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    // One store for the file (opening one costs seconds); each test starts from an empty posture.
+    for (const table of ['recommendations', 'secure_scores', 'nodes', 'clusters', 'usage', 'plans', 'audit_events'] as const) {
+      await store.db.deleteFrom(table).execute();
+    }
+    clock = new TestClock(new Date('2026-11-20T10:15:00Z'));
+  });
+  afterEach(async () => {
+    await jobs?.stop(1000);
+    jobs = undefined;
+  });
+
+  it('stores the cluster\'s recommendations with their controls, and a secure score equal to one computed from them', async () => {
+    const outcome = await assessLiveCluster(context(), 'prod');
+    expect(outcome).toMatchObject({ cluster: 'prod', status: 'assessed', nodes: 2 });
+
+    const stored = new Map((await listRecommendations(store.db, 'cluster:prod')).map((r) => [r.policy, r]));
+    expect(stored.get('cluster-admin-bindings')!.unhealthy.map((r) => r.name).sort()).toEqual(['ci-deployer-admin', 'kubeadm:cluster-admins']);
+    expect(stored.get('unsupported-node-versions')!.unhealthy.map((r) => r.name)).toEqual(['worker-old']);
+    expect(stored.get('cluster-admin-bindings')!.control).toBe('Manage access and permissions');
+    expect([...stored.values()].every((r) => typeof r.control === 'string')).toBe(true);
+
+    // The same inventory assessed directly gives the score the job kept for today.
+    const expected = secureScore(assessCluster(policies(), await fetchClusterInventory('prod', clusters[0]!), { now: clock.now() })).clusters.prod!;
+    const view = await scoreView(store.db, 'cluster:prod');
+    expect(view.current).toMatchObject({ day: '2026-11-20', score: expected.score, maxScore: expected.maxScore, percentage: expected.percentage });
+    expect(view.current!.percentage).toBeGreaterThan(0);
+    expect(view.current!.percentage).toBeLessThan(100);
+    expect((await scoreView(store.db, 'overall')).current).toBeDefined();
+    expect(api.requests).toContain('/api/v1/nodes');
+  });
+
+  it('keeps one score per day and a daily trend', async () => {
+    await assessLiveCluster(context(), 'prod');
+    await assessLiveCluster(context(), 'prod');
+    clock.at = new Date('2026-11-21T10:15:00Z');
+    await assessLiveCluster(context(), 'prod');
+    expect((await scoreView(store.db, 'cluster:prod')).history.map((h) => h.day)).toEqual(['2026-11-20', '2026-11-21']);
+  });
+
+  it('counts audit logging as connected once the cluster has sent an audit event recently', async () => {
+    await assessLiveCluster(context(), 'prod');
+    const before = (await listRecommendations(store.db, 'cluster:prod')).find((r) => r.policy === 'audit-logging-connected')!;
+    expect(before.unhealthy.map((r) => r.id)).toEqual(['prod']);
+
+    await storeAuditEvents(store.db, 'prod', [{
+      kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: '2b3e8c2e-1a9f-4f7b-9d0e-7f3c9a1b5d21', stage: 'ResponseComplete',
+      requestURI: '/api/v1/namespaces/shop/pods', verb: 'list', user: { username: 'system:serviceaccount:shop:web' },
+      objectRef: { resource: 'pods', namespace: 'shop', apiVersion: 'v1' }, responseStatus: { code: 200 },
+      requestReceivedTimestamp: '2026-11-20T10:00:00.000000Z', stageTimestamp: '2026-11-20T10:00:00.020000Z',
+    } as never]);
+    await assessLiveCluster(context(), 'prod');
+    const after = (await listRecommendations(store.db, 'cluster:prod')).find((r) => r.policy === 'audit-logging-connected')!;
+    expect(after.unhealthy).toEqual([]);
+    expect(after.healthy.map((r) => r.id)).toEqual(['prod']);
+  });
+
+  it('records the listed nodes and meters each node-hour of cores once, however often it scans', async () => {
+    const coreHours = async () => Number((await sql<{ n: string }>`select coalesce(sum(quantity), 0) as n from usage where meter = 'core_hours' and scope = 'cluster:prod'`.execute(store.db)).rows[0]!.n);
+    await assessLiveCluster(context(), 'prod');
+    await assessLiveCluster(context(), 'prod');
+    const nodes = await store.db.selectFrom('nodes').select(['name', 'cores', 'kernel', 'last_heartbeat']).where('cluster', '=', 'prod').orderBy('name').execute();
+    expect(nodes).toEqual([
+      { name: 'cp-1', cores: 4, kernel: '6.1.0-28-cloud-amd64', last_heartbeat: null },
+      { name: 'worker-old', cores: 2, kernel: '4.15.0-213-generic', last_heartbeat: null },
+    ]);
+    expect(await coreHours()).toBe(6);
+    clock.at = new Date('2026-11-20T11:05:00Z');
+    await assessLiveCluster(context(), 'prod');
+    expect(await coreHours()).toBe(12);
+  });
+
+  it('with the Kubernetes plan off: keeps the inventory and the meter, stores no recommendations', async () => {
+    await setPlan(store.db, 'cluster:prod', false, clock.now());
+    expect(await assessLiveCluster(context(), 'prod')).toEqual({ cluster: 'prod', status: 'skipped', reason: 'the Kubernetes plan is off for this cluster' });
+    expect(await listRecommendations(store.db, 'cluster:prod')).toEqual([]);
+    expect(await store.db.selectFrom('nodes').select('name').where('cluster', '=', 'prod').execute()).toHaveLength(2);
+  });
+
+  it('skips a cluster that is not configured, and names an unreachable one', async () => {
+    expect(await assessLiveCluster(context(), 'staging')).toMatchObject({ status: 'skipped', reason: 'not in the clusters setting' });
+    const unreachable = { ...context(), clusters: [{ name: 'prod', kubeconfig: path.join(apiDir, 'missing.kubeconfig') }] };
+    await expect(assessLiveCluster(unreachable, 'prod')).rejects.toThrow(/cannot load the Kubernetes configuration/);
+  });
+
+  it('runs from the queue: the scheduled job fans out one scan per configured cluster', async () => {
+    const definitions = postureJobs(context());
+    expect(definitions.find((d) => d.queue === POSTURE_ALL_QUEUE)!.cron).toBe('*/30 * * * *');
+    jobs = await startJobQueue(store, { definitions });
+    await jobs.send(POSTURE_ALL_QUEUE, {});
+    await expect.poll(async () => (await listRecommendations(store.db, 'cluster:prod')).length, { timeout: 30_000, interval: 250 }).toBeGreaterThan(5);
+  });
+
+  it('reads Kubernetes CPU quantities', () => {
+    expect(cpuCores('4')).toBe(4);
+    expect(cpuCores('3500m')).toBe(3.5);
+    expect(cpuCores('')).toBeUndefined();
+    expect(cpuCores(undefined)).toBeUndefined();
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * The scheduled posture scan of live clusters: on `postureSchedule`, one job per configured
+ * cluster lists it through the Kubernetes API, evaluates the workload policies and cluster checks,
+ * replaces the cluster's recommendations and recomputes the secure score (kept daily). The node
+ * list also feeds the inventory and the core-hour meter, so clusters without agents are billed too.
+ */
+import { isPlanEnabled, refreshSecureScore, saveRecommendations } from '../../center/index.js';
+import type { Clock, ClusterSource } from '../../core/index.js';
+import type { JobDefinition, JobQueue } from '../../jobs/index.js';
+import { recordListedNodes, type ListedNode, type Store } from '../../store/index.js';
+import type { KubeObject } from '../kube/types.js';
+import type { PolicySet } from '../engine.js';
+import type { PolicyRecommendation } from '../posture.js';
+import { fetchClusterInventory, type ClusterConnection, type ClusterInventory } from './cluster-client.js';
+import { assessCluster } from './posture-scan.js';
+
+export const POSTURE_QUEUE = 'cluster-posture';
+export const POSTURE_ALL_QUEUE = 'cluster-posture-all';
+
+export interface PostureRequest {
+  cluster: string;
+}
+
+export interface PostureContext {
+  store: Store;
+  clock: Clock;
+  jobs: () => JobQueue | undefined;
+  clusters: readonly ClusterSource[];
+  /** Read when a scan runs, so a policy file change is picked up without a restart. */
+  policies: () => PolicySet;
+  /** Replaced in tests that have no API server; defaults to the Kubernetes client. */
+  fetchInventory?: (cluster: string, connection: ClusterConnection) => Promise<ClusterInventory>;
+}
+
+export type PostureOutcome =
+  | { cluster: string; status: 'assessed'; recommendations: number; unhealthy: number; nodes: number }
+  | { cluster: string; status: 'skipped'; reason: string };
+
+/** Kubernetes quantities: `4`, `3500m`. */
+export function cpuCores(quantity: unknown): number | undefined {
+  const text = String(quantity ?? '');
+  const value = text.endsWith('m') ? Number(text.slice(0, -1)) / 1000 : Number(text);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+function listedNode(node: KubeObject): ListedNode {
+  const status = node.status as { capacity?: { cpu?: unknown }; nodeInfo?: { kernelVersion?: string; osImage?: string; containerRuntimeVersion?: string } } | undefined;
+  const info = status?.nodeInfo ?? {};
+  const cores = cpuCores(status?.capacity?.cpu);
+  return {
+    name: String(node.metadata?.name ?? ''),
+    ...(cores ? { cores } : {}),
+    ...(info.kernelVersion ? { kernel: info.kernelVersion } : {}),
+    ...(info.osImage ? { os: info.osImage } : {}),
+    ...(info.containerRuntimeVersion ? { runtime: info.containerRuntimeVersion } : {}),
+  };
+}
+
+/** When this cluster last sent an audit event (for the "audit logs connected" check). */
+async function lastAuditEventAt(store: Store, cluster: string): Promise<Date | undefined> {
+  const row = await store.db.selectFrom('audit_events').select('received_at').where('cluster', '=', cluster)
+    .orderBy('received_at', 'desc').limit(1).executeTakeFirst();
+  return row ? new Date(row.received_at) : undefined;
+}
+
+/** Assesses one configured cluster now. A cluster whose Kubernetes plan is off keeps its inventory and meter but gets no recommendations. */
+export async function assessLiveCluster(context: PostureContext, cluster: string): Promise<PostureOutcome> {
+  const source = context.clusters.find((c) => c.name === cluster);
+  if (!source) return { cluster, status: 'skipped', reason: 'not in the clusters setting' };
+  const { name: _name, ...connection } = source;
+  const inventory = await (context.fetchInventory ?? fetchClusterInventory)(cluster, connection);
+  const at = context.clock.now();
+  const nodes = (inventory.snapshot.nodes?.items ?? []).map(listedNode).filter((n) => n.name);
+  await recordListedNodes(context.store.db, cluster, nodes, at);
+  if (!(await isPlanEnabled(context.store.db, `cluster:${cluster}`))) {
+    return { cluster, status: 'skipped', reason: 'the Kubernetes plan is off for this cluster' };
+  }
+  const lastAudit = await lastAuditEventAt(context.store, cluster);
+  const recommendations: PolicyRecommendation[] = assessCluster(context.policies(), {
+    ...inventory,
+    snapshot: { ...inventory.snapshot, ...(lastAudit ? { lastAuditEventAt: lastAudit } : {}) },
+  }, { now: at });
+  // `reasons` explain unhealthy resources to the CLI; the stored recommendation keeps the resources.
+  await saveRecommendations(context.store.db, `cluster:${cluster}`, recommendations.map(({ reasons: _reasons, ...r }) => r), at);
+  await refreshSecureScore(context.store.db, at);
+  return {
+    cluster, status: 'assessed', recommendations: recommendations.length,
+    unhealthy: recommendations.reduce((n, r) => n + r.unhealthy.length, 0), nodes: nodes.length,
+  };
+}
+
+/** Queues one posture scan per configured cluster; a cluster already queued is not queued twice. */
+export async function queuePostureScans(context: Pick<PostureContext, 'clusters'>, jobs: JobQueue): Promise<number> {
+  for (const { name } of context.clusters) await jobs.send(POSTURE_QUEUE, { cluster: name } satisfies PostureRequest, { singletonKey: name });
+  return context.clusters.length;
+}
+
+export function postureJobs(context: PostureContext, cron: string | undefined = '*/30 * * * *'): JobDefinition<object>[] {
+  return [
+    {
+      queue: POSTURE_ALL_QUEUE,
+      ...(cron ? { cron } : {}),
+      retryLimit: 2,
+      handler: async () => {
+        const jobs = context.jobs();
+        return { queued: jobs ? await queuePostureScans(context, jobs) : 0 };
+      },
+    },
+    {
+      queue: POSTURE_QUEUE,
+      policy: 'short',
+      // An API server being restarted or a token being rotated: try again shortly, then wait for the next schedule.
+      retryLimit: 3,
+      retryDelay: 30,
+      retryBackoff: true,
+      handler: (data: object) => {
+        const { cluster } = data as Partial<PostureRequest>;
+        if (typeof cluster !== 'string') throw new Error('posture job without a cluster name');
+        return assessLiveCluster(context, cluster);
+      },
+    } satisfies JobDefinition<object>,
+  ];
+}
