@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import pino from 'pino';
 import { PalisadeError, storeLocation, systemClock, type Clock, type Config } from '../core/index.js';
 import { startJobQueue, type JobQueue } from '../jobs/index.js';
-import { createToken, hasActiveAdminToken, openStore, type Store } from '../store/index.js';
+import { createInitialAdminToken, hasActiveAdminToken, openStore, type Store } from '../store/index.js';
 import { buildAdmissionApp, buildApp } from './app.js';
 import { admissionTls } from './tls.js';
 import type { ServerContext } from './context.js';
@@ -144,7 +144,8 @@ export async function runWorker(config: Config, io: { clock?: Clock } = {}): Pro
 /** The first start creates an admin token and shows it once; only its hash is kept. */
 async function ensureAdminToken(store: Store, print: (line: string) => void, clock: Clock): Promise<void> {
   if (await hasActiveAdminToken(store.db)) return;
-  const token = await createToken(store.db, 'admin', 'initial admin', clock);
+  const token = await createInitialAdminToken(store.db, clock);
+  if (!token) return;
   print(`Admin token (shown once; store it now, only its hash is kept): ${token.secret}`);
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPostgres, postgresAvailable, type TestPostgres } from '../../test/support/postgres.js';
-import { createToken, hasActiveAdminToken, isMigrated, listTokens, openStore, revokeToken, verifyToken, type Store } from './index.js';
+import { createInitialAdminToken, createToken, hasActiveAdminToken, isMigrated, listTokens, openStore, revokeToken, verifyToken, type Store } from './index.js';
 
 /** One suite, both backends: the embedded default and a real PostgreSQL. */
 const backends: Array<[string, () => Promise<{ store: Store; cleanup: () => Promise<void> }>]> = [
@@ -71,6 +71,22 @@ describe.each(backends)('store on %s', (kind, make) => {
     await store.db.insertInto('images').values({ id: 'r/app@sha256:abc', digest: 'sha256:abc', registry: 'r', repository: 'app', tags: JSON.stringify(['1', 'latest']) }).execute();
     const row = await store.db.selectFrom('images').selectAll().where('digest', '=', 'sha256:abc').executeTakeFirstOrThrow();
     expect(row.tags).toEqual(['1', 'latest']);
+  });
+});
+
+describe('the first start\'s admin token', () => {
+  it('is created once when several servers start together on one empty PostgreSQL', async () => {
+    if (!(await postgresAvailable())) throw new Error('PostgreSQL is not reachable at 127.0.0.1:5432 (see TESTING.md)');
+    const pgdb = await createTestPostgres();
+    const replicas = [await openStore({ databaseUrl: pgdb.url }), await openStore({ databaseUrl: pgdb.url })];
+    try {
+      const created = await Promise.all(replicas.flatMap((store) => [1, 2, 3].map(() => createInitialAdminToken(store.db))));
+      expect(created.filter(Boolean)).toHaveLength(1);
+      expect((await listTokens(replicas[0]!.db)).filter((t) => t.scope === 'admin')).toHaveLength(1);
+    } finally {
+      for (const store of replicas) await store.close();
+      await pgdb.drop();
+    }
   });
 });
 

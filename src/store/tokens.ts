@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { PalisadeError, randomIds, sha256Hex, type Clock, systemClock } from '../core/index.js';
 import type { Database } from './schema.js';
 
@@ -82,6 +82,19 @@ export async function revokeToken(db: Kysely<Database>, idOrPrefix: string, cloc
 export async function hasActiveAdminToken(db: Kysely<Database>): Promise<boolean> {
   const row = await db.selectFrom('tokens').select('id').where('scope', '=', 'admin').where('revoked_at', 'is', null).executeTakeFirst();
   return row !== undefined;
+}
+
+/**
+ * The first start's admin token: created only when no active admin token exists. Servers started
+ * together on one empty database (replicas) serialise on an advisory lock, so exactly one of them
+ * creates, and prints, the token.
+ */
+export async function createInitialAdminToken(db: Kysely<Database>, clock: Clock = systemClock): Promise<CreatedToken | undefined> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(hashtext('palisade.initial-admin-token'))`.execute(tx);
+    if (await hasActiveAdminToken(tx)) return undefined;
+    return createToken(tx, 'admin', 'initial admin', clock);
+  });
 }
 
 function toInfo(row: { id: string; name: string; scope: string; prefix: string; created_at: Date; last_used_at: Date | null; revoked_at: Date | null }): TokenInfo {
