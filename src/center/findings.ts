@@ -98,3 +98,19 @@ export function worstSeverity(findings: Array<{ severity: string }>): Severity |
   const order: Severity[] = ['critical', 'high', 'medium', 'low'];
   return order.find((s) => findings.some((f) => f.severity === s));
 }
+
+/** Findings per image by severity, kept exact by triggers on `findings` (migration 0701). */
+export interface ImageFindingCountsTable {
+  digest: string;
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+  unknown: number;
+}
+
+declare module '../store/schema.js' {
+  interface Database {
+    image_finding_counts: ImageFindingCountsTable;
+  }
+}

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { SEVERITIES, type Severity } from '../core/index.js';
 import type { Database } from '../store/index.js';
+import { listRecommendations } from './recommendations.js';
 
 const ALERT_SOURCES = ['audit', 'agent', 'registry', 'admission'] as const;
 
@@ -31,7 +32,7 @@ export async function overview(db: Kysely<Database>, now: Date, days = 14): Prom
 
   const stale = new Date(now.getTime() - AGENT_STALE_MS);
   // Independent aggregates: on PostgreSQL they run at once on the pool (PGlite serialises them).
-  const [bySeverity, perDayRows, totalRow, recommendations, vulnerable, plans, clusterRows, registryRows, lastBySource] = await Promise.all([
+  const [bySeverity, perDayRows, totalRow, unexempted, vulnerable, plans, clusterRows, registryRows, lastBySource, exempting] = await Promise.all([
     db.selectFrom('alerts').select(['severity', (eb) => eb.fn.countAll<string>().as('n')]).where('status', '=', 'active').groupBy('severity').execute(),
     db.selectFrom('alerts')
       .select([sql<string>`((first_seen at time zone 'UTC')::date)::text`.as('day'), (eb) => eb.fn.countAll<string>().as('n')])
@@ -42,13 +43,11 @@ export async function overview(db: Kysely<Database>, now: Date, days = 14): Prom
       .where(sql<boolean>`jsonb_array_length(unhealthy) > 0`)
       .orderBy(sql`case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end`)
       .orderBy(sql`jsonb_array_length(unhealthy)`, 'desc').limit(5).execute(),
-    db.selectFrom('findings')
-      .select(['digest',
-        sql<string>`count(*) filter (where severity = 'critical')`.as('critical'),
-        sql<string>`count(*) filter (where severity = 'high')`.as('high')])
-      // Every critical or high finding counts, whether or not a fixed version exists (status says which).
-      .where('severity', 'in', ['critical', 'high'])
-      .groupBy('digest').orderBy(sql`2`, 'desc').orderBy(sql`3`, 'desc').limit(10).execute(),
+    // Per-image counts kept by the database as findings are written (migration 0701): one row per
+    // image instead of aggregating every critical and high finding.
+    db.selectFrom('image_finding_counts').select(['digest', 'critical', 'high'])
+      .where((eb) => eb.or([eb('critical', '>', 0), eb('high', '>', 0)]))
+      .orderBy('critical', 'desc').orderBy('high', 'desc').orderBy('digest').limit(10).execute(),
     db.selectFrom('plans').select(['scope', 'enabled']).execute(),
     db.selectFrom('clusters').leftJoin('nodes', 'nodes.cluster', 'clusters.name')
       .select(['clusters.name', 'clusters.last_event_at',
@@ -66,7 +65,14 @@ export async function overview(db: Kysely<Database>, now: Date, days = 14): Prom
       const row = await db.selectFrom('alerts').select('last_seen').where('source', '=', source).orderBy('last_seen', 'desc').limit(1).executeTakeFirst();
       return [source, row?.last_seen] as const;
     })),
+    db.selectFrom('recommendation_exemptions').select('id').where('expires_at', '>', now).limit(1).executeTakeFirst(),
   ]);
+  // Exempt resources are not unhealthy: with exemptions in force, count from the recommendations as listed.
+  const recommendations = !exempting ? unexempted : (await listRecommendations(db, undefined, { at: now }))
+    .filter((r) => r.unhealthy.length > 0)
+    .map((r) => ({ policy: r.policy, scope: r.scope, title: r.title, severity: r.severity, unhealthy: r.unhealthy.length }))
+    .sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.unhealthy - a.unhealthy)
+    .slice(0, 5);
 
   const activeBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   for (const row of bySeverity) if (row.severity in activeBySeverity) activeBySeverity[row.severity as Severity] = Number(row.n);
