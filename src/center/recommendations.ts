@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { Recommendation, ResourceRef, Severity } from '../core/index.js';
 import type { Database } from '../store/schema.js';
+import { activeExemptions, applyExemptions, type Exemption } from './exemptions.js';
 
 /** Replaces the recommendations of a scope (`cluster:NAME`) in one transaction. */
 export async function saveRecommendations(db: Kysely<Database>, scope: string, recommendations: readonly Recommendation[], at: Date): Promise<void> {
@@ -19,16 +20,33 @@ export async function saveRecommendations(db: Kysely<Database>, scope: string, r
 export interface StoredRecommendation extends Recommendation {
   scope: string;
   evaluatedAt: Date;
+  /** Unhealthy resources an exemption in force leaves out of `unhealthy` and of the secure score. */
+  exempt: ResourceRef[];
+  /** The exemptions in force for this recommendation (a resource's, or the whole scope's). */
+  exemptions: Exemption[];
+}
+
+export interface ListRecommendationsOptions {
+  /** Exemptions in force at this time apply (default: now). */
+  at?: Date;
+  /** false: the resources as evaluated, exemptions not applied. */
+  exemptions?: boolean;
 }
 
 const parse = (v: unknown): ResourceRef[] => (typeof v === 'string' ? (JSON.parse(v) as ResourceRef[]) : (v as ResourceRef[]));
 
-export async function listRecommendations(db: Kysely<Database>, scope?: string): Promise<StoredRecommendation[]> {
+/**
+ * The stored recommendations (of one scope, or all), with the exemptions in force applied:
+ * exempt unhealthy resources move to `exempt`, so whatever scores these (the secure score) leaves them out.
+ */
+export async function listRecommendations(db: Kysely<Database>, scope?: string, options: ListRecommendationsOptions = {}): Promise<StoredRecommendation[]> {
   let q = db.selectFrom('recommendations').selectAll().orderBy('scope').orderBy('policy');
   if (scope) q = q.where('scope', '=', scope);
-  return (await q.execute()).map((r) => ({
+  const stored = (await q.execute()).map((r): StoredRecommendation => ({
     policy: r.policy, scope: r.scope, title: r.title, severity: r.severity as Severity, remediation: r.remediation,
     healthy: parse(r.healthy), unhealthy: parse(r.unhealthy), notApplicable: parse(r.not_applicable),
-    ...(r.control ? { control: r.control } : {}), evaluatedAt: new Date(r.evaluated_at),
+    ...(r.control ? { control: r.control } : {}), evaluatedAt: new Date(r.evaluated_at), exempt: [], exemptions: [],
   }));
+  if (options.exemptions === false || stored.length === 0) return stored;
+  return applyExemptions(stored, await activeExemptions(db, options.at ?? new Date(), scope));
 }

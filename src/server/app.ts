@@ -20,6 +20,7 @@ import { planRoutes } from './routes/api/plans.js';
 import { tokenRoutes } from './routes/api/tokens.js';
 import { imageRoutes } from './routes/api/images.js';
 import { recommendationRoutes } from './routes/api/recommendations.js';
+import { exemptionRoutes } from './routes/api/exemptions.js';
 import { registryRoutes } from './routes/api/registries.js';
 import { healthRoutes } from './routes/health.js';
 import { admissionRoutes } from './routes/admission/validate.js';
@@ -84,6 +85,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     await api.register(imageRoutes, { context });
     await api.register(registryRoutes, { context });
     await api.register(recommendationRoutes, { context });
+    await api.register(exemptionRoutes, { context });
     await api.register(sessionRoutes, { context });
     await api.register(userRoutes, { context });
     await api.register(eventRoutes, { context });

@@ -16,6 +16,6 @@ export async function scoreRoutes(app: FastifyInstance, { context }: { context: 
     },
   }, async (request) => {
     const { scope, days } = request.query as { scope?: string; days?: number };
-    return scoreView(context.store.db, scope ?? 'overall', days ?? 30);
+    return scoreView(context.store.db, scope ?? 'overall', days ?? 30, context.clock.now());
   });
 }
