@@ -66,6 +66,10 @@ describe('palisade cluster connect', () => {
     const fullResources = full.resources.flatMap((g: { resources: string[] }) => g.resources);
     expect(fullResources).toEqual(expect.arrayContaining(['pods', 'deployments', 'clusterrolebindings', 'services', 'configmaps', 'mutatingwebhookconfigurations']));
     expect(fullResources).not.toContain('secrets');
+    // With a token: the API server's credentials for the admission webhook (for admissionAuth: required).
+    const docs = parseAllDocuments(out).map((d) => d.toJS());
+    expect(docs.find((d) => d?.kind === 'AdmissionConfiguration')).toBeDefined();
+    expect(docs.find((d) => d?.kind === 'Config' && d.users?.[0]?.name === 'palisade.palisade.svc:8443')?.users[0].user.token).toBe('pal_secret');
   });
 
   it('leaves a token placeholder and refuses a bad cluster name', async () => {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { PalisadeError } from '../core/index.js';
 import { recommendedAuditPolicy, webhookKubeconfig } from '../audit/index.js';
 import { createToken, parseTokenScope, recordAction } from '../store/index.js';
-import { validatingWebhookConfiguration } from '../policy/index.js';
+import { admissionCredentials, validatingWebhookConfiguration } from '../policy/index.js';
 import { configFor, withStore, withStoreFlags } from './shared.js';
 
 interface ConnectFlags {
@@ -15,6 +15,13 @@ interface ConnectFlags {
   insecureSkipTlsVerify?: boolean;
   outputDir?: string;
   admissionUrl?: string;
+}
+
+/** Where the API server reaches the admission webhook: `--admission-url`, or the palisade Service. */
+function admissionTarget(cluster: string, flags: ConnectFlags): { url: string } | { service: { namespace: string; name: string; port: number; path: string } } {
+  return flags.admissionUrl
+    ? { url: `${flags.admissionUrl.replace(/\/$/, '')}/admission/validate/${cluster}` }
+    : { service: { namespace: 'palisade', name: 'palisade', port: 8443, path: `/admission/validate/${cluster}` } };
 }
 
 /**
@@ -31,9 +38,7 @@ async function admissionWebhook(command: Command, cluster: string, flags: Connec
     console.error(`# no admission webhook CA at ${caPath}: start the server with PALISADE_ADMISSION_PORT (it generates one), or pass --ca-file`);
     return undefined;
   }
-  return validatingWebhookConfiguration(flags.admissionUrl
-    ? { caBundle, url: `${flags.admissionUrl.replace(/\/$/, '')}/admission/validate/${cluster}` }
-    : { caBundle, service: { namespace: 'palisade', name: 'palisade', port: 8443, path: `/admission/validate/${cluster}` } });
+  return validatingWebhookConfiguration({ caBundle, ...admissionTarget(cluster, flags) });
 }
 
 export function register(program: Command): void {
@@ -77,6 +82,12 @@ export function register(program: Command): void {
         writeFileSync(path.join(flags.outputDir, 'audit-policy.yaml'), policy);
         console.log(`wrote ${path.join(flags.outputDir, 'audit-webhook.kubeconfig')} and ${path.join(flags.outputDir, 'audit-policy.yaml')}`);
         console.log('kube-apiserver flags: --audit-policy-file=audit-policy.yaml --audit-webhook-config-file=audit-webhook.kubeconfig --audit-webhook-batch-max-size=400');
+        if (token) {
+          const credentials = admissionCredentials({ token, ...admissionTarget(name, flags), kubeconfigPath: 'admission-webhook.kubeconfig' });
+          writeFileSync(path.join(flags.outputDir, 'admission-config.yaml'), credentials.admissionConfiguration);
+          writeFileSync(path.join(flags.outputDir, 'admission-webhook.kubeconfig'), credentials.kubeconfig, { mode: 0o600 });
+          console.log('admission webhook credentials: --admission-control-config-file=admission-config.yaml (reads admission-webhook.kubeconfig)');
+        }
         return;
       }
       console.log(kubeconfig.trimEnd());
@@ -88,6 +99,14 @@ export function register(program: Command): void {
         console.log('---');
         console.log('# kubectl apply -f -   (admission control: Pod Security Standards and workload policies)');
         console.log(webhook.trimEnd());
+      }
+      if (token) {
+        // Lets the API server authenticate to the webhook (required with PALISADE_ADMISSION_AUTH=required).
+        const credentials = admissionCredentials({ token, ...admissionTarget(name, flags) });
+        console.log('---');
+        console.log(credentials.admissionConfiguration.trimEnd());
+        console.log('---');
+        console.log(credentials.kubeconfig.trimEnd());
       }
     });
 }

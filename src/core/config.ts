@@ -28,6 +28,12 @@ export interface Config {
   tlsKey: string | undefined;
   /** HTTPS port of the admission webhook listener (the API server only calls webhooks over TLS); unset: served by the main listener only. */
   admissionPort: number | undefined;
+  /**
+   * `required`: the API server must present a cluster token (set in its AdmissionConfiguration's
+   * kubeconfig); `optional`: a token is verified when sent, and the pinned TLS certificate is the
+   * only check when not (managed clusters cannot configure webhook credentials).
+   */
+  admissionAuth: 'optional' | 'required';
   /** Workload policy configuration (parameters, effects, exceptions) for admission and `policy check`. */
   policyFile: string | undefined;
   /** Public URL of this server, used in generated webhook and agent configuration. */
@@ -84,6 +90,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'tlsCert', env: 'PALISADE_TLS_CERT', kind: 'path', default: undefined, description: 'PEM certificate for HTTPS (admission webhook)' },
   { key: 'tlsKey', env: 'PALISADE_TLS_KEY', kind: 'path', default: undefined, description: 'PEM private key for HTTPS', secret: true },
   { key: 'admissionPort', env: 'PALISADE_ADMISSION_PORT', kind: 'int', default: undefined, min: 0, max: 65535, description: 'HTTPS port for the admission webhook' },
+  { key: 'admissionAuth', env: 'PALISADE_ADMISSION_AUTH', kind: 'enum', default: 'optional', values: ['optional', 'required'], description: 'whether the admission webhook requires the API server to send a cluster token' },
   { key: 'policyFile', env: 'PALISADE_POLICY_FILE', kind: 'path', default: undefined, description: 'policy parameters, effects and exceptions (YAML)' },
   { key: 'publicUrl', env: 'PALISADE_PUBLIC_URL', kind: 'string', default: undefined, description: 'URL clusters and registries use to reach this server' },
   { key: 'rulesDir', env: 'PALISADE_RULES_DIR', kind: 'path', default: undefined, description: 'directory of extra detection rules' },

@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import { compilePolicySet } from './engine.js';
 import { reviewAdmission } from './admission.js';
 import { BUILTIN_POLICIES } from './policies/index.js';
-import { validatingWebhookConfiguration } from './webhook-config.js';
+import { admissionCredentials, validatingWebhookConfiguration } from './webhook-config.js';
 
 /** The request shape of the Kubernetes documentation's AdmissionReview example (extensible admission controllers). */
 function review(object: unknown, extra: Record<string, unknown> = {}) {
@@ -115,5 +115,17 @@ describe('validatingWebhookConfiguration', () => {
     expect(doc.webhooks[0].clientConfig.url).toBe('https://palisade.example.com/admission/validate');
     expect(() => validatingWebhookConfiguration({ caBundle: 'nope', url: 'https://x/' })).toThrow(/caBundle/);
     expect(() => validatingWebhookConfiguration({ caBundle: pem, url: 'http://x/' })).toThrow(/https/);
+  });
+
+  it('gives the API server credentials for the webhook, named after the host it calls', () => {
+    const service = admissionCredentials({ token: 'pal_x', service: { namespace: 'palisade', name: 'palisade', port: 8443 } });
+    const config = parse(service.admissionConfiguration);
+    expect(config).toMatchObject({ apiVersion: 'apiserver.config.k8s.io/v1', kind: 'AdmissionConfiguration' });
+    expect(config.plugins[0]).toMatchObject({ name: 'ValidatingAdmissionWebhook', configuration: { kind: 'WebhookAdmissionConfiguration', kubeConfigFile: '/etc/kubernetes/palisade-admission.kubeconfig' } });
+    // Non-443 Service ports are part of the name the API server looks up (Kubernetes 1.16+).
+    expect(parse(service.kubeconfig).users).toEqual([{ name: 'palisade.palisade.svc:8443', user: { token: 'pal_x' } }]);
+    expect(parse(admissionCredentials({ token: 'pal_x', service: { namespace: 'sec', name: 'hook' } }).kubeconfig).users[0].name).toBe('hook.sec.svc');
+    expect(parse(admissionCredentials({ token: 'pal_x', url: 'https://palisade.example.com:9443/admission/validate/prod' }).kubeconfig).users[0].name).toBe('palisade.example.com:9443');
+    expect(() => admissionCredentials({ token: 'pal_x' })).toThrow(/exactly one of url or service/);
   });
 });

@@ -15,7 +15,7 @@ export { checkManifests, loadPolicyConfig, formatTable, formatJson, toSarif, typ
 export {
   reviewAdmission, parseAdmissionReview, type AdmissionReview, type AdmissionRequest, type AdmissionResponse, type AdmissionOutcome, type AdmissionOperation,
 } from './admission.js';
-export { validatingWebhookConfiguration, type WebhookConfigOptions } from './webhook-config.js';
+export { validatingWebhookConfiguration, admissionCredentials, type WebhookConfigOptions, type AdmissionCredentialsOptions } from './webhook-config.js';
 export { recordAdmission, listAdmissionDecisions, type AdmissionDecision } from './admission-log.js';
 export { assessPosture, resourceRef, isOwned, type PolicyRecommendation } from './posture.js';
 export {

@@ -78,3 +78,48 @@ export function validatingWebhookConfiguration(options: WebhookConfigOptions): s
   ];
   return `${header.join('\n')}\n${stringify(config, { lineWidth: 0 })}`;
 }
+
+export interface AdmissionCredentialsOptions {
+  /** The cluster's `cluster:NAME` token. */
+  token: string;
+  /** Where the webhook is reached, as in the ValidatingWebhookConfiguration: a URL or a Service. */
+  url?: string;
+  service?: { namespace: string; name: string; port?: number };
+  /** Where the kubeconfig will sit on the control-plane host. */
+  kubeconfigPath?: string;
+}
+
+/**
+ * What lets the API server authenticate itself to the webhook (needed with `admissionAuth:
+ * required`): an AdmissionConfiguration for `--admission-control-config-file` pointing at a
+ * kubeconfig whose user entry, named after the webhook's host, carries the cluster token. The
+ * API server matches the entry by the Service's DNS name (`svc.ns.svc`, plus `:port` unless
+ * 443) or by the URL's host and port.
+ */
+export function admissionCredentials(options: AdmissionCredentialsOptions): { admissionConfiguration: string; kubeconfig: string } {
+  if (!options.url === !options.service) {
+    throw new PalisadeError('webhook.client_config', 'give exactly one of url or service', { field: 'url' });
+  }
+  let host: string;
+  if (options.url) {
+    const url = new URL(options.url);
+    host = url.port ? `${url.hostname}:${url.port}` : url.hostname;
+  } else {
+    const { name, namespace, port = 443 } = options.service!;
+    host = `${name}.${namespace}.svc${port === 443 ? '' : `:${port}`}`;
+  }
+  const kubeconfigPath = options.kubeconfigPath ?? '/etc/kubernetes/palisade-admission.kubeconfig';
+  const admissionConfiguration = {
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'AdmissionConfiguration',
+    plugins: [{
+      name: 'ValidatingAdmissionWebhook',
+      configuration: { apiVersion: 'apiserver.config.k8s.io/v1', kind: 'WebhookAdmissionConfiguration', kubeConfigFile: kubeconfigPath },
+    }],
+  };
+  const kubeconfig = { apiVersion: 'v1', kind: 'Config', users: [{ name: host, user: { token: options.token } }] };
+  return {
+    admissionConfiguration: `# kube-apiserver --admission-control-config-file (the kubeconfig below goes to ${kubeconfigPath})\n${stringify(admissionConfiguration, { lineWidth: 0 })}`,
+    kubeconfig: `# ${kubeconfigPath}: the API server's credentials for the Palisade admission webhook (mode 0600)\n${stringify(kubeconfig, { lineWidth: 0 })}`,
+  };
+}

@@ -75,7 +75,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   // Encapsulated on purpose: it replaces the JSON parser for its own route only.
   await app.register(auditIngestRoutes, { context });
   await app.register(agentIngestRoutes, { context });
-  // The API server authenticates this webhook by the certificate pinned in caBundle and sends no token.
+  // The API server pins this webhook's certificate (caBundle); it sends a cluster token only if configured to.
   await app.register(admissionRoutes, { context, policies: loadPolicyConfig(context.config.policyFile) });
   await app.register(async (api) => {
     await api.register(tokenRoutes, { context });

@@ -17,12 +17,13 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Bearer tokens, and the dashboard's session cookie. Every route declares who may call it in
  * `config.auth`: `public` (health, docs), `admin`, `reader` (read-only API: reader users and
- * admins), `cluster` (a cluster's ingest token), `registry`. Admin tokens may call everything.
+ * admins), `cluster` (a cluster's ingest token), `registry`, `admission` (a cluster token when the
+ * API server sends one; without one only if `admissionAuth` is optional). Admin tokens may call everything.
  * A cookie-authenticated request that changes state must also carry the session's CSRF token
  * in `x-csrf-token` (synchronizer token; bearer requests cannot be forged by a browser). Verified tokens are cached briefly so hot ingest
  * paths do not hit the database per request; revocation takes effect within the TTL.
  */
-export type AuthRequirement = 'public' | 'admin' | 'reader' | 'cluster' | 'registry';
+export type AuthRequirement = 'public' | 'admin' | 'reader' | 'cluster' | 'registry' | 'admission';
 
 export interface Principal {
   tokenId: string;
@@ -75,6 +76,10 @@ export const authentication = fp(async (app: FastifyInstance, { context }: { con
     const requirement = request.routeOptions.config?.auth ?? 'admin';
     if (requirement === 'public') return;
     const header = request.headers.authorization;
+    if (requirement === 'admission' && !header) {
+      if (context.config.admissionAuth === 'required') throw new Unauthorized();
+      return;
+    }
     const sessionSecret = request.cookies[SESSION_COOKIE];
     if (!header && sessionSecret) {
       const session = await resolveSession(context.store.db, sessionSecret, context.clock);
@@ -123,6 +128,7 @@ function allowed(principal: Principal, requirement: AuthRequirement): boolean {
   if (principal.isAdmin) return true;
   switch (requirement) {
     case 'cluster':
+    case 'admission':
       return principal.cluster !== undefined;
     case 'registry':
       return principal.registry !== undefined;

@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   BUILTIN_POLICIES, compilePolicySet, recordAdmission, reviewAdmission, type AdmissionOutcome, type PolicySet,
 } from '../../../policy/index.js';
 import type { ServerContext } from '../../context.js';
+import { Forbidden } from '../../errors.js';
 
 export const ADMISSION_BODY_LIMIT = 8 * 1024 * 1024;
 
@@ -18,8 +19,10 @@ export interface AdmissionRouteOptions {
 
 /**
  * `POST /admission/validate` (and `/admission/validate/CLUSTER` to name the cluster in records):
- * the validating webhook the API server calls. Public in the auth sense: the API server
- * authenticates us by the TLS certificate it pinned in caBundle, and sends no bearer token.
+ * the validating webhook the API server calls. The API server authenticates us by the TLS
+ * certificate it pinned in caBundle; it authenticates itself with a cluster token when its
+ * AdmissionConfiguration gives it one (required with `admissionAuth: required`), and that token
+ * names the cluster its decisions are recorded under.
  * The answer never waits for the database: the decision is recorded after replying.
  */
 export async function admissionRoutes(app: FastifyInstance, options: AdmissionRouteOptions) {
@@ -29,8 +32,13 @@ export async function admissionRoutes(app: FastifyInstance, options: AdmissionRo
   const record = options.record === false ? undefined
     : options.record ?? ((outcome: AdmissionOutcome, cluster: string) => recordAdmission(context.store.db, outcome, context.clock.now(), cluster));
 
-  const handler = async (request: { body: unknown; params: unknown; log: FastifyInstance['log'] }) => {
-    const cluster = (request.params as { cluster?: string }).cluster ?? 'default';
+  const handler = async (request: FastifyRequest) => {
+    const named = (request.params as { cluster?: string }).cluster;
+    const tokenCluster = request.principal?.cluster;
+    if (tokenCluster && named && named !== tokenCluster) {
+      throw new Forbidden(`a token for cluster ${tokenCluster} cannot submit reviews for cluster ${named}`);
+    }
+    const cluster = named ?? tokenCluster ?? 'default';
     const outcome = reviewAdmission(request.body, current(), { clock: context.clock, ...(options.namespaceLabels ? { namespaceLabels: options.namespaceLabels } : {}) });
     if (record && outcome.record && outcome.results.length) {
       record(outcome, cluster).catch((error: unknown) => request.log.error({ err: error, uid: outcome.request.uid }, 'recording an admission decision failed'));
@@ -39,7 +47,7 @@ export async function admissionRoutes(app: FastifyInstance, options: AdmissionRo
   };
 
   const route = {
-    config: { auth: 'public' as const },
+    config: { auth: 'admission' as const },
     // An object may be up to etcd's 1.5 MiB and an UPDATE carries two of them, JSON-escaped.
     bodyLimit: ADMISSION_BODY_LIMIT,
     schema: {
