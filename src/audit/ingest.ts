@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
+import { touchCluster } from '../store/nodes.js';
 import { AuditDetector, type AuditThreat } from './detect.js';
 import { AuditRuleEngine } from './engine.js';
 import type { AuditInputError } from './event.js';
@@ -62,6 +63,15 @@ export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, li
     })();
     return running;
   };
+  // The cluster's "last event" is written at most every 10 s per cluster: under load every batch
+  // would otherwise queue on that one row.
+  const touched = new Map<string, number>();
+  const touch = async (cluster: string): Promise<void> => {
+    const now = Date.now();
+    if (now - (touched.get(cluster) ?? 0) < 10_000) return;
+    touched.set(cluster, now);
+    await touchCluster(db, cluster, new Date(now));
+  };
   return {
     async ingest(cluster, body) {
       const batch = decodeWebhookBody(body, cluster);
@@ -73,6 +83,7 @@ export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, li
         threats: detector.threats(fresh),
         async commit() {
           await storeAuditEvents(db, cluster, fresh);
+          await touch(cluster);
           void scheduleFlush();
         },
       };

@@ -59,3 +59,10 @@ export async function recordListedNodes(db: Kysely<Database>, cluster: string, n
     }
   });
 }
+
+/** Marks that a cluster sent something (audit events, agent batches): the overview's "last event" per cluster. */
+export async function touchCluster(db: Kysely<Database>, cluster: string, at: Date): Promise<void> {
+  await db.insertInto('clusters').values({ id: clusterRowId(cluster), name: cluster, last_event_at: at })
+    .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ last_event_at: eb.fn('greatest', [eb.ref('clusters.last_event_at'), eb.ref('excluded.last_event_at')]) })))
+    .execute();
+}

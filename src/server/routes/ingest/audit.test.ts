@@ -61,6 +61,9 @@ describe('POST /ingest/audit', () => {
     expect(alerts.find((a) => a.rule === 'k8s.privileged-container')!.resource).toMatchObject({ kind: 'pod', id: 'prod/shop/pod/miner', cluster: 'prod', namespace: 'shop' });
     const stored = await store.db.selectFrom('audit_events').select(['audit_id']).where('cluster', '=', 'prod').execute();
     expect(stored.map((r) => r.audit_id).sort()).toEqual(['id-1', 'id-2']);
+    // The cluster appears in the inventory with its last event, for the overview's coverage.
+    const row = await store.db.selectFrom('clusters').select(['name', 'last_event_at']).where('name', '=', 'prod').executeTakeFirst();
+    expect(row?.last_event_at).toBeInstanceOf(Date);
   });
 
   it('does not count a re-sent batch twice; a single Event and a JSON array are accepted', async () => {
