@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DetectedThreat } from '../../src/center/alerts.js';
-import { recordThreatsAndPublish } from '../../src/center/live.js';
+import { saveRecommendations } from '../../src/center/recommendations.js';
+import { recomputeSecureScore } from '../../src/center/score-history.js';
 import { createUser } from '../../src/center/users.js';
+import type { ResourceRef } from '../../src/core/index.js';
 import { createToken, openStore, type Store } from '../../src/store/index.js';
 import { bearer } from '../support/app.js';
 import { PALISADE_BIN, startProcess, type ServerProcess } from '../support/cli.js';
@@ -30,14 +31,42 @@ function builtServerHasDashboard(): boolean {
   return existsSync(app) && readFileSync(app, 'utf8').includes('sessionRoutes');
 }
 
-function threat(name: string, severity: DetectedThreat['severity']): DetectedThreat {
-  return {
-    rule: 'k8s.exec-into-container', title: `Exec into container ${name}`, severity, tactic: 'Execution', technique: 'T1609',
-    resource: { kind: 'pod', id: `prod/payments/pod/${name}`, name, cluster: 'prod', namespace: 'payments' },
-    evidence: [{ verb: 'create', objectRef: { resource: 'pods', subresource: 'exec', name }, user: { username: 'mallory' } }],
-    remediation: 'Limit pods/exec to break-glass roles.', source: 'audit', at: new Date(),
-  };
+const AUDIT = path.resolve(import.meta.dirname, '../../../shared/fixtures/audit');
+const fixtureLines = (file: string) => readFileSync(path.join(AUDIT, file), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+
+/**
+ * The start of a real kube-apiserver log (audit2rbac demo.log, September 2017, audit.k8s.io/v1beta1)
+ * as the webhook backend sends it: an EventList. Its first events are system:admin impersonating
+ * bob (a low-severity alert; no toast).
+ */
+function demoLogBatch(): object {
+  return { kind: 'EventList', apiVersion: 'audit.k8s.io/v1beta1', metadata: {}, items: fixtureLines('audit2rbac/demo.log').slice(0, 20) };
 }
+
+/**
+ * A privileged pod created by a person (high severity: k8s.privileged-container), written on the
+ * real audit.k8s.io/v1 event of the elastic-integrations fixture (fields, user, annotations) the
+ * way a RequestResponse-level policy logs a pod create. No fixture holds one (fixtures README).
+ */
+function privilegedPodBatch(): object {
+  const base = fixtureLines('elastic-integrations/kubernetes/test-audit.log')[0]!;
+  const at = new Date().toISOString();
+  const pod = {
+    kind: 'Pod', apiVersion: 'v1', metadata: { name: 'node-debugger', namespace: 'payments' },
+    spec: { containers: [{ name: 'shell', image: 'busybox:1.36', command: ['sleep', '3600'], securityContext: { privileged: true } }], hostPID: false },
+  };
+  const event = {
+    ...base, level: 'RequestResponse', auditID: 'a1b2c3d4-0000-4000-8000-browser00001', verb: 'create',
+    requestURI: '/api/v1/namespaces/payments/pods?fieldManager=kubectl-client-side-apply',
+    user: { username: 'mallory@example.com', groups: ['system:authenticated'] },
+    objectRef: { resource: 'pods', namespace: 'payments', name: 'node-debugger', apiVersion: 'v1' },
+    requestObject: pod, responseObject: pod, responseStatus: { metadata: {}, code: 201 },
+    requestReceivedTimestamp: at, stageTimestamp: at,
+  };
+  return { kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: [event] };
+}
+
+const pod = (name: string): ResourceRef => ({ kind: 'pod', id: `prod/payments/pod/${name}`, name, cluster: 'prod', namespace: 'payments' });
 
 /**
  * Every visible control can be reached by keyboard and has an accessible name. Runs in the page
@@ -65,6 +94,7 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
   let page: Page;
   let base = '';
   let adminToken = '';
+  let clusterToken = '';
   let store: Store;
   let stop: () => Promise<void> = async () => {};
   let pgdb: TestPostgres | undefined;
@@ -72,7 +102,8 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    if (builtServerHasDashboard() && (await postgresAvailable())) {
+    // PALISADE_WEB_TEST_IN_PROCESS=1 runs the in-process PGlite server even where a build exists.
+    if (!process.env.PALISADE_WEB_TEST_IN_PROCESS && builtServerHasDashboard() && (await postgresAvailable())) {
       // The real built server; alerts come from a second connection (as a worker's would) over LISTEN/NOTIFY.
       mode = 'built server on PostgreSQL';
       pgdb = await createTestPostgres();
@@ -96,6 +127,14 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
       stop = () => t.close();
     }
     await createUser(store.db, { name: 'secops', role: 'admin', password: 'a long admin passphrase' });
+    // The cluster's ingest token, as `palisade token create --scope cluster:prod` makes it.
+    clusterToken = (await createToken(store.db, 'cluster:prod', 'prod audit webhook')).secret;
+    // One scored recommendation with two unhealthy pods, and the score computed from it.
+    await saveRecommendations(store.db, 'cluster:prod', [{
+      policy: 'no-privileged-containers', title: 'Containers should not run privileged', severity: 'high', control: 'Manage access and permissions',
+      remediation: 'Drop securityContext.privileged.', healthy: [pod('checkout')], unhealthy: [pod('node-agent'), pod('node-debugger')], notApplicable: [],
+    }], new Date());
+    await recomputeSecureScore(store.db, new Date());
     await store.db.insertInto('clusters').values({ id: 'cl_prod', name: 'prod' }).execute();
     await store.db.insertInto('usage').values([
       { meter: 'core_hours', scope: 'cluster:prod', quantity: 16 * 24, source_key: 'browser-hb', at: new Date() },
@@ -143,15 +182,25 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     await shot('overview');
   });
 
-  it('shows a new alert live, with a toast for high severity, without a reload', async () => {
+  const ingestAudit = async (batch: object) => {
+    const response = await fetch(`${base}/ingest/audit`, { method: 'POST', headers: { ...bearer(clusterToken), 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+    const body = (await response.json()) as { cluster: string; events: number; alerts: number; errorCount: number };
+    expect({ status: response.status, body }).toMatchObject({ status: 200, body: { cluster: 'prod', errorCount: 0 } });
+    return body;
+  };
+
+  it('shows alerts from a real audit batch live, with a toast for high severity, without a reload', async () => {
     await page.getByRole('link', { name: 'Security alerts' }).click();
     await page.getByRole('heading', { name: 'Security alerts' }).waitFor();
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     await page.evaluate("window.marker = 'same page'");
-    await recordThreatsAndPublish(store, [threat('checkout-7d9f', 'high')]);
-    const row = page.getByRole('link', { name: 'Exec into container checkout-7d9f', exact: true });
-    await row.first().waitFor({ timeout: 15_000 });
-    await page.getByText('High severity alert: Exec into container checkout-7d9f').waitFor();
+    // 2017 events: their alert is the oldest by last seen, yet it arrives live at the top of the list.
+    expect(await ingestAudit(demoLogBatch())).toMatchObject({ events: 20, alerts: 1 });
+    await page.getByRole('link', { name: 'Request made while impersonating another identity', exact: true }).first().waitFor({ timeout: 15_000 });
+    expect(await ingestAudit(privilegedPodBatch())).toMatchObject({ events: 1, alerts: 1 });
+    await page.getByRole('link', { name: 'Privileged container created', exact: true }).first().waitFor({ timeout: 15_000 });
+    await page.getByText('High severity alert: Privileged container created').waitFor();
+    expect(await page.getByText(/severity alert: Request made while impersonating/).count()).toBe(0);
     // Still the same document: it arrived over server-sent events, not a reload.
     expect(await page.evaluate('window.marker')).toBe('same page');
     expect(await unlabelledControls(page)).toEqual([]);
@@ -159,33 +208,59 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
   });
 
   it('filters and searches alerts', async () => {
-    await recordThreatsAndPublish(store, [threat('ledger-55', 'low')]);
-    await page.getByLabel('Search').fill('ledger');
+    await page.getByLabel('Search').fill('impersonating');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.getByRole('link', { name: 'Exec into container ledger-55', exact: true }).waitFor();
-    await expect.poll(() => page.getByRole('link', { name: 'Exec into container checkout-7d9f', exact: true }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Request made while impersonating another identity', exact: true }).first().waitFor();
+    await expect.poll(() => page.getByRole('link', { name: 'Privileged container created', exact: true }).count()).toBe(0);
     await page.getByRole('button', { name: 'Clear' }).click();
     await page.getByLabel('Severity').selectOption('high');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.getByRole('link', { name: 'Exec into container checkout-7d9f', exact: true }).first().waitFor();
-    await expect.poll(() => page.getByRole('link', { name: 'Exec into container ledger-55', exact: true }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Privileged container created', exact: true }).first().waitFor();
+    await expect.poll(() => page.getByRole('link', { name: 'Request made while impersonating another identity', exact: true }).count()).toBe(0);
   });
 
   it('opens an alert with its evidence and remediation, and dismisses it', async () => {
-    await page.getByRole('link', { name: 'Exec into container checkout-7d9f', exact: true }).first().click();
-    await page.getByRole('heading', { name: 'Exec into container checkout-7d9f' }).waitFor();
-    await page.getByText('Limit pods/exec to break-glass roles.').waitFor();
-    await page.getByText('"username": "mallory"').waitFor();
-    await page.getByText('T1609').waitFor();
-    await page.getByLabel('Reason (recorded in the audit trail)').fill('break-glass session, approved');
+    await page.getByRole('link', { name: 'Privileged container created', exact: true }).first().click();
+    await page.getByRole('heading', { name: 'Privileged container created' }).waitFor();
+    await page.getByText(/Remove securityContext\.privileged/).first().waitFor();
+    await page.getByText('"username": "mallory@example.com"').waitFor();
+    await page.getByText('T1611').waitFor();
+    await page.getByLabel('Reason (recorded in the audit trail)').fill('node debugging session, approved');
     await page.getByRole('button', { name: 'Dismiss' }).click();
     await page.getByText('Alert dismissed.').waitFor();
     await page.getByText(/alert\.dismissed by user:secops/).waitFor();
     expect(await unlabelledControls(page)).toEqual([]);
     await shot('alert-detail');
     const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
-    const alert = (await (await fetch(`${base}/api/v1/alerts/${id}`, { headers: bearer(adminToken) })).json()) as { status: string };
-    expect(alert.status).toBe('dismissed');
+    const alert = (await (await fetch(`${base}/api/v1/alerts/${id}`, { headers: bearer(adminToken) })).json()) as { status: string; source: string; resource: { cluster?: string } };
+    expect(alert).toMatchObject({ status: 'dismissed', source: 'audit', resource: { cluster: 'prod' } });
+  });
+
+  it('exempts an unhealthy resource from a recommendation with a reason and an expiry, and the score goes up', async () => {
+    const score = async () => ((await (await fetch(`${base}/api/v1/score?scope=cluster:prod`, { headers: bearer(adminToken) })).json()) as { current: { percentage: number } }).current.percentage;
+    const before = await score();
+    await page.getByRole('link', { name: 'Recommendations' }).click();
+    const card = page.getByRole('region', { name: 'Containers should not run privileged' });
+    await card.waitFor();
+    await card.getByText('Unhealthy (2)').waitFor();
+    // The expiry starts 30 days out; the reason is typed after tabbing from the resource picker, Enter submits.
+    expect(await card.getByLabel('Exempt until').inputValue()).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    await card.getByLabel('Resource to exempt').selectOption({ label: 'pod prod / payments / node-agent' });
+    await card.getByLabel('Resource to exempt').focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('vendor node agent needs privileges; accepted risk');
+    await page.keyboard.press('Enter');
+    await page.getByText(/Exempted node-agent from “Containers should not run privileged” until/).waitFor();
+    await card.getByText('Unhealthy (1)').waitFor();
+    await card.getByText('Exempt (1)').waitFor();
+    await card.getByText(/vendor node agent needs privileges; accepted risk\. Until .*, by user:secops/).waitFor();
+    expect(await score()).toBeGreaterThan(before);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await shot('recommendations-exempt');
+    const [exemption] = ((await (await fetch(`${base}/api/v1/recommendations/exemptions?scope=cluster:prod`, { headers: bearer(adminToken) })).json()) as { items: Array<{ id: string; createdBy: string; resource: string }> }).items;
+    expect(exemption).toMatchObject({ createdBy: 'user:secops', resource: 'prod/payments/pod/node-agent' });
+    const trail = (await (await fetch(`${base}/api/v1/activity?target=${exemption!.id}`, { headers: bearer(adminToken) })).json()) as { items: Array<{ actor: string; action: string }> };
+    expect(trail.items).toEqual([expect.objectContaining({ actor: 'user:secops', action: 'recommendation.exempted' })]);
   });
 
   it('turns a plan off from environment settings', async () => {
