@@ -32,12 +32,16 @@ export async function overview(db: Kysely<Database>, now: Date, days = 14): Prom
 
   const stale = new Date(now.getTime() - AGENT_STALE_MS);
   // Independent aggregates: on PostgreSQL they run at once on the pool (PGlite serialises them).
-  const [bySeverity, perDayRows, totalRow, unexempted, vulnerable, plans, clusterRows, registryRows, lastBySource, exempting] = await Promise.all([
-    db.selectFrom('alerts').select(['severity', (eb) => eb.fn.countAll<string>().as('n')]).where('status', '=', 'active').groupBy('severity').execute(),
+  const [alertGroups, unexempted, vulnerable, plans, clusterRows, registryRows, lastBySource, exempting] = await Promise.all([
+    // Active alerts by severity, new alerts per day and the total in one pass over the alerts
+    // (PGlite runs queries one at a time: three scans of 100,000 alerts cost three times as much).
     db.selectFrom('alerts')
-      .select([sql<string>`((first_seen at time zone 'UTC')::date)::text`.as('day'), (eb) => eb.fn.countAll<string>().as('n')])
-      .where('first_seen', '>=', since).groupBy(sql`1`).execute(),
-    db.selectFrom('alerts').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirst(),
+      .select([
+        sql<boolean>`status = 'active'`.as('active'), 'severity',
+        sql<string | null>`case when first_seen >= ${since} then ((first_seen at time zone 'UTC')::date)::text end`.as('day'),
+        (eb) => eb.fn.countAll<string>().as('n'),
+      ])
+      .groupBy([sql`1`, sql`2`, sql`3`]).execute(),
     db.selectFrom('recommendations')
       .select(['policy', 'scope', 'title', 'severity', sql<number>`jsonb_array_length(unhealthy)`.as('unhealthy')])
       .where(sql<boolean>`jsonb_array_length(unhealthy) > 0`)
@@ -75,13 +79,18 @@ export async function overview(db: Kysely<Database>, now: Date, days = 14): Prom
     .slice(0, 5);
 
   const activeBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
-  for (const row of bySeverity) if (row.severity in activeBySeverity) activeBySeverity[row.severity as Severity] = Number(row.n);
-  const counts = new Map(perDayRows.map((r) => [r.day, Number(r.n)]));
+  const counts = new Map<string, number>();
+  let total = 0;
+  for (const row of alertGroups) {
+    const n = Number(row.n);
+    total += n;
+    if (row.active && row.severity in activeBySeverity) activeBySeverity[row.severity as Severity] += n;
+    if (row.day) counts.set(row.day, (counts.get(row.day) ?? 0) + n);
+  }
   const perDay = Array.from({ length: days }, (_, i) => {
     const day = new Date(since.getTime() + i * 86_400_000).toISOString().slice(0, 10);
     return { day, count: counts.get(day) ?? 0 };
   });
-  const total = Number(totalRow?.n ?? 0);
   const images = vulnerable.length ? await db.selectFrom('images').select(['digest', 'registry', 'repository', 'tags']).where('digest', 'in', vulnerable.map((v) => v.digest)).execute() : [];
   const imageByDigest = new Map(images.map((i) => [i.digest, i]));
   const planOn = (scope: string) => plans.find((p) => p.scope === scope)?.enabled ?? true;

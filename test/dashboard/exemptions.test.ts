@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { overview } from '../../src/center/overview.js';
 import { saveRecommendations } from '../../src/center/recommendations.js';
 import { recomputeSecureScore } from '../../src/center/score-history.js';
 import { createUser } from '../../src/center/users.js';
@@ -94,6 +95,7 @@ describe('recommendation exemptions API', () => {
     expect(rec.exemptions).toEqual([expect.objectContaining({ id: exemptionId, resource: api.id, reason: 'vendor agent, accepted risk' })]);
     // web healthy, worker unhealthy, api left out: 1 of 2.
     expect(await percentage()).toBe(50);
+    expect((await overview(t.store.db, clock.now())).topRecommendations).toEqual([expect.objectContaining({ policy: privileged.policy, unhealthy: 1 })]);
 
     const trail = (await t.app.inject({ url: `/api/v1/activity?target=${exemptionId}`, headers: bearer(t.adminToken) })).json<{ items: Array<{ actor: string; action: string; at: string; details: Record<string, unknown> }> }>().items;
     expect(trail).toEqual([expect.objectContaining({ actor: 'user:alice', action: 'recommendation.exempted', at: clock.now().toISOString(), details: expect.objectContaining({ resource: api.id, reason: 'vendor agent, accepted risk' }) })]);
@@ -107,6 +109,7 @@ describe('recommendation exemptions API', () => {
     expect(created.json().resource).toBeUndefined();
     expect((await recommendation()).unhealthy).toEqual([]);
     expect(await percentage()).toBe(100);
+    expect((await overview(t.store.db, clock.now())).topRecommendations).toEqual([]);
 
     const removed = await t.app.inject({ method: 'DELETE', url: `/api/v1/recommendations/exemptions/${created.json().id}`, headers: bearer(t.adminToken) });
     expect(removed.statusCode).toBe(204);
