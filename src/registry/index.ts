@@ -6,6 +6,6 @@ export { connectRegistry, webhookSnippet, type RegistryConnection } from './conn
 export { scanJob, scanRegistryImage, scanKey, SCAN_QUEUE, type ScanRequest, type ScanOutcome, type ScanContext } from './scan.js';
 export { ingestRegistryEvents, queueFirstScans, type IngestOutcome } from './triggers.js';
 export { queueDailyRescans, rematchStoredInventories, rescanJobs, RESCAN_QUEUE, REMATCH_QUEUE, DEFAULT_RESCAN_WINDOW_DAYS } from './rescan.js';
-export { registryRecommendation, REGISTRY_POLICY } from './recommendation.js';
+export { registryRecommendation, REGISTRY_POLICY, runningImagesRecommendation, RUNNING_IMAGES_POLICY } from './recommendation.js';
 export { importImage, IMPORT_USER_AGENT, type ImportReport, type ImportOptions } from './import.js';
 export { pollRegistry, pollJob, POLL_QUEUE } from './poll.js';

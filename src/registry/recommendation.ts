@@ -37,3 +37,45 @@ export async function registryRecommendation(db: Kysely<Database>, registry: str
     notApplicable,
   };
 }
+
+export const RUNNING_IMAGES_POLICY = 'running-images-vulnerabilities';
+
+/**
+ * Defender's "Running container images should have vulnerability findings resolved": each image
+ * a cluster runs (by digest, as its last posture scan listed them) is a resource, unhealthy while
+ * its scan has critical, high or medium findings; not applicable when Palisade has not scanned it
+ * (from a registry that is not connected, or not pulled yet).
+ */
+export async function runningImagesRecommendation(db: Kysely<Database>, cluster: string): Promise<Recommendation> {
+  const rows = await db.selectFrom('running_images as r')
+    .leftJoin('image_finding_counts as c', 'c.digest', 'r.digest')
+    .select(['r.image', 'r.digest', 'c.critical', 'c.high', 'c.medium'])
+    .select((eb) => eb.exists(eb.selectFrom('images').select('images.id').whereRef('images.digest', '=', 'r.digest').where('images.last_scanned', 'is not', null)).as('scanned'))
+    .where('r.cluster', '=', cluster)
+    .distinct()
+    .orderBy('r.image')
+    .execute();
+  const healthy: ResourceRef[] = [];
+  const unhealthy: ResourceRef[] = [];
+  const notApplicable: ResourceRef[] = [];
+  const seen = new Set<string>();
+  for (const row of rows) {
+    const key = row.digest ?? row.image;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const ref: ResourceRef = { kind: 'image', id: `${cluster}/${key}`, name: row.image, cluster };
+    if (!row.digest || !row.scanned) notApplicable.push(ref);
+    else if (Number(row.critical ?? 0) + Number(row.high ?? 0) + Number(row.medium ?? 0) > 0) unhealthy.push(ref);
+    else healthy.push(ref);
+  }
+  return {
+    policy: RUNNING_IMAGES_POLICY,
+    title: 'Running container images should have vulnerability findings resolved',
+    severity: 'high',
+    control: 'Remediate vulnerabilities',
+    remediation: 'Rebuild the image with the fixed package versions each finding lists, push it, and roll the workloads onto the new digest. Connect the registry the cluster pulls from so every running image is scanned.',
+    healthy,
+    unhealthy,
+    notApplicable,
+  };
+}

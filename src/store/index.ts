@@ -7,3 +7,4 @@ export * from './registries.js';
 export * from './images.js';
 export * from './transaction.js';
 export * from './nodes.js';
+export * from './running-images.js';

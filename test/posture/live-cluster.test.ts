@@ -52,6 +52,14 @@ describe('palisade server assesses configured clusters', () => {
 
     const nodes = await get('nodes?cluster=prod') as { items: { name: string; cores: number }[] };
     expect(nodes.items.map((n) => [n.name, n.cores])).toEqual([['cp-1', 4], ['worker-old', 2]]);
+
+    // Images in use, a page at a time.
+    const first = await get('running-images?cluster=prod&limit=4') as { items: { pod: string; container: string }[]; next?: string };
+    expect(first.items).toHaveLength(4);
+    const rest = await get(`running-images?cluster=prod&limit=4&cursor=${first.next}`) as { items: { pod: string; container: string }[]; next?: string };
+    expect(rest.next).toBeUndefined();
+    expect([...first.items, ...rest.items].map((r) => `${r.pod}/${r.container}`)).toContain('web-6b7f9c8d5-abcde/migrate');
+    expect(first.items.length + rest.items.length).toBe(6);
   });
 
   it('switching the plan on for a cluster that is not configured queues nothing', async () => {

@@ -7,7 +7,7 @@ import { listRecommendations, secureScore, setPlan } from '../../center/index.js
 import { scoreView } from '../../center/score-history.js';
 import type { Clock, ClusterSource } from '../../core/index.js';
 import { startJobQueue, type JobQueue } from '../../jobs/index.js';
-import { openStore, type Store } from '../../store/index.js';
+import { listRunningImages, markImageScanned, openStore, recordImagePush, type Store } from '../../store/index.js';
 import { storeAuditEvents } from '../../audit/events-store.js';
 import { compilePolicySet } from '../engine.js';
 import { BUILTIN_POLICIES } from '../policies/index.js';
@@ -47,7 +47,7 @@ describe('scheduled posture scan of a live cluster (recorded API responses)', ()
   });
   beforeEach(async () => {
     // One store for the file (opening one costs seconds); each test starts from an empty posture.
-    for (const table of ['recommendations', 'secure_scores', 'nodes', 'clusters', 'usage', 'plans', 'audit_events'] as const) {
+    for (const table of ['recommendations', 'secure_scores', 'nodes', 'clusters', 'usage', 'plans', 'audit_events', 'running_images', 'image_finding_counts', 'images'] as const) {
       await store.db.deleteFrom(table).execute();
     }
     clock = new TestClock(new Date('2026-11-20T10:15:00Z'));
@@ -136,6 +136,36 @@ describe('scheduled posture scan of a live cluster (recorded API responses)', ()
     jobs = await startJobQueue(store, { definitions });
     await jobs.send(POSTURE_ALL_QUEUE, {});
     await expect.poll(async () => (await listRecommendations(store.db, 'cluster:prod')).length, { timeout: 30_000, interval: 250 }).toBeGreaterThan(5);
+  });
+
+  it('records the images each container runs and recommends fixing the vulnerable ones among them', async () => {
+    const web = 'sha256:4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d';
+    const api = 'sha256:9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b';
+    for (const [repository, digest] of [['shop/web', web], ['shop/api', api]] as const) {
+      await recordImagePush(store.db, { registry: 'acr', repository, digest, imported: false, at: clock.now() });
+      await markImageScanned(store.db, digest, clock.now());
+    }
+    // What the findings triggers keep for an image whose scan found one critical vulnerability.
+    await store.db.insertInto('image_finding_counts').values({ digest: api, critical: 1, high: 0, medium: 0, low: 0, unknown: 0 }).execute();
+
+    await assessLiveCluster(context(), 'prod');
+    const running = await listRunningImages(store.db, { cluster: 'prod', limit: 50 });
+    expect(running.map((r) => [r.namespace, r.pod, r.container, r.digest ?? null])).toEqual([
+      ['kube-system', 'coredns-7c65d6cfc9-x2kqp', 'coredns', 'sha256:9caabbf6238b189a65d0d6e6ac138de60d6a1c419e5a341fbbb7c78382559c6e'],
+      ['legacy', 'cron-runner', 'runner', null],
+      ['shop', 'api-5d8c7b6a4-klmno', 'api', api],
+      ['shop', 'web-6b7f9c8d5-abcde', 'migrate', 'sha256:1111222233334444555566667777888899990000aaaabbbbccccddddeeeeffff'],
+      ['shop', 'web-6b7f9c8d5-abcde', 'web', web],
+      ['shop', 'web-6b7f9c8d5-fghij', 'web', web],
+    ]);
+    expect(running.find((r) => r.container === 'api')).toMatchObject({ scanned: true, critical: 1 });
+    expect(running.find((r) => r.container === 'coredns')).toMatchObject({ scanned: false, critical: 0 });
+
+    const rec = (await listRecommendations(store.db, 'cluster:prod')).find((r) => r.policy === 'running-images-vulnerabilities')!;
+    expect(rec.unhealthy.map((r) => r.name)).toEqual(['registry.example.com/shop/api:2.0']);
+    // One resource per image, however many pods run it.
+    expect(rec.healthy.map((r) => r.name)).toEqual(['registry.example.com/shop/web:1.4']);
+    expect(rec.notApplicable.map((r) => r.name).sort()).toEqual(['docker.io/library/busybox:1.36', 'registry.example.com/shop/migrate:1.4', 'registry.k8s.io/coredns/coredns:v1.11.3']);
   });
 
   it('reads Kubernetes CPU quantities', () => {

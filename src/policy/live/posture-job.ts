@@ -2,12 +2,14 @@
  * The scheduled posture scan of live clusters: on `postureSchedule`, one job per configured
  * cluster lists it through the Kubernetes API, evaluates the workload policies and cluster checks,
  * replaces the cluster's recommendations and recomputes the secure score (kept daily). The node
- * list also feeds the inventory and the core-hour meter, so clusters without agents are billed too.
+ * list also feeds the inventory and the core-hour meter, so clusters without agents are billed too,
+ * and the Pods' container statuses give the images in use, matched against registry scans.
  */
 import { isPlanEnabled, refreshSecureScore, saveRecommendations } from '../../center/index.js';
 import type { Clock, ClusterSource } from '../../core/index.js';
 import type { JobDefinition, JobQueue } from '../../jobs/index.js';
-import { recordListedNodes, type ListedNode, type Store } from '../../store/index.js';
+import { runningImagesRecommendation } from '../../registry/recommendation.js';
+import { recordListedNodes, replaceRunningImages, type ListedNode, type RunningImage, type Store } from '../../store/index.js';
 import type { KubeObject } from '../kube/types.js';
 import type { PolicySet } from '../engine.js';
 import type { PolicyRecommendation } from '../posture.js';
@@ -56,6 +58,35 @@ function listedNode(node: KubeObject): ListedNode {
   };
 }
 
+const MANIFEST_DIGEST = /@(sha256:[0-9a-f]{64})$/;
+
+interface ContainerStatus { name?: string; image?: string; imageID?: string }
+
+/**
+ * The images a cluster runs, per container, from its Pods: the status's image and the manifest
+ * digest in its imageID (`docker.io/library/nginx@sha256:…`, or `docker-pullable://…@sha256:…`
+ * from dockershim). A bare `sha256:…` imageID is the image's config id, not a manifest digest.
+ */
+export function runningImages(pods: readonly KubeObject[]): RunningImage[] {
+  const out: RunningImage[] = [];
+  for (const pod of pods) {
+    if (pod.kind !== 'Pod') continue;
+    const namespace = String(pod.metadata?.namespace ?? '');
+    const name = String(pod.metadata?.name ?? '');
+    const spec = pod.spec as { containers?: { name?: string; image?: string }[]; initContainers?: { name?: string; image?: string }[] } | undefined;
+    const status = pod.status as { containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[] } | undefined;
+    const statuses = new Map([...(status?.containerStatuses ?? []), ...(status?.initContainerStatuses ?? [])].map((s) => [s.name, s]));
+    for (const container of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) {
+      const seen = statuses.get(container.name);
+      const image = container.image ?? seen?.image;
+      if (!container.name || !image) continue;
+      const digest = MANIFEST_DIGEST.exec(seen?.imageID ?? '')?.[1];
+      out.push({ namespace, pod: name, container: container.name, image, ...(digest ? { digest } : {}) });
+    }
+  }
+  return out;
+}
+
 /** When this cluster last sent an audit event (for the "audit logs connected" check). */
 async function lastAuditEventAt(store: Store, cluster: string): Promise<Date | undefined> {
   const row = await store.db.selectFrom('audit_events').select('received_at').where('cluster', '=', cluster)
@@ -72,6 +103,7 @@ export async function assessLiveCluster(context: PostureContext, cluster: string
   const at = context.clock.now();
   const nodes = (inventory.snapshot.nodes?.items ?? []).map(listedNode).filter((n) => n.name);
   await recordListedNodes(context.store.db, cluster, nodes, at);
+  await replaceRunningImages(context.store.db, cluster, runningImages(inventory.workloads), at);
   if (!(await isPlanEnabled(context.store.db, `cluster:${cluster}`))) {
     return { cluster, status: 'skipped', reason: 'the Kubernetes plan is off for this cluster' };
   }
@@ -81,11 +113,12 @@ export async function assessLiveCluster(context: PostureContext, cluster: string
     snapshot: { ...inventory.snapshot, ...(lastAudit ? { lastAuditEventAt: lastAudit } : {}) },
   }, { now: at });
   // `reasons` explain unhealthy resources to the CLI; the stored recommendation keeps the resources.
-  await saveRecommendations(context.store.db, `cluster:${cluster}`, recommendations.map(({ reasons: _reasons, ...r }) => r), at);
+  const stored = [...recommendations.map(({ reasons: _reasons, ...r }) => r), await runningImagesRecommendation(context.store.db, cluster)];
+  await saveRecommendations(context.store.db, `cluster:${cluster}`, stored, at);
   await refreshSecureScore(context.store.db, at);
   return {
-    cluster, status: 'assessed', recommendations: recommendations.length,
-    unhealthy: recommendations.reduce((n, r) => n + r.unhealthy.length, 0), nodes: nodes.length,
+    cluster, status: 'assessed', recommendations: stored.length,
+    unhealthy: stored.reduce((n, r) => n + r.unhealthy.length, 0), nodes: nodes.length,
   };
 }
 

@@ -16,6 +16,7 @@ const ROUTES: Record<string, string> = {
   '/apis/rbac.authorization.k8s.io/v1/clusterroles': 'clusterroles',
   '/apis/apps/v1/deployments': 'deployments',
   '/api/v1/nodes': 'nodes',
+  '/api/v1/pods': 'pods',
   '/api/v1/namespaces': 'namespaces',
   '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations': 'validatingwebhookconfigurations',
 };

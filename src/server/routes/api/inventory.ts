@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { listRunningImages } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 import { decodeCursor, ListQuery, page } from '../../pagination.js';
 
-/** Clusters, nodes and registries as the center knows them. Credentials never leave the store. */
+/** Clusters, nodes, registries and images in use as the center knows them. Credentials never leave the store. */
 export async function inventoryRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   const { db } = context.store;
 
@@ -36,5 +37,15 @@ export async function inventoryRoutes(app: FastifyInstance, { context }: { conte
     if (after) query = query.where('name', '>', after[0]);
     const rows = await query.orderBy('name').limit(limit + 1).execute();
     return page(rows.map((r) => ({ id: r.id, name: r.name, url: r.url, kind: r.kind, createdAt: r.created_at })), limit, (r) => [r.name]);
+  });
+
+  app.get('/running-images', {
+    config: { auth: 'reader' },
+    schema: { tags: ['inventory'], summary: 'Images in use per container, as the last posture scan of each cluster listed them, with their scan results', querystring: Type.Intersect([ListQuery, Type.Object({ cluster: Type.Optional(Type.String({ maxLength: 63 })) })]) },
+  }, async (request) => {
+    const { limit = 50, cursor, cluster } = request.query as ListQuery & { cluster?: string };
+    const after = decodeCursor(cursor) as [string, string, string, string] | undefined;
+    const rows = await listRunningImages(db, { ...(cluster ? { cluster } : {}), ...(after ? { after } : {}), limit: limit + 1 });
+    return page(rows, limit, (r) => [r.cluster, r.namespace, r.pod, r.container]);
   });
 }
