@@ -99,7 +99,7 @@ async function tarOf(name: string, content: string): Promise<Buffer> {
  * `variant-N`: each adds one small layer of its own (so each has its own digest) on the shared
  * Debian layers (read once, then from the layer cache).
  */
-export async function imageVariants(count: number, label = 'scale'): Promise<{ layout: string; dir: string }> {
+export async function imageVariants(count: number, label = 'scale'): Promise<{ layout: string; dir: string; digests: string[] }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `palisade-${label}-images-`));
   const layout = path.join(dir, 'layout');
   await cp(fixture('images', 'debian12'), layout, { recursive: true });
@@ -109,6 +109,7 @@ export async function imageVariants(count: number, label = 'scale'): Promise<{ l
   const blob = (digest: string) => path.join(layout, 'blobs', 'sha256', digest.split(':')[1]!);
   const manifest = JSON.parse(await readFile(blob(appDescriptor.digest), 'utf8'));
   const config = JSON.parse(await readFile(blob(manifest.config.digest), 'utf8'));
+  const digests: string[] = [];
   for (let n = 0; n < count; n++) {
     const tar = await tarOf('etc/palisade-variant', `${label} variant ${n}\n`);
     const gz = gzipSync(tar);
@@ -121,10 +122,11 @@ export async function imageVariants(count: number, label = 'scale'): Promise<{ l
       layers: [...manifest.layers, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(gz)}`, size: gz.length }],
     }));
     await writeFile(blob(`sha256:${sha256(variantManifest)}`), variantManifest);
+    digests.push(`sha256:${sha256(variantManifest)}`);
     index.manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha256(variantManifest)}`, size: variantManifest.length, annotations: { 'org.opencontainers.image.ref.name': `variant-${n}` } } as never);
   }
   await writeFile(path.join(layout, 'index.json'), JSON.stringify(index));
-  return { layout, dir };
+  return { layout, dir, digests };
 }
 
 // ---------------------------------------------------------------- processes

@@ -62,7 +62,7 @@ export async function createPrivatePostgres(options: { settings?: Record<string,
   const version = pgVersion();
   const name = `palisade_fault_${randomBytes(4).toString('hex')}`;
   const port = await freePort();
-  const settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '200', listen_addresses: '127.0.0.1', ...options.settings };
+  const settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '200', ...options.settings };
   const args = ['--port', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-o', `${k}=${v}`]), version, name, '--', '--auth=trust'];
   try {
     await run('pg_createcluster', args, { timeout: 120_000 });
