@@ -6,3 +6,4 @@ export * from './ids.js';
 export * from './vocabulary.js';
 export * from './inventory.js';
 export * from './config.js';
+export { seal, unseal } from './seal.js';

@@ -1,5 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { PalisadeError } from '../core/index.js';
+import { PalisadeError, seal, unseal } from '../core/index.js';
 
 /** Registry credentials at rest: AES-256-GCM under a key derived from PALISADE_SECRET_KEY. */
 export interface RegistryLogin {
@@ -8,34 +7,29 @@ export interface RegistryLogin {
 }
 
 const VERSION = 'v1';
+const PURPOSE = 'palisade:registry-credentials';
 
-function keyFrom(secretKey: string | undefined): Buffer {
+function keyOf(secretKey: string | undefined): string {
   if (!secretKey) {
     throw new PalisadeError('registry.secret_key', 'storing or using registry credentials needs PALISADE_SECRET_KEY', {
       field: 'secretKey',
       hint: 'set PALISADE_SECRET_KEY (32+ random characters) on the server and every worker',
     });
   }
-  return scryptSync(secretKey, 'palisade:registry-credentials', 32);
+  return secretKey;
 }
 
 export function sealCredentials(secretKey: string | undefined, login: RegistryLogin): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', keyFrom(secretKey), iv);
-  const sealed = Buffer.concat([cipher.update(JSON.stringify(login), 'utf8'), cipher.final()]);
-  return `${VERSION}:${Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64')}`;
+  return `${VERSION}:${seal(keyOf(secretKey), PURPOSE, JSON.stringify(login))}`;
 }
 
 export function openCredentials(secretKey: string | undefined, sealed: string): RegistryLogin {
   const [version, payload] = sealed.split(':', 2);
   if (version !== VERSION || !payload) throw new PalisadeError('registry.credentials', 'stored registry credentials are in an unknown format', { kind: 'internal' });
-  const data = Buffer.from(payload, 'base64');
+  const key = keyOf(secretKey);
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keyFrom(secretKey), data.subarray(0, 12));
-    decipher.setAuthTag(data.subarray(12, 28));
-    return JSON.parse(Buffer.concat([decipher.update(data.subarray(28)), decipher.final()]).toString('utf8')) as RegistryLogin;
-  } catch (error) {
-    if (error instanceof PalisadeError) throw error;
+    return JSON.parse(unseal(key, PURPOSE, payload)) as RegistryLogin;
+  } catch {
     throw new PalisadeError('registry.credentials', 'cannot open stored registry credentials: PALISADE_SECRET_KEY differs from the key they were sealed with', {
       kind: 'unprocessable',
       hint: 'use the original PALISADE_SECRET_KEY, or add the registry again with its credentials',

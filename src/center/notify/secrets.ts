@@ -1,5 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { PalisadeError } from '../../core/index.js';
+import { PalisadeError, seal, unseal } from '../../core/index.js';
 
 /**
  * Channel secrets at rest (webhook signing secrets, SMTP passwords, Slack/Teams webhook URLs,
@@ -11,35 +10,21 @@ const PREFIX = 'sealed:v1:';
 /** Which settings are secret, per channel kind (a Slack or Teams webhook URL grants posting). */
 export const SECRET_FIELDS: Record<string, readonly string[]> = { webhook: ['secret'], email: ['password'], slack: ['url'], teams: ['url'] };
 
-const keys = new Map<string, Buffer>();
-function keyFrom(secretKey: string): Buffer {
-  let key = keys.get(secretKey);
-  if (!key) {
-    key = scryptSync(secretKey, 'palisade:notification-channels', 32);
-    keys.set(secretKey, key);
-  }
-  return key;
-}
+const PURPOSE = 'palisade:notification-channels';
 
 export function isSealed(value: unknown): boolean {
   return typeof value === 'string' && value.startsWith(PREFIX);
 }
 
 export function sealValue(secretKey: string, value: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', keyFrom(secretKey), iv);
-  const sealed = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
-  return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64');
+  return PREFIX + seal(secretKey, PURPOSE, value);
 }
 
 export function openValue(secretKey: string | undefined, value: string): string {
   if (!isSealed(value)) return value;
   if (!secretKey) throw new PalisadeError('notify.secret_key', 'this channel was saved with PALISADE_SECRET_KEY set; the server has none now', { kind: 'unprocessable', field: 'secretKey' });
-  const data = Buffer.from(value.slice(PREFIX.length), 'base64');
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keyFrom(secretKey), data.subarray(0, 12));
-    decipher.setAuthTag(data.subarray(12, 28));
-    return Buffer.concat([decipher.update(data.subarray(28)), decipher.final()]).toString('utf8');
+    return unseal(secretKey, PURPOSE, value.slice(PREFIX.length));
   } catch {
     throw new PalisadeError('notify.secret_key', 'cannot open the channel secrets: PALISADE_SECRET_KEY differs from the key they were sealed with', { kind: 'unprocessable', hint: 'use the original key, or edit the channel and enter its secrets again' });
   }
