@@ -87,7 +87,7 @@ export async function runServer(config: Config, io: { print: (line: string) => v
 }
 
 async function startAdmissionListener(context: ServerContext, config: Config, logger: ReturnType<typeof createLogger>, print: (line: string) => void) {
-  const tls = await admissionTls(config);
+  const tls = await admissionTls(config, context.store);
   if (tls.generated) {
     print(`Admission webhook certificate generated in ${config.dataDir}/tls; its caBundle (also in \`palisade cluster connect\`): ${Buffer.from(tls.ca).toString('base64')}`);
   }
