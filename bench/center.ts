@@ -54,6 +54,15 @@ function p50(samples: number[]): number {
   return Math.round(sorted[Math.floor(sorted.length / 2)]! * 100) / 100;
 }
 
+/** Init script: resolves window.__overviewShown with performance.now() when the overview's data is on screen. */
+const SHOWN = `window.__overviewShown = new Promise((resolve) => {
+  const shown = () => [...document.querySelectorAll('h2')].some((h) => h.textContent === 'Coverage') && !document.querySelector('[aria-busy="true"]');
+  const observer = new MutationObserver(() => {
+    if (shown()) { observer.disconnect(); resolve(performance.now()); }
+  });
+  document.addEventListener('DOMContentLoaded', () => observer.observe(document.body, { childList: true, subtree: true, attributes: true, characterData: true }));
+});`;
+
 async function timeRequests(urls: string[], headers: Record<string, string>): Promise<number[]> {
   // Warm up: connection, JIT and the database's caches.
   for (const url of urls) for (let i = 0; i < 5; i++) await (await fetch(url, { headers })).arrayBuffer();
@@ -106,9 +115,15 @@ async function run(kind: 'pglite' | 'postgres', emit: (r: BenchResult) => void, 
         const context = await browser.newContext();
         const signIn = await context.request.post(`${base}/api/v1/session`, { data: { user: 'bench', password: 'bench passphrase 123' } });
         if (!signIn.ok()) throw new Error(`sign-in failed: ${signIn.status()}`);
+        // The page notes (performance.now(), from navigation start) the moment the overview shows
+        // its data: the Coverage card is there and nothing is loading any more. Reading it after
+        // Playwright's own polling would add the test driver's latency (kept as observed_load_ms).
+        await context.addInitScript(SHOWN);
         const page = await context.newPage();
+        const observed: number[] = [];
         const loads: number[] = [];
         const bare: number[] = [];
+        let firstResources: Record<string, number> = {};
         for (let i = 0; i < 5; i++) {
           await page.goto(`${base}/healthz`);
           bare.push(await page.evaluate('performance.getEntriesByType("navigation")[0].loadEventEnd') as number);
@@ -116,12 +131,20 @@ async function run(kind: 'pglite' | 'postgres', emit: (r: BenchResult) => void, 
           // First load = navigation start until the overview shows its data (the coverage table).
           await page.getByRole('heading', { name: 'Coverage' }).waitFor();
           await page.locator('[aria-busy="true"]').first().waitFor({ state: 'detached' }).catch(() => {});
-          loads.push(await page.evaluate('performance.now()') as number);
+          observed.push(await page.evaluate('performance.now()') as number);
+          loads.push(await page.evaluate('window.__overviewShown') as number);
+          // Where the first load's time went: each request's end, from navigation start.
+          if (i === 0) {
+            firstResources = Object.fromEntries((await page.evaluate(`[
+              ['document', performance.getEntriesByType('navigation')[0].responseEnd],
+              ...performance.getEntriesByType('resource').map((r) => [new URL(r.name).pathname, r.responseEnd]),
+            ]`) as Array<[string, number]>).map(([name, end]) => [name.replace(/^\/assets\/(\w+)-[\w-]+\./, '/assets/$1.'), Math.round(end)]));
+          }
         }
         const median = (v: number[]) => Math.round([...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!);
         // The first visit: empty browser cache and the overview computed from scratch; later visits for comparison.
         const first = Math.round(loads[0]!);
-        emit(result({ bench: 'center', metric: `dashboard_first_load_ms_${kind}`, value: first, baseline: 'bare_json_document_load_ms', baseline_value: median(bare.slice(1)), target: 'value < 1500', ok: first < 1500, repeat_load_ms: median(loads.slice(1)), ...extra }));
+        emit(result({ bench: 'center', metric: `dashboard_first_load_ms_${kind}`, value: first, baseline: 'bare_json_document_load_ms', baseline_value: median(bare.slice(1)), target: 'value < 1500', ok: first < 1500, repeat_load_ms: median(loads.slice(1)), observed_first_load_ms: Math.round(observed[0]!), first_load_responses_ms: firstResources, ...extra }));
       } finally {
         await browser.close();
       }

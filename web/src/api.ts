@@ -20,7 +20,7 @@ export function whenSignedOut(handler: () => void): void {
   onSignedOut = handler;
 }
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+async function request<T>(path: string, init: { method?: string; body?: unknown }, signOutOn401: boolean): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   if (init.method && init.method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
@@ -34,10 +34,39 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   const data = text ? (JSON.parse(text) as unknown) : undefined;
   if (!response.ok) {
     const error = data as { code?: string; message?: string } | undefined;
-    if (response.status === 401 && path !== '/session') onSignedOut();
+    if (response.status === 401 && signOutOn401 && path !== '/session') onSignedOut();
     throw new ApiError(response.status, error?.code ?? 'error', error?.message ?? response.statusText);
   }
   return data as T;
+}
+
+const prefetched = new Map<string, Promise<unknown>>();
+
+/**
+ * Starts GETs the first page will make while the session is still being checked, so the page's
+ * data does not wait for the session round trip (the overview's aggregates are the slow part of a
+ * first load). Each result is used once, by the first api() call for the same path; a failed one
+ * (not signed in yet) is simply asked again.
+ */
+export function prefetch(...paths: string[]): void {
+  for (const path of paths) {
+    const pending = request(path, {}, false);
+    pending.catch(() => {});
+    prefetched.set(path, pending);
+  }
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const early = (init.method ?? 'GET') === 'GET' ? prefetched.get(path) : undefined;
+  if (early) {
+    prefetched.delete(path);
+    try {
+      return (await early) as T;
+    } catch {
+      // asked again below
+    }
+  }
+  return request<T>(path, init, true);
 }
 
 export function query(params: Record<string, string | number | undefined | null>): string {
