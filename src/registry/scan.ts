@@ -48,11 +48,15 @@ export interface ScanOutcome {
 }
 
 /** Pulls, analyzes (layer cache first), matches and records one image. */
-export async function scanRegistryImage(context: ScanContext, request: ScanRequest): Promise<ScanOutcome> {
+export async function scanRegistryImage(context: ScanContext, request: ScanRequest, options: { retried?: boolean } = {}): Promise<ScanOutcome> {
   const { store, clock } = context;
   const scope = `registry:${request.registry}`;
   if (!(await isPlanEnabled(store.db, scope))) return { digest: request.digest ?? '', status: 'plan-off' };
-  if (request.digest && (await alreadyDone(store, scanKey(request, request.digest)))) return { digest: request.digest, status: 'already-scanned' };
+  if (request.digest && (await alreadyDone(store, scanKey(request, request.digest)))) {
+    // A retried job whose scan committed may have failed after it: redo the idempotent rest.
+    if (options.retried) await refreshRegistryPosture(store, request.registry, clock.now());
+    return { digest: request.digest, status: 'already-scanned' };
+  }
 
   const registry = await getRegistry(store.db, request.registry);
   context.logger?.info({ registry: request.registry, repository: request.repository, digest: request.digest, reason: request.reason }, 'scanning image');
@@ -72,7 +76,13 @@ export async function scanRegistryImage(context: ScanContext, request: ScanReque
   const digest = request.digest ?? analysis.image.digest;
   if (!digest) throw new PalisadeError('registry.scan.digest', `${source.name} has no manifest digest`, { kind: 'internal' });
   const findings = (await matchInventory(store, analysis.inventory)) as unknown as ScannedFinding[];
-  return recordScan(context, { ...request, digest }, analysis.inventory, findings, startedAt);
+  return recordScan(context, { ...request, digest }, analysis.inventory, findings, startedAt, options);
+}
+
+/** After a scan: the registry's recommendation and the secure score. Idempotent, so a retry redoes it. */
+async function refreshRegistryPosture(store: Store, registry: string, at: Date): Promise<void> {
+  await saveRecommendations(store.db, `registry:${registry}`, [await registryRecommendation(store.db, registry)], at);
+  await refreshSecureScore(store.db, at);
 }
 
 async function alreadyDone(store: Store, key: string): Promise<boolean> {
@@ -80,7 +90,7 @@ async function alreadyDone(store: Store, key: string): Promise<boolean> {
 }
 
 /** Records a scan's results once, with the usage it costs and alerts for new critical and high findings. */
-async function recordScan(context: ScanContext, request: ScanRequest & { digest: string }, inventory: ImageInventory, findings: ScannedFinding[], startedAt: Date): Promise<ScanOutcome> {
+async function recordScan(context: ScanContext, request: ScanRequest & { digest: string }, inventory: ImageInventory, findings: ScannedFinding[], startedAt: Date, options: { retried?: boolean } = {}): Promise<ScanOutcome> {
   const { store, clock } = context;
   const key = scanKey(request, request.digest);
   const at = clock.now();
@@ -96,10 +106,12 @@ async function recordScan(context: ScanContext, request: ScanRequest & { digest:
     await queueNotifications(tx, created, at);
     return created;
   });
-  if (!outcome.done) return { digest: request.digest, status: 'already-scanned' };
+  if (!outcome.done) {
+    if (options.retried) await refreshRegistryPosture(store, request.registry, at);
+    return { digest: request.digest, status: 'already-scanned' };
+  }
   await alertFeed(store).publish(outcome.result ?? []);
-  await saveRecommendations(store.db, `registry:${request.registry}`, [await registryRecommendation(store.db, request.registry)], at);
-  await refreshSecureScore(store.db, at);
+  await refreshRegistryPosture(store, request.registry, at);
   context.logger?.info({ digest: request.digest, registry: request.registry, findings: findings.length }, 'image scanned');
   return { digest: request.digest, status: 'scanned', findings: findings.length, newAlerts: outcome.result?.length ?? 0 };
 }
@@ -164,6 +176,6 @@ export function scanJob(context: ScanContext, limit = SCANS_PER_REGISTRY): JobDe
     retryLimit: 5,
     retryDelay: 10,
     retryBackoff: true,
-    handler: (request) => limited(request.registry, () => scanRegistryImage(context, request)),
+    handler: (request, job) => limited(request.registry, () => scanRegistryImage(context, request, { retried: job.retryCount > 0 })),
   };
 }
