@@ -5,6 +5,7 @@ import type { JobDefinition, JobQueue } from '../jobs/index.js';
 import { listPolledRegistries, recordImagePush, type RegistryRecord, type Store } from '../store/index.js';
 import { openCredentials } from './credentials.js';
 import { SCAN_QUEUE, type ScanRequest } from './scan.js';
+import { queueFirstScans } from './triggers.js';
 
 export const POLL_QUEUE = 'registry-poll';
 
@@ -53,7 +54,18 @@ export function pollJob(context: { store: Store; clock: Clock; config: Pick<Conf
       for (const registry of await listPolledRegistries(context.store.db)) {
         results.push({ registry: registry.name, ...(await pollRegistry({ ...context, jobs: context.jobs() }, registry)) });
       }
-      return { results };
+      return { results, requeued: await requeueMissedScans({ ...context, jobs: context.jobs() }) };
     },
   };
+}
+
+/** Pushes of the last hour (older than 10 minutes) still unscanned on registries whose plan is on: their scan job was lost. */
+async function requeueMissedScans(context: { store: Store; clock: Clock; jobs: JobQueue | undefined }): Promise<number> {
+  const now = context.clock.now().getTime();
+  const window = { after: new Date(now - 3_600_000), before: new Date(now - 600_000) };
+  let queued = 0;
+  for (const { name } of await context.store.db.selectFrom('registries').select('name').orderBy('name').execute()) {
+    if (await isPlanEnabled(context.store.db, `registry:${name}`)) queued += await queueFirstScans(context, name, window);
+  }
+  return queued;
 }

@@ -49,4 +49,17 @@ describe('switching a registry plan on', () => {
     expect(await queued()).toEqual([digest(1), digest(2)]);
     expect(await queueFirstScans({ store, jobs }, 'other-registry')).toBe(0);
   });
+
+  it('as a safety net, queues only pushes of the last hour that are over 10 minutes old and still unscanned', async () => {
+    const at = (iso: string): RegistryEvent => ({ ...push('team/net', 0, 'x'), at: new Date(iso) });
+    await ingestRegistryEvents({ store, jobs, clock }, 'edge', [
+      { ...at('2026-11-20T08:30:00Z'), digest: digest(4) }, // 90 min before: outside the window
+      { ...at('2026-11-20T09:30:00Z'), digest: digest(5) }, // 30 min before, never scanned: lost
+      { ...at('2026-11-20T09:55:00Z'), digest: digest(6) }, // 5 min before: its scan may still be queued
+    ]);
+    await sql`delete from pgboss.job where name = ${SCAN_QUEUE}`.execute(store.db);
+    const now = clock.now().getTime();
+    expect(await queueFirstScans({ store, jobs }, 'edge', { after: new Date(now - 3_600_000), before: new Date(now - 600_000) })).toBe(1);
+    expect(await queued()).toEqual([digest(5)]);
+  });
 });

@@ -54,13 +54,18 @@ export async function ingestRegistryEvents(context: { store: Store; jobs: JobQue
 }
 
 /**
- * When a registry's plan is switched on: the images it reported while the plan was off (never
- * scanned) get their first scan, as Defender scans what is already there when the plan starts.
+ * Queues a first scan for the registry's images that have none: when its plan is switched on
+ * (what it reported while the plan was off; Defender scans what is there when a plan starts), and
+ * on the poll schedule for pushes of the last hour whose scan never happened (`pushed`), a safety
+ * net for a job lost between the webhook and the queue. Jobs and scans are keyed by digest, so
+ * this never scans an image twice.
  */
-export async function queueFirstScans(context: { store: Store; jobs: JobQueue | undefined }, registry: string): Promise<number> {
+export async function queueFirstScans(context: { store: Store; jobs: JobQueue | undefined }, registry: string, pushed?: { after: Date; before: Date }): Promise<number> {
   if (!context.jobs) return 0;
-  const images = await context.store.db.selectFrom('images').select(['repository', 'digest'])
-    .where('registry', '=', registry).where('deleted', '=', false).where('last_scanned', 'is', null).orderBy('id').execute();
+  let query = context.store.db.selectFrom('images').select(['repository', 'digest'])
+    .where('registry', '=', registry).where('deleted', '=', false).where('last_scanned', 'is', null);
+  if (pushed) query = query.where('last_pushed', '>=', pushed.after).where('last_pushed', '<', pushed.before);
+  const images = await query.orderBy('id').execute();
   const seen = new Set<string>();
   for (const image of images) {
     if (seen.has(image.digest)) continue;
