@@ -1,19 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import { exemptionsLapsedSince } from './exemptions.js';
-import { listRecommendations } from './recommendations.js';
-import { recordDailyScore, scoreHistory, secureScore, type ScoreHistoryPoint, type ScoredRecommendation, type SecureScore } from './score.js';
-
-/**
- * Recomputes the secure score from every scope's stored recommendations, with the exemptions in
- * force at `at` applied, and keeps it as the score of `at`'s day.
- */
-export async function recomputeSecureScore(db: Kysely<Database>, at: Date): Promise<SecureScore> {
-  const scored = (await listRecommendations(db, undefined, { at })).filter((r): r is typeof r & ScoredRecommendation => typeof r.control === 'string');
-  const score = secureScore(scored);
-  await recordDailyScore(db, score, at);
-  return score;
-}
+import { scoreHistory, type ScoreHistoryPoint } from './score.js';
+import { refreshSecureScore } from './score-refresh.js';
 
 export interface ScoreView {
   scope: string;
@@ -30,7 +19,7 @@ export interface ScoreView {
  * resources count again from their expiry, not from the next evaluation).
  */
 export async function scoreView(db: Kysely<Database>, scope = 'overall', days = 30, now?: Date): Promise<ScoreView> {
-  if (now && (await exemptionsLapsedSince(db, now))) await recomputeSecureScore(db, now);
+  if (now && (await exemptionsLapsedSince(db, now))) await refreshSecureScore(db, now);
   const history = await scoreHistory(db, scope, days);
   const latest = await db.selectFrom('secure_scores').selectAll().where('scope', '=', scope).orderBy('day', 'desc').limit(1).executeTakeFirst();
   const scopes = (await db.selectFrom('secure_scores').select('scope').distinct().orderBy('scope').execute()).map((r) => r.scope);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveRecommendations } from '../../src/center/recommendations.js';
-import { recomputeSecureScore } from '../../src/center/score-history.js';
+import { refreshSecureScore } from '../../src/center/score-refresh.js';
 import { createUser } from '../../src/center/users.js';
 import type { ResourceRef } from '../../src/core/index.js';
 import { createToken, openStore, type Store } from '../../src/store/index.js';
@@ -134,7 +134,7 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
       policy: 'no-privileged-containers', title: 'Containers should not run privileged', severity: 'high', control: 'Manage access and permissions',
       remediation: 'Drop securityContext.privileged.', healthy: [pod('checkout')], unhealthy: [pod('node-agent'), pod('node-debugger')], notApplicable: [],
     }], new Date());
-    await recomputeSecureScore(store.db, new Date());
+    await refreshSecureScore(store.db, new Date());
     await store.db.insertInto('clusters').values({ id: 'cl_prod', name: 'prod' }).execute();
     await store.db.insertInto('usage').values([
       { meter: 'core_hours', scope: 'cluster:prod', quantity: 16 * 24, source_key: 'browser-hb', at: new Date() },

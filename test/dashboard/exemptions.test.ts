@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { overview } from '../../src/center/overview.js';
 import { saveRecommendations } from '../../src/center/recommendations.js';
-import { recomputeSecureScore } from '../../src/center/score-history.js';
+import { refreshSecureScore } from '../../src/center/score-refresh.js';
 import { createUser } from '../../src/center/users.js';
 import { ManualClock, type Recommendation, type ResourceRef } from '../../src/core/index.js';
 import { bearer } from '../support/app.js';
@@ -27,7 +27,7 @@ describe('recommendation exemptions API', () => {
   beforeAll(async () => {
     t = await createCenterApp({ clock });
     await saveRecommendations(t.store.db, 'cluster:prod', [privileged], clock.now());
-    await recomputeSecureScore(t.store.db, clock.now());
+    await refreshSecureScore(t.store.db, clock.now());
     await createUser(t.store.db, { name: 'rita', role: 'reader', password: 'reader passphrase 1' });
     await createUser(t.store.db, { name: 'alice', role: 'admin', password: 'correct horse battery' });
   });

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { createExemption, listExemptions, MAX_EXEMPTION_REASON, removeExemption, type Exemption } from '../../../center/exemptions.js';
-import { recomputeSecureScore } from '../../../center/score-history.js';
+import { refreshSecureScore } from '../../../center/score-refresh.js';
 import { actorOf } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
 import { NotFound } from '../../errors.js';
@@ -46,7 +46,7 @@ export async function exemptionRoutes(app: FastifyInstance, { context }: { conte
     const body = request.body as { policy: string; scope: string; resource?: string; reason: string; expiresAt: string };
     const now = context.clock.now();
     const exemption = await createExemption(db, { ...body, expiresAt: new Date(body.expiresAt) }, actorOf(request), now);
-    await recomputeSecureScore(db, now);
+    await refreshSecureScore(db, now);
     return reply.status(201).send(view(exemption));
   });
 
@@ -56,7 +56,7 @@ export async function exemptionRoutes(app: FastifyInstance, { context }: { conte
     const { id } = request.params as { id: string };
     const now = context.clock.now();
     if (!(await removeExemption(db, id, actorOf(request), now))) throw new NotFound(`no exemption ${id}`);
-    await recomputeSecureScore(db, now);
+    await refreshSecureScore(db, now);
     return reply.status(204).send();
   });
 }

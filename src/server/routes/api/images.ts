@@ -24,18 +24,18 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
   }, async (request) => {
     const { limit = 50, cursor, registry, repository } = request.query as ListQuery & { registry?: string; repository?: string };
     const after = decodeCursor(cursor) as [string] | undefined;
+    // Severity counts kept per image as findings are written (migration 0701), not aggregated per request.
     let query = db.selectFrom('images')
-      .leftJoin('findings', 'findings.digest', 'images.digest')
+      .leftJoin('image_finding_counts as counts', 'counts.digest', 'images.digest')
       .select(['images.id', 'images.digest', 'images.registry', 'images.repository', 'images.tags', 'images.imported', 'images.last_pushed', 'images.last_pulled', 'images.last_scanned'])
       .select([
-        sql<number>`count(*) filter (where findings.severity = 'critical')`.as('critical'),
-        sql<number>`count(*) filter (where findings.severity = 'high')`.as('high'),
-        sql<number>`count(*) filter (where findings.severity = 'medium')`.as('medium'),
-        sql<number>`count(*) filter (where findings.severity = 'low')`.as('low'),
-        sql<number>`count(*) filter (where findings.severity not in ('critical','high','medium','low'))`.as('unknown'),
+        sql<number>`coalesce(counts.critical, 0)`.as('critical'),
+        sql<number>`coalesce(counts.high, 0)`.as('high'),
+        sql<number>`coalesce(counts.medium, 0)`.as('medium'),
+        sql<number>`coalesce(counts.low, 0)`.as('low'),
+        sql<number>`coalesce(counts.unknown, 0)`.as('unknown'),
       ])
-      .where('images.deleted', '=', false)
-      .groupBy('images.id');
+      .where('images.deleted', '=', false);
     if (registry) query = query.where('images.registry', '=', registry);
     if (repository) query = query.where('images.repository', '=', repository);
     if (after) query = query.where('images.id', '>', after[0]);
