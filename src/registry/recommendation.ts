@@ -4,6 +4,22 @@ import type { Database } from '../store/index.js';
 
 export const REGISTRY_POLICY = 'registry-images-vulnerabilities';
 
+interface ImageState {
+  ref: ResourceRef;
+  scanned: boolean;
+  /** Critical, high and medium findings of its latest scan. */
+  serious: number;
+}
+
+/** Unhealthy while a scan found serious findings, healthy when it found none, not applicable until scanned. */
+function byScanResult(images: readonly ImageState[]): Pick<Recommendation, 'healthy' | 'unhealthy' | 'notApplicable'> {
+  return {
+    healthy: images.filter((i) => i.scanned && i.serious === 0).map((i) => i.ref),
+    unhealthy: images.filter((i) => i.scanned && i.serious > 0).map((i) => i.ref),
+    notApplicable: images.filter((i) => !i.scanned).map((i) => i.ref),
+  };
+}
+
 /**
  * Defender's "Container registry images should have vulnerability findings resolved": every
  * scanned image of the registry is a resource, unhealthy while it has critical, high or medium findings.
@@ -17,24 +33,17 @@ export async function registryRecommendation(db: Kysely<Database>, registry: str
     .groupBy(['images.id', 'images.repository', 'images.digest', 'images.last_scanned'])
     .orderBy('images.id')
     .execute();
-  const healthy: ResourceRef[] = [];
-  const unhealthy: ResourceRef[] = [];
-  const notApplicable: ResourceRef[] = [];
-  for (const image of images) {
-    const ref: ResourceRef = { kind: 'image', id: image.id, name: `${image.repository}@${image.digest.slice(0, 19)}` };
-    if (!image.last_scanned) notApplicable.push(ref);
-    else if (Number(image.serious) > 0) unhealthy.push(ref);
-    else healthy.push(ref);
-  }
   return {
     policy: REGISTRY_POLICY,
     title: 'Container registry images should have vulnerability findings resolved',
     severity: 'high',
     control: 'Remediate vulnerabilities',
     remediation: 'Update the vulnerable packages (each finding lists the fixed version and command), rebuild and push the image, and remove images no longer used.',
-    healthy,
-    unhealthy,
-    notApplicable,
+    ...byScanResult(images.map((image) => ({
+      ref: { kind: 'image', id: image.id, name: `${image.repository}@${image.digest.slice(0, 19)}` },
+      scanned: image.last_scanned !== null,
+      serious: Number(image.serious),
+    }))),
   };
 }
 
@@ -55,18 +64,15 @@ export async function runningImagesRecommendation(db: Kysely<Database>, cluster:
     .distinct()
     .orderBy('r.image')
     .execute();
-  const healthy: ResourceRef[] = [];
-  const unhealthy: ResourceRef[] = [];
-  const notApplicable: ResourceRef[] = [];
-  const seen = new Set<string>();
+  const images = new Map<string, ImageState>();
   for (const row of rows) {
     const key = row.digest ?? row.image;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const ref: ResourceRef = { kind: 'image', id: `${cluster}/${key}`, name: row.image, cluster };
-    if (!row.digest || !row.scanned) notApplicable.push(ref);
-    else if (Number(row.critical ?? 0) + Number(row.high ?? 0) + Number(row.medium ?? 0) > 0) unhealthy.push(ref);
-    else healthy.push(ref);
+    if (images.has(key)) continue;
+    images.set(key, {
+      ref: { kind: 'image', id: `${cluster}/${key}`, name: row.image, cluster },
+      scanned: row.digest !== null && Boolean(row.scanned),
+      serious: Number(row.critical ?? 0) + Number(row.high ?? 0) + Number(row.medium ?? 0),
+    });
   }
   return {
     policy: RUNNING_IMAGES_POLICY,
@@ -74,8 +80,6 @@ export async function runningImagesRecommendation(db: Kysely<Database>, cluster:
     severity: 'high',
     control: 'Remediate vulnerabilities',
     remediation: 'Rebuild the image with the fixed package versions each finding lists, push it, and roll the workloads onto the new digest. Connect the registry the cluster pulls from so every running image is scanned.',
-    healthy,
-    unhealthy,
-    notApplicable,
+    ...byScanResult([...images.values()]),
   };
 }

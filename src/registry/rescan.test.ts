@@ -1,35 +1,28 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
+import { storeWithScanQueue, type StoreWithScanQueue } from '../../test/support/scan-queue.js';
 import { recordImageScan, replaceImageFindings, type ScannedFinding } from '../center/index.js';
 import { ManualClock } from '../core/index.js';
 import { inventoryImage } from '../image/index.js';
-import { startJobQueue, type JobQueue } from '../jobs/index.js';
-import { openStore, recordImagePull, recordImagePush, type Store } from '../store/index.js';
+import type { JobQueue } from '../jobs/index.js';
+import { recordImagePull, recordImagePush, type Store } from '../store/index.js';
 import { importOsv, matchInventory } from '../vulndb/index.js';
 import { queueDailyRescans, rematchStoredInventories } from './rescan.js';
 import { SCAN_QUEUE } from './scan.js';
 
 describe.skipIf(!fixturesAvailable())('rescans and re-matching', () => {
-  let dir: string;
+  let queue: StoreWithScanQueue;
   let store: Store;
   let jobs: JobQueue;
   const clock = new ManualClock('2026-06-30T12:00:00Z');
   const digest = 'sha256:f5e70c743f3715fccb4ce522d2c17246517accad6fbc1242c53c975ab051a4d7';
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-rescan-'));
-    store = await openStore({ dataDir: dir });
-    jobs = await startJobQueue(store, { definitions: [{ queue: SCAN_QUEUE, policy: 'short', handler: async () => undefined }], runHandlers: false });
+    queue = await storeWithScanQueue('rescan');
+    ({ store, jobs } = queue);
   });
-  afterAll(async () => {
-    await jobs?.stop(1000);
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => queue?.close());
 
   it('re-matches a stored inventory after new advisories arrive, without the image, and alerts on what is new', async () => {
     await importOsv(store, [fixture('osv', 'debian')]);

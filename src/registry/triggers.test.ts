@@ -1,12 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setPlan } from '../center/index.js';
 import { ManualClock } from '../core/index.js';
-import { startJobQueue, type JobQueue } from '../jobs/index.js';
-import { markImageScanned, openStore, type Store } from '../store/index.js';
+import type { JobQueue } from '../jobs/index.js';
+import { markImageScanned, type Store } from '../store/index.js';
+import { storeWithScanQueue, type StoreWithScanQueue } from '../../test/support/scan-queue.js';
 import type { RegistryEvent } from './events.js';
 import { SCAN_QUEUE } from './scan.js';
 import { ingestRegistryEvents, queueFirstScans } from './triggers.js';
@@ -15,23 +13,17 @@ const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const push = (repository: string, n: number, tag: string): RegistryEvent => ({ action: 'push', repository, digest: digest(n), tag, import: false, at: new Date('2026-11-20T09:00:00Z') });
 
 describe('switching a registry plan on', () => {
-  let dir: string;
+  let queue: StoreWithScanQueue;
   let store: Store;
   let jobs: JobQueue;
   const clock = new ManualClock('2026-11-20T10:00:00Z');
-  const queued = async () => (await sql<{ digest: string }>`select data->>'digest' as digest from pgboss.job where name = ${SCAN_QUEUE} order by 1`.execute(store.db)).rows.map((r) => r.digest);
+  const queued = () => queue.queuedScans();
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-triggers-'));
-    store = await openStore({ dataDir: dir });
-    // Jobs are only queued here, not run: the test reads what was sent.
-    jobs = await startJobQueue(store, { definitions: [{ queue: SCAN_QUEUE, policy: 'short', handler: async () => undefined }], runHandlers: false });
+    queue = await storeWithScanQueue('triggers');
+    ({ store, jobs } = queue);
   });
-  afterAll(async () => {
-    await jobs?.stop(1000);
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => queue?.close());
 
   it('keeps pushes made while the plan was off, then queues one first scan per unscanned digest when it is switched on', async () => {
     await setPlan(store.db, 'registry:acr', false, clock.now());

@@ -1,0 +1,35 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { startJobQueue, type JobQueue } from '../../src/jobs/index.js';
+import { SCAN_QUEUE } from '../../src/registry/scan.js';
+import { openStore, type Store } from '../../src/store/index.js';
+
+export interface StoreWithScanQueue {
+  store: Store;
+  jobs: JobQueue;
+  /** Digests of the scan jobs sent so far, sorted. */
+  queuedScans(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * An embedded store with the real scan queue, whose jobs are only queued, never run: for tests
+ * of what decides to scan (webhooks, polling, rescans), which read what was sent.
+ */
+export async function storeWithScanQueue(name: string): Promise<StoreWithScanQueue> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `palisade-${name}-`));
+  const store = await openStore({ dataDir: dir });
+  const jobs = await startJobQueue(store, { definitions: [{ queue: SCAN_QUEUE, policy: 'short', handler: async () => undefined }], runHandlers: false });
+  return {
+    store,
+    jobs,
+    queuedScans: async () => (await sql<{ digest: string }>`select data->>'digest' as digest from pgboss.job where name = ${SCAN_QUEUE} order by 1`.execute(store.db)).rows.map((r) => r.digest),
+    async close() {
+      await jobs.stop(1000);
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
