@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAlerts } from '../../../center/index.js';
+import { listAlerts, setPlan } from '../../../center/index.js';
 import { loadConfig, systemClock } from '../../../core/index.js';
 import { createToken, openStore, type Store } from '../../../store/index.js';
 import { fixture, fixturesAvailable } from '../../../../test/support/fixtures.js';
@@ -83,6 +83,20 @@ describe('POST /ingest/audit', () => {
     const after = await listAlerts(store.db, { rule: 'k8s.crypto-mining-image' }, 10);
     expect(after).toHaveLength(1);
     expect(after[0]!.count).toBe(before + 12);
+  });
+
+  it('with the cluster\'s Kubernetes plan off: answers 403 plan_disabled, stores and detects nothing, keeps the cluster in the inventory', async () => {
+    const staging = (await createToken(store.db, 'cluster:staging')).secret;
+    await setPlan(store.db, 'cluster:staging', false, new Date());
+    const refused = await post(list([event(700, { auditID: 'off-1' })]), staging);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'plan_disabled', message: expect.stringContaining('plan is off for cluster staging') });
+    expect(await store.db.selectFrom('audit_events').select('audit_id').where('cluster', '=', 'staging').execute()).toEqual([]);
+    expect(await listAlerts(store.db, { cluster: 'staging' }, 10)).toEqual([]);
+    expect((await store.db.selectFrom('clusters').select('last_event_at').where('name', '=', 'staging').executeTakeFirst())?.last_event_at).toBeInstanceOf(Date);
+
+    await setPlan(store.db, 'cluster:staging', true, new Date());
+    expect((await post(list([event(700, { auditID: 'off-1' })]), staging)).statusCode).toBe(200);
   });
 
   it('refuses missing and foreign tokens, oversized batches, 50 MB bodies and invalid JSON without crashing', async () => {

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../../../core/index.js';
 import { createAuditIngest, loadAuditRules, WEBHOOK_MAX_BYTES, type AuditIngest, type AuditThreat, type RuleSet } from '../../../audit/index.js';
-import { dedupeKey, recordThreatsAndPublish } from '../../../center/index.js';
+import { dedupeKey, isPlanEnabled, recordThreatsAndPublish } from '../../../center/index.js';
+import { touchCluster } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
 
@@ -75,7 +76,8 @@ function threatRecorder(record: (threats: AuditThreat[]) => Promise<unknown>) {
  * the background, coalesced across batches, and at close), so a 200 means
  * nothing is lost; a batch sent again after a 200 is recognised by auditID and stage and not
  * counted twice (after a failure it is detected again: at least once, never lost).
- * Bad items are reported in the answer and the rest of the batch is still processed.
+ * Bad items are reported in the answer and the rest of the batch is still processed. With the
+ * cluster's Kubernetes plan off the answer is 403 `plan_disabled` and nothing is stored.
  */
 export async function auditIngestRoutes(app: FastifyInstance, options: AuditIngestRouteOptions) {
   const { context } = options;
@@ -106,13 +108,18 @@ export async function auditIngestRoutes(app: FastifyInstance, options: AuditInge
       querystring: { type: 'object', properties: { cluster: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' } } },
       body: { anyOf: [{ type: 'object' }, { type: 'array' }] },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const principal = request.principal;
     const named = (request.query as { cluster?: string }).cluster;
     const cluster = principal?.cluster ?? (principal?.isAdmin ? named : undefined);
     if (!cluster) throw new Forbidden('audit events need a cluster token (scope cluster:NAME), or an admin token with ?cluster=NAME');
     if (principal?.cluster && named && named !== principal.cluster) {
       throw new Forbidden(`this token belongs to cluster ${principal.cluster}, not ${named}`);
+    }
+    if (!(await isPlanEnabled(context.store.db, `cluster:${cluster}`))) {
+      // The cluster stays in the inventory with its last event; nothing is stored or detected.
+      await touchCluster(context.store.db, cluster, context.clock.now());
+      return reply.status(403).send({ code: 'plan_disabled', message: `the Kubernetes plan is off for cluster ${cluster}: audit events are not stored or analysed` });
     }
     const result = await ingest.ingest(cluster, request.body);
     await recordAlerts(result.threats);
