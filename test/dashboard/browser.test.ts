@@ -8,7 +8,7 @@ import { saveRecommendations } from '../../src/center/recommendations.js';
 import { refreshSecureScore } from '../../src/center/score-refresh.js';
 import { createUser } from '../../src/center/users.js';
 import type { ResourceRef } from '../../src/core/index.js';
-import { createToken, openStore, type Store } from '../../src/store/index.js';
+import { createToken, openStore, replaceRunningImages, type Store } from '../../src/store/index.js';
 import { bearer } from '../support/app.js';
 import { PALISADE_BIN, startProcess, type ServerProcess } from '../support/cli.js';
 import { createTestPostgres, postgresAvailable, type TestPostgres } from '../support/postgres.js';
@@ -301,6 +301,8 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
   });
 
   it('renders the remaining pages, with empty states where nothing is known yet', async () => {
+    // What a posture scan of prod records: one container whose runtime reported no manifest digest.
+    await replaceRunningImages(store.db, 'prod', [{ namespace: 'shop', pod: 'web-6b7f9c8d5-abcde', container: 'web', image: 'registry.example.com/shop/web:1.4' }], new Date());
     for (const [link, heading, name] of [['Recommendations', 'Recommendations', 'recommendations'], ['Container images', 'Container images', 'images'], ['Inventory', 'Inventory', 'inventory']] as const) {
       await page.getByRole('link', { name: link }).click();
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
@@ -310,5 +312,7 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
       await shot(name);
     }
     await page.getByRole('cell', { name: 'prod', exact: true }).first().waitFor();
+    const inUse = page.getByRole('row').filter({ hasText: 'registry.example.com/shop/web:1.4' });
+    await inUse.getByRole('cell', { name: 'no digest reported' }).waitFor();
   });
 });
