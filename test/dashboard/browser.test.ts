@@ -272,15 +272,19 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     await page.getByText('cluster:prod: plan turned off.').waitFor();
     const plans = (await (await fetch(`${base}/api/v1/plans`, { headers: bearer(adminToken) })).json()) as { items: unknown[] };
     expect(plans.items).toContainEqual(expect.objectContaining({ scope: 'cluster:prod', enabled: false }));
-    // Ingest for that cluster is refused with the reason (when this server has the agent ingest).
-    const ingest = await fetch(`${base}/ingest/agent?cluster=prod`, {
+    // Ingest for that cluster is refused with the reason: the agents' and the audit webhook's.
+    const agent = await fetch(`${base}/ingest/agent?cluster=prod`, {
       method: 'POST', headers: { ...bearer(adminToken), 'content-type': 'application/json' },
       body: JSON.stringify({ batchId: 'b-1', node: { name: 'node-1', cores: 4 }, heartbeat: { at: new Date().toISOString() }, events: [], alerts: [] }),
     });
-    if (ingest.status !== 404) {
-      expect(ingest.status).toBe(403);
-      expect(((await ingest.json()) as { code: string }).code).toBe('plan_disabled');
-    }
+    expect(agent.status).toBe(403);
+    expect(((await agent.json()) as { code: string }).code).toBe('plan_disabled');
+    const audit = await fetch(`${base}/ingest/audit`, {
+      method: 'POST', headers: { ...bearer(clusterToken), 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: [] }),
+    });
+    expect(audit.status).toBe(403);
+    expect(((await audit.json()) as { code: string }).code).toBe('plan_disabled');
     await page.getByRole('heading', { name: 'Notification channels' }).waitFor();
     expect(await unlabelledControls(page)).toEqual([]);
     await shot('settings');
