@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node scripts (build and deploy helpers).
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     // Migrations describe tables that do not exist yet: Kysely's documented pattern is Kysely<any>.
     files: ['src/store/migrations/**/*.ts', 'src/store/migrate.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
