@@ -82,6 +82,8 @@ export interface AlertFilter {
   source?: AlertSource[];
   cluster?: string;
   namespace?: string;
+  /** Exactly this resource (ResourceRef.id): an incident's alerts. */
+  resource?: string;
   tactic?: string;
   rule?: string;
   since?: Date;
@@ -115,6 +117,7 @@ export async function listAlerts(db: Kysely<Database>, filter: AlertFilter, limi
   if (filter.source?.length) query = query.where('source', 'in', filter.source);
   if (filter.cluster) query = query.where('cluster', '=', filter.cluster);
   if (filter.namespace) query = query.where('namespace', '=', filter.namespace);
+  if (filter.resource) query = query.where('resource_id', '=', filter.resource);
   if (filter.tactic) query = query.where('tactic', '=', filter.tactic);
   if (filter.rule) query = query.where('rule', '=', filter.rule);
   if (filter.since) query = query.where('last_seen', '>=', filter.since);

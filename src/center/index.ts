@@ -7,3 +7,4 @@ export * from './live.js';
 export * from './costs.js';
 export { queueNotifications } from './notify/queue.js';
 export { refreshSecureScore } from './score-refresh.js';
+export { listIncidents, TACTIC_ORDER, type Incident, type IncidentFilter } from './incidents.js';

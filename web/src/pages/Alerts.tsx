@@ -8,6 +8,15 @@ import { Link, navigate, usePath } from '../router.js';
 const FILTERS = ['severity', 'status', 'source', 'cluster', 'namespace', 'tactic', 'since', 'q'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
+interface Incident {
+  resource: Alert['resource'];
+  severity: Alert['severity'];
+  tactics: string[];
+  alertCount: number;
+  alerts: { id: string; title: string }[];
+  lastSeen: string;
+}
+
 function matches(alert: Alert, f: Filters): boolean {
   if (f.severity && !f.severity.split(',').includes(alert.severity)) return false;
   if (f.status && !f.status.split(',').includes(alert.status)) return false;
@@ -37,6 +46,8 @@ export function AlertsPage() {
   const [more, setMore] = useState<{ items: Alert[]; next?: string }>({ items: [] });
   useEffect(() => setMore({ items: [] }), [key]);
   const live = useLive();
+  // Reloaded as alerts arrive live: a new alert may join or open an incident.
+  const incidents = useLoad(() => api<Page<Incident>>('/incidents?limit=20'), `incidents-${live.alerts.length}`);
   // Alerts that arrived live and match the filters, until a reload lists them from the API.
   const liveMatches = live.alerts.filter((a) => matches(a, filters) && !first.data?.items.some((x) => x.id === a.id));
 
@@ -106,6 +117,24 @@ export function AlertsPage() {
           </>
         )}
       </Loadable>
+      <Card title="Incidents: several active alerts on one resource">
+        <Loadable state={incidents} what="Incidents" empty={(p) => p.items.length === 0}>
+          {(p) => (
+            <table>
+              <thead><tr><th scope="col">Severity</th><th scope="col">Resource</th><th scope="col">Alerts</th><th scope="col">Tactics</th><th scope="col">Last seen</th></tr></thead>
+              <tbody>{p.items.map((i) => (
+                <tr key={i.resource.id}>
+                  <td><SeverityBadge severity={i.severity} /></td>
+                  <td><Link to={`/alerts/${encodeURIComponent(i.alerts[0]!.id)}`}>{[i.resource.cluster, i.resource.namespace, `${i.resource.kind}/${i.resource.name}`].filter(Boolean).join(' / ')}</Link></td>
+                  <td>{i.alertCount}</td>
+                  <td>{i.tactics.join(' → ')}</td>
+                  <td><When at={i.lastSeen} /></td>
+                </tr>
+              ))}</tbody>
+            </table>
+          )}
+        </Loadable>
+      </Card>
     </>
   );
 }
@@ -117,7 +146,7 @@ export function AlertDetailPage({ id }: { id: string }) {
   const alert = useLoad(() => api<Alert>(`/alerts/${encodeURIComponent(id)}`), id);
   const activity = useLoad(() => api<{ items: Activity[] }>(`/activity${query({ target: id })}`), `act-${id}-${alert.data?.status}`);
   const related = useLoad(
-    () => (alert.data ? api<Page<Alert>>(`/alerts${query({ q: alert.data.resource.id, limit: 20 })}`) : Promise.resolve({ items: [] })),
+    () => (alert.data ? api<Page<Alert>>(`/alerts${query({ resource: alert.data.resource.id, limit: 20 })}`) : Promise.resolve({ items: [] })),
     `rel-${alert.data?.resource.id}`,
   );
   const [reason, setReason] = useState('');

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { getAlert, listAlerts, setAlertStatus, type AlertFilter } from '../../../center/index.js';
+import { getAlert, listAlerts, listIncidents, setAlertStatus, type AlertFilter } from '../../../center/index.js';
 import { SEVERITIES, type AlertStatus } from '../../../core/index.js';
 import { recordAction } from '../../../store/index.js';
 import { actorOf } from '../../auth.js';
@@ -16,13 +16,14 @@ const AlertQuery = Type.Intersect([ListQuery, Type.Object({
   source: csv('audit|agent|registry|admission'),
   cluster: Type.Optional(Type.String({ maxLength: 253 })),
   namespace: Type.Optional(Type.String({ maxLength: 253 })),
+  resource: Type.Optional(Type.String({ maxLength: 600 })),
   tactic: Type.Optional(Type.String({ maxLength: 100 })),
   rule: Type.Optional(Type.String({ maxLength: 200 })),
   since: Type.Optional(Type.String({ format: 'date-time' })),
   q: Type.Optional(Type.String({ maxLength: 200 })),
 })]);
 
-/** Security alerts: list with filters, one alert, and the dismiss / resolve / reopen actions. */
+/** Security alerts: list with filters, incidents, one alert, and the dismiss / resolve / reopen actions. */
 export async function alertRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   const { db } = context.store;
 
@@ -35,6 +36,7 @@ export async function alertRoutes(app: FastifyInstance, { context }: { context: 
       source: split(q.source) as AlertFilter['source'],
       cluster: q.cluster as string | undefined,
       namespace: q.namespace as string | undefined,
+      resource: q.resource as string | undefined,
       tactic: q.tactic as string | undefined,
       rule: q.rule as string | undefined,
       since: q.since ? new Date(q.since as string) : undefined,
@@ -43,6 +45,21 @@ export async function alertRoutes(app: FastifyInstance, { context }: { context: 
     const after = decodeCursor(q.cursor as string | undefined) as [string, string] | undefined;
     const rows = await listAlerts(db, filter, limit + 1, after);
     return page(rows, limit, (a) => [a.lastSeen.toISOString(), a.id]);
+  });
+
+  app.get('/incidents', {
+    config: { auth: 'reader' },
+    schema: {
+      tags: ['alerts'],
+      summary: 'Resources with two or more alerts, taken together as one incident',
+      querystring: Type.Intersect([ListQuery, Type.Object({ status: csv('active|dismissed|resolved'), cluster: Type.Optional(Type.String({ maxLength: 253 })) })]),
+    },
+  }, async (request) => {
+    const q = request.query as { limit?: number; cursor?: string; status?: string; cluster?: string };
+    const limit = q.limit ?? 50;
+    const after = decodeCursor(q.cursor) as [string, string] | undefined;
+    const rows = await listIncidents(db, { status: split(q.status) as AlertStatus[] | undefined, ...(q.cluster ? { cluster: q.cluster } : {}) }, limit + 1, after);
+    return page(rows, limit, (i) => [i.lastSeen.toISOString(), i.resource.id]);
   });
 
   app.get('/alerts/:id', { config: { auth: 'reader' }, schema: { tags: ['alerts'], params: Type.Object({ id: Type.String({ maxLength: 80 }) }) } }, async (request) => {
