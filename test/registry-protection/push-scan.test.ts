@@ -93,6 +93,17 @@ describe.skipIf(!ready)('registry protection: scan on push through a real regist
   it('lists the image under its vulnerability, and as unhealthy in the registry recommendation', async () => {
     const byVulnerability = await jsonOf(api('/api/v1/vulnerabilities/GHSA-35jh-r3h4-6jhm/images'));
     expect(byVulnerability.items.map((i: { repository: string }) => i.repository)).toContain('demo/app');
+    // By package: the image carries libssl3 at one version with every libssl3 finding the expected list has.
+    const expected = (JSON.parse(readFileSync(fixture('osv', 'debian', 'EXPECTED-debian12-app.json'), 'utf8')) as Array<{ package: string; installed: string; fixed: string }>)
+      .filter((f) => f.package === 'libssl3');
+    const byPackage = await jsonOf(api('/api/v1/packages/libssl3/images'));
+    const carriers = byPackage.items.filter((i: { repository: string }) => i.repository === 'demo/app');
+    expect(carriers).toEqual([expect.objectContaining({
+      installedVersion: expected[0]!.installed, vulnerabilities: expected.length, fixedVersions: [...new Set(expected.map((f) => f.fixed))].sort(),
+    })]);
+    expect((await jsonOf(api(`/api/v1/packages/libssl3/images?ecosystem=${encodeURIComponent(carriers[0].ecosystem)}`))).items).toHaveLength(byPackage.items.length);
+    expect((await jsonOf(api('/api/v1/packages/libssl3/images?ecosystem=npm'))).items).toEqual([]);
+    expect((await jsonOf(api('/api/v1/packages/no-such-package/images'))).items).toEqual([]);
     const recommendations = await jsonOf(api('/api/v1/recommendations?scope=registry:local'));
     expect(recommendations.items).toEqual([expect.objectContaining({
       policy: 'registry-images-vulnerabilities',

@@ -63,21 +63,41 @@ function ByVulnerability({ id }: { id: string }) {
   );
 }
 
+interface ImagesByPackage { image: string; digest: string; repository: string | null; installedVersion: string; ecosystem: string; vulnerabilities: number; critical: number; high: number; fixedVersions: string[] }
+
+function ByPackage({ name }: { name: string }) {
+  const images = useLoad(() => api<Page<ImagesByPackage>>(`/packages/${encodeURIComponent(name)}/images`), `pkg-${name}`);
+  return (
+    <Card title={`Images with a vulnerable ${name}`} id="by-package">
+      <Loadable state={images} what="Images with this package" empty={(p) => p.items.length === 0}>
+        {(p) => (
+          <table>
+            <thead><tr><th scope="col">Image</th><th scope="col">Installed</th><th scope="col">Vulnerabilities</th><th scope="col">Critical</th><th scope="col">High</th><th scope="col">Fixed in</th></tr></thead>
+            <tbody>{p.items.map((r) => <tr key={`${r.digest}-${r.installedVersion}`}><td>{r.repository ?? r.digest.slice(0, 19)}</td><td>{r.installedVersion} <span className="muted">({r.ecosystem})</span></td><td>{r.vulnerabilities}</td><td>{r.critical}</td><td>{r.high}</td><td>{r.fixedVersions.join(', ') || <span className="muted">no fix</span>}</td></tr>)}</tbody>
+          </table>
+        )}
+      </Loadable>
+    </Card>
+  );
+}
+
 export function ImagesPage() {
   const path = usePath();
   const params = useMemo(() => new URLSearchParams(path.split('?')[1] ?? ''), [path]);
   const registry = params.get('registry') ?? '';
   const digest = params.get('digest');
   const vulnerability = params.get('vulnerability');
+  const pkg = params.get('package');
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
   const images = useLoad(() => api<Page<Image>>(`/images${query({ registry, cursor, limit: 50 })}`), `${registry}-${cursor}`);
   const [vulnInput, setVulnInput] = useState(vulnerability ?? '');
   const [registryInput, setRegistryInput] = useState(registry);
+  const [packageInput, setPackageInput] = useState(pkg ?? '');
 
   const search = (e: FormEvent) => {
     e.preventDefault();
-    navigate(`/images${query({ vulnerability: vulnInput.trim(), registry: registryInput.trim() })}`);
+    navigate(`/images${query({ vulnerability: vulnInput.trim(), package: packageInput.trim(), registry: registryInput.trim() })}`);
   };
   return (
     <>
@@ -85,9 +105,11 @@ export function ImagesPage() {
       <form className="filters" onSubmit={search} aria-label="Find images">
         <label>Registry <input value={registryInput} onChange={(e) => setRegistryInput(e.target.value)} /></label>
         <label>Vulnerability (CVE or advisory id) <input value={vulnInput} onChange={(e) => setVulnInput(e.target.value)} placeholder="CVE-2024-…" /></label>
+        <label>Package <input value={packageInput} onChange={(e) => setPackageInput(e.target.value)} placeholder="openssl" /></label>
         <button type="submit">Search</button>
       </form>
       {vulnerability ? <ByVulnerability id={vulnerability} /> : null}
+      {pkg ? <ByPackage name={pkg} /> : null}
       {digest ? <Findings digest={digest} /> : null}
       <Card title="Images" id="images">
         <Loadable state={images} what="Images" empty={(p) => p.items.length === 0}>
@@ -112,7 +134,7 @@ export function ImagesPage() {
           )}
         </Loadable>
       </Card>
-      {!digest && !vulnerability ? <Empty title="Pick an image to see its findings">Or search by vulnerability to see which images have it.</Empty> : null}
+      {!digest && !vulnerability && !pkg ? <Empty title="Pick an image to see its findings">Or search by vulnerability or package to see which images have it.</Empty> : null}
     </>
   );
 }

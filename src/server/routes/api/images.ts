@@ -81,4 +81,35 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
     const rows = await query.orderBy('images.id').limit(limit + 1).execute();
     return page(rows.map((r) => ({ image: r.id, digest: r.digest, repository: r.repository, package: r.package_name, installedVersion: r.package_version, fixedVersion: r.fixed_version, severity: r.severity })), limit, (r) => [r.image]);
   });
+
+  app.get('/packages/:name/images', {
+    config: { auth: 'reader' },
+    schema: {
+      tags: ['images'],
+      summary: 'Images carrying a vulnerable version of a package, per installed version',
+      params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 300 }) }),
+      querystring: Type.Intersect([ListQuery, Type.Object({ ecosystem: Type.Optional(Type.String({ maxLength: 50 })) })]),
+    },
+  }, async (request) => {
+    const { name } = request.params as { name: string };
+    const { limit = 50, cursor, ecosystem } = request.query as ListQuery & { ecosystem?: string };
+    const after = decodeCursor(cursor) as [string, string] | undefined;
+    let query = db.selectFrom('findings').innerJoin('images', 'images.digest', 'findings.digest')
+      .select(['images.id', 'images.digest', 'images.repository', 'findings.package_version', 'findings.ecosystem',
+        sql<string>`count(*)`.as('vulnerabilities'),
+        sql<string>`count(*) filter (where findings.severity = 'critical')`.as('critical'),
+        sql<string>`count(*) filter (where findings.severity = 'high')`.as('high'),
+        // Every fixed version its findings name: which is the right upgrade depends on the ecosystem's ordering.
+        sql<string[] | null>`array_agg(distinct findings.fixed_version) filter (where findings.fixed_version is not null)`.as('fixed_versions')])
+      .where('findings.package_name', '=', name)
+      .where('images.deleted', '=', false)
+      .groupBy(['images.id', 'images.digest', 'images.repository', 'findings.package_version', 'findings.ecosystem']);
+    if (ecosystem) query = query.where('findings.ecosystem', '=', ecosystem);
+    if (after) query = query.where((eb) => eb(eb.refTuple('images.id', 'findings.package_version'), '>', eb.tuple(after[0], after[1])));
+    const rows = await query.orderBy('images.id').orderBy('findings.package_version').limit(limit + 1).execute();
+    return page(rows.map((r) => ({
+      image: r.id, digest: r.digest, repository: r.repository, installedVersion: r.package_version, ecosystem: r.ecosystem,
+      vulnerabilities: Number(r.vulnerabilities), critical: Number(r.critical), high: Number(r.high), fixedVersions: r.fixed_versions ?? [],
+    })), limit, (r) => [r.image, r.installedVersion]);
+  });
 }
