@@ -104,6 +104,12 @@ describe.skipIf(!ready)('registry protection: scan on push through a real regist
     expect((await jsonOf(api(`/api/v1/packages/libssl3/images?ecosystem=${encodeURIComponent(carriers[0].ecosystem)}`))).items).toHaveLength(byPackage.items.length);
     expect((await jsonOf(api('/api/v1/packages/libssl3/images?ecosystem=npm'))).items).toEqual([]);
     expect((await jsonOf(api('/api/v1/packages/no-such-package/images'))).items).toEqual([]);
+    // One advisory found in two packages of one image (libssl3 and openssl), a page at a time: neither is skipped.
+    const shared = (JSON.parse(readFileSync(fixture('osv', 'debian', 'EXPECTED-debian12-app.json'), 'utf8')) as Array<{ package: string; id: string }>)
+      .find((f) => f.package === 'libssl3')!.id;
+    const first = await jsonOf(api(`/api/v1/vulnerabilities/${shared}/images?limit=1`));
+    const second = await jsonOf(api(`/api/v1/vulnerabilities/${shared}/images?limit=1&cursor=${first.next}`));
+    expect([...first.items, ...second.items].map((i: { package: string }) => i.package).sort()).toEqual(['libssl3', 'openssl']);
     const recommendations = await jsonOf(api('/api/v1/recommendations?scope=registry:local'));
     expect(recommendations.items).toEqual([expect.objectContaining({
       policy: 'registry-images-vulnerabilities',

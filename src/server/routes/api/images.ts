@@ -73,13 +73,14 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
   }, async (request) => {
     const { id } = request.params as { id: string };
     const { limit = 50, cursor } = request.query as ListQuery;
-    const after = decodeCursor(cursor) as [string] | undefined;
+    // An image can carry the vulnerability in several packages: the position is (image, package, version).
+    const after = decodeCursor(cursor) as [string, string, string] | undefined;
     let query = db.selectFrom('findings').innerJoin('images', 'images.digest', 'findings.digest')
       .select(['images.id', 'images.digest', 'images.repository', 'findings.package_name', 'findings.package_version', 'findings.fixed_version', 'findings.severity'])
       .where((eb) => eb.or([eb('findings.vulnerability', '=', id), sql<boolean>`findings.aliases ? ${id}`]));
-    if (after) query = query.where('images.id', '>', after[0]);
-    const rows = await query.orderBy('images.id').limit(limit + 1).execute();
-    return page(rows.map((r) => ({ image: r.id, digest: r.digest, repository: r.repository, package: r.package_name, installedVersion: r.package_version, fixedVersion: r.fixed_version, severity: r.severity })), limit, (r) => [r.image]);
+    if (after) query = query.where((eb) => eb(eb.refTuple('images.id', 'findings.package_name', 'findings.package_version'), '>', eb.tuple(after[0], after[1] ?? '', after[2] ?? '')));
+    const rows = await query.orderBy('images.id').orderBy('findings.package_name').orderBy('findings.package_version').limit(limit + 1).execute();
+    return page(rows.map((r) => ({ image: r.id, digest: r.digest, repository: r.repository, package: r.package_name, installedVersion: r.package_version, fixedVersion: r.fixed_version, severity: r.severity })), limit, (r) => [r.image, r.package, r.installedVersion]);
   });
 
   app.get('/packages/:name/images', {
