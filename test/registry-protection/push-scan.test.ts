@@ -88,6 +88,9 @@ describe.skipIf(!ready)('registry protection: scan on push through a real regist
       return items[0]?.lastPulled ? items[0] : undefined;
     });
     expect(new Date(image.lastPulled!).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    // The inventory's repository view carries the same pull.
+    const repositories = await jsonOf(api('/api/v1/repositories?registry=local'));
+    expect(repositories.items.find((r: { name: string }) => r.name === 'demo/app')).toMatchObject({ registry: 'local', images: 1, lastPulled: image.lastPulled });
   });
 
   it('lists the image under its vulnerability, and as unhealthy in the registry recommendation', async () => {

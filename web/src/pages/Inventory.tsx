@@ -5,6 +5,7 @@ import { useLoad } from '../hooks.js';
 interface Cluster { id: string; name: string; createdAt: string; lastEventAt: string | null }
 interface Node { id: string; cluster: string; name: string; cores: number | null; kernel: string | null; os: string | null; runtime: string | null; agentVersion: string | null; lastHeartbeat: string | null }
 interface Registry { id: string; name: string; url: string; kind: string; createdAt: string }
+interface Repository { id: string; registry: string; name: string; images: number; lastPushed: string | null; lastPulled: string | null; lastScanned: string | null }
 interface RunningImage { cluster: string; namespace: string; pod: string; container: string; image: string; digest?: string; scanned: boolean; critical: number; high: number; medium: number }
 
 function scanSummary(r: RunningImage): string {
@@ -17,6 +18,7 @@ export function InventoryPage() {
   const clusters = useLoad(() => api<Page<Cluster>>('/clusters?limit=500'), 'clusters');
   const nodes = useLoad(() => api<Page<Node>>('/nodes?limit=500'), 'nodes');
   const registries = useLoad(() => api<Page<Registry>>('/registries?limit=500'), 'registries');
+  const repositories = useLoad(() => api<Page<Repository>>('/repositories?limit=500'), 'repositories');
   const running = useLoad(() => api<Page<RunningImage>>('/running-images?limit=500'), 'running-images');
   return (
     <>
@@ -57,6 +59,16 @@ export function InventoryPage() {
             <table>
               <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">URL</th><th scope="col">Connected</th></tr></thead>
               <tbody>{p.items.map((r) => <tr key={r.id}><td>{r.name}</td><td>{r.kind}</td><td>{r.url}</td><td><When at={r.createdAt} /></td></tr>)}</tbody>
+            </table>
+          )}
+        </Loadable>
+      </Card>
+      <Card title="Repositories">
+        <Loadable state={repositories} what="Repositories" empty={(p) => p.items.length === 0}>
+          {(p) => (
+            <table>
+              <thead><tr><th scope="col">Registry</th><th scope="col">Repository</th><th scope="col">Images</th><th scope="col">Last pushed</th><th scope="col">Last pulled</th><th scope="col">Last scanned</th></tr></thead>
+              <tbody>{p.items.map((r) => <tr key={r.id}><td>{r.registry}</td><td>{r.name}</td><td>{r.images}</td><td><When at={r.lastPushed} /></td><td><When at={r.lastPulled} /></td><td><When at={r.lastScanned} /></td></tr>)}</tbody>
             </table>
           )}
         </Loadable>
