@@ -3,65 +3,21 @@
  * time until all are scanned, images per minute and the layer-cache hit share, against the cold
  * scan time of one image measured in the same run. Target: 50 images in under 10× one cold scan.
  */
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
 import { loadConfig } from '../src/core/index.js';
 import { runServer } from '../src/server/index.js';
 import { openStore } from '../src/store/index.js';
 import { importOsv } from '../src/vulndb/index.js';
 import { fixture } from '../test/support/fixtures.js';
 import { startRegistry } from '../test/registry/registry.js';
+import { imageVariants } from '../test/support/image-variants.js';
 import { result, type BenchResult } from './result.js';
 
-const run = promisify(execFile);
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-async function tarOf(name: string, content: string): Promise<Buffer> {
-  const archive = pack();
-  archive.entry({ name, mode: 0o644, mtime: new Date(0) }, content);
-  archive.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of archive) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** Writes N variants of the `app` image into a copy of the fixture layout: each adds one tiny layer. */
-async function buildVariants(layout: string, count: number): Promise<void> {
-  const index = JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
-  const appDescriptor = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'app')!;
-  const blob = (digest: string) => path.join(layout, 'blobs', 'sha256', digest.split(':')[1]!);
-  const manifest = JSON.parse(await readFile(blob(appDescriptor.digest), 'utf8'));
-  const config = JSON.parse(await readFile(blob(manifest.config.digest), 'utf8'));
-  for (let n = 0; n < count; n++) {
-    const tar = await tarOf('etc/palisade-bench-variant', `variant ${n}\n`);
-    const gz = gzipSync(tar);
-    await writeFile(blob(`sha256:${sha256(gz)}`), gz);
-    const variantConfig = Buffer.from(JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: [...config.rootfs.diff_ids, `sha256:${sha256(tar)}`] }, history: [...config.history, { created_by: `bench variant ${n}` }] }));
-    await writeFile(blob(`sha256:${sha256(variantConfig)}`), variantConfig);
-    const variantManifest = Buffer.from(JSON.stringify({
-      ...manifest,
-      config: { ...manifest.config, digest: `sha256:${sha256(variantConfig)}`, size: variantConfig.length },
-      layers: [...manifest.layers, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(gz)}`, size: gz.length }],
-    }));
-    await writeFile(blob(`sha256:${sha256(variantManifest)}`), variantManifest);
-    index.manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha256(variantManifest)}`, size: variantManifest.length, annotations: { 'org.opencontainers.image.ref.name': `variant-${n}` } } as never);
-  }
-  await writeFile(path.join(layout, 'index.json'), JSON.stringify(index));
-}
 
 export default async function (args: string[], emit: (r: BenchResult) => void): Promise<void> {
   const count = Number(args[0] ?? 50);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-bench-registry-'));
-  const layout = path.join(dir, 'layout');
-  await cp(fixture('images', 'debian12'), layout, { recursive: true });
-  await run('chmod', ['-R', 'u+w', layout]);
-  await buildVariants(layout, count);
+  const { layout, dir } = await imageVariants(count, 'bench-registry');
 
   const dataDir = path.join(dir, 'data');
   const store = await openStore({ dataDir });

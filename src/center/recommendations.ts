@@ -4,15 +4,25 @@ import type { Recommendation, ResourceRef, Severity } from '../core/index.js';
 import type { Database } from '../store/schema.js';
 import { activeExemptions, applyExemptions, type Exemption } from './exemptions.js';
 
-/** Replaces the recommendations of a scope (`cluster:NAME`) in one transaction. */
+/**
+ * Replaces the recommendations of a scope (`cluster:NAME`) in one transaction. Written as an
+ * upsert, not delete-then-insert: two workers finishing scans of one registry at once would
+ * otherwise both insert the same (policy, scope) row and one would fail on the key.
+ */
 export async function saveRecommendations(db: Kysely<Database>, scope: string, recommendations: readonly Recommendation[], at: Date): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    await tx.deleteFrom('recommendations').where('scope', '=', scope).execute();
+    let stale = tx.deleteFrom('recommendations').where('scope', '=', scope);
+    if (recommendations.length) stale = stale.where('policy', 'not in', recommendations.map((r) => r.policy));
+    await stale.execute();
     if (recommendations.length === 0) return;
     await tx.insertInto('recommendations').values(recommendations.map((r) => ({
       policy: r.policy, scope, title: r.title, severity: r.severity, remediation: r.remediation,
       healthy: JSON.stringify(r.healthy), unhealthy: JSON.stringify(r.unhealthy), not_applicable: JSON.stringify(r.notApplicable),
       control: r.control ?? null, evaluated_at: at,
+    }))).onConflict((oc) => oc.columns(['policy', 'scope']).doUpdateSet((eb) => ({
+      title: eb.ref('excluded.title'), severity: eb.ref('excluded.severity'), remediation: eb.ref('excluded.remediation'),
+      healthy: eb.ref('excluded.healthy'), unhealthy: eb.ref('excluded.unhealthy'), not_applicable: eb.ref('excluded.not_applicable'),
+      control: eb.ref('excluded.control'), evaluated_at: eb.ref('excluded.evaluated_at'),
     }))).execute();
   });
 }
