@@ -62,6 +62,9 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
   if (store.kind === 'postgres') {
     config.connectionString = store.databaseUrl;
     config.max = 4;
+    // Bounded waits, so a PostgreSQL restart can only fail a fetch (retried next poll), never leave a
+    // worker's loops waiting forever for a pooled connection or for a query on a cut connection.
+    Object.assign(config, { connectionTimeoutMillis: 10_000, query_timeout: 120_000 });
   } else {
     config.db = { executeSql: (text, values) => store.sql.executeSql(text, values) };
   }

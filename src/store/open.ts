@@ -66,7 +66,8 @@ async function openPostgres(databaseUrl: string, options: OpenOptions): Promise<
       hint: 'for example postgres://postgres@127.0.0.1:5432/palisade',
     });
   }
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+  // query_timeout bounds a query whose connection died without telling (client side; long imports run in chunks).
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, query_timeout: 300_000 });
   // An idle client losing its server (a restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   try {

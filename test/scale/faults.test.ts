@@ -215,7 +215,8 @@ describe.skipIf(!ready)('load and faults: a killed worker, a PostgreSQL restart 
       const warnings = processes.flatMap((p) => p.output().split('\n').filter((l) => /"level":(40|50|60)/.test(l))).slice(-30);
       const images = await query(postgres.url, 'select registry, repository, digest, last_scanned from images order by id');
       const registryRequests = processes.slice(0, 2).map((p) => p.output().split('\n').filter((l) => l.includes('/ingest/registry/')).map((l) => l.slice(0, 400)).slice(-40));
-      throw new Error(`${error.message}\ntimeline:\n  ${timeline.join('\n  ')}\nscan jobs: ${JSON.stringify(jobs.map((j) => [j.state, j.retry_count, j.registry, String(j.digest).slice(7, 19)]))}\nimages: ${JSON.stringify(images)}\nwarnings:\n${warnings.join('\n')}\nregistry webhooks on A:\n${registryRequests[0]!.join('\n')}`);
+      const workerTail = workers.filter((w) => w !== victim).map((w) => w.output().split('\n').filter((l) => !l.includes('/ingest/')).slice(-25).map((l) => l.slice(0, 300)).join('\n'));
+      throw new Error(`${error.message}\ntimeline:\n  ${timeline.join('\n  ')}\nsurviving worker's last lines:\n${workerTail.join('\n')}\nscan jobs: ${JSON.stringify(jobs.map((j) => [j.state, j.retry_count, j.registry, String(j.digest).slice(7, 19)]))}\nimages: ${JSON.stringify(images)}\nwarnings:\n${warnings.join('\n')}\nregistry webhooks on A:\n${registryRequests[0]!.join('\n')}`);
     });
     mark('all scans done');
     await waitFor('the agent spool to drain', async () => (await spooled()) === 0, 30_000, 250);
