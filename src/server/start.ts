@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import pino from 'pino';
 import { PalisadeError, storeLocation, systemClock, type Clock, type Config } from '../core/index.js';
-import { startJobQueue, type JobQueue } from '../jobs/index.js';
+import { startJobQueue, surviveLostJobAcknowledgements, type JobQueue } from '../jobs/index.js';
 import { createInitialAdminToken, hasActiveAdminToken, openStore, type Store } from '../store/index.js';
 import { buildAdmissionApp, buildApp } from './app.js';
 import { admissionTls } from './tls.js';
@@ -36,6 +36,7 @@ function createLogger(config: Config) {
 export async function runServer(config: Config, io: { print: (line: string) => void; clock?: Clock } = { print: console.log }): Promise<RunningProcess> {
   const clock = io.clock ?? systemClock;
   const logger = createLogger(config);
+  if (config.databaseUrl) surviveLostJobAcknowledgements((err) => logger.warn({ err }, 'a job acknowledgement was lost to a database outage; the job will run again after its expiry'));
   const store = await openStore(storeLocation(config));
   let jobs: JobQueue | undefined;
   try {
@@ -113,6 +114,7 @@ export async function runWorker(config: Config, io: { clock?: Clock } = {}): Pro
   }
   const clock = io.clock ?? systemClock;
   const logger = createLogger(config);
+  surviveLostJobAcknowledgements((err) => logger.warn({ err }, 'a job acknowledgement was lost to a database outage; the job will run again after its expiry'));
   const store = await openStore(storeLocation(config));
   const metrics = createMetrics();
   let jobs: JobQueue | undefined;
