@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import type { ResourceRef } from '../core/index.js';
 import type { Database } from '../store/index.js';
-import { clusterRowId, meterCoreHour, nodeRowId } from '../store/nodes.js';
+import { meterCoreHour, nodeRowId, touchCluster } from '../store/nodes.js';
 import type { AgentBatch } from './wire.js';
 
 export interface AgentEventTable {
@@ -38,8 +38,7 @@ export async function recordHeartbeat(db: Kysely<Database>, cluster: string, bat
   const at = batch.heartbeat ? new Date(batch.heartbeat.at) : now;
   const seen = Number.isNaN(at.getTime()) || at > now ? now : at;
   await db.transaction().execute(async (tx) => {
-    await tx.insertInto('clusters').values({ id: clusterRowId(cluster), name: cluster, last_event_at: now })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ last_event_at: now })).execute();
+    await touchCluster(tx, cluster, now);
     await tx.insertInto('nodes').values({
       id: nodeRowId(cluster, node.name),
       cluster,

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Recommendation, ResourceRef } from '../core/index.js';
-import type { Database } from '../store/index.js';
+import { listRunningImages, type Database } from '../store/index.js';
 
 export const REGISTRY_POLICY = 'registry-images-vulnerabilities';
 
@@ -56,22 +56,15 @@ export const RUNNING_IMAGES_POLICY = 'running-images-vulnerabilities';
  * (from a registry that is not connected, or not pulled yet).
  */
 export async function runningImagesRecommendation(db: Kysely<Database>, cluster: string): Promise<Recommendation> {
-  const rows = await db.selectFrom('running_images as r')
-    .leftJoin('image_finding_counts as c', 'c.digest', 'r.digest')
-    .select(['r.image', 'r.digest', 'c.critical', 'c.high', 'c.medium'])
-    .select((eb) => eb.exists(eb.selectFrom('images').select('images.id').whereRef('images.digest', '=', 'r.digest').where('images.last_scanned', 'is not', null)).as('scanned'))
-    .where('r.cluster', '=', cluster)
-    .distinct()
-    .orderBy('r.image')
-    .execute();
+  const rows = await listRunningImages(db, { cluster });
   const images = new Map<string, ImageState>();
   for (const row of rows) {
     const key = row.digest ?? row.image;
     if (images.has(key)) continue;
     images.set(key, {
       ref: { kind: 'image', id: `${cluster}/${key}`, name: row.image, cluster },
-      scanned: row.digest !== null && Boolean(row.scanned),
-      serious: Number(row.critical ?? 0) + Number(row.high ?? 0) + Number(row.medium ?? 0),
+      scanned: row.scanned,
+      serious: row.critical + row.high + row.medium,
     });
   }
   return {

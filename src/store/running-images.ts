@@ -50,14 +50,15 @@ export interface RunningImageView extends RunningImage {
 }
 
 /** Images in use, with what their scans found, in (cluster, namespace, pod, container) order. */
-export async function listRunningImages(db: Kysely<Database>, options: { cluster?: string; after?: [string, string, string, string]; limit: number }): Promise<RunningImageView[]> {
+export async function listRunningImages(db: Kysely<Database>, options: { cluster?: string; after?: [string, string, string, string]; limit?: number }): Promise<RunningImageView[]> {
   let query = db.selectFrom('running_images as r')
     .leftJoin('image_finding_counts as c', 'c.digest', 'r.digest')
     .select(['r.cluster', 'r.namespace', 'r.pod', 'r.container', 'r.image', 'r.digest', 'r.seen_at', 'c.critical', 'c.high', 'c.medium'])
     .select((eb) => eb.exists(eb.selectFrom('images').select('images.id').whereRef('images.digest', '=', 'r.digest').where('images.last_scanned', 'is not', null)).as('scanned'));
   if (options.cluster) query = query.where('r.cluster', '=', options.cluster);
   if (options.after) query = query.where((eb) => eb(eb.refTuple('r.cluster', 'r.namespace', 'r.pod', 'r.container'), '>', eb.tuple(...options.after!)));
-  const rows = await query.orderBy('r.cluster').orderBy('r.namespace').orderBy('r.pod').orderBy('r.container').limit(options.limit).execute();
+  query = query.orderBy('r.cluster').orderBy('r.namespace').orderBy('r.pod').orderBy('r.container');
+  const rows = await (options.limit === undefined ? query : query.limit(options.limit)).execute();
   return rows.map((r) => ({
     cluster: r.cluster, namespace: r.namespace, pod: r.pod, container: r.container, image: r.image, ...(r.digest ? { digest: r.digest } : {}),
     seenAt: new Date(r.seen_at), scanned: Boolean(r.scanned), critical: Number(r.critical ?? 0), high: Number(r.high ?? 0), medium: Number(r.medium ?? 0),
