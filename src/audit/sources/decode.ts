@@ -74,15 +74,20 @@ export function decodeAuditValue(value: unknown, sink: AuditSink, ctx: DecodeCon
   const kind = value.kind;
   if (kind === 'Event') return one(sink, ctx, index, () => normalizeEvent(value, ctx.cluster));
   if (kind === 'EventList') {
-    if (!AUDIT_API_VERSIONS.includes(value.apiVersion as (typeof AUDIT_API_VERSIONS)[number])) {
-      report(sink, ctx, index, { code: 'audit.api-version', message: `unsupported audit apiVersion ${JSON.stringify(value.apiVersion ?? null)}` });
+    // A list written by a collector may have lost its apiVersion; a wrong one is refused.
+    if (value.apiVersion !== undefined && !AUDIT_API_VERSIONS.includes(value.apiVersion as (typeof AUDIT_API_VERSIONS)[number])) {
+      report(sink, ctx, index, { code: 'audit.api-version', message: `unsupported audit apiVersion ${JSON.stringify(value.apiVersion)}`, field: 'apiVersion' });
       return;
     }
-    const items = Array.isArray(value.items) ? value.items : [];
+    if (!Array.isArray(value.items)) {
+      report(sink, ctx, index, { code: 'audit.bad-field', message: 'EventList has no items list', field: 'items' });
+      return;
+    }
+    const items = value.items;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       // Items of an EventList may omit kind/apiVersion; they inherit the list's.
-      const event = isObject(item) ? { kind: 'Event', apiVersion: value.apiVersion, ...item } : item;
+      const event = isObject(item) ? { kind: 'Event', ...(value.apiVersion !== undefined ? { apiVersion: value.apiVersion } : {}), ...item } : item;
       one(sink, ctx, i, () => normalizeEvent(event, ctx.cluster));
     }
     return;
@@ -117,6 +122,11 @@ export function decodeAuditValue(value: unknown, sink: AuditSink, ctx: DecodeCon
     }
     return;
   }
+  // Collectors (Falco's recordings, log shippers) drop kind and apiVersion: a record with an
+  // auditID and a verb is an audit event all the same.
+  if (kind === undefined && typeof value.auditID === 'string' && typeof value.verb === 'string') {
+    return one(sink, ctx, index, () => normalizeEvent(value, ctx.cluster));
+  }
   // Container runtimes (docker json-file, fluentd) wrap each log line as {"log":"<line>\n","stream":...}.
   if (typeof value.log === 'string' && value.log.trimStart().startsWith('{')) {
     try {
@@ -126,24 +136,64 @@ export function decodeAuditValue(value: unknown, sink: AuditSink, ctx: DecodeCon
     }
     return;
   }
-  report(sink, ctx, index, {
-    code: 'audit.unknown-format',
-    message: `not an audit event: kind ${JSON.stringify(kind ?? null)}`,
-    field: 'kind',
-  });
+  // Name the field that shows it is not an audit event: a foreign kind, else the missing auditID.
+  report(sink, ctx, index, kind !== undefined
+    ? { code: 'audit.unknown-format', message: `not an audit event: kind ${JSON.stringify(kind)}, expected Event or EventList`, field: 'kind' }
+    : { code: 'audit.unknown-format', message: 'not an audit event: no kind and no auditID', field: typeof value.auditID === 'string' ? 'verb' : 'auditID' });
 }
 
 /**
- * Reads JSON-lines audit logs line by line (the apiserver log backend and every cloud export are
- * JSON lines). A file holding one pretty-printed document (an EventList saved by hand, a JSON
- * array) is recognised when its first line is not JSON on its own: those lines are held and
- * parsed as a whole at the end, and if that fails too, each held line is reported.
+ * Finds where a JSON value that starts with `{` or `[` ends, across as many chunks as it takes,
+ * without parsing it: depth of brackets outside strings. JSON.parse then reads the exact slice.
+ */
+class ValueScanner {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+
+  reset(): void {
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+  }
+
+  /** Index just after the value's end in `text`, or -1 when it continues past `text`. */
+  feed(text: string, from: number): number {
+    for (let i = from; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 92 /* \\ */) this.escaped = true;
+        else if (c === 34 /* " */) this.inString = false;
+      } else if (c === 34) this.inString = true;
+      else if (c === 123 || c === 91) this.depth++;
+      else if (c === 125 || c === 93) {
+        if (--this.depth === 0) return i + 1;
+      }
+    }
+    return -1;
+  }
+}
+
+function skipSpace(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && (text.charCodeAt(i) <= 32)) i++;
+  return i;
+}
+
+/**
+ * Reads audit logs in every shape they are found in, line by line so a multi-gigabyte log never
+ * sits in memory: one JSON object per line (the apiserver log backend and every cloud export),
+ * objects concatenated on a line (`}{`), pretty-printed objects one after another, and one
+ * pretty-printed document (an EventList or a JSON array saved by hand). The common case costs one
+ * JSON.parse per line; only a line that is not JSON on its own is scanned for where its values
+ * end. A broken line inside JSON lines is reported and does not swallow the lines after it: a
+ * line that starts at column 0 with a complete object while a value is still open means the
+ * open value was a truncated line (pretty-printers indent what is nested).
  */
 export class AuditLineDecoder {
   private lineNo = 0;
-  private held: string[] | undefined;
-  private heldBytes = 0;
-  private started = false;
+  private pending: { parts: string[]; bytes: number; startLine: number; scanner: ValueScanner; tooLarge: boolean } | undefined;
   static readonly MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
 
   constructor(private readonly sink: AuditSink, private readonly ctx: DecodeContext = {}) {}
@@ -154,59 +204,105 @@ export class AuditLineDecoder {
 
   push(raw: string): void {
     this.lineNo++;
-    if (this.held) {
-      this.held.push(raw);
-      this.heldBytes += raw.length;
-      // A complete JSON object on the second line means JSON lines with a broken first line.
-      if (this.heldBytes > AuditLineDecoder.MAX_DOCUMENT_BYTES || (this.held.length === 2 && isCompleteObject(raw))) this.release();
+    if (this.pending) {
+      this.continueValue(raw);
       return;
     }
     const line = raw.trim();
-    if (line === '') return;
-    const first = !this.started;
-    this.started = true;
-    this.decodeLine(line, this.lineNo, first);
+    if (line !== '') this.startLine(line, this.lineNo);
   }
 
   end(): void {
-    if (!this.held) return;
-    const held = this.held;
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    this.fail(p.startLine, p.tooLarge ? 'audit.document-too-large' : 'audit.invalid-json',
+      p.tooLarge ? `JSON document starting here is larger than ${AuditLineDecoder.MAX_DOCUMENT_BYTES} bytes` : 'invalid JSON: the value starting here never ends');
+  }
+
+  private fail(line: number, code: string, message: string): void {
+    const out: AuditInputError = { code, message, line };
+    if (this.ctx.file !== undefined) out.file = this.ctx.file;
+    this.sink.error(out);
+  }
+
+  private startLine(line: string, lineNo: number): void {
+    let text = line;
+    const c = line.charCodeAt(0);
+    if (c !== 123 /* { */ && c !== 91 /* [ */) {
+      const json = splitTimestampPrefix(line);
+      if (json === undefined) {
+        this.fail(lineNo, 'audit.invalid-json', `invalid JSON: line starts with ${JSON.stringify(line.slice(0, 20))}, not an object`);
+        return;
+      }
+      text = json;
+    }
+    let value: unknown;
     try {
-      const value: unknown = JSON.parse(held.join('\n'));
-      this.held = undefined;
-      decodeAuditValue(value, this.sink, { ...this.ctx, line: this.lineNo - held.length + 1 });
+      value = JSON.parse(text);
     } catch {
-      this.release();
+      this.scanFrom(text, lineNo);
+      return;
+    }
+    decodeAuditValue(value, this.sink, { ...this.ctx, line: lineNo });
+  }
+
+  /** Splits `text` into the values it holds; an unfinished last one stays pending. */
+  private scanFrom(text: string, lineNo: number): void {
+    let start = skipSpace(text, 0);
+    while (start < text.length) {
+      const c = text.charCodeAt(start);
+      if (c !== 123 && c !== 91) {
+        this.fail(lineNo, 'audit.invalid-json', `invalid JSON: unexpected ${JSON.stringify(text.slice(start, start + 20))}`);
+        return;
+      }
+      const scanner = new ValueScanner();
+      const end = scanner.feed(text, start);
+      if (end === -1) {
+        const rest = text.slice(start);
+        this.pending = { parts: [rest], bytes: rest.length, startLine: lineNo, scanner, tooLarge: false };
+        return;
+      }
+      this.parseValue(text.slice(start, end), lineNo);
+      start = skipSpace(text, end);
     }
   }
 
-  /** Gives up on the whole-document reading: report and decode the held lines one by one. */
-  private release(): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    const firstLine = this.lineNo - held.length + 1;
-    held.forEach((raw, i) => {
-      const line = raw.trim();
-      if (line !== '') this.decodeLine(line, firstLine + i, false);
-    });
+  private continueValue(raw: string): void {
+    const p = this.pending!;
+    if (raw.charCodeAt(0) === 123 && isCompleteObject(raw)) {
+      // A fresh object at column 0: the open value was a truncated line.
+      this.pending = undefined;
+      this.fail(p.startLine, 'audit.invalid-json', 'invalid JSON: the value starting here ends before it is complete');
+      this.startLine(raw.trim(), this.lineNo);
+      return;
+    }
+    const end = p.scanner.feed(raw + '\n', 0);
+    if (end === -1) {
+      p.bytes += raw.length + 1;
+      if (p.bytes > AuditLineDecoder.MAX_DOCUMENT_BYTES) {
+        // Keep scanning to find its end, but stop holding it: memory stays bounded.
+        p.tooLarge = true;
+        p.parts = [];
+      } else if (!p.tooLarge) p.parts.push(raw);
+      return;
+    }
+    this.pending = undefined;
+    if (p.tooLarge) this.fail(p.startLine, 'audit.document-too-large', `JSON document starting here is larger than ${AuditLineDecoder.MAX_DOCUMENT_BYTES} bytes`);
+    else {
+      p.parts.push(raw.slice(0, end));
+      this.parseValue(p.parts.join('\n'), p.startLine);
+    }
+    const rest = raw.slice(end);
+    if (rest.trim() !== '') this.scanFrom(rest, this.lineNo);
   }
 
-  private decodeLine(line: string, lineNo: number, first: boolean): void {
-    let text = line;
-    const c = line.charCodeAt(0);
-    if (c !== 123 /* { */ && c !== 91 /* [ */) text = splitTimestampPrefix(line) ?? line;
+  private parseValue(text: string, lineNo: number): void {
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (error) {
-      if (first && (c === 123 || c === 91)) {
-        this.held = [line];
-        this.heldBytes = line.length;
-        return;
-      }
-      const out: AuditInputError = { code: 'audit.invalid-json', message: `invalid JSON: ${(error as Error).message}`, line: lineNo };
-      if (this.ctx.file !== undefined) out.file = this.ctx.file;
-      this.sink.error(out);
+      this.fail(lineNo, 'audit.invalid-json', `invalid JSON: ${(error as Error).message}`);
       return;
     }
     decodeAuditValue(value, this.sink, { ...this.ctx, line: lineNo });

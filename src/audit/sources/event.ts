@@ -60,18 +60,21 @@ function objectRef(value: unknown): AuditObjectRef | undefined {
  */
 export function normalizeEvent(value: unknown, cluster?: string): AuditEvent {
   if (!isObject(value)) throw bad('audit.not-an-event', 'audit event is not a JSON object', 'kind');
-  if (value.kind !== 'Event') {
-    throw bad('audit.not-an-event', `expected kind Event, got ${JSON.stringify(value.kind ?? null)}`, 'kind');
+  // Collectors may drop kind and apiVersion (EventList items inherit the list's); a record that
+  // names another kind or API is not an audit event, and the error says which field showed it.
+  if (value.kind !== undefined && value.kind !== 'Event') {
+    throw bad('audit.not-an-event', `expected kind Event, got ${JSON.stringify(value.kind)}`, 'kind');
   }
   const apiVersion = value.apiVersion;
-  if (!AUDIT_API_VERSIONS.includes(apiVersion as (typeof AUDIT_API_VERSIONS)[number])) {
-    throw bad('audit.api-version', `unsupported audit apiVersion ${JSON.stringify(apiVersion ?? null)}`, 'apiVersion',
+  if (apiVersion !== undefined && !AUDIT_API_VERSIONS.includes(apiVersion as (typeof AUDIT_API_VERSIONS)[number])) {
+    throw bad('audit.api-version', `unsupported audit apiVersion ${JSON.stringify(apiVersion)}`, 'apiVersion',
       `expected one of ${AUDIT_API_VERSIONS.join(', ')}`);
   }
   const verb = str(value, 'verb', 'verb', true)!;
   const received = str(value, 'requestReceivedTimestamp', 'requestReceivedTimestamp', false)
     ?? str(value, 'timestamp', 'timestamp', false)
-    ?? (isObject(value.metadata) && typeof value.metadata.creationTimestamp === 'string' ? value.metadata.creationTimestamp : undefined);
+    ?? (isObject(value.metadata) && typeof value.metadata.creationTimestamp === 'string' ? value.metadata.creationTimestamp : undefined)
+    ?? str(value, 'stageTimestamp', 'stageTimestamp', false);
   if (!received) throw bad('audit.missing-field', 'audit event has no requestReceivedTimestamp', 'requestReceivedTimestamp');
   if (Number.isNaN(Date.parse(received))) throw bad('audit.bad-field', `audit event timestamp ${received} is not a date`, 'requestReceivedTimestamp');
   const event: AuditEvent = {

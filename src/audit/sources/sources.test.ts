@@ -87,6 +87,62 @@ describe.skipIf(!fixturesAvailable())('audit sources over the real samples', () 
     expect(array.events).toEqual(list.events);
   });
 
+  it('reads every shape real logs come in: pretty-printed, concatenated, one object per file, EventList, without kind/apiVersion', () => {
+    const lines = readFileSync(fixture('audit', 'audit2rbac', 'demo.log'), 'utf8').trim().split('\n').slice(0, 6);
+    const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const expected = new AuditBatch();
+    decodeAuditText(lines.join('\n'), expected);
+    expect(expected.errors).toEqual([]);
+    // v1beta1 with only the old timestamp fields (2017 log): requestReceivedTimestamp comes from `timestamp`.
+    expect(events[0]).not.toHaveProperty('requestReceivedTimestamp');
+    expect(expected.events[0]!.requestReceivedTimestamp).toBe(events[0]!.timestamp);
+    const shapes: Record<string, string> = {
+      pretty: events.map((e) => JSON.stringify(e, null, 2)).join('\n'),
+      concatenated: events.map((e) => JSON.stringify(e)).join(''),
+      concatenatedPretty: events.map((e) => JSON.stringify(e, null, 4)).join(''),
+      eventList: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1beta1', items: events.map(({ kind: _k, apiVersion: _a, ...rest }) => rest) }, null, 2),
+      eventListNoVersion: JSON.stringify({ kind: 'EventList', items: events }),
+      // As Falco's recorded trace files and some log shippers write them.
+      noTypeFields: events.map(({ kind: _k, apiVersion: _a, ...rest }) => JSON.stringify(rest)).join('\n'),
+    };
+    for (const [name, text] of Object.entries(shapes)) {
+      const batch = new AuditBatch();
+      decodeAuditText(text, batch);
+      expect(batch.errors, name).toEqual([]);
+      expect(batch.events, name).toEqual(expected.events);
+    }
+    // One pretty-printed object per file.
+    const dir = mkdtempSync(path.join(tmpdir(), 'shapes-'));
+    const one = new AuditBatch();
+    return Promise.all(events.map(async (e, i) => {
+      const file = path.join(dir, `event-${i}.json`);
+      writeFileSync(file, JSON.stringify(e, null, 2) + '\n');
+      await readAuditFile(file, one);
+    })).then(() => expect(one.events.map((e) => e.auditID).sort()).toEqual(expected.events.map((e) => e.auditID).sort()));
+  });
+
+  it('refuses only what is not an audit event, naming the field that shows it', () => {
+    const event = JSON.parse(readFileSync(k8s('test-audit.log'), 'utf8').split('\n')[0]!) as Record<string, unknown>;
+    const batch = new AuditBatch();
+    decodeAuditText([
+      // falcosecurity/falco 2583ea9b test/trace_files/k8s_audit/fal_01_003.json: a record of a foreign kind.
+      '{"kind": 0}',
+      JSON.stringify({ ...event, kind: 'Pod' }),
+      JSON.stringify({ ...event, apiVersion: 'v1' }),
+      JSON.stringify({ hello: 'world' }),
+      JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1' }),
+      JSON.stringify(event),
+    ].join('\n'), batch);
+    expect(batch.events).toHaveLength(1);
+    expect(batch.errors.map((e) => [e.line, e.field])).toEqual([[1, 'kind'], [2, 'kind'], [3, 'apiVersion'], [4, 'auditID'], [5, 'items']]);
+  });
+
+  it('reports an unterminated pretty-printed document once, at its first line', () => {
+    const batch = new AuditBatch();
+    decodeAuditText('{\n  "kind": "EventList",\n  "items": [\n', batch, { file: 'cut.json' });
+    expect(batch.errors).toEqual([expect.objectContaining({ line: 1, code: 'audit.invalid-json', file: 'cut.json' })]);
+  });
+
   it('unwraps EKS CloudWatch exports: subscription, filter-log-events and S3 lines', () => {
     const event = readFileSync(k8s('test-audit.log'), 'utf8').split('\n')[0]!;
     const sub = { messageType: 'DATA_MESSAGE', owner: '1', logGroup: '/aws/eks/prod-eks/cluster', logStream: 'kube-apiserver-audit-abc', logEvents: [{ id: '1', timestamp: 1, message: event }] };
