@@ -16,7 +16,7 @@ export interface RegistryConnection {
 const NAME = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
 
 /** Connects a registry: stores it (credentials sealed), makes its ingest token, and writes its webhook set-up. */
-export async function connectRegistry(store: Store, input: { name: string; url: string; kind: RegistryKind; login?: RegistryLogin; poll?: boolean; secretKey?: string; publicUrl?: string; actor: string; clock: Clock }): Promise<RegistryConnection> {
+export async function connectRegistry(store: Store, input: { name: string; url: string; kind: RegistryKind; login?: RegistryLogin; tokenRealms?: string[]; poll?: boolean; secretKey?: string; publicUrl?: string; actor: string; clock: Clock }): Promise<RegistryConnection> {
   if (!NAME.test(input.name)) throw new PalisadeError('registry.name', `invalid registry name '${input.name}'`, { field: 'name', hint: 'lowercase letters, digits, . _ - (up to 64)' });
   let url: URL;
   try {
@@ -26,7 +26,12 @@ export async function connectRegistry(store: Store, input: { name: string; url: 
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new PalisadeError('registry.url', `registry URL must be http or https (got ${url.protocol})`, { field: 'url' });
   const at = input.clock.now();
-  const credentials = input.login ? sealCredentials(input.secretKey, input.login) : null;
+  // Allowed token realm hosts travel sealed with the credentials they are for.
+  if (input.tokenRealms?.length && !input.login) {
+    throw new PalisadeError('registry.token_realms', 'tokenRealms say where the registry\'s credentials may be sent: give a username and password too', { field: 'tokenRealms' });
+  }
+  const login = input.login && input.tokenRealms?.length ? { ...input.login, tokenRealms: input.tokenRealms.map(tokenRealmHost) } : input.login;
+  const credentials = login ? sealCredentials(input.secretKey, login) : null;
   const { record, token } = await store.db.transaction().execute(async (tx) => {
     const record = await insertRegistry(tx, { name: input.name, url: url.origin, kind: input.kind, credentials, poll: input.poll ?? false, at });
     const token = await createToken(tx, `registry:${input.name}`, `${input.name} webhook`, input.clock);
@@ -37,6 +42,20 @@ export async function connectRegistry(store: Store, input: { name: string; url: 
   const webhookUrl = `${base}/ingest/registry/${input.name}`;
   const { credentials: _sealed, ...registry } = record;
   return { registry, token: token.secret, webhookUrl, snippet: webhookSnippet(input.kind, webhookUrl, token.secret) };
+}
+
+/** A token realm host as the user wrote it (`auth.example.com` or its URL) → its host name; anything else is refused. */
+function tokenRealmHost(entry: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(entry.includes('://') ? entry : `https://${entry}`);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !url.hostname || url.username || url.password) {
+    throw new PalisadeError('registry.token_realms', `invalid token realm host '${entry.slice(0, 80)}'`, { field: 'tokenRealms', hint: 'a host name such as auth.example.com, or the realm URL https://auth.example.com/token' });
+  }
+  return url.hostname;
 }
 
 /** The exact configuration each registry needs to call Palisade. */

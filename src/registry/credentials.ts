@@ -4,6 +4,8 @@ import { PalisadeError, seal, unseal } from '../core/index.js';
 export interface RegistryLogin {
   username: string;
   password: string;
+  /** Token realm hosts besides the registry's own that may receive these credentials (a token service on another host). */
+  tokenRealms?: string[];
 }
 
 const VERSION = 'v1';

@@ -3,7 +3,8 @@ import type { Clock } from '../core/index.js';
 import type { JobDefinition, JobQueue } from '../jobs/index.js';
 import { imagesPulledSince, type Store } from '../store/index.js';
 import { matchInventory } from '../vulndb/index.js';
-import { newVulnerabilityThreat, SCAN_QUEUE, type ScanRequest } from './scan.js';
+import { newVulnerabilityThreat, type ScanRequest } from './scan.js';
+import { queueScans } from './scan-queue.js';
 
 export const RESCAN_QUEUE = 'registry-rescan';
 export const REMATCH_QUEUE = 'registry-rematch';
@@ -17,14 +18,8 @@ export async function queueDailyRescans(context: { store: Store; jobs: JobQueue;
   const now = context.clock.now();
   const day = now.toISOString().slice(0, 10);
   const images = await imagesPulledSince(context.store.db, new Date(now.getTime() - windowDays * 86_400_000));
-  const seen = new Set<string>();
-  for (const image of images) {
-    if (seen.has(image.digest)) continue;
-    seen.add(image.digest);
-    const request: ScanRequest = { ...image, reason: 'rescan', day };
-    await context.jobs.send(SCAN_QUEUE, request, { singletonKey: `${image.digest}:${day}` });
-  }
-  return seen.size;
+  // One rescan per digest per day (the key), queued fairly among registries.
+  return queueScans(context, images.map((image): ScanRequest => ({ ...image, reason: 'rescan', day })));
 }
 
 /**

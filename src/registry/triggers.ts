@@ -1,9 +1,11 @@
 import { isPlanEnabled } from '../center/index.js';
 import type { Clock } from '../core/index.js';
 import type { JobQueue } from '../jobs/index.js';
-import { recordImageDelete, recordImagePull, recordImagePush, type Store } from '../store/index.js';
+import type { Kysely } from 'kysely';
+import { inTransaction, recordImageDelete, recordImagePull, recordImagePush, type Database, type Store } from '../store/index.js';
 import type { RegistryEvent } from './events.js';
-import { SCAN_QUEUE, type ScanRequest } from './scan.js';
+import type { ScanRequest } from './scan.js';
+import { queueScans, yieldToOtherRequests } from './scan-queue.js';
 
 export interface IngestOutcome {
   events: number;
@@ -12,45 +14,68 @@ export interface IngestOutcome {
   planOff: boolean;
 }
 
+/** Events written per transaction: a batch takes a few milliseconds, so other requests are answered between batches. */
+export const INGEST_BATCH = 100;
+
 /**
  * Records what a registry reported and queues the scans it calls for. Everything here is
  * idempotent, so a retried delivery changes nothing twice; the caller acknowledges only after it returns.
+ *
+ * A delivery may carry thousands of events: repeats are collapsed first (the same push of the
+ * same digest under the same tag changes nothing the second time), the rest are written in
+ * batches of INGEST_BATCH, one transaction each, yielding between them, and the scans are
+ * queued fairly among registries (scan-queue.ts).
  */
 export async function ingestRegistryEvents(context: { store: Store; jobs: JobQueue | undefined; clock: Clock }, registry: string, events: RegistryEvent[]): Promise<IngestOutcome> {
   const { db } = context.store;
   const planOn = await isPlanEnabled(db, `registry:${registry}`);
-  const scans = new Map<string, ScanRequest>();
-  for (const event of events) {
-    switch (event.action) {
-      case 'push':
-      case 'mount':
-      case 'quarantine': {
-        if (event.digest) {
-          await recordImagePush(db, { registry, repository: event.repository, digest: event.digest, tag: event.tag, imported: event.import, at: event.at });
-        }
-        const key = event.digest ?? `${event.repository}:${event.tag}`;
-        if (!scans.has(key)) scans.set(key, { registry, repository: event.repository, digest: event.digest, tag: event.tag, reason: event.import ? 'import' : 'push' });
-        break;
-      }
-      case 'pull':
-        if (event.digest) await recordImagePull(db, { registry, repository: event.repository, digest: event.digest, at: event.at });
-        break;
-      case 'delete':
-        if (event.digest) await recordImageDelete(db, { registry, repository: event.repository, digest: event.digest });
-        break;
-      case 'chart_push':
-        break;
-    }
+  const scans: ScanRequest[] = [];
+  const effective = collapseRepeats(events);
+  for (let i = 0; i < effective.length; i += INGEST_BATCH) {
+    await inTransaction(db, async (tx) => {
+      for (const event of effective.slice(i, i + INGEST_BATCH)) await recordEvent(tx, registry, event, scans);
+    });
+    await yieldToOtherRequests();
   }
-  let scansQueued = 0;
-  if (planOn && context.jobs) {
-    for (const request of scans.values()) {
-      // One queued job per digest (queue policy `short`); the scan itself is keyed too.
-      await context.jobs.send(SCAN_QUEUE, request, { singletonKey: request.digest ?? `${request.repository}:${request.tag}` });
-      scansQueued++;
-    }
-  }
+  const scansQueued = planOn && context.jobs ? await queueScans({ store: context.store, jobs: context.jobs }, scans) : 0;
   return { events: events.length, scansQueued, planOff: !planOn };
+}
+
+async function recordEvent(db: Kysely<Database>, registry: string, event: RegistryEvent, scans: ScanRequest[]): Promise<void> {
+  switch (event.action) {
+    case 'push':
+    case 'mount':
+    case 'quarantine':
+      if (event.digest) {
+        await recordImagePush(db, { registry, repository: event.repository, digest: event.digest, tag: event.tag, imported: event.import, at: event.at });
+      }
+      scans.push({ registry, repository: event.repository, digest: event.digest, tag: event.tag, reason: event.import ? 'import' : 'push' });
+      break;
+    case 'pull':
+      if (event.digest) await recordImagePull(db, { registry, repository: event.repository, digest: event.digest, at: event.at });
+      break;
+    case 'delete':
+      if (event.digest) await recordImageDelete(db, { registry, repository: event.repository, digest: event.digest });
+      break;
+    case 'chart_push':
+      break;
+  }
+}
+
+/**
+ * Drops events that repeat a later identical one (action, repository, digest, tag, import),
+ * keeping the later position and the latest time. What is recorded is the same: pushes and
+ * pulls keep the latest time, tags are a set, and a push or delete that is repeated keeps its
+ * place after anything in between, so "push, delete, push" still ends pushed.
+ */
+export function collapseRepeats(events: RegistryEvent[]): RegistryEvent[] {
+  const last = new Map<string, { index: number; at: Date }>();
+  events.forEach((event, index) => {
+    const key = JSON.stringify([event.action, event.repository, event.digest ?? '', event.tag ?? '', event.import]);
+    const seen = last.get(key);
+    last.set(key, { index, at: seen && seen.at > event.at ? seen.at : event.at });
+  });
+  return [...last.values()].sort((a, b) => a.index - b.index).map(({ index, at }) => ({ ...events[index]!, at }));
 }
 
 /**
@@ -66,12 +91,6 @@ export async function queueFirstScans(context: { store: Store; jobs: JobQueue | 
     .where('registry', '=', registry).where('deleted', '=', false).where('last_scanned', 'is', null);
   if (pushed) query = query.where('last_pushed', '>=', pushed.after).where('last_pushed', '<', pushed.before);
   const images = await query.orderBy('id').execute();
-  const seen = new Set<string>();
-  for (const image of images) {
-    if (seen.has(image.digest)) continue;
-    seen.add(image.digest);
-    const request: ScanRequest = { registry, repository: image.repository, digest: image.digest, reason: 'push' };
-    await context.jobs.send(SCAN_QUEUE, request, { singletonKey: image.digest });
-  }
-  return seen.size;
+  const requests = images.map((image): ScanRequest => ({ registry, repository: image.repository, digest: image.digest, reason: 'push' }));
+  return queueScans({ store: context.store, jobs: context.jobs }, requests);
 }

@@ -6,6 +6,12 @@ import { DOCKER_HUB } from '../reference.js';
 export interface RegistryCredentials {
   username: string;
   password: string;
+  /**
+   * Token realm hosts besides the registry's own to which these credentials may be sent
+   * (`auth.example.com`, `auth.example.com:5001` or a URL): a registry whose token service lives
+   * elsewhere. A realm on any other host is refused (see origin.ts).
+   */
+  tokenRealms?: string[];
 }
 
 export interface Challenge {

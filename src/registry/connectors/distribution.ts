@@ -1,5 +1,5 @@
 import { IMAGE_MANIFEST_TYPES, isImportUserAgent, isPalisadeScanUserAgent, type RegistryAction, type RegistryEvent } from '../events.js';
-import { dateAt, digestAt, malformed, objectAt, optionalString, stringAt } from './payload.js';
+import { dateAt, digestAt, malformed, objectAt, optionalString, optionalTagAt, repositoryAt, stringAt } from './payload.js';
 
 const KIND = 'distribution';
 const ACTIONS = new Set<RegistryAction>(['push', 'pull', 'delete', 'mount']);
@@ -39,9 +39,9 @@ export function parseDistributionEvent(raw: unknown, at = 'body', kind = KIND): 
   return {
     id: optionalString(event.id),
     action,
-    repository: stringAt(target.repository, kind, `${at}.target.repository`),
+    repository: repositoryAt(target.repository, kind, `${at}.target.repository`),
     digest: digestAt(target.digest, kind, `${at}.target.digest`),
-    tag: optionalString(target.tag),
+    tag: optionalTagAt(target.tag, kind, `${at}.target.tag`),
     mediaType,
     userAgent,
     actor: optionalString(actor.name),

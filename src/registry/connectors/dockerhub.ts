@@ -1,5 +1,5 @@
 import type { RegistryEvent } from '../events.js';
-import { dateAt, objectAt, optionalString, stringAt } from './payload.js';
+import { dateAt, objectAt, optionalString, repositoryAt, tagAt } from './payload.js';
 
 const KIND = 'dockerhub';
 
@@ -11,8 +11,8 @@ export function parseDockerHubWebhook(body: unknown): { events: RegistryEvent[];
   return {
     events: [{
       action: 'push',
-      repository: stringAt(repository.repo_name, KIND, 'repository.repo_name'),
-      tag: stringAt(push.tag, KIND, 'push_data.tag'),
+      repository: repositoryAt(repository.repo_name, KIND, 'repository.repo_name'),
+      tag: tagAt(push.tag, KIND, 'push_data.tag'),
       actor: optionalString(push.pusher),
       import: false,
       at: dateAt(push.pushed_at, KIND, 'push_data.pushed_at'),

@@ -1,5 +1,5 @@
 import type { RegistryAction, RegistryEvent } from '../events.js';
-import { dateAt, digestAt, malformed, objectAt, optionalString, stringAt } from './payload.js';
+import { dateAt, digestAt, malformed, objectAt, optionalString, optionalTagAt, repositoryAt, stringAt } from './payload.js';
 
 const KIND = 'harbor';
 const ACTIONS: Record<string, RegistryAction> = { PUSH_ARTIFACT: 'push', PULL_ARTIFACT: 'pull', DELETE_ARTIFACT: 'delete' };
@@ -15,7 +15,7 @@ export function parseHarborWebhook(body: unknown): { events: RegistryEvent[]; ig
   if (!action) throw malformed(KIND, 'type', `'${type}' is not a Harbor event type`);
   const data = objectAt(payload.event_data, KIND, 'event_data');
   const repository = objectAt(data.repository, KIND, 'event_data.repository');
-  const name = stringAt(repository.repo_full_name, KIND, 'event_data.repository.repo_full_name');
+  const name = repositoryAt(repository.repo_full_name, KIND, 'event_data.repository.repo_full_name');
   if (!Array.isArray(data.resources)) throw malformed(KIND, 'event_data.resources', 'must be an array');
   const at = dateAt(payload.occur_at, KIND, 'occur_at');
   const events = data.resources.map((raw, i): RegistryEvent => {
@@ -24,7 +24,7 @@ export function parseHarborWebhook(body: unknown): { events: RegistryEvent[]; ig
       action,
       repository: name,
       digest: digestAt(resource.digest, KIND, `event_data.resources[${i}].digest`),
-      tag: optionalString(resource.tag),
+      tag: optionalTagAt(resource.tag, KIND, `event_data.resources[${i}].tag`),
       actor: optionalString(payload.operator),
       import: false,
       at,

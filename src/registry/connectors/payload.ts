@@ -1,4 +1,5 @@
 import { PalisadeError } from '../../core/index.js';
+import { checkName } from './names.js';
 
 /** Small readers that turn a malformed payload into a 400 naming the field. */
 export function malformed(kind: string, field: string, problem: string): PalisadeError {
@@ -19,12 +20,21 @@ export function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' && value ? value : undefined;
 }
 
-const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
-
 export function digestAt(value: unknown, kind: string, field: string): string {
-  const digest = stringAt(value, kind, field);
-  if (!DIGEST.test(digest)) throw malformed(kind, field, `is not a digest ('${digest.slice(0, 80)}')`);
-  return digest;
+  return checkName(kind, 'digest', field, stringAt(value, kind, field));
+}
+
+export function repositoryAt(value: unknown, kind: string, field: string): string {
+  return checkName(kind, 'repository', field, stringAt(value, kind, field));
+}
+
+export function tagAt(value: unknown, kind: string, field: string): string {
+  return checkName(kind, 'tag', field, stringAt(value, kind, field));
+}
+
+/** A tag the sender may leave out; when present it must be a valid tag. */
+export function optionalTagAt(value: unknown, kind: string, field: string): string | undefined {
+  return value === undefined || value === null || value === '' ? undefined : tagAt(value, kind, field);
 }
 
 export function dateAt(value: unknown, kind: string, field: string): Date {

@@ -16,18 +16,23 @@ export async function registryRoutes(app: FastifyInstance, { context }: { contex
         username: Type.Optional(Type.String({ maxLength: 256 })),
         password: Type.Optional(Type.String({ maxLength: 4096 })),
         poll: Type.Optional(Type.Boolean()),
+        /** Where the registry reaches this server, for the webhook snippet (`registry add --server-url`). */
+        publicUrl: Type.Optional(Type.String({ maxLength: 512, pattern: '^https?://' })),
+        /** Token realm hosts besides the registry's own that may receive its credentials. */
+        tokenRealms: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 8 })),
       }, { additionalProperties: false }),
     },
   }, async (request, reply) => {
-    const body = request.body as { name: string; url: string; kind: string; username?: string; password?: string; poll?: boolean };
+    const body = request.body as { name: string; url: string; kind: string; username?: string; password?: string; poll?: boolean; tokenRealms?: string[]; publicUrl?: string };
     const connection = await connectRegistry(context.store, {
       name: body.name,
       url: body.url,
       kind: parseRegistryKind(body.kind),
       ...(body.username ? { login: { username: body.username, password: body.password ?? '' } } : {}),
+      ...(body.tokenRealms ? { tokenRealms: body.tokenRealms } : {}),
       poll: body.poll ?? false,
       secretKey: context.config.secretKey,
-      publicUrl: context.config.publicUrl,
+      publicUrl: body.publicUrl ?? context.config.publicUrl,
       actor: actorOf(request),
       clock: context.clock,
     });
