@@ -10,6 +10,7 @@ declare -A NEEDED=(
   [skopeo]=skopeo
   [umoci]=umoci
   [runc]=runc
+  [bpftrace]=bpftrace
   [rpm]=rpm
   [dpkg]=dpkg
   [chromium]=chromium

@@ -4,7 +4,7 @@
  * interval by the runner (runner.ts) and once or a few times by `palisade agent --once`.
  */
 import { readFileSync } from 'node:fs';
-import { systemClock, type Clock } from '../core/index.js';
+import { PalisadeError, systemClock, type Clock } from '../core/index.js';
 import { attribute, containerFromCgroup, type ContainerMetadataSource } from './containers.js';
 import { AuditAssembler, AuditLogTail, decodeAuditEvent, parseAuditLine, type AuditEvent, type DecodedAuditEvent } from './collectors/auditd.js';
 import { FileWatch, WATCHED_FILES } from './collectors/files.js';
@@ -13,6 +13,10 @@ import { allowsAllDevices, fullCapabilityMask, hasAllCapabilities, ProcessTable,
 import { AgentRuleEngine, type AgentAlert } from './engine.js';
 import { basename, eventId, summarize, type ContainerEvent, type ContainerRef, type ExecEvent, type FileEvent, type HostEvent, type NetworkEvent, type ProcessInfo } from './events.js';
 import { loadAgentRules, type AgentRuleSet } from './rules.js';
+import { BpftraceSensor } from './sensor/bpftrace.js';
+import { cgroup2Root, CgroupResolver } from './sensor/cgroups.js';
+import { KernelEvents } from './sensor/tree.js';
+import type { AgentHealth, SensorKind } from './wire.js';
 
 export interface NodeAgentOptions {
   node: string;
@@ -33,6 +37,17 @@ export interface NodeAgentOptions {
   /** Watch account, cron, key and history files on the host and in containers. */
   watchFiles?: boolean;
   cgroupRoot?: string;
+  /**
+   * Which sensor collects processes, connections and files: `ebpf` (bpftrace, fails when it
+   * cannot start), `auto` (eBPF, else the fallback) or `proc` (/proc polling + auditd). The
+   * CLI defaults to auto; the library to proc, so a NodeAgent without start() works as before.
+   */
+  sensor?: 'auto' | 'ebpf' | 'proc';
+  bpftrace?: string;
+  tracefs?: string;
+  /** How long bpftrace may take to compile and attach its probes (tens of seconds on a busy node). */
+  sensorStartTimeoutMs?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) => void;
 }
 
 export interface Collection {
@@ -49,6 +64,8 @@ const SOCKET_OWNER_SCAN_BUDGET = 64;
  * tables are re-read at least this often, so such a connection is seen a few seconds later.
  */
 const SOCKET_TABLE_MAX_AGE = 5; // USER_HZ on every Linux architecture the agent ships for
+/** With the eBPF sensor, /proc is read every N collections only: for container facts (capabilities, devices) and watched files. */
+const EBPF_PROC_POLL_EVERY = 5;
 const O_ACCMODE = 0o3;
 const O_CREAT = 0o100;
 const O_TRUNC = 0o1000;
@@ -72,6 +89,10 @@ export class NodeAgent {
   private socketText = new Map<number, { text: string; entries: SocketEntry[]; tables: Record<string, { text: string; counter: string | undefined; at: number }> }>();
   private socketsChanged = true;
   private collections = 0;
+  private sensorKind: SensorKind = 'proc';
+  private sensorReason: string | undefined = 'not started';
+  private bpf: BpftraceSensor | undefined;
+  private kernel: KernelEvents | undefined;
 
   constructor(private readonly options: NodeAgentOptions) {
     this.node = options.node;
@@ -91,6 +112,58 @@ export class NodeAgent {
     this.bootMs = btime ? Number(btime[1]) * 1000 : 0;
   }
 
+  /** Which sensor runs, and why the eBPF one does not when it does not. */
+  get sensor(): { kind: SensorKind; reason?: string } {
+    return { kind: this.sensorKind, ...(this.sensorReason ? { reason: this.sensorReason } : {}) };
+  }
+
+  health(): Pick<AgentHealth, 'sensor' | 'sensorReason' | 'lostEvents'> {
+    return { sensor: this.sensorKind, ...(this.sensorReason ? { sensorReason: this.sensorReason } : {}), lostEvents: this.bpf?.lostEvents ?? 0 };
+  }
+
+  /** Starts the eBPF sensor when asked (`auto` falls back to /proc + auditd with the reason kept). */
+  async start(): Promise<void> {
+    const wanted = this.options.sensor ?? 'proc';
+    if (wanted === 'proc') {
+      this.sensorReason = 'the /proc + auditd sensor was chosen';
+      return;
+    }
+    const sensor = new BpftraceSensor({
+      ...(this.options.bpftrace ? { bpftrace: this.options.bpftrace } : {}),
+      ...(this.options.tracefs ? { tracefs: this.options.tracefs } : {}),
+      onStderr: (line) => this.options.log?.('warn', 'bpftrace', { line }),
+    });
+    try {
+      await sensor.start(this.options.sensorStartTimeoutMs);
+    } catch (error) {
+      const reason = (error as Error).message;
+      if (wanted === 'ebpf') throw new PalisadeError('agent.sensor_unavailable', `the eBPF sensor did not start: ${reason}`, { field: '--sensor', hint: 'run as root (or with CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE), install bpftrace, or use --sensor auto' });
+      this.sensorReason = reason;
+      this.options.log?.('warn', 'eBPF sensor unavailable: using /proc + auditd', { reason });
+      return;
+    }
+    // Kernel time (monotonic ns) to wall time, fixed once: the two clocks advance together.
+    const offsetMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
+    this.bpf = sensor;
+    this.kernel = new KernelEvents({
+      node: this.node,
+      procRoot: this.procRoot,
+      cgroups: new CgroupResolver(cgroup2Root(this.options.cgroupRoot)),
+      attribute: (c) => attribute(c, this.options.metadata),
+      wallMs: (ns) => ns / 1e6 + offsetMs,
+    });
+    this.sensorKind = 'ebpf';
+    this.sensorReason = undefined;
+  }
+
+  /** Stops the sensor and returns what it still held. */
+  async stop(): Promise<Collection> {
+    if (!this.bpf || !this.kernel) return { events: [], alerts: [] };
+    await this.bpf.stop();
+    const events = this.kernel.ingest(this.bpf.take(true));
+    return { events, alerts: events.flatMap((e) => this.engine.evaluate(this.node, e)) };
+  }
+
   /** Replaces the threat-intel list (after a refresh). */
   setThreatIntel(entries: string[]): void {
     this.engine.setList('threat_intel', entries);
@@ -100,17 +173,29 @@ export class NodeAgent {
     await this.options.metadata?.refresh();
     const now = this.clock.now().toISOString();
     const events: HostEvent[] = [];
-    const diff = this.processes.poll();
-    const sockets = this.readSockets();
+    const kernel = this.kernel;
+    // With eBPF, /proc gives the start snapshot and container facts; the kernel gives the rest.
+    const snapshot = this.collections === 0;
+    const diff = !kernel || snapshot || this.collections % EBPF_PROC_POLL_EVERY === 0 ? this.processes.poll() : { started: [], exited: [] };
+    const sockets = kernel ? { entries: [], byInode: new Map<number, SocketEntry>() } : this.readSockets();
     for (const tracked of diff.started) {
+      kernel?.seed(tracked.info);
+      if (kernel && !snapshot) {
+        const container = this.attribute(tracked.info.container);
+        if (container && !this.containers.has(container.id)) events.push(this.containerEvent(tracked, container));
+        continue;
+      }
       const event = this.execEvent(tracked, sockets.byInode);
       if (!event) continue;
       const container = event.container;
       if (container && !this.containers.has(container.id)) events.push(this.containerEvent(tracked, container));
       events.push(event);
     }
-    events.push(...this.networkEvents(sockets.entries, now));
-    events.push(...this.auditHostEvents());
+    if (kernel && this.bpf) events.push(...kernel.ingest(this.bpf.take()));
+    else {
+      events.push(...this.networkEvents(sockets.entries, now));
+      events.push(...this.auditHostEvents());
+    }
     events.push(...this.fileEvents(now));
     this.collections++;
     const alerts = events.flatMap((e) => this.engine.evaluate(this.node, e));

@@ -55,7 +55,8 @@ interface EventBase {
   id: string;
   /** ISO time the event happened (or was first observed). */
   at: string;
-  source: 'proc' | 'net' | 'auditd' | 'files';
+  /** ebpf: the bpftrace host sensor (sensor/); the others are the /proc + auditd fallback. */
+  source: 'proc' | 'net' | 'auditd' | 'files' | 'ebpf';
   process?: ProcessInfo;
   /** Parent chain, nearest first (parent, grandparent, ...). */
   ancestors?: ProcessSummary[];
@@ -69,6 +70,23 @@ interface EventBase {
 export interface ExecEvent extends EventBase {
   kind: 'exec';
   process: ProcessInfo;
+  /** What the kernel knew of the executed file (eBPF sensor only). */
+  program?: ProgramFacts;
+}
+
+export interface ProgramFacts {
+  /** The file's inode change time: when it was written, copied in or chmod'ed. */
+  changedAt?: string;
+  /** No name on disk: a memfd or a deleted file (fileless execution). */
+  deleted?: boolean;
+  /** memfd_create's name ("memfd:x") or the deleted file's last name, when deleted. */
+  dentry?: string;
+  /** Executed through a file descriptor (execveat with AT_EMPTY_PATH, /proc/self/fd/N, /dev/fd/N). */
+  viaFd?: boolean;
+  /** In a container, changed after the container started: not shipped in its image. */
+  writtenAfterStart?: boolean;
+  /** Seconds between the file's last change and its execution (written then run). */
+  ageSeconds?: number;
 }
 
 export interface NetworkEvent extends EventBase {
@@ -98,7 +116,18 @@ export interface ContainerEvent extends EventBase {
   hostDevices: boolean;
 }
 
-export type HostEvent = ExecEvent | NetworkEvent | FileEvent | ContainerEvent;
+/** A security-relevant system call seen by the eBPF sensor. */
+export interface SyscallEvent extends EventBase {
+  kind: 'syscall';
+  call: 'memfd_create' | 'init_module' | 'finit_module' | 'ptrace' | 'mount' | 'setuid' | 'capset' | 'unshare' | 'setns';
+  /**
+   * Call-specific: memfd_create { name }, ptrace { request, requestName, target }, mount { source,
+   * target, fstype }, setuid { from, to }, unshare/setns { flags, namespaces: "mnt,net,..." }.
+   */
+  args: Record<string, string | number>;
+}
+
+export type HostEvent = ExecEvent | NetworkEvent | FileEvent | ContainerEvent | SyscallEvent;
 export type HostEventKind = HostEvent['kind'];
 
 /** A stable id from the facts that identify an event on a node. */

@@ -18,7 +18,7 @@ function hasYaml(dir: string): boolean {
   return existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.yaml'));
 }
 
-const KINDS: readonly HostEventKind[] = ['exec', 'network', 'file', 'container'];
+const KINDS: readonly HostEventKind[] = ['exec', 'network', 'file', 'container', 'syscall'];
 
 export interface AgentRule {
   id: string;

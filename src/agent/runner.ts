@@ -7,8 +7,9 @@ import { foldAlerts, type AgentAlert } from './engine.js';
 import { nodeInventory } from './inventory.js';
 import { Shipper, splitBatch } from './shipper.js';
 import { Spool } from './spool.js';
+import { startStatusServer, type AgentStatus } from './status.js';
 import { loadThreatList } from './threat-intel.js';
-import type { NodeInventory } from './wire.js';
+import type { AgentHealth, NodeInventory } from './wire.js';
 
 export interface AgentRunOptions extends Omit<NodeAgentOptions, 'node' | 'threatIntel'> {
   node?: string;
@@ -18,6 +19,11 @@ export interface AgentRunOptions extends Omit<NodeAgentOptions, 'node' | 'threat
   token?: string;
   spoolDir?: string;
   spoolMaxBytes?: number;
+  /** Bound of the in-memory queue for batches the spool's disk refused (ENOSPC, EIO). */
+  spoolMemoryMaxBytes?: number;
+  /** HOST:PORT for /readyz and /metrics (port 0 picks one; see onStatus). */
+  statusAddr?: string;
+  onStatus?: (port: number) => void;
   heartbeatMs?: number;
   threatIntel?: string;
   threatIntelRefreshMs?: number;
@@ -29,6 +35,8 @@ export interface AgentRunOptions extends Omit<NodeAgentOptions, 'node' | 'threat
 
 export interface OnceResult {
   node: string;
+  /** Which sensor ran and what it lost. */
+  sensor: Pick<AgentHealth, 'sensor' | 'sensorReason' | 'lostEvents'>;
   alerts: (Pick<AgentAlert, 'rule' | 'title' | 'severity' | 'tactic' | 'resource' | 'evidence'> & { technique?: string; count: number })[];
   events: number;
 }
@@ -44,7 +52,8 @@ export async function createAgent(options: Omit<AgentRunOptions, 'intervalMs'>):
   const inventory = nodeInventory({ ...(options.node ? { name: options.node } : {}) });
   const threatIntel = await threatEntries(options.threatIntel, options.log);
   const agent = new NodeAgent({ ...options, node: inventory.name, threatIntel });
-  return { agent, inventory };
+  await agent.start();
+  return { agent, inventory: { ...inventory, sensor: agent.sensor.kind } };
 }
 
 /** `palisade agent --once`: collects for `durationMs` (a snapshot plus a few diffs), no shipping. */
@@ -59,8 +68,13 @@ export async function collectOnce(options: Omit<AgentRunOptions, 'server' | 'tok
     if (Date.now() + options.intervalMs > until || options.signal?.aborted) break;
     await sleep(options.intervalMs, options.signal);
   }
+  // The sensor's last records (bpftrace's buffers, the grace window) count too.
+  const last = await agent.stop();
+  all.events.push(...last.events);
+  all.alerts.push(...last.alerts);
   return {
     node: inventory.name,
+    sensor: agent.health(),
     alerts: foldAlerts(all.alerts).map((a) => ({
       rule: a.rule, title: a.title, severity: a.severity, tactic: a.tactic, ...(a.technique ? { technique: a.technique } : {}),
       resource: a.resource, evidence: a.evidence, count: a.count,
@@ -73,15 +87,32 @@ export async function collectOnce(options: Omit<AgentRunOptions, 'server' | 'tok
 export async function runAgent(options: AgentRunOptions): Promise<{ collections: number; events: number; alerts: number; sent: number; spooled: number; dropped: number }> {
   const log = options.log ?? (() => {});
   const { agent, inventory } = await createAgent(options);
-  const spool = options.server ? new Spool(options.spoolDir ?? '/var/lib/palisade/agent-spool', options.spoolMaxBytes, ({ events, batches, totalEvents }) => {
-    log('warn', 'spool full: oldest batches dropped', { droppedEvents: events, droppedBatches: batches, totalDroppedEvents: totalEvents });
-  }) : undefined;
+  const spool = options.server ? new Spool(options.spoolDir ?? '/var/lib/palisade/agent-spool', options.spoolMaxBytes, ({ events, batches, totalEvents, reason, error }) => {
+    log('warn', reason === 'spool_full' ? 'spool full: oldest batches dropped' : 'spool disk refused batches and the memory queue is full: batches dropped',
+      { droppedEvents: events, droppedBatches: batches, totalDroppedEvents: totalEvents, reason, ...(error ? { error } : {}) });
+  }, options.spoolMemoryMaxBytes) : undefined;
   const shipper = spool && options.server ? new Shipper({ server: options.server, token: options.token ?? '', spool, warn: (m, d) => log('warn', m, d) }) : undefined;
   const heartbeatMs = options.heartbeatMs ?? 60_000;
   let lastHeartbeat = 0;
   let lastThreatRefresh = Date.now();
   const counters = { collections: 0, events: 0, alerts: 0 };
-  log('info', 'palisade agent started', { node: inventory.name, server: options.server ?? null, intervalMs: options.intervalMs, rules: agent.engine.rules.length });
+  let lastCollectionMs = 0;
+  const health = (): AgentHealth => {
+    const stats = spool?.stats();
+    return {
+      ...agent.health(),
+      droppedEvents: stats?.droppedEvents ?? 0,
+      droppedByReason: stats?.droppedByReason ?? { spool_full: 0, write_failed: 0 },
+      spoolWriteFailures: stats?.writeFailures ?? 0,
+      spooledBatches: stats?.batches ?? 0,
+      memoryBatches: stats?.memoryBatches ?? 0,
+    };
+  };
+  const status = options.statusAddr
+    ? await startStatusServer(options.statusAddr, (): AgentStatus => ({ ...health(), ...counters, lastCollectionMs, intervalMs: options.intervalMs }))
+    : undefined;
+  if (status) options.onStatus?.(status.port);
+  log('info', 'palisade agent started', { node: inventory.name, server: options.server ?? null, intervalMs: options.intervalMs, rules: agent.engine.rules.length, ...agent.health() });
   while (!options.signal?.aborted) {
     const started = Date.now();
     try {
@@ -91,6 +122,7 @@ export async function runAgent(options: AgentRunOptions): Promise<{ collections:
       counters.collections++;
       counters.events += events.length;
       counters.alerts += alerts.length;
+      lastCollectionMs = Date.now();
       for (const alert of alerts) log('warn', `alert: ${alert.title}`, { rule: alert.rule, severity: alert.severity, resource: alert.resource });
       const heartbeat = started - lastHeartbeat >= heartbeatMs;
       if (shipper && (events.length || alerts.length || heartbeat)) {
@@ -98,7 +130,7 @@ export async function runAgent(options: AgentRunOptions): Promise<{ collections:
         await shipper.ship(splitBatch({
           sentAt: new Date().toISOString(),
           node: inventory,
-          ...(heartbeat ? { heartbeat: { at: new Date(started).toISOString() } } : {}),
+          ...(heartbeat ? { heartbeat: { at: new Date(started).toISOString(), ...health() } } : {}),
           events,
           alerts,
         }));
@@ -116,9 +148,14 @@ export async function runAgent(options: AgentRunOptions): Promise<{ collections:
     }
     await sleep(Math.max(0, options.intervalMs - (Date.now() - started)), options.signal);
   }
+  await agent.stop();
+  // What the disk still refuses at stop is lost with the process: counted and logged, not hidden.
+  const lostAtStop = spool?.close() ?? 0;
+  await status?.close();
   const stats = spool?.stats();
-  log('info', 'palisade agent stopped', { ...counters, sent: shipper?.sent ?? 0, spooled: stats?.batches ?? 0, dropped: stats?.droppedEvents ?? 0 });
-  return { ...counters, sent: shipper?.sent ?? 0, spooled: stats?.batches ?? 0, dropped: stats?.droppedEvents ?? 0 };
+  const final = { ...counters, sent: shipper?.sent ?? 0, spooled: stats?.batches ?? 0, dropped: stats?.droppedEvents ?? 0 };
+  log('info', 'palisade agent stopped', { ...final, ...(lostAtStop ? { droppedAtStop: lostAtStop } : {}), ...(stats ? { droppedByReason: stats.droppedByReason } : {}) });
+  return final;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

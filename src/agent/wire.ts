@@ -13,6 +13,25 @@ export interface NodeInventory {
   /** Container runtime (containerd, cri-o, docker, runc), from the CRI socket or cgroups. */
   runtime?: string;
   agentVersion?: string;
+  /** Which sensor collects host events: eBPF (bpftrace) or the /proc + auditd fallback. */
+  sensor?: SensorKind;
+}
+
+export type SensorKind = 'ebpf' | 'proc';
+
+/** What a heartbeat reports about the agent itself: its sensor and everything it lost. */
+export interface AgentHealth {
+  sensor: SensorKind;
+  /** Why the eBPF sensor is not running, when it is not. */
+  sensorReason?: string;
+  /** Kernel events lost before the agent read them (bpftrace's ring buffer, the agent's queue). */
+  lostEvents: number;
+  /** Events dropped because they could not be spooled (disk full or failing, spool bound). */
+  droppedEvents: number;
+  droppedByReason: { spool_full: number; write_failed: number };
+  spoolWriteFailures: number;
+  spooledBatches: number;
+  memoryBatches: number;
 }
 
 export interface AgentBatch {
@@ -21,7 +40,7 @@ export interface AgentBatch {
   sentAt: string;
   node: NodeInventory;
   /** Present on heartbeat batches: the server updates the node and meters core-hours. */
-  heartbeat?: { at: string };
+  heartbeat?: { at: string } & Partial<AgentHealth>;
   events: HostEvent[];
   alerts: AgentAlert[];
 }

@@ -21,6 +21,10 @@ interface AgentFlags {
   kubeletUrl?: string;
   criEndpoint?: string;
   heartbeat: string;
+  sensor: string;
+  bpftrace?: string;
+  statusAddr?: string;
+  spoolMemoryMb: string;
 }
 
 /** `1s`, `500ms`, `2m`, or plain milliseconds. */
@@ -61,8 +65,13 @@ export function register(program: Command): void {
     .option('--kubelet-url <url>', 'kubelet API for pod names (https://NODE_IP:10250)')
     .option('--cri-endpoint <socket>', 'CRI socket for container metadata through crictl')
     .option('--heartbeat <duration>', 'heartbeat (node inventory) period', '60s')
+    .option('--sensor <kind>', 'auto (eBPF through bpftrace, else /proc + auditd), ebpf (fail without it) or proc', 'auto')
+    .option('--bpftrace <path>', 'the bpftrace binary', 'bpftrace')
+    .option('--status-addr <host:port>', 'serve /readyz and /metrics (sensor, lost and dropped events) here')
+    .option('--spool-memory-mb <n>', 'memory for batches the spool disk refuses (full, failing) until it takes them again', '16')
     .action(async (flags: AgentFlags) => {
       if (!['json', 'table'].includes(flags.format)) throw new PalisadeError('cli.bad_format', `unknown format ${JSON.stringify(flags.format)}`, { field: '--format', hint: 'use json or table' });
+      if (!['auto', 'ebpf', 'proc'].includes(flags.sensor)) throw new PalisadeError('cli.bad_sensor', `unknown sensor ${JSON.stringify(flags.sensor)}`, { field: '--sensor', hint: 'use auto, ebpf or proc' });
       const intervalMs = duration(flags.interval, '--interval');
       const rules = loadAgentRules(flags.rulesDir ? { dir: flags.rulesDir } : {});
       const metadata = metadataSource(flags);
@@ -70,6 +79,8 @@ export function register(program: Command): void {
         intervalMs,
         rules,
         procRoot: flags.proc,
+        sensor: flags.sensor as 'auto' | 'ebpf' | 'proc',
+        bpftrace: flags.bpftrace,
         ...(flags.node ? { node: flags.node } : {}),
         ...(flags.auditLog ? { auditLog: flags.auditLog } : {}),
         ...(flags.threatIntel ? { threatIntel: flags.threatIntel } : {}),
@@ -84,7 +95,7 @@ export function register(program: Command): void {
         if (flags.format === 'json') console.log(JSON.stringify(result, null, 2));
         else {
           for (const a of result.alerts) console.log(`${a.severity.padEnd(8)} ${a.rule.padEnd(40)} ${a.resource.kind}/${a.resource.name} x${a.count}`);
-          console.error(`${result.events} events, ${result.alerts.length} alerts on ${result.node}`);
+          console.error(`${result.events} events, ${result.alerts.length} alerts on ${result.node} (sensor ${result.sensor.sensor}${result.sensor.lostEvents ? `, ${result.sensor.lostEvents} kernel events lost` : ''})`);
         }
         return;
       }
@@ -107,6 +118,8 @@ export function register(program: Command): void {
         ...(token ? { token } : {}),
         spoolDir: flags.spoolDir,
         spoolMaxBytes: Number(flags.spoolMaxMb) * 1024 * 1024,
+        spoolMemoryMaxBytes: Number(flags.spoolMemoryMb) * 1024 * 1024,
+        ...(flags.statusAddr ? { statusAddr: flags.statusAddr } : {}),
         heartbeatMs: duration(flags.heartbeat, '--heartbeat'),
         signal: controller.signal,
         log: (level, message, details) => logger[level](details ?? {}, message),

@@ -1,0 +1,370 @@
+/**
+ * Turns the sensor's records into host events around a process tree kept from fork, exec and
+ * exit. A process that lived a millisecond still gets its container (through its cgroup id,
+ * then its parent, then its mount namespace) and its ancestry (parents stay in the tree for a
+ * minute after they exit). Memory is bounded: exited processes are forgotten after that minute,
+ * and every side table has a cap.
+ */
+import { readFileSync } from 'node:fs';
+import { containerFromCgroup } from '../containers.js';
+import { readProcess } from '../collectors/proc.js';
+import { basename, eventId, type ContainerRef, type Endpoint, type ExecEvent, type FileEvent, type HostEvent, type NetworkEvent, type ProcessInfo, type ProcessSummary, type SyscallEvent } from '../events.js';
+import type { CgroupResolver } from './cgroups.js';
+import type { SensorRecord } from './records.js';
+
+const KEEP_EXITED_NS = 60e9;
+const MAX_PROCESSES = 65_536;
+const MAX_SIDE = 16_384;
+const MAX_ARGS = 64;
+const AT_EMPTY_PATH = 0x1000;
+const S_IFMT = 0o170000;
+const O_ACCMODE = 0o3;
+const O_CREAT = 0o100;
+const O_TRUNC = 0o1000;
+
+const NAMESPACE_FLAGS: [number, string][] = [
+  [0x00020000, 'mnt'], [0x04000000, 'uts'], [0x08000000, 'ipc'], [0x10000000, 'user'],
+  [0x20000000, 'pid'], [0x40000000, 'net'], [0x02000000, 'cgroup'], [0x00000080, 'time'],
+];
+const PTRACE_REQUESTS: Record<number, string> = { 4: 'POKETEXT', 5: 'POKEDATA', 6: 'POKEUSER', 16: 'ATTACH', 0x4206: 'SEIZE' };
+
+interface TreeProcess {
+  pid: number;
+  ppid: number;
+  name: string;
+  exe: string;
+  comm: string;
+  argv: string[];
+  uid: number;
+  startTime: number;
+  container?: ContainerRef;
+  mntns?: number;
+  netns?: number;
+  stdin?: ProcessInfo['stdin'];
+  /** Made by a fork and not exec'd since: may be a thread, forgotten at its exit. */
+  forked?: boolean;
+  exitedNs?: number;
+}
+
+export interface KernelEventsOptions {
+  node: string;
+  procRoot: string;
+  cgroups: CgroupResolver;
+  /** Adds pod facts (kubelet or CRI) to a container. */
+  attribute: (container: ContainerRef) => ContainerRef;
+  /** Kernel monotonic ns → wall-clock ms. */
+  wallMs: (ns: number) => number;
+}
+
+/** Stdin's file type (i_mode) as the rules name it. */
+function stdinType(mode: number): ProcessInfo['stdin'] {
+  switch (mode & S_IFMT) {
+    case 0o140000: return { type: 'socket' };
+    case 0o010000: return { type: 'pipe' };
+    case 0o100000: return { type: 'file' };
+    case 0o020000: return { type: 'other' }; // a character device: a terminal or /dev/null
+    default: return undefined;
+  }
+}
+
+function fileOp(flags: number): FileEvent['op'] {
+  if (flags & O_TRUNC) return 'truncate';
+  if (flags & O_CREAT) return 'create';
+  return (flags & O_ACCMODE) === 0 ? 'read' : 'write';
+}
+
+function namespaces(flags: number): string {
+  return NAMESPACE_FLAGS.filter(([bit]) => flags & bit).map(([, name]) => name).join(',');
+}
+
+/** Keeps a Map under a size by dropping its oldest entries. */
+function capped<K, V>(map: Map<K, V>, max: number): void {
+  if (map.size <= max) return;
+  for (const key of map.keys()) {
+    map.delete(key);
+    if (map.size <= max) return;
+  }
+}
+
+export class KernelEvents {
+  private readonly tree = new Map<number, TreeProcess>();
+  private readonly pendingExec = new Map<number, { t: number; filename: string; flags: number; argv: string[] }>();
+  private readonly binds = new Map<string, Endpoint>();
+  private readonly lastConnect = new Map<number, { remote: string; t: number }>();
+  /** Mount namespace → container, learned from processes whose cgroup named it. */
+  private readonly mntnsContainer = new Map<number, ContainerRef>();
+  private lastT = 0;
+
+  constructor(private readonly options: KernelEventsOptions) {}
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** Adds a process known from /proc (the agent's start snapshot), so older ancestors have names. */
+  seed(info: ProcessInfo): void {
+    if (this.tree.has(info.pid)) return;
+    this.tree.set(info.pid, {
+      pid: info.pid, ppid: info.ppid, name: info.name, exe: info.exe, comm: info.comm, argv: info.argv, uid: info.uid, startTime: info.startTime,
+      ...(info.container ? { container: info.container } : {}),
+      ...(info.namespaces?.mnt ? { mntns: info.namespaces.mnt } : {}),
+      ...(info.namespaces?.net ? { netns: info.namespaces.net } : {}),
+    });
+    if (info.container && info.namespaces?.mnt) this.mntnsContainer.set(info.namespaces.mnt, info.container);
+  }
+
+  /** The events of a batch of records (in kernel time order). */
+  ingest(records: SensorRecord[]): HostEvent[] {
+    const events: HostEvent[] = [];
+    const lastExec = new Map<number, ExecEvent>();
+    const lastMount = new Map<number, SyscallEvent>();
+    const lastOpen = new Map<number, string>();
+    for (const r of records) {
+      this.lastT = Math.max(this.lastT, r.t);
+      switch (r.k) {
+        case 'E':
+          this.pendingExec.set(r.pid, { t: r.t, filename: r.filename, flags: r.flags, argv: [] });
+          capped(this.pendingExec, MAX_SIDE);
+          break;
+        case 'A': {
+          const pending = this.pendingExec.get(r.pid);
+          if (pending && r.index < MAX_ARGS) pending.argv[r.index] = r.arg;
+          break;
+        }
+        case 'X': {
+          const event = this.exec(r);
+          lastExec.set(r.pid, event);
+          events.push(event);
+          break;
+        }
+        case 'D': {
+          const event = lastExec.get(r.pid);
+          if (event) event.program = { ...event.program, deleted: true, dentry: r.dentry };
+          break;
+        }
+        case 'F': {
+          const parent = this.process(r.pid);
+          if (!this.tree.has(r.child) && parent) {
+            this.tree.set(r.child, { ...parent, pid: r.child, ppid: r.pid, startTime: Math.floor(r.t / 1e7), forked: true, exitedNs: undefined });
+          }
+          break;
+        }
+        case 'Q': {
+          if (r.pid === r.tid) {
+            const p = this.tree.get(r.pid);
+            if (p) p.exitedNs = r.t;
+          } else if (this.tree.get(r.tid)?.forked) this.tree.delete(r.tid);
+          break;
+        }
+        case 'C':
+        case 'K': {
+          if (r.socketType !== 1 && r.socketType !== 2) break;
+          const remote = { ip: r.ip, port: r.port };
+          if (r.k === 'C') {
+            this.lastConnect.set(r.pid, { remote: `${r.ip}:${r.port}`, t: r.t });
+            capped(this.lastConnect, MAX_SIDE);
+          }
+          events.push(this.network(r, r.k === 'C' ? 'connect' : 'accept', r.socketType === 2 ? 'udp' : 'tcp', { ip: '', port: 0 }, remote));
+          break;
+        }
+        case 'B':
+          this.binds.set(`${r.pid}:${r.fd}`, { ip: r.ip, port: r.port });
+          capped(this.binds, MAX_SIDE);
+          break;
+        case 'L': {
+          const local = this.binds.get(`${r.pid}:${r.fd}`) ?? { ip: '', port: 0 };
+          events.push(this.network(r, 'listen', 'tcp', local));
+          break;
+        }
+        case 'O': {
+          // An open matching two of the script's prefix filters arrives twice: keep one.
+          const key = `${r.flags}\u0000${r.path}`;
+          if (lastOpen.get(r.pid) === key) break;
+          lastOpen.set(r.pid, key);
+          events.push(this.file(r, r.path, fileOp(r.flags)));
+          break;
+        }
+        case 'U':
+          events.push(this.file(r, r.path, r.op === 'unlink' ? 'delete' : r.op));
+          break;
+        case 'M':
+          events.push(this.syscall(r, 'memfd_create', { name: r.name, flags: r.flags }));
+          break;
+        case 'I':
+          events.push(this.syscall(r, r.call, r.detail ? { detail: r.detail } : {}));
+          break;
+        case 'P':
+          events.push(this.syscall(r, 'ptrace', { request: r.request, requestName: PTRACE_REQUESTS[r.request] ?? String(r.request), target: r.target }));
+          break;
+        case 'N': {
+          const event = this.syscall(r, 'mount', { target: r.text });
+          lastMount.set(r.pid, event);
+          events.push(event);
+          break;
+        }
+        case 'T':
+        case 'G': {
+          const event = lastMount.get(r.pid);
+          if (event) event.args[r.k === 'T' ? 'fstype' : 'source'] = r.text;
+          break;
+        }
+        case 'S':
+          events.push(this.syscall(r, 'setuid', { from: r.from, to: r.to }));
+          break;
+        case 'Y':
+          events.push(this.syscall(r, 'capset', {}));
+          break;
+        case 'W':
+        case 'V':
+          events.push(this.syscall(r, r.k === 'W' ? 'unshare' : 'setns', { flags: r.flags, namespaces: namespaces(r.flags) }));
+          break;
+      }
+    }
+    this.forgetExited();
+    return events;
+  }
+
+  private forgetExited(): void {
+    for (const [pid, p] of this.tree) if (p.exitedNs !== undefined && this.lastT - p.exitedNs > KEEP_EXITED_NS) this.tree.delete(pid);
+    if (this.tree.size > MAX_PROCESSES) {
+      for (const [pid, p] of this.tree) {
+        if (p.exitedNs !== undefined || p.forked) this.tree.delete(pid);
+        if (this.tree.size <= MAX_PROCESSES * 0.9) break;
+      }
+    }
+  }
+
+  /** A process from the tree, else read from /proc (it existed before the sensor started). */
+  private process(pid: number): TreeProcess | undefined {
+    const known = this.tree.get(pid);
+    if (known || pid <= 0) return known;
+    const info = readProcess(this.options.procRoot, pid);
+    if (!info) return undefined;
+    this.seed(info);
+    return this.tree.get(pid);
+  }
+
+  private exec(r: Extract<SensorRecord, { k: 'X' }>): ExecEvent {
+    const pending = this.pendingExec.get(r.pid);
+    this.pendingExec.delete(r.pid);
+    const argv = pending && pending.t <= r.t ? Array.from(pending.argv, (a) => a ?? '') : [];
+    const exe = r.filename;
+    const parent = this.process(r.ppid);
+    const place = this.options.cgroups.lookup(r.cgroup);
+    let container = place ? place.container : undefined;
+    if (!place) {
+      // The cgroup vanished already (or is unknown): the process if alive, its parent in the same mount namespace, or the namespace.
+      container = this.liveContainer(r.pid)
+        ?? (parent && parent.mntns === r.mntns ? parent.container : undefined)
+        ?? this.mntnsContainer.get(r.mntns);
+    }
+    if (container) {
+      container = this.options.attribute(container);
+      this.mntnsContainer.set(r.mntns, container);
+      capped(this.mntnsContainer, MAX_SIDE);
+    }
+    const stdin = stdinType(r.stdinMode);
+    if (stdin?.type === 'socket') {
+      const connect = this.lastConnect.get(r.pid) ?? this.lastConnect.get(r.ppid);
+      if (connect && r.t - connect.t < KEEP_EXITED_NS) stdin.remote = connect.remote;
+    }
+    const node: TreeProcess = {
+      pid: r.pid, ppid: r.ppid, name: basename(exe), exe, comm: basename(exe).slice(0, 15), argv: argv.length ? argv : [exe], uid: r.uid,
+      startTime: this.tree.get(r.pid)?.startTime ?? Math.floor(r.t / 1e7),
+      mntns: r.mntns, netns: r.netns,
+      ...(container ? { container } : {}),
+      ...(stdin ? { stdin } : {}),
+    };
+    this.tree.set(r.pid, node);
+    capped(this.tree, MAX_PROCESSES * 1.1);
+    const wall = this.options.wallMs(r.t);
+    const changedMs = r.ctime * 1000;
+    const viaFd = ((pending?.flags ?? 0) & AT_EMPTY_PATH) !== 0 || /^\/(proc\/(self|\d+)|dev)\/fd\/\d+$/.test(pending?.filename ?? exe);
+    const program: ExecEvent['program'] = {
+      ...(r.ctime > 0 ? { changedAt: new Date(changedMs).toISOString(), ageSeconds: Math.max(0, Math.round((wall - changedMs) / 1000)) } : {}),
+      ...(r.nlink === 0 ? { deleted: true } : {}),
+      ...(viaFd ? { viaFd: true } : {}),
+      // One second of slack: a runtime may touch files while it creates the container.
+      ...(container && place && r.ctime > 0 ? { writtenAfterStart: changedMs > place.createdMs + 1000 } : {}),
+    };
+    return {
+      id: eventId(this.options.node, 'ebpf', 'exec', r.pid, r.t),
+      kind: 'exec',
+      at: new Date(wall).toISOString(),
+      source: 'ebpf',
+      process: this.info(node),
+      ancestors: this.ancestors(node),
+      ...(container ? { container, mainProcess: !parent || parent.container?.id !== container.id } : {}),
+      program,
+    };
+  }
+
+  private liveContainer(pid: number): ContainerRef | undefined {
+    try {
+      return containerFromCgroup(readFileSync(`${this.options.procRoot}/${pid}/cgroup`, 'latin1'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private info(p: TreeProcess): ProcessInfo {
+    return {
+      pid: p.pid, ppid: p.ppid, startTime: p.startTime, uid: p.uid, name: p.name, exe: p.exe, comm: p.comm, argv: p.argv,
+      ...(p.mntns || p.netns ? { namespaces: { ...(p.mntns ? { mnt: p.mntns } : {}), ...(p.netns ? { net: p.netns } : {}) } } : {}),
+      ...(p.container ? { container: p.container } : {}),
+      ...(p.stdin ? { stdin: p.stdin } : {}),
+    };
+  }
+
+  /** Parent chain, nearest first, at most 8. */
+  private ancestors(p: TreeProcess): ProcessSummary[] {
+    const chain: ProcessSummary[] = [];
+    const seen = new Set<number>([p.pid]);
+    let current = p;
+    while (chain.length < 8 && current.ppid > 0 && !seen.has(current.ppid)) {
+      seen.add(current.ppid);
+      const parent = this.process(current.ppid);
+      if (!parent) break;
+      chain.push({ pid: parent.pid, name: parent.name, exe: parent.exe, argv: parent.argv });
+      current = parent;
+    }
+    return chain;
+  }
+
+  /** What every non-exec event carries about its process. */
+  private context(pid: number): Pick<HostEvent, 'process' | 'ancestors' | 'container' | 'mainProcess'> {
+    const p = this.process(pid);
+    if (!p) return {};
+    const parent = this.tree.get(p.ppid);
+    return {
+      process: this.info(p),
+      ancestors: this.ancestors(p),
+      ...(p.container ? { container: p.container, mainProcess: !parent || parent.container?.id !== p.container.id } : {}),
+    };
+  }
+
+  private network(r: SensorRecord, direction: NetworkEvent['direction'], protocol: NetworkEvent['protocol'], local: Endpoint, remote?: Endpoint): NetworkEvent {
+    return {
+      id: eventId(this.options.node, 'ebpf', 'net', r.pid, r.t),
+      kind: 'network', at: new Date(this.options.wallMs(r.t)).toISOString(), source: 'ebpf',
+      protocol, direction, local, ...(remote ? { remote } : {}),
+      ...this.context(r.pid),
+    };
+  }
+
+  private file(r: SensorRecord, path: string, op: FileEvent['op']): FileEvent {
+    return {
+      id: eventId(this.options.node, 'ebpf', 'file', r.pid, r.t, path),
+      kind: 'file', at: new Date(this.options.wallMs(r.t)).toISOString(), source: 'ebpf', path, op,
+      ...this.context(r.pid),
+    };
+  }
+
+  private syscall(r: SensorRecord, call: SyscallEvent['call'], args: SyscallEvent['args']): SyscallEvent {
+    return {
+      id: eventId(this.options.node, 'ebpf', call, r.pid, r.t),
+      kind: 'syscall', at: new Date(this.options.wallMs(r.t)).toISOString(), source: 'ebpf', call, args,
+      ...this.context(r.pid),
+    };
+  }
+}
