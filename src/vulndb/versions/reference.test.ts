@@ -1,0 +1,82 @@
+/**
+ * Each ecosystem's comparator against its reference implementation's own test vectors, stored in
+ * testdata/ (origins, commits and licences in testdata/SOURCES.md).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { comparePep440, isValidPep440 } from './index.js';
+
+const TESTDATA = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata');
+
+function text(file: string): string {
+  return readFileSync(path.join(TESTDATA, file), 'utf8');
+}
+
+/** Lines that are neither blank nor `#` comments. */
+function dataLines(file: string): string[] {
+  return text(file).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/** `A<TAB>B<TAB>R` lines: R is -1, 0 or 1. */
+function tsvTriples(file: string): Array<[string, string, number]> {
+  return dataLines(file).map((l) => {
+    const [a, b, r] = l.split('\t');
+    return [a!, b!, Number(r)];
+  });
+}
+
+type Compare = (a: string, b: string) => number;
+
+/** Every pair of a list the reference sorts ascending (strictly, unless `equalRuns`). */
+function expectSorted(compare: Compare, sorted: string[]): void {
+  const wrong: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = 0; j < sorted.length; j++) {
+      const want = Math.sign(i - j);
+      const got = compare(sorted[i]!, sorted[j]!);
+      if (got !== want) wrong.push(`${sorted[i]} vs ${sorted[j]}: ${got}, want ${want}`);
+    }
+  }
+  expect(wrong).toEqual([]);
+}
+
+function expectTriples(compare: Compare, triples: Array<[string, string, number]>): void {
+  const wrong: string[] = [];
+  for (const [a, b, r] of triples) {
+    const got = compare(a, b);
+    const back = compare(b, a);
+    if (got !== r || back !== -r + 0) wrong.push(`${a} vs ${b}: ${got} (reverse ${back}), want ${r}`);
+  }
+  expect(wrong).toEqual([]);
+}
+
+describe('PyPI: pypa/packaging', () => {
+  it('orders test_version.py VERSIONS exactly as listed', () => {
+    const sorted = dataLines('pypi-sorted.txt');
+    expect(sorted.length).toBeGreaterThanOrEqual(90);
+    expectSorted(comparePep440, sorted);
+  });
+
+  it('compares each normalisation case equal to its normal form', () => {
+    const pairs = JSON.parse(text('pypi-equal.json')) as Array<[string, string]>;
+    expect(pairs.length).toBeGreaterThanOrEqual(100);
+    for (const [raw, normal] of pairs) {
+      expect(isValidPep440(raw), JSON.stringify(raw)).toBe(true);
+      expect(comparePep440(raw, normal), JSON.stringify([raw, normal])).toBe(0);
+    }
+  });
+
+  it('rejects test_invalid_versions as PEP 440 (they order as legacy versions)', () => {
+    const invalid = dataLines('pypi-invalid.txt');
+    expect(invalid.length).toBeGreaterThanOrEqual(15);
+    for (const v of invalid) expect(isValidPep440(v), JSON.stringify(v)).toBe(false);
+  });
+
+  it('orders legacy versions as packaging 21.3 LegacyVersion did (below every PEP 440 version)', () => {
+    const triples = tsvTriples('pypi-legacy.tsv');
+    expect(triples.length).toBeGreaterThan(1000);
+    expectTriples(comparePep440, triples);
+  });
+});
