@@ -97,7 +97,7 @@ rules:
   it('keeps first-seen state per scope, bounded', () => {
     const only = { rules: rules.rules.filter((r) => r.rule.id === 'k8s.rare-serviceaccount-operation'), lists: rules.lists };
     const detector = new AuditDetector({ rules: only });
-    const sa = (i: number, resource: string) => event({ verb: 'get', user: { username: `system:serviceaccount:ns:sa${i}`, groups: [] }, objectRef: { resource, namespace: 'ns' }, requestReceivedTimestamp: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString() });
+    const sa = (i: number, resource: string) => event({ auditID: `sa-${i}`, verb: 'get', user: { username: `system:serviceaccount:ns:sa${i}`, groups: [] }, objectRef: { resource, namespace: 'ns' }, requestReceivedTimestamp: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString() });
     for (let i = 0; i < 100; i++) detector.process([sa(i, 'configmaps')]);
     expect((detector.state as unknown as { scopeCount: number }).scopeCount).toBe(100);
     const small = new AuditDetector({ rules: only, state: new (detector.state.constructor as typeof import('./state.js').MemoryDetectionState)({ maxScopes: 10 }) });

@@ -49,6 +49,11 @@ export interface DetectorOptions {
   maxEvidence?: number;
   /** Alerts kept open in memory; the least recently updated are let go first (default 10,000). */
   maxOpenAlerts?: number;
+  /**
+   * Requests remembered to alert once per auditID and rule across stages (default 100,000; a
+   * request's stages arrive within its duration, so the most recent ones are what matter).
+   */
+  maxRememberedRequests?: number;
   clock?: Clock;
   ids?: IdSource;
 }
@@ -80,6 +85,9 @@ export class AuditDetector {
   private readonly clock: Clock;
   private readonly open = new Map<string, AuditAlert>();
   private readonly stateful = new Map<string, StatefulRule>();
+  /** auditID + rule of the requests that already alerted (or were judged by a first-seen rule), oldest first. */
+  private readonly alerted = new Set<string>();
+  private readonly maxRemembered: number;
   private processed = 0;
 
   constructor(options: DetectorOptions) {
@@ -89,6 +97,7 @@ export class AuditDetector {
     this.windowMs = options.windowMs ?? 3_600_000;
     this.maxEvidence = options.maxEvidence ?? 5;
     this.maxOpen = options.maxOpenAlerts ?? 10_000;
+    this.maxRemembered = options.maxRememberedRequests ?? 100_000;
     this.ids = options.ids ?? randomIds;
     this.clock = options.clock ?? systemClock;
   }
@@ -100,17 +109,21 @@ export class AuditDetector {
   /** Runs one batch; returns the alerts it opened or updated, each once. */
   process(events: Iterable<AuditEvent>): AuditAlert[] {
     const touched = new Set<AuditAlert>();
-    this.each(events, (hit, event) => touched.add(this.record(hit, event)));
+    const judged = new Set<string>();
+    this.each(events, judged, (hit, event) => touched.add(this.record(hit, event)));
+    this.remember(judged);
     return [...touched];
   }
 
   /**
    * Runs one batch for a caller that folds alerts itself (the server, through the center): the
    * hits of each rule on each resource in this batch, as one threat with its count and evidence.
+   * The requests judged are remembered only when the caller calls `remember(judged)` after it
+   * stored the threats: a batch the apiserver sends again after a failure is detected again.
    */
-  threats(events: Iterable<AuditEvent>): AuditThreat[] {
+  threats(events: Iterable<AuditEvent>, judged = new Set<string>()): AuditThreat[] {
     const byKey = new Map<string, AuditThreat>();
-    this.each(events, (hit, event) => {
+    this.each(events, judged, (hit, event) => {
       const resource = alertResource(event, this.cluster);
       const key = hit.rule.id + '\u001f' + resource.id;
       const at = eventTime(event) || this.clock.now().getTime();
@@ -131,12 +144,26 @@ export class AuditDetector {
     return [...byKey.values()];
   }
 
-  private each(events: Iterable<AuditEvent>, onHit: (hit: CompiledRule, event: AuditEvent) => void): void {
+  /** Marks requests as alerted (see threats); bounded, oldest forgotten first. */
+  remember(judged: Iterable<string>): void {
+    for (const key of judged) {
+      this.alerted.delete(key);
+      this.alerted.add(key);
+    }
+    while (this.alerted.size > this.maxRemembered) this.alerted.delete(this.alerted.values().next().value as string);
+  }
+
+  private each(events: Iterable<AuditEvent>, judged: Set<string>, onHit: (hit: CompiledRule, event: AuditEvent) => void): void {
     for (const event of events) {
       this.processed++;
       const hits = this.engine.match(event);
       for (let i = 0; i < hits.length; i++) {
         const hit = hits[i]!;
+        // One alert per request and rule, whichever of its stages (RequestReceived, ResponseStarted,
+        // ResponseComplete) matched first; a first-seen rule learns from each request once.
+        const key = (event.cluster ?? this.cluster) + '\u001f' + event.auditID + '\u001f' + hit.rule.id;
+        if (judged.has(key) || this.alerted.has(key)) continue;
+        judged.add(key);
         if (hit.rule.firstSeen && !this.firstSeen(hit, event)) continue;
         onHit(hit, event);
       }

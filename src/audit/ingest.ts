@@ -76,13 +76,16 @@ export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, li
     async ingest(cluster, body) {
       const batch = decodeWebhookBody(body, cluster);
       const fresh = await unseenAuditEvents(db, cluster, batch.events);
+      const judged = new Set<string>();
       return {
         events: batch.events.length,
         duplicates: batch.events.length - fresh.length,
         errors: batch.errors,
-        threats: detector.threats(fresh),
+        threats: detector.threats(fresh, judged),
         async commit() {
           await storeAuditEvents(db, cluster, fresh);
+          // Only now: a later stage of the same request (exec's ResponseComplete) does not alert again.
+          detector.remember(judged);
           await touch(cluster);
           void scheduleFlush();
         },

@@ -49,7 +49,13 @@ export interface AuditRule {
   enabled: boolean;
   /** `success` (default): only requests the apiserver allowed and completed; `failure`: only refused ones; `any`. */
   outcome: 'success' | 'failure' | 'any';
-  /** Audit stages the rule looks at; by default the final ResponseComplete (and Panic). */
+  /**
+   * Audit stages the rule looks at; by default every stage, so a rule fires at the earliest one
+   * that carries what it needs (the detector alerts once per auditID and rule): a rule judging
+   * the outcome waits for a response code (ResponseStarted for exec, attach and port-forward
+   * streams, whose ResponseComplete may come hours later or never), one reading the request
+   * body waits for the stage that logs it.
+   */
   stages: string[];
   condition: Condition;
   exceptions: RuleExceptions;
@@ -86,6 +92,7 @@ export interface RuleSetOptions {
 export interface RuleSet {
   rules: CompiledRule[];
   lists: Lists;
+  macros?: ReadonlyMap<string, Condition>;
 }
 
 type Json = Record<string, unknown>;
@@ -102,6 +109,7 @@ function text(obj: Json, key: string, where: string): string {
 
 function globs(value: unknown, where: string): string[] | undefined {
   if (value === undefined) return undefined;
+  if (typeof value === 'string') return [value];
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) invalid(where, 'must be a list of globs');
   return value as string[];
 }
@@ -186,12 +194,27 @@ function sampleEvent(raw: unknown, shared: Map<string, Json>, where: string, n: 
   if (typeof raw !== 'object' || raw === null) invalid(where, 'a sample is an event object');
   const { $ref, repeat: _repeat, every: _every, ...rest } = raw as Json;
   let base: unknown = SAMPLE_BASE;
+  let recorded = false;
   if ($ref !== undefined) {
     const ref = shared.get(String($ref));
     if (!ref) invalid(`${where}.$ref`, `unknown sample ${String($ref)}`);
-    base = deepMerge(base, ref);
+    // A recorded event (recorded.yaml) is used as it was written, never completed from the default.
+    recorded = typeof ref.recorded === 'object' && ref.recorded !== null;
+    base = recorded ? ref.event : deepMerge(base, ref);
   }
   const e = deepMerge(base, rest) as Json;
+  if (recorded && n > 0) {
+    // A later event of a sequence: its own request, at its own time.
+    e.auditID = `${String(e.auditID)}-${n}`;
+    e.requestReceivedTimestamp = e.stageTimestamp = new Date(atMs).toISOString();
+  }
+  if (recorded) {
+    try {
+      return normalize(e);
+    } catch (error) {
+      return invalid(where, `recorded sample is not a valid audit Event: ${(error as Error).message}`);
+    }
+  }
   const at = new Date(atMs).toISOString().replace('Z', '000Z');
   e.auditID ??= `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
   e.requestReceivedTimestamp ??= at;
@@ -234,6 +257,7 @@ function samplesOf(value: unknown, shared: Map<string, Json>, where: string, nor
 
 interface RuleFile {
   lists: Map<string, { values: unknown[]; append: boolean }>;
+  macros: Map<string, Condition>;
   rules: Json[];
   overrides: RuleOverride[];
   samples: Map<string, Json>;
@@ -248,7 +272,12 @@ function readRuleFile(file: string): RuleFile {
     throw new PalisadeError('audit.rule-invalid', `${file}: not valid YAML: ${(error as Error).message}`, { field: file, cause: error });
   }
   const d = (doc ?? {}) as Json;
-  for (const key of Object.keys(d)) if (!['lists', 'rules', 'overrides', 'samples'].includes(key)) invalid(`${file}: ${key}`, 'unknown top-level key', 'a rule file has lists, rules, overrides and samples');
+  for (const key of Object.keys(d)) if (!['lists', 'macros', 'rules', 'overrides', 'samples'].includes(key)) invalid(`${file}: ${key}`, 'unknown top-level key', 'a rule file has lists, macros, rules, overrides and samples');
+  const macros = new Map<string, Condition>();
+  for (const [name, value] of Object.entries((d.macros ?? {}) as Json)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid(`${file}: macros.${name}`, 'a macro is a condition object');
+    macros.set(name, value as Condition);
+  }
   const lists = new Map<string, { values: unknown[]; append: boolean }>();
   for (const [name, value] of Object.entries((d.lists ?? {}) as Json)) {
     if (Array.isArray(value)) lists.set(name, { values: value, append: false });
@@ -268,7 +297,7 @@ function readRuleFile(file: string): RuleFile {
     return out;
   });
   if (d.rules !== undefined && !Array.isArray(d.rules)) invalid(`${file}: rules`, 'must be a list');
-  return { lists, rules: (d.rules ?? []) as Json[], overrides, samples: new Map(Object.entries((d.samples ?? {}) as Record<string, Json>)), file };
+  return { lists, macros, rules: (d.rules ?? []) as Json[], overrides, samples: new Map(Object.entries((d.samples ?? {}) as Record<string, Json>)), file };
 }
 
 function yamlFiles(dir: string): string[] {
@@ -305,7 +334,7 @@ function parseRule(r: Json, file: string, shared: Map<string, Json>, normalize: 
     remediation: text(r, 'remediation', where),
     enabled: r.enabled !== false,
     outcome,
-    stages: Array.isArray(r.stages) ? r.stages.map(String) : ['ResponseComplete', 'Panic'],
+    stages: Array.isArray(r.stages) ? r.stages.map(String) : [...ALL_STAGES],
     condition: r.condition as Condition,
     exceptions: exceptionsOf(r.exceptions, `${where}.exceptions`),
     samples: samplesOf(r.samples, shared, `${where}.samples`, normalize),
@@ -316,28 +345,94 @@ function parseRule(r: Json, file: string, shared: Map<string, Json>, normalize: 
   return rule;
 }
 
-function succeeded(event: AuditEvent): boolean {
+export const ALL_STAGES = ['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic'] as const;
+
+/**
+ * Whether the apiserver allowed and completed the request, or undefined while that is not known:
+ * a RequestReceived event is written before authorization and carries neither a response code
+ * nor a decision.
+ */
+export function outcomeOf(event: AuditEvent): 'success' | 'failure' | undefined {
   const code = event.responseStatus?.code;
-  if (typeof code === 'number') return code < 400;
-  return event.annotations['authorization.k8s.io/decision'] !== 'forbid';
+  if (typeof code === 'number') return code < 400 ? 'success' : 'failure';
+  const decision = event.annotations['authorization.k8s.io/decision'];
+  if (decision === 'forbid') return 'failure';
+  if (event.stage === 'RequestReceived' && decision === undefined) return undefined;
+  return 'success';
+}
+
+/** `registry/name` of an image reference, without tag or digest (Falco's image.repository). */
+export function imageRepository(image: string): string {
+  const at = image.indexOf('@');
+  const ref = at === -1 ? image : image.slice(0, at);
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
+}
+
+/** Exception globs may name lists (`'@k8s_audit_privileged_images'`), as Falco's exceptions do. */
+function expandGlobs(globs: string[] | undefined, lists: Lists, where: string): string[] {
+  const out: string[] = [];
+  for (const g of globs ?? []) {
+    if (!g.startsWith('@')) {
+      out.push(g);
+      continue;
+    }
+    const list = lists.get(g.slice(1));
+    if (!list) invalid(where, `unknown list ${g}`);
+    out.push(...list.map(String));
+  }
+  return out;
+}
+
+/**
+ * Replaces `macro: name` (or a list of names) anywhere in a condition by the named conditions,
+ * ANDed with the rest of the object, as Falco's macros: the shared pieces (who the control plane
+ * is, which subresources do not change a pod spec) are written once. Macros may use macros.
+ */
+export function expandMacros(condition: unknown, macros: ReadonlyMap<string, Condition>, where: string, depth = 0): unknown {
+  if (depth > 20) invalid(where, 'macros nest too deep (a macro that uses itself?)');
+  if (Array.isArray(condition)) return condition.map((c, i) => expandMacros(c, macros, `${where}[${i}]`, depth));
+  if (typeof condition !== 'object' || condition === null) return condition;
+  const out: Json = {};
+  let used: Condition[] = [];
+  for (const [key, value] of Object.entries(condition as Json)) {
+    if (key === 'macro') {
+      const names = Array.isArray(value) ? value : [value];
+      used = names.map((n) => {
+        const macro = macros.get(String(n));
+        if (!macro) invalid(`${where}.macro`, `unknown macro ${String(n)}`);
+        return expandMacros(macro, macros, `macro ${String(n)}`, depth + 1) as Condition;
+      });
+    } else out[key] = key === 'where' || key === 'not' || key === 'all' || key === 'any' ? expandMacros(value, macros, `${where}.${key}`, depth) : value;
+  }
+  if (used.length === 0) return out;
+  if (Object.keys(out).length === 0 && used.length === 1) return used[0];
+  out.all = [...((out.all as unknown[] | undefined) ?? []), ...used];
+  return out;
 }
 
 function compileRule(rule: AuditRule, lists: Lists): CompiledRule {
   const test: Predicate = compileCondition(rule.condition, lists, `${rule.source}: ${rule.id}.condition`);
   const stages = new Set(rule.stages);
-  const users = rule.exceptions.users?.length ? globToRegExp(rule.exceptions.users) : undefined;
-  const namespaces = rule.exceptions.namespaces?.length ? globToRegExp(rule.exceptions.namespaces) : undefined;
-  const images = rule.exceptions.images?.length ? globToRegExp(rule.exceptions.images) : undefined;
+  const where = `${rule.source}: ${rule.id}.exceptions`;
+  const globsOf = (key: keyof RuleExceptions) => {
+    const list = expandGlobs(rule.exceptions[key], lists, `${where}.${key}`);
+    return list.length ? globToRegExp(list) : undefined;
+  };
+  const users = globsOf('users');
+  const namespaces = globsOf('namespaces');
+  const images = globsOf('images');
   const outcome = rule.outcome;
   const matches = (event: AuditEvent): boolean => {
     if (!stages.has(event.stage)) return false;
-    if (outcome !== 'any' && succeeded(event) !== (outcome === 'success')) return false;
+    if (outcome !== 'any' && outcomeOf(event) !== outcome) return false;
     if (!test(event, event)) return false;
     if (users && users.test(event.user.username)) return false;
     if (namespaces && namespaces.test(event.objectRef?.namespace ?? '')) return false;
     if (images) {
+      // Excepted only when every container's image is: one trusted image beside another does not hide it.
       const list = containersOf(event).map((c) => (c as { image?: unknown }).image).filter((i): i is string => typeof i === 'string');
-      if (list.length > 0 && list.every((i) => images.test(i))) return false;
+      if (list.length > 0 && list.every((i) => images.test(i) || images.test(imageRepository(i)))) return false;
     }
     return true;
   };
@@ -360,9 +455,12 @@ export function loadRuleSet(options: RuleSetOptions, normalize: (v: unknown) => 
     ...(options.dir ? yamlFiles(options.dir) : []),
   ].map(readRuleFile);
   const lists = new Map<string, unknown[]>();
+  const macros = new Map<string, Condition>();
   const shared = new Map<string, Json>();
   for (const f of files) {
     for (const [name, list] of f.lists) lists.set(name, list.append ? [...(lists.get(name) ?? []), ...list.values] : list.values);
+    // A user file naming a built-in macro replaces it (Falco's user_known_* habit).
+    for (const [name, macro] of f.macros) macros.set(name, macro);
     for (const [name, sample] of f.samples) shared.set(name, sample);
   }
   const rules = new Map<string, AuditRule>();
@@ -386,5 +484,6 @@ export function loadRuleSet(options: RuleSetOptions, normalize: (v: unknown) => 
       }
     }
   }
-  return { rules: [...rules.values()].map((r) => compileRule(r, lists)), lists };
+  for (const rule of rules.values()) rule.condition = expandMacros(rule.condition, macros, `${rule.source}: ${rule.id}.condition`) as Condition;
+  return { rules: [...rules.values()].map((r) => compileRule(r, lists)), lists, macros };
 }

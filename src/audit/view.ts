@@ -48,8 +48,30 @@ export function serviceAccountOf(event: AuditEvent): ServiceAccountRef | undefin
   return namespace && account ? { namespace, name: account } : undefined;
 }
 
+/**
+ * The registry an image reference pulls from, as the container runtime resolves it: the first
+ * path component when it names a host (a dot, a port or localhost), else Docker Hub.
+ */
+export function imageRegistry(image: string): string {
+  const slash = image.indexOf('/');
+  if (slash === -1) return 'docker.io';
+  const first = image.slice(0, slash);
+  return first.includes('.') || first.includes(':') || first === 'localhost' ? first.toLowerCase() : 'docker.io';
+}
+
+/** The distinct registries of a pod spec's images (`imageRegistries[]`). */
+export function imageRegistriesOf(event: AuditEvent): string[] {
+  const out = new Set<string>();
+  for (const c of containersOf(event)) {
+    const image = (c as { image?: unknown }).image;
+    if (typeof image === 'string') out.add(imageRegistry(image));
+  }
+  return [...out];
+}
+
 export const VIEW_ROOTS: Record<string, (event: AuditEvent) => unknown> = {
   podSpec: podSpecOf,
   containers: containersOf,
   serviceAccount: serviceAccountOf,
+  imageRegistries: imageRegistriesOf,
 };
