@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { comparePep440, isValidPep440 } from './index.js';
+import { compareMavenVersions, comparePep440, isValidPep440 } from './index.js';
 
 const TESTDATA = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata');
 
@@ -78,5 +78,19 @@ describe('PyPI: pypa/packaging', () => {
     const triples = tsvTriples('pypi-legacy.tsv');
     expect(triples.length).toBeGreaterThan(1000);
     expectTriples(comparePep440, triples);
+  });
+});
+
+describe('Maven: maven-artifact 3.9 ComparableVersion', () => {
+  it('holds every assertion of ComparableVersionTest', () => {
+    const triples = tsvTriples('maven-asserts.tsv');
+    expect(triples.length).toBeGreaterThan(900);
+    expectTriples(compareMavenVersions, triples);
+  });
+
+  it('agrees with ComparableVersion on 5,000 recorded pairs (qualifiers ga, final, sp, jre, big numbers)', () => {
+    const triples = tsvTriples('maven-oracle.tsv');
+    expect(triples.length).toBe(5000);
+    expectTriples(compareMavenVersions, triples);
   });
 });
