@@ -1,3 +1,4 @@
+import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -5,6 +6,7 @@ import { loadPolicyConfig } from '../policy/index.js';
 import { authentication } from './auth.js';
 import type { ServerContext } from './context.js';
 import { installErrorHandling } from './errors.js';
+import { installJsonBodies } from './json-body.js';
 import { createMetrics, instrumentRequests, type Metrics } from './metrics.js';
 import { alertRoutes } from './routes/api/alerts.js';
 import { costRoutes } from './routes/api/costs.js';
@@ -50,10 +52,12 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator: validatorsWithoutBodyCoercion() } },
   } as FastifyServerOptions);
   const metrics = options.metrics ?? createMetrics();
 
   installErrorHandling(app);
+  installJsonBodies(app);
   instrumentRequests(app, metrics);
 
   await app.register(swagger, {
@@ -101,6 +105,21 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
 }
 
 /**
+ * Query strings, params and headers arrive as text, so their schemas coerce (`?limit=5`); a JSON
+ * body never does: `{"password": 123}` or `{"enabled": "false"}` is a 400, not silently retyped.
+ */
+function validatorsWithoutBodyCoercion() {
+  const coercing = AjvCompiler();
+  const strict = AjvCompiler();
+  type Schemas = Parameters<typeof coercing>[0];
+  return (externalSchemas: Schemas, options: { customOptions?: Record<string, unknown> }) => {
+    const forText = coercing(externalSchemas, { ...options, customOptions: { ...options.customOptions } });
+    const forBody = strict(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } });
+    return (route: { httpPart?: string; schema: unknown; method: string; url: string }) => (route.httpPart === 'body' ? forBody : forText)(route as never);
+  };
+}
+
+/**
  * The admission webhook alone on its own HTTPS listener (PALISADE_ADMISSION_PORT), so the API and
  * dashboard can stay behind an ingress while the API server reaches the webhook directly over TLS.
  */
@@ -111,6 +130,7 @@ export async function buildAdmissionApp(context: ServerContext, tls: { cert: str
     forceCloseConnections: 'idle',
   } as unknown as FastifyServerOptions);
   installErrorHandling(app);
+  installJsonBodies(app);
   await app.register(authentication, { context });
   app.get('/healthz', { config: { auth: 'public' } }, async () => ({ status: 'ok' }));
   await app.register(admissionRoutes, { context, policies: loadPolicyConfig(context.config.policyFile) });

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { PalisadeError } from '../../../core/index.js';
+import { isPalisadeError, PalisadeError } from '../../../core/index.js';
 import { createAuditIngest, loadAuditRules, WEBHOOK_MAX_BYTES, type AuditIngest, type AuditThreat, type RuleSet } from '../../../audit/index.js';
 import { dedupeKey, isPlanEnabled, recordThreatsAndPublish } from '../../../center/index.js';
 import { touchCluster } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
+import { JSON_MEDIA_TYPE, JsonTooDeep, jsonBodyParser } from '../../json-body.js';
 
 export interface AuditIngestRouteOptions {
   context: ServerContext;
@@ -86,18 +87,14 @@ export async function auditIngestRoutes(app: FastifyInstance, options: AuditInge
   app.addHook('onClose', async () => ingest.flushState());
   const recordAlerts = threatRecorder((threats) => recordThreatsAndPublish(context.store, threats, { clock: context.clock }));
 
-  // This plugin's own JSON parser (encapsulated: other routes keep the app's): PostgreSQL text and
-  // jsonb cannot hold NUL, so \u0000 escapes become U+FFFD before parsing, and a hostile event
-  // cannot make its batch fail (and be re-sent) forever.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser(/^application\/([\w.-]+\+)?json\b/i, { parseAs: 'string', bodyLimit: WEBHOOK_MAX_BYTES }, (_request, body: string, done) => {
-    const text = body;
-    try {
-      done(null, JSON.parse(text.includes('\\u0000') ? text.replace(/\\u0000/g, '\\ufffd') : text));
-    } catch (error) {
-      done(new PalisadeError('audit.invalid-json', `audit batch is not JSON: ${(error as Error).message}`), undefined);
-    }
-  });
+  // This plugin's own JSON parser (encapsulated: other routes keep the app's): the app's hardened
+  // one (depth, NUL and lone surrogates become U+FFFD, bare scalars refused) with the audit body
+  // limit, so a hostile event cannot make its batch fail (and be re-sent) forever.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JSON_MEDIA_TYPE, { parseAs: 'string', bodyLimit: WEBHOOK_MAX_BYTES }, jsonBodyParser(app, {
+    wrap: (error) => (isPalisadeError(error) || error instanceof JsonTooDeep ? error
+      : new PalisadeError('audit.invalid-json', `audit batch is not JSON: ${error.message}`)),
+  }));
 
   app.post('/ingest/audit', {
     config: { auth: 'cluster' },
