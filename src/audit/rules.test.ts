@@ -23,7 +23,8 @@ describe('built-in audit rules', () => {
   for (const { rule } of ruleSet.rules) {
     describe(rule.id, () => {
       // A fresh engine per sample, with only this rule, so state does not leak between samples.
-      const only = { rules: ruleSet.rules.filter((r) => r.rule.id === rule.id), lists: ruleSet.lists };
+      // Rules that are off until the user lists what is allowed (k8s.disallowed-user) are tested switched on.
+      const only = { rules: ruleSet.rules.filter((r) => r.rule.id === rule.id).map((r) => ({ ...r, rule: { ...r.rule, enabled: true } })), lists: ruleSet.lists };
       const run = (events: typeof rule.samples.fire[number]['events']) => {
         const detector = new AuditDetector({ rules: new AuditRuleEngine(only), cluster: 'samples' });
         return events.map((e) => detector.process([e]).length > 0);
