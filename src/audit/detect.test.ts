@@ -106,7 +106,112 @@ rules:
   });
 });
 
+describe('audit stages', () => {
+  const exec = (stage: string, auditID = 'exec-1') => event({
+    auditID, stage, verb: 'create', level: 'Metadata', requestObject: undefined,
+    requestURI: '/api/v1/namespaces/default/pods/web/exec?command=sh&stdin=true&tty=true',
+    objectRef: { resource: 'pods', namespace: 'default', name: 'web', apiVersion: 'v1', subresource: 'exec' },
+    responseStatus: stage === 'RequestReceived' ? undefined : { code: 101 },
+  });
+
+  it('alerts on an exec when its stream opens (ResponseStarted), and not again when it ends', () => {
+    const detector = new AuditDetector({ rules, cluster: 'c' });
+    expect(detector.process([exec('RequestReceived')]).map((a) => a.rule)).toEqual([]);
+    expect(detector.process([exec('ResponseStarted')]).map((a) => a.rule)).toEqual(['k8s.exec-into-pod']);
+    // The ResponseComplete hours later (or never) adds nothing; another session is a new hit.
+    expect(detector.process([exec('ResponseComplete')])).toEqual([]);
+    const again = detector.process([exec('ResponseStarted', 'exec-2')]);
+    expect(again.map((a) => [a.rule, a.count])).toEqual([['k8s.exec-into-pod', 2]]);
+  });
+
+  it('waits for the stage that says whether a request succeeded, and alerts once across stages', () => {
+    const created = (stage: string) => event({ auditID: 'p-1', stage, ...(stage === 'RequestReceived' ? { responseStatus: undefined, requestObject: undefined, annotations: {} } : {}) });
+    const detector = new AuditDetector({ rules, cluster: 'c' });
+    // RequestReceived comes before authorization: a privileged pod may yet be refused.
+    expect(detector.process([created('RequestReceived')])).toEqual([]);
+    expect(detector.process([created('ResponseComplete')]).map((a) => a.rule)).toContain('k8s.privileged-container');
+    // An identity rule needs no outcome: it fires at RequestReceived already, then not again.
+    const impersonated = (stage: string) => event({ auditID: 'i-1', stage, verb: 'list', requestObject: undefined, impersonatedUser: { username: 'bob', groups: [] }, ...(stage === 'RequestReceived' ? { responseStatus: undefined } : {}) });
+    expect(detector.process([impersonated('RequestReceived')]).map((a) => a.rule)).toEqual(['k8s.impersonation']);
+    expect(detector.process([impersonated('ResponseComplete')])).toEqual([]);
+  });
+
+  it('remembers a request for the server only once the caller stored its threats', () => {
+    const detector = new AuditDetector({ rules, cluster: 'c' });
+    const judged = new Set<string>();
+    expect(detector.threats([exec('ResponseStarted')], judged).map((t) => t.rule)).toEqual(['k8s.exec-into-pod']);
+    // Recording failed: the apiserver sends the batch again and it is detected again.
+    expect(detector.threats([exec('ResponseStarted')]).map((t) => t.rule)).toEqual(['k8s.exec-into-pod']);
+    detector.remember(judged);
+    expect(detector.threats([exec('ResponseComplete')])).toEqual([]);
+  });
+});
+
+describe('pods made by controllers', () => {
+  // Shaped as the ReplicaSet controller writes them (falcosecurity/falco 2583ea9b,
+  // test/trace_files/k8s_audit/create_nginx_pod_privileged.json): no name, generateName, owner reference.
+  const replica = (i: number, over: Record<string, unknown> = {}) => event({
+    auditID: `pod-${i}`, requestURI: '/api/v1/namespaces/shop/pods',
+    user: { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts', 'system:authenticated'] },
+    objectRef: { resource: 'pods', namespace: 'shop', apiVersion: 'v1' },
+    requestObject: {
+      kind: 'Pod', metadata: { generateName: 'web-7d4b9c-', labels: { app: 'web', 'pod-template-hash': '7d4b9c' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9c', controller: true }] },
+      spec: { hostNetwork: true, containers: [{ name: 'web', image: 'nginx:1.27.0', securityContext: { privileged: true } }] },
+    },
+    ...over,
+  });
+
+  it('alert, attributed to the Deployment, and 50 replicas fold into one alert whose count grows', () => {
+    const { alerts } = analyzeAuditEvents(Array.from({ length: 50 }, (_, i) => replica(i)), { rules, cluster: 'c' });
+    const privileged = alerts.filter((a) => a.rule === 'k8s.privileged-container');
+    expect(privileged).toHaveLength(1);
+    expect(privileged[0]).toMatchObject({ count: 50, resource: { kind: 'workload', id: 'c/shop/deployment/web', name: 'web', namespace: 'shop' } });
+    expect(alerts.find((a) => a.rule === 'k8s.host-network-pod')).toMatchObject({ count: 50, resource: { id: 'c/shop/deployment/web' } });
+  });
+
+  it('fold into the Deployment\'s own alert when its creation was logged, and fall back to generateName without owner references', () => {
+    const deployment = event({
+      auditID: 'dep', objectRef: { resource: 'deployments', namespace: 'shop', name: 'web', apiGroup: 'apps', apiVersion: 'v1' },
+      requestObject: { kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 3, template: { spec: { containers: [{ name: 'web', image: 'nginx', securityContext: { privileged: true } }] } } } },
+    });
+    const noOwners = replica(9, { requestObject: { kind: 'Pod', metadata: { generateName: 'batch-x-' }, spec: { containers: [{ name: 'b', image: 'busybox', securityContext: { privileged: true } }] } }, user: { username: 'system:serviceaccount:kube-system:job-controller', groups: [] } });
+    const { alerts } = analyzeAuditEvents([deployment, replica(1), replica(2), noOwners], { rules, cluster: 'c' });
+    const privileged = alerts.filter((a) => a.rule === 'k8s.privileged-container').map((a) => [a.resource.id, a.count]);
+    expect(privileged).toEqual(expect.arrayContaining([['c/shop/deployment/web', 3], ['c/shop/job/batch-x', 1]]));
+    expect(privileged).toHaveLength(2);
+  });
+
+  it('stay quiet when every image is one Falco trusts with that setting', () => {
+    const proxy = replica(1, { requestObject: { kind: 'Pod', metadata: { generateName: 'kube-proxy-', ownerReferences: [{ kind: 'DaemonSet', name: 'kube-proxy', controller: true }] }, spec: { hostNetwork: true, containers: [{ name: 'kube-proxy', image: 'registry.k8s.io/kube-proxy:v1.30.2', securityContext: { privileged: true } }] } } });
+    const rulesHit = analyzeAuditEvents([proxy], { rules, cluster: 'c' }).alerts.map((a) => a.rule);
+    expect(rulesHit).not.toContain('k8s.privileged-container');
+    expect(rulesHit).not.toContain('k8s.host-network-pod');
+  });
+});
+
 describe.skipIf(!fixturesAvailable())('audit detector over the real samples', () => {
+  it('raises what a reviewer of these logs expects, and nothing more severe than they warrant', async () => {
+    const batch = new AuditBatch();
+    for (const file of [['audit2rbac', 'demo.log'], ['elastic-integrations', 'gcp', 'test-k8s-nonmatching-resourcename.log'], ['elastic-integrations', 'kubernetes', 'test-audit.log'], ['elastic-integrations', 'kubernetes', 'test-kube-audit.log']]) {
+      await readAuditFile(fixture('audit', ...file), batch);
+    }
+    expect(batch.errors).toEqual([]);
+    const { alerts } = analyzeAuditEvents(batch.events, { rules, cluster: 'demo' });
+    const total = (rule: string) => alerts.filter((a) => a.rule === rule).reduce((n, a) => n + a.count, 0);
+    // audit2rbac: 37 requests system:admin made as alice, bob and ns1's sa1 (each logged at
+    // RequestReceived and ResponseComplete): one count per request, not per stage.
+    expect(total('k8s.impersonation')).toBe(37);
+    // The impersonated `list secrets` in ns1 that RBAC refused.
+    expect(alerts.find((a) => a.rule === 'k8s.secret-read-denied')).toMatchObject({ count: 1, resource: { id: 'demo/ns1' } });
+    // The GKE router-exploit probe (/HNAP1) by system:anonymous.
+    expect(alerts.find((a) => a.rule === 'k8s.anonymous-request-denied')).toMatchObject({ count: 1, resource: { id: 'example-cluster' } });
+    // The RBAC objects system:admin created and deleted are activity, not alerts.
+    expect(total('k8s.activity.role')).toBeGreaterThan(0);
+    expect(total('k8s.activity.binding')).toBeGreaterThan(0);
+    // No role there grants wildcards, secrets or exec, no pod is privileged: nothing medium or worse.
+    expect(alerts.filter((a) => ['critical', 'high', 'medium'].includes(a.severity)).map((a) => a.rule)).toEqual([]);
+  });
+
   it('finds the impersonation, the denied service account and the anonymous probe, and nothing in plain lease traffic', async () => {
     const batch = new AuditBatch();
     for (const file of [['audit2rbac', 'demo.log'], ['elastic-integrations', 'gcp', 'test-k8s-nonmatching-resourcename.log'], ['elastic-integrations', 'kubernetes', 'test-audit.log'], ['elastic-integrations', 'kubernetes', 'test-kube-audit.log']]) {
