@@ -19,6 +19,7 @@ declare -A NEEDED=(
   [objcopy]=binutils
   [zip]=zip
   [unzip]=unzip
+  [zstd]=zstd
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do

@@ -1,13 +1,19 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yazl from 'yazl';
 import { startBlobStore, startFakeRegistry } from '../../test/registry/fake.js';
+import { registryAvailable, skopeoCopy, startRegistry, type LocalRegistry } from '../../test/registry/registry.js';
+import { PALISADE_BIN, cleanEnv } from '../../test/support/cli.js';
+import { createTestPostgres, postgresAvailable, type TestPostgres } from '../../test/support/postgres.js';
 import { inventoryImage } from './index.js';
+import { buildBomb, writeBombDockerArchive, writeBombLayout, type Bomb } from './testing/bombs.js';
 import { gzipLayer, tarOf, writeLayout, type BuiltLayer, type TestEntry } from './testing/layout.js';
 
 const run = promisify(execFile);
@@ -177,4 +183,112 @@ describe('hostile registries', () => {
       await registry.close();
     }
   });
+});
+
+/** A zip whose one entry is `size` zeros, deflated by yazl as the entry streams in. */
+async function zipOfZeros(entryName: string, size: number): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  const zeros = (async function* () {
+    const block = Buffer.alloc(1024 * 1024);
+    for (let left = size; left > 0; left -= block.length) yield left >= block.length ? block : block.subarray(0, left);
+  })();
+  const { Readable } = await import('node:stream');
+  zip.addReadStream(Readable.from(zeros), entryName);
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+describe('nested archive bombs', () => {
+  it('stops inflating a nested jar that expands more than the ratio limit, names it, and still reads the rest', async () => {
+    // 48 MiB of zeros deflates to about 48 KB: under the nested size cap, far over the expansion limit.
+    const inner = await zipOfZeros('BOOT-INF/lib/bomb.jar', 48 * 1024 * 1024);
+    expect(inner.length).toBeLessThan(200 * 1024);
+    const outer = new yazl.ZipFile();
+    outer.addBuffer(inner, 'BOOT-INF/lib/outer-bomb.jar', { compress: false });
+    outer.addBuffer(Buffer.from('groupId=org.example\nartifactId=app\nversion=1.2.3\n'), 'META-INF/maven/org.example/app/pom.properties');
+    outer.end();
+    const chunks: Buffer[] = [];
+    for await (const chunk of outer.outputStream as AsyncIterable<Buffer>) chunks.push(chunk);
+    const dir = await layout([await layerOf([{ name: 'app/app.jar', content: Buffer.concat(chunks) }])]);
+    const r = await inventoryImage(`oci:${dir}:test`);
+    expect(r.inventory.packages.map((p) => `${p.name}@${p.version}`)).toEqual(['org.example:app@1.2.3']);
+    expect(r.warnings).toContainEqual(expect.stringMatching(/app\/app\.jar!BOOT-INF\/lib\/outer-bomb\.jar!BOOT-INF\/lib\/bomb\.jar: expands more than 200× its \d+ compressed bytes/));
+  }, 60_000);
+});
+
+/**
+ * 10 GiB of zeros as one gzip or zstd layer, behind each transport, scanned by the built CLI as a
+ * user runs it. The scan must fail with the bomb named, and the process must never hold more than
+ * 512 MiB (/usr/bin/time's maximum resident set size of the child).
+ */
+describe.skipIf(!registryAvailable() || !process.env.PATH?.split(':').some((d) => existsSync(path.join(d, 'zstd'))))('decompression bombs through `palisade scan`', () => {
+  let db: TestPostgres | undefined;
+  let registry: LocalRegistry;
+  let gzip: Bomb;
+  let zstd: Bomb;
+  const images: Record<string, string> = {};
+
+  beforeAll(async () => {
+    if (await postgresAvailable()) db = await createTestPostgres();
+    [gzip, zstd] = await Promise.all([buildBomb('gzip'), buildBomb('zstd')]);
+    registry = await startRegistry();
+    for (const [kind, bomb] of [['gzip', gzip], ['zstd', zstd]] as const) {
+      const dir = path.join(root, `bomb-${kind}`);
+      await writeBombLayout(dir, bomb);
+      images[`oci ${kind}`] = `oci:${dir}:bomb`;
+    }
+    await skopeoCopy(images['oci zstd']!, `oci-archive:${path.join(root, 'bomb-zstd.tar')}`);
+    images['oci-archive zstd'] = `oci-archive:${path.join(root, 'bomb-zstd.tar')}`;
+    await writeBombDockerArchive(path.join(root, 'bomb-gzip-docker.tar'), gzip);
+    images['docker-archive gzip'] = `docker-archive:${path.join(root, 'bomb-gzip-docker.tar')}`;
+    await registry.push(images['oci zstd']!, 'bomb/zstd:1');
+    await registry.push(images['oci gzip']!, 'bomb/gzip:1');
+    images['registry zstd'] = `${registry.host}/bomb/zstd:1`;
+    images['registry gzip'] = `${registry.host}/bomb/gzip:1`;
+  }, 120_000);
+  afterAll(async () => {
+    await registry?.stop();
+    await db?.drop();
+  });
+
+  function scanUnderTime(image: string): Promise<{ code: number | null; stderr: string; peakKiB: number }> {
+    const env = cleanEnv(db ? { PALISADE_DATABASE_URL: db.url } : { PALISADE_DATA_DIR: path.join(root, 'data') });
+    return new Promise((resolve, reject) => {
+      const child = spawn('/usr/bin/time', ['-f', 'peak-rss-kib=%M', process.execPath, PALISADE_BIN, 'scan', '--insecure', '--format', 'json', image], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr, peakKiB: Number(/peak-rss-kib=(\d+)/.exec(stderr)?.[1] ?? NaN) });
+      });
+    });
+  }
+
+  it('refuses each bomb with the layer and the limit named, in under 512 MiB', async () => {
+    expect(gzip.bytes).toBeGreaterThanOrEqual(10 * 1024 ** 3);
+    expect(zstd.bytes).toBeGreaterThanOrEqual(10 * 1024 ** 3);
+    expect(gzip.blob.length).toBeLessThan(16 * 1024 * 1024);
+    expect(zstd.blob.length).toBeLessThan(1024 * 1024);
+    // The first scan creates the schema alone; the rest run two at a time (two cores).
+    const names = Object.keys(images);
+    const results: Record<string, Awaited<ReturnType<typeof scanUnderTime>>> = {};
+    results[names[0]!] = await scanUnderTime(images[names[0]!]!);
+    for (let i = 1; i < names.length; i += 2) {
+      const pair = names.slice(i, i + 2);
+      const done = await Promise.all(pair.map((n) => scanUnderTime(images[n]!)));
+      pair.forEach((n, j) => (results[n] = done[j]!));
+    }
+    for (const name of names) {
+      const r = results[name]!;
+      const summary = `${name}: exit ${r.code}, peak ${r.peakKiB} KiB, ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`;
+      expect(r.code, summary).toBe(1);
+      expect(r.stderr, summary).toMatch(/layer sha256:[0-9a-f]{64}: expands more than 200× \(decompression bomb\?\)/);
+      expect(r.peakKiB, summary).toBeLessThan(512 * 1024);
+    }
+    console.info(names.map((n) => `${n}: ${Math.round(results[n]!.peakKiB / 1024)} MiB`).join(', '));
+  }, 240_000);
 });

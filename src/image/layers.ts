@@ -3,11 +3,11 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { Decompress as ZstdDecompress } from 'fzstd';
 import tar from 'tar-stream';
 import { PalisadeError } from '../core/index.js';
 import type { Cataloger, FileAnalysis, FileFacts, FileSink } from './catalog/types.js';
 import { basename, dirname } from './catalog/types.js';
+import { inflateZstd } from './zstd.js';
 
 /**
  * Reads one layer tar exactly once. Only files a cataloger asks for are held in memory (one at a
@@ -50,6 +50,8 @@ export interface LayerLimits {
   ratioCheckAfter: number;
   /** Largest single file any cataloger may hold in memory. */
   maxFileBytes: number;
+  /** Largest zstd window a layer may ask for; the decoder allocates it. */
+  maxZstdWindowBytes: number;
 }
 
 export const DEFAULT_LIMITS: LayerLimits = {
@@ -57,6 +59,7 @@ export const DEFAULT_LIMITS: LayerLimits = {
   maxCompressionRatio: 200,
   ratioCheckAfter: 256 * 1024 ** 2,
   maxFileBytes: 256 * 1024 ** 2,
+  maxZstdWindowBytes: 128 * 1024 ** 2,
 };
 
 export interface LayerProgress {
@@ -150,7 +153,7 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
 
   try {
     // Generators and tar-stream's streamx Writable are valid pipeline stages; the overloads cannot express the chain.
-    await (pipeline as unknown as (...streams: unknown[]) => Promise<void>)(input, countCompressed, decompress, checkUncompressed, extract);
+    await (pipeline as unknown as (...streams: unknown[]) => Promise<void>)(input, countCompressed, (source: AsyncIterable<Buffer>) => decompress(source, limits, what), checkUncompressed, extract);
   } catch (error) {
     if (error instanceof PalisadeError) throw error;
     throw new PalisadeError('image.layer.invalid', `${what}: ${(error as Error).message}`, {
@@ -164,8 +167,12 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
   return result;
 }
 
-/** Inflates by magic bytes: zlib runs on the libuv pool, so several layers inflate in parallel. */
-async function* decompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+/**
+ * Inflates by magic bytes: zlib runs on the libuv pool, so several layers inflate in parallel. Both
+ * codecs hand on bounded pieces and wait for the next stage, so the limits checked there hold while
+ * inflating, not after.
+ */
+async function* decompress(source: AsyncIterable<Buffer>, limits: LayerLimits, what: string): AsyncGenerator<Buffer> {
   const iterator = source[Symbol.asyncIterator]();
   let first = await iterator.next();
   while (!first.done && first.value.length < 4) {
@@ -184,16 +191,7 @@ async function* decompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer
     return;
   }
   if (kind === 'zstd') {
-    const out: Buffer[] = [];
-    const decoder = new ZstdDecompress((data) => {
-      out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    });
-    for await (const chunk of rest()) {
-      decoder.push(chunk);
-      while (out.length) yield out.shift()!;
-    }
-    decoder.push(new Uint8Array(0), true);
-    while (out.length) yield out.shift()!;
+    yield* inflateZstd(rest(), { maxWindowBytes: limits.maxZstdWindowBytes, what });
     return;
   }
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
@@ -274,18 +272,19 @@ async function handleEntry(header: TarHeader, stream: Readable, catalogers: read
   }
   if (readers.length === 0 && sinks.length === 0) return drain(stream);
 
-  const chunks: Buffer[] = [];
+  // One buffer of the header's size, filled in place: holding chunks and then concatenating them
+  // would hold a large file twice. A lying header cannot grow memory past it.
+  const whole = readers.length ? Buffer.allocUnsafe(facts.size) : undefined;
   let held = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
-    if (readers.length) {
+    if (whole) {
+      if (held + chunk.length > facts.size) throw new Error(`entry ${path} is longer than its header says`);
+      chunk.copy(whole, held);
       held += chunk.length;
-      // The header's size bounds what we hold; a lying header cannot grow memory past it.
-      if (held > facts.size) throw new Error(`entry ${path} is longer than its header says`);
-      chunks.push(chunk);
     }
     for (const { sink } of sinks) sink.write(chunk);
   }
-  const content = Buffer.concat(chunks);
+  const content = whole ? whole.subarray(0, held) : Buffer.alloc(0);
   for (const cataloger of readers) {
     try {
       const analysis = await cataloger.analyze!({ ...facts, content });

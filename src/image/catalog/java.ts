@@ -6,13 +6,19 @@ import type { Cataloger, FileAnalysis, FoundPackage } from './types.js';
 /**
  * Java archives: each `META-INF/maven/GROUP/ARTIFACT/pom.properties` inside a jar/war/ear is one
  * Maven artifact; jars inside jars (Spring Boot `BOOT-INF/lib`, `WEB-INF/lib`) are opened in memory,
- * bounded in depth and size. Path is `outer.jar!inner.jar` for nested artifacts.
+ * bounded in depth, size and expansion while they inflate. Path is `outer.jar!inner.jar` for nested
+ * artifacts. A nested archive over a limit is skipped with a warning naming it and the limit; the
+ * rest of the image is still read.
  */
 const ARCHIVE = /\.(?:jar|war|ear|par|sar|jpi|hpi)$/i;
 const POM_PROPERTIES = /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/;
 const MAX_ARCHIVE = 128 * 1024 * 1024;
+/** Nested archives held at once along one chain (outer.jar!a.jar!b.jar holds a and b): their sizes together. */
 const MAX_NESTED = 64 * 1024 * 1024;
 const MAX_DEPTH = 3;
+/** Past 1 MiB inflated, an entry growing more than this many times its compressed size is a zip bomb. */
+export const MAX_ZIP_RATIO = 200;
+const RATIO_CHECK_AFTER = 1024 * 1024;
 
 const fromBuffer = promisify(yauzl.fromBuffer) as (buffer: Buffer, options: yauzl.Options) => Promise<yauzl.ZipFile>;
 
@@ -25,20 +31,30 @@ export function parsePomProperties(text: string): { groupId?: string; artifactId
   return out;
 }
 
-async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number): Promise<Buffer | undefined> {
-  if (entry.uncompressedSize > max) return undefined;
+type EntryRead = { data: Buffer } | { refused: string };
+
+/** Inflates one entry, stopping as soon as it passes `max` bytes or the expansion limit. */
+async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number): Promise<EntryRead> {
+  if (entry.uncompressedSize > max) return { refused: `declares ${entry.uncompressedSize} bytes, over the ${max} byte limit` };
   const stream = await promisify(zip.openReadStream.bind(zip))(entry);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > max) return undefined;
+    if (size > max) return { refused: `larger than the ${max} byte limit` };
+    if (size > RATIO_CHECK_AFTER && size > MAX_ZIP_RATIO * Math.max(1, entry.compressedSize)) {
+      return { refused: `expands more than ${MAX_ZIP_RATIO}× its ${entry.compressedSize} compressed bytes (zip bomb?)` };
+    }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  return { data: Buffer.concat(chunks) };
 }
 
-export async function parseJavaArchive(content: Buffer, path: string, depth = 0, warnings: string[] = []): Promise<FoundPackage[]> {
+/**
+ * `budget` is what nested archives below this one may still hold in memory; each level passes on
+ * what its own copy leaves, so a chain of nested jars never holds more than MAX_NESTED together.
+ */
+export async function parseJavaArchive(content: Buffer, path: string, depth = 0, warnings: string[] = [], budget = MAX_NESTED): Promise<FoundPackage[]> {
   const packages: FoundPackage[] = [];
   let zip: yauzl.ZipFile;
   try {
@@ -52,18 +68,19 @@ export async function parseJavaArchive(content: Buffer, path: string, depth = 0,
       zip.on('entry', (entry: yauzl.Entry) => {
         void (async () => {
           if (POM_PROPERTIES.test(entry.fileName)) {
-            const data = await readEntry(zip, entry, 64 * 1024);
-            const p = data ? parsePomProperties(data.toString('utf8')) : {};
+            const read = await readEntry(zip, entry, 64 * 1024);
+            const p = 'data' in read ? parsePomProperties(read.data.toString('utf8')) : {};
             if (p.groupId && p.artifactId && p.version) {
               const name = `${p.groupId}:${p.artifactId}`;
               packages.push({ name, version: p.version, ecosystem: 'Maven', purl: purl('maven', p.groupId, p.artifactId, p.version), path });
             }
           } else if (ARCHIVE.test(entry.fileName) && !entry.fileName.endsWith('/')) {
-            if (depth + 1 > MAX_DEPTH) warnings.push(`java: ${path}!${entry.fileName}: nested too deeply; skipped`);
+            const inner = `${path}!${entry.fileName}`;
+            if (depth + 1 > MAX_DEPTH) warnings.push(`java: ${inner}: nested too deeply; skipped`);
             else {
-              const inner = await readEntry(zip, entry, MAX_NESTED);
-              if (inner) packages.push(...(await parseJavaArchive(inner, `${path}!${entry.fileName}`, depth + 1, warnings)));
-              else warnings.push(`java: ${path}!${entry.fileName}: larger than ${MAX_NESTED} bytes; skipped`);
+              const read = await readEntry(zip, entry, budget);
+              if ('data' in read) packages.push(...(await parseJavaArchive(read.data, inner, depth + 1, warnings, budget - read.data.length)));
+              else warnings.push(`java: ${inner}: ${read.refused}; skipped`);
             }
           }
         })().then(() => zip.readEntry(), reject);
@@ -82,7 +99,7 @@ export async function parseJavaArchive(content: Buffer, path: string, depth = 0,
 
 export const javaCataloger: Cataloger = {
   name: 'java',
-  version: 1,
+  version: 2,
   maxBytes: MAX_ARCHIVE,
   wants: (f) => ARCHIVE.test(f.path),
   async analyze(file): Promise<FileAnalysis> {
