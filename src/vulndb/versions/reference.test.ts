@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compareMavenVersions, comparePep440, isValidPep440 } from './index.js';
+import { compareComposerVersions, composerComparatorHolds, compareMavenVersions, comparePep440, isValidPep440, normalizeComposerVersion, phpVersionCompare } from './index.js';
 
 const TESTDATA = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata');
 
@@ -92,5 +92,48 @@ describe('Maven: maven-artifact 3.9 ComparableVersion', () => {
     const triples = tsvTriples('maven-oracle.tsv');
     expect(triples.length).toBe(5000);
     expectTriples(compareMavenVersions, triples);
+  });
+});
+
+describe('Packagist: composer/semver and PHP version_compare', () => {
+  it('normalises every successfulNormalizedVersions case of VersionParserTest', () => {
+    const pairs = JSON.parse(text('composer-normalize.json')) as Array<[string, string]>;
+    expect(pairs.length).toBeGreaterThanOrEqual(70);
+    const wrong = pairs.filter(([raw, normal]) => normalizeComposerVersion(raw) !== normal).map(([raw, normal]) => `${raw} → ${normalizeComposerVersion(raw)}, want ${normal}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('refuses every failingNormalizedVersions case', () => {
+    const invalid = JSON.parse(text('composer-invalid.json')) as string[];
+    expect(invalid.length).toBeGreaterThanOrEqual(20);
+    for (const v of invalid) expect(normalizeComposerVersion(v), JSON.stringify(v)).toBeUndefined();
+  });
+
+  it('answers every ComparatorTest case as version_compare does', () => {
+    const rows = dataLines('composer-comparator.tsv').map((l) => l.split('\t') as [string, string, string, string]);
+    expect(rows.length).toBeGreaterThanOrEqual(50);
+    for (const [a, op, b, want] of rows) expect(composerComparatorHolds(a, op, b), `${a} ${op} ${b}`).toBe(want === 'true');
+  });
+
+  it('answers php-src version_compare.phpt', () => {
+    const lines = dataLines('php-version-compare.txt');
+    expect(lines.length).toBe(54);
+    for (const line of lines) {
+      const [a, op, b] = line.split(' ') as [string, string, string];
+      expect(phpVersionCompare(a, b), line).toBe(op === '<' ? -1 : op === '>' ? 1 : 0);
+    }
+  });
+
+  it('sorts as SemverTest sortProvider (1.0 = 1.0.0, stability flags, dev branches)', () => {
+    const sort = (list: string[]): string[] => [...list].sort(compareComposerVersions);
+    expect(sort(['1.0', '0.1', '0.1', '3.2.1', '2.4.0-alpha', '2.4.0'])).toEqual(['0.1', '0.1', '1.0', '2.4.0-alpha', '2.4.0', '3.2.1']);
+    expect(sort(['dev-foo', 'dev-master', '1.0', '50.2'])).toEqual(['dev-foo', '1.0', '50.2', 'dev-master']);
+    expect(compareComposerVersions('1.0', '1.0.0')).toBe(0);
+    expect(compareComposerVersions('v1.0.0', '1.0.0.0')).toBe(0);
+    expect(compareComposerVersions('1.0.0-RC1', '1.0.0-rc1')).toBe(0);
+    expect(compareComposerVersions('1.0.0@beta', '1.0.0')).toBe(0);
+    expect(compareComposerVersions('1.0.0-beta.2', '1.0.0-beta10')).toBe(-1);
+    expect(compareComposerVersions('1.0.0-p1', '1.0.0-patch1')).toBe(0);
+    expect(compareComposerVersions('2.x-dev', '2.99.0')).toBe(1);
   });
 });
