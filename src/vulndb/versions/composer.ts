@@ -16,9 +16,15 @@ const DATETIME = new RegExp(`^v?(\\d{4}(?:[.:-]?\\d{2}){1,6}(?:[.:-]?\\d{1,3}){0
 const STABILITY_FLAG = new RegExp(`@(?:${STABILITIES})$`, 'i');
 const BRANCH = /^v?(\d+)(\.(?:\d+|[xX*]))?(\.(?:\d+|[xX*]))?(\.(?:\d+|[xX*]))?$/i;
 
-/** PHP's trim() default set. */
+/** PHP's trim() default set: space, tab, newline, carriage return, NUL, vertical tab. */
+const PHP_TRIM = new Set([' ', '\t', '\n', '\r', '\0', '\v']);
+
 function phpTrim(s: string): string {
-  return s.replace(/^[ \t\n\r\0\x0B]+|[ \t\n\r\0\x0B]+$/g, '');
+  let start = 0;
+  let end = s.length;
+  while (start < end && PHP_TRIM.has(s[start]!)) start++;
+  while (end > start && PHP_TRIM.has(s[end - 1]!)) end--;
+  return s.slice(start, end);
 }
 
 function expandStability(stability: string): string {
