@@ -8,6 +8,8 @@ import type { AuditInputError } from './event.js';
  */
 export interface AuditReport {
   alerts: Array<Pick<AuditAlert, 'rule' | 'title' | 'severity' | 'tactic' | 'technique' | 'matrix' | 'resource' | 'evidence' | 'count' | 'remediation'> & { firstSeen: string; lastSeen: string }>;
+  /** Informational records (Falco's activity rules: what was created and deleted), same shape as alerts. */
+  activity: AuditReport['alerts'];
   errors: AuditInputError[];
   /** Bad-input errors beyond the ones listed (a broken file can have millions). */
   errorsOmitted?: number;
@@ -27,8 +29,18 @@ export function alertJson(a: AuditAlert): AuditReport['alerts'][number] {
   };
 }
 
+/** Informational records are activity to list, not threats to act on. */
+export function isActivity(alert: Pick<AuditAlert, 'severity'>): boolean {
+  return alert.severity === 'informational';
+}
+
 export function auditReport(alerts: AuditAlert[], errors: AuditInputError[], events: number, errorsOmitted = 0): AuditReport {
-  return { alerts: sortAlerts(alerts).map(alertJson), errors, ...(errorsOmitted ? { errorsOmitted } : {}), events };
+  const sorted = sortAlerts(alerts);
+  return {
+    alerts: sorted.filter((a) => !isActivity(a)).map(alertJson),
+    activity: sorted.filter(isActivity).map(alertJson),
+    errors, ...(errorsOmitted ? { errorsOmitted } : {}), events,
+  };
 }
 
 function pad(text: string, width: number): string {

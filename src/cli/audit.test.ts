@@ -41,6 +41,9 @@ describe.skipIf(!fixturesAvailable())('palisade audit analyze', () => {
     expect(Object.keys(probe)).toEqual(expect.arrayContaining(['rule', 'title', 'severity', 'tactic', 'technique', 'resource', 'evidence', 'count', 'firstSeen', 'lastSeen']));
     expect(probe).toMatchObject({ count: 1, resource: { kind: 'cluster', id: 'example-cluster' }, firstSeen: '2021-04-23T14:47:07.535Z' });
     expect(doc.alerts.some((a) => a.rule === 'k8s.impersonation')).toBe(true);
+    // audit2rbac's RBAC changes are listed as activity, apart from the alerts.
+    expect((doc as unknown as { activity: Array<Record<string, unknown>> }).activity.map((a) => a.rule)).toEqual(expect.arrayContaining(['k8s.activity.role', 'k8s.activity.binding']));
+    expect(doc.alerts.every((a) => a.severity !== 'informational')).toBe(true);
     expect(exitCode).toBe(3);
   });
 
@@ -48,7 +51,7 @@ describe.skipIf(!fixturesAvailable())('palisade audit analyze', () => {
     const { out, err } = await run(['audit', 'analyze', fixture('audit', 'elastic-integrations', 'gcp', 'test-k8s-nonmatching-resourcename.log')]);
     expect(out.split('\n')[0]).toMatch(/^SEVERITY\s+RULE\s+RESOURCE/);
     expect(out).toContain('k8s.anonymous-request-denied');
-    expect(err).toMatch(/1 events, 1 alerts, 0 bad records/);
+    expect(err).toMatch(/1 events, 1 alerts, 0 activity records, 0 bad records/);
     await expect(run(['audit', 'analyze', 'x.log', '--format', 'xml'])).rejects.toMatchObject({ code: 'cli.bad_format' });
   });
 });

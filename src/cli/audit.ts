@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PalisadeError } from '../core/index.js';
 import {
-  AuditDetector, alertJson, alertRow, alertTable, auditReport, errorLine, followAuditFile, loadAuditRules, readAuditFile,
+  AuditDetector, alertJson, alertRow, alertTable, auditReport, errorLine, followAuditFile, isActivity, loadAuditRules, readAuditFile,
   type AuditAlert, type AuditEvent, type AuditInputError, type AuditSink,
 } from '../audit/index.js';
 
@@ -84,13 +84,17 @@ export function register(program: Command): void {
       const sink = new DetectorSink(detector);
       for (const file of files) await readAuditFile(file, sink);
       sink.drain();
-      const alerts = [...sink.alerts.values()];
+      // Informational records (who created and deleted what) are listed apart and never set the exit code.
+      const all = [...sink.alerts.values()];
+      const alerts = all.filter((a) => !isActivity(a));
+      const activity = all.filter(isActivity);
       if (flags.format === 'json') {
-        console.log(JSON.stringify(auditReport(alerts, sink.errors, detector.eventCount, sink.omitted), null, 2));
+        console.log(JSON.stringify(auditReport(all, sink.errors, detector.eventCount, sink.omitted), null, 2));
       } else {
         console.log(alertTable(alerts));
+        if (activity.length) console.log(`\nACTIVITY\n${alertTable(activity)}`);
         for (const e of sink.errors) console.error(`palisade: ${errorLine(e)}`);
-        console.error(`${detector.eventCount} events, ${alerts.length} alerts, ${sink.errors.length + sink.omitted} bad records`);
+        console.error(`${detector.eventCount} events, ${alerts.length} alerts, ${activity.length} activity records, ${sink.errors.length + sink.omitted} bad records`);
       }
       if (exitCode && alerts.length > 0) process.exitCode = exitCode;
     });

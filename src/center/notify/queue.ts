@@ -6,12 +6,13 @@ import './channels.js';
 /**
  * Queues one delivery per (enabled channel, new alert at or above the channel's minimum
  * severity). Delivery rows are unique per channel and alert, so queueing twice sends once.
+ * Informational alerts are activity records (who created or deleted what): kept, never sent.
  */
 export async function queueNotifications(db: Kysely<Database>, alertIds: string[], now: Date = new Date()): Promise<number> {
   if (!alertIds.length) return 0;
   const channels = await db.selectFrom('notification_channels').select(['id', 'min_severity']).where('enabled', '=', true).execute();
   if (!channels.length) return 0;
-  const alerts = await db.selectFrom('alerts').select(['id', 'severity']).where('id', 'in', alertIds).execute();
+  const alerts = await db.selectFrom('alerts').select(['id', 'severity']).where('id', 'in', alertIds).where('severity', '!=', 'informational').execute();
   const rows = channels.flatMap((channel) => alerts
     .filter((alert) => atLeast(alert.severity as Severity, channel.min_severity as Severity))
     .map((alert) => ({ channel: channel.id, alert_id: alert.id, status: 'pending', next_attempt_at: now, created_at: now })));
