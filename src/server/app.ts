@@ -56,9 +56,10 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   } as FastifyServerOptions);
   const metrics = options.metrics ?? createMetrics();
 
-  installErrorHandling(app);
+  installErrorHandling(app, { corruption: context.store.corruption });
   installJsonBodies(app);
   instrumentRequests(app, metrics);
+  logCorruption(app, context);
 
   await app.register(swagger, {
     openapi: {
@@ -104,6 +105,13 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   return app;
 }
 
+/** Each corrupted relation is logged once, loudly, with what to do about it. */
+function logCorruption(app: FastifyInstance, context: ServerContext): void {
+  context.store.corruption.onReport((report) => {
+    app.log.error({ code: report.code, relation: report.relation, detail: report.detail, restore: report.restore }, `DATA CORRUPTION in ${report.relation ?? 'the database'}: ${report.restore}`);
+  });
+}
+
 /**
  * Query strings, params and headers arrive as text, so their schemas coerce (`?limit=5`); a JSON
  * body never does: `{"password": 123}` or `{"enabled": "false"}` is a 400, not silently retyped.
@@ -129,7 +137,7 @@ export async function buildAdmissionApp(context: ServerContext, tls: { cert: str
     https: { cert: tls.cert, key: tls.key },
     forceCloseConnections: 'idle',
   } as unknown as FastifyServerOptions);
-  installErrorHandling(app);
+  installErrorHandling(app, { corruption: context.store.corruption });
   installJsonBodies(app);
   await app.register(authentication, { context });
   app.get('/healthz', { config: { auth: 'public' } }, async () => ({ status: 'ok' }));

@@ -116,6 +116,8 @@ export async function runWorker(config: Config, io: { clock?: Clock } = {}): Pro
   const logger = createLogger(config);
   surviveLostJobAcknowledgements((err) => logger.warn({ err }, 'a job acknowledgement was lost to a database outage; the job will run again after its expiry'));
   const store = await openStore(storeLocation(config));
+  // A worker has no /readyz: corruption its jobs meet is logged, with how to restore.
+  store.corruption.onReport((r) => logger.error({ code: r.code, relation: r.relation, detail: r.detail, restore: r.restore }, `DATA CORRUPTION in ${r.relation ?? 'the database'}: ${r.restore}`));
   const metrics = createMetrics();
   let jobs: JobQueue | undefined;
   try {

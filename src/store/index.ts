@@ -1,4 +1,5 @@
 export { openStore, redactUrl, type Store, type StoreLocation, type OpenOptions, type SqlExecutor } from './open.js';
+export { corruptionOf, CorruptionWatch, restoreAdvice, type CorruptionReport } from './corruption.js';
 export { migrateToLatest, isMigrated, knownMigrations } from './migrate.js';
 export type { Database } from './schema.js';
 export * from './tokens.js';

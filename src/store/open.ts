@@ -1,9 +1,10 @@
 import { mkdir, open as openFile, readFile, rm, access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { PalisadeError } from '../core/index.js';
+import { CorruptionWatch } from './corruption.js';
 import { migrateToLatest } from './migrate.js';
 import { ConnectionLock, executeOnPglite, PgliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
@@ -25,6 +26,8 @@ export interface Store {
   sql: SqlExecutor;
   /** For PostgreSQL: the connection string, so pg-boss can open its own pool. */
   databaseUrl?: string;
+  /** Data corruption (XX001/XX002) seen by any query: readiness and the API report it. */
+  corruption: CorruptionWatch;
   close(): Promise<void>;
 }
 
@@ -82,13 +85,15 @@ async function openPostgres(databaseUrl: string, options: OpenOptions): Promise<
       cause: error,
     });
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const { corruption, log } = watchCorruption('postgres', () => db);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
   return {
     db,
     kind: 'postgres',
     where,
     databaseUrl,
-    sql: { executeSql: (text, values) => pool.query(text, values as unknown[]) },
+    corruption,
+    sql: { executeSql: (text, values) => noting(corruption, pool.query(text, values as unknown[])) },
     close: () => db.destroy(), // ends the pool
   };
 }
@@ -116,18 +121,38 @@ async function openPglite(dataDir: string): Promise<Store> {
     });
   }
   const lock = new ConnectionLock();
-  const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite, lock) });
+  const { corruption, log } = watchCorruption('pglite', () => db);
+  const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite, lock), log });
   return {
     db,
     kind: 'pglite',
     where: dir,
-    sql: { executeSql: (text, values = []) => lock.run(() => executeOnPglite(pglite, text, values)) },
+    corruption,
+    sql: { executeSql: (text, values = []) => noting(corruption, lock.run(() => executeOnPglite(pglite, text, values))) },
     async close() {
       await db.destroy();
       await lock.run(() => pglite.close());
       await releaseDirLock();
     },
   };
+}
+
+/** A corruption watch fed by Kysely's error log; it names a damaged file's table from the catalogue. */
+function watchCorruption(kind: 'pglite' | 'postgres', db: () => Kysely<Database>): { corruption: CorruptionWatch; log: (event: LogEvent) => void } {
+  const corruption = new CorruptionWatch(kind, async (file) => {
+    const filenode = /(\d+)(?:_\w+)?(?:\.\d+)?$/.exec(file)?.[1];
+    if (!filenode) return undefined;
+    const row = await sql<{ name: string }>`select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relfilenode = ${Number(filenode)}`.execute(db());
+    return row.rows[0]?.name;
+  });
+  return { corruption, log: (event) => { if (event.level === 'error') corruption.note(event.error); } };
+}
+
+function noting<T>(corruption: CorruptionWatch, running: Promise<T>): Promise<T> {
+  return running.catch((error: unknown) => {
+    corruption.note(error);
+    throw error;
+  });
 }
 
 function unwritable(dir: string, error: NodeJS.ErrnoException): PalisadeError {

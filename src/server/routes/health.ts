@@ -23,6 +23,9 @@ export async function healthRoutes(app: FastifyInstance, { context, metrics }: {
     } catch (error) {
       checks.database = `unreachable: ${(error as Error).message}`;
     }
+    // Sticky until restart: a damaged block does not heal, and `select 1` never touches it.
+    const corrupt = context.store.corruption.current();
+    if (corrupt) checks.database = `corrupt: ${corrupt.code} in ${corrupt.relation ?? 'an unknown relation'} (see the server log for how to restore)`;
     const ready = Object.values(checks).every((v) => v === 'ok' || v === 'disabled');
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   });
