@@ -3,9 +3,13 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { PalisadeError } from '../core/index.js';
 import { recommendedAuditPolicy, webhookKubeconfig } from '../audit/index.js';
-import { createToken, parseTokenScope, recordAction } from '../store/index.js';
+import { parseTokenScope } from '../store/index.js';
 import { admissionCredentials, validatingWebhookConfiguration } from '../policy/index.js';
-import { configFor, withStore, withStoreFlags } from './shared.js';
+import { withApi, withServerFlags } from './api.js';
+import { configFor } from './shared.js';
+
+/** The one placeholder for "where clusters and registries reach Palisade" (registry webhook snippets use it too). */
+const SERVER_URL_PLACEHOLDER = 'https://PALISADE_HOST';
 
 interface ConnectFlags {
   serverUrl?: string;
@@ -44,12 +48,12 @@ async function admissionWebhook(command: Command, cluster: string, flags: Connec
 export function register(program: Command): void {
   const cluster = program.command('cluster').description('connect Kubernetes clusters');
 
-  withStoreFlags(cluster.command('connect'))
+  withServerFlags(cluster.command('connect'))
     .description('print the audit webhook kubeconfig and the recommended audit Policy for a cluster')
     .argument('<name>', 'cluster name (lowercase letters, digits, . _ -)')
-    .option('--server-url <url>', 'URL the API server reaches Palisade at (PALISADE_PUBLIC_URL)')
+    .option('--server-url <url>', `URL the API server reaches Palisade at (PALISADE_PUBLIC_URL; default: a ${SERVER_URL_PLACEHOLDER} placeholder to replace)`)
     .option('--token <token>', 'the cluster token to put in the kubeconfig (default: a ${PALISADE_CLUSTER_TOKEN} placeholder)')
-    .option('--create-token', 'create a cluster:NAME token in the store and put it in the kubeconfig')
+    .option('--create-token', 'create a cluster:NAME token (through the running server, if any) and put it in the kubeconfig')
     .option('--ca-file <file>', 'PEM CA bundle that signed the server certificate')
     .option('--insecure-skip-tls-verify', 'do not verify the server certificate (testing only)')
     .option('--admission-url <url>', 'https URL the API server reaches the admission webhook at (default: the palisade Service in namespace palisade)')
@@ -61,13 +65,10 @@ export function register(program: Command): void {
       }
       let token = flags.token;
       if (flags.createToken) {
-        token = await withStore(command, async (store) => {
-          const created = await createToken(store.db, scope, `audit webhook ${name}`);
-          await recordAction(store.db, { actor: 'cli', action: 'token.create', target: created.id, details: { scope }, at: new Date() });
-          return created.secret;
-        });
+        token = await withApi(command, async (api) => (await api.request<{ secret: string }>('POST', '/tokens', { scope, name: `audit webhook ${name}` })).secret);
       }
-      const serverUrl = flags.serverUrl ?? process.env.PALISADE_PUBLIC_URL ?? 'https://${PALISADE_SERVER}';
+      const serverUrl = flags.serverUrl ?? configFor(command).publicUrl ?? SERVER_URL_PLACEHOLDER;
+      if (serverUrl === SERVER_URL_PLACEHOLDER) console.error(`# replace ${SERVER_URL_PLACEHOLDER} with the URL the API server reaches Palisade at, or pass --server-url`);
       const kubeconfig = webhookKubeconfig({
         cluster: name,
         serverUrl,

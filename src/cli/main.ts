@@ -2,10 +2,12 @@
 import { Command, CommanderError } from 'commander';
 import { isPalisadeError } from '../core/index.js';
 import { register as registerAgent } from './agent.js';
+import { register as registerAlerts } from './alerts.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerCluster } from './cluster.js';
 import { register as registerCost } from './cost.js';
 import { register as registerDb } from './db.js';
+import { register as registerImages } from './images.js';
 import { register as registerPolicy } from './policy.js';
 import { register as registerRegistry } from './registry.js';
 import { register as registerScan } from './scan.js';
@@ -29,6 +31,8 @@ registerAudit(program);
 registerCluster(program);
 registerPolicy(program);
 registerCost(program);
+registerAlerts(program);
+registerImages(program);
 registerAgent(program);
 
 try {

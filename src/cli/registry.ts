@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { connectRegistry, importImage, parseRegistryKind } from '../registry/index.js';
-import { systemClock } from '../core/index.js';
-import { withStore, withStoreFlags } from './shared.js';
+import { importImage, parseRegistryKind, type RegistryConnection } from '../registry/index.js';
+import { withApi, withServerFlags } from './api.js';
 
 interface AddFlags {
   url: string;
@@ -11,12 +10,13 @@ interface AddFlags {
   passwordStdin?: boolean;
   poll?: boolean;
   format?: string;
+  serverUrl?: string;
 }
 
 export function register(program: Command): void {
   const registry = program.command('registry').description('connect container registries and copy images between them');
 
-  withStoreFlags(registry.command('add'))
+  withServerFlags(registry.command('add'))
     .description('connect a registry: prints its ingest token (once) and the webhook configuration to paste')
     .argument('<name>', 'a short name (lowercase letters, digits, . _ -)')
     .requiredOption('--url <url>', 'registry URL, e.g. https://registry.example.com or http://127.0.0.1:5000')
@@ -24,20 +24,19 @@ export function register(program: Command): void {
     .option('--username <user>', 'pull credentials, sealed with PALISADE_SECRET_KEY')
     .option('--password-stdin', 'read the password from standard input')
     .option('--poll', 'no webhooks: list the catalog and tags every 15 minutes and scan new digests')
+    .option('--server-url <url>', 'URL the registry reaches Palisade at, for the webhook (PALISADE_PUBLIC_URL; default: the server\'s, else a PALISADE_HOST placeholder)')
     .option('--format <format>', 'text or json', 'text')
     .action(async (name: string, flags: AddFlags, command: Command) => {
       const password = flags.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined;
-      await withStore(command, async (store, config) => {
-        const connection = await connectRegistry(store, {
+      const kind = parseRegistryKind(flags.kind);
+      await withApi(command, async (api) => {
+        const connection = await api.request<RegistryConnection>('POST', '/registries', {
           name,
           url: flags.url,
-          kind: parseRegistryKind(flags.kind),
-          ...(flags.username ? { login: { username: flags.username, password: password ?? '' } } : {}),
+          kind,
+          ...(flags.username ? { username: flags.username, password: password ?? '' } : {}),
           poll: flags.poll ?? false,
-          secretKey: config.secretKey,
-          publicUrl: config.publicUrl,
-          actor: 'cli',
-          clock: systemClock,
+          ...(flags.serverUrl ? { publicUrl: flags.serverUrl } : {}),
         });
         if (flags.format === 'json') {
           console.log(JSON.stringify(connection, null, 2));

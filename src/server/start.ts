@@ -1,13 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import pino from 'pino';
+import pretty from 'pino-pretty';
 import { PalisadeError, storeLocation, systemClock, type Clock, type Config } from '../core/index.js';
 import { startJobQueue, surviveLostJobAcknowledgements, type JobQueue } from '../jobs/index.js';
-import { createInitialAdminToken, hasActiveAdminToken, openStore, type Store } from '../store/index.js';
+import { createInitialAdminToken, createToken, hasActiveAdminToken, openStore, revokeToken, type Store } from '../store/index.js';
 import { buildAdmissionApp, buildApp } from './app.js';
 import { admissionTls } from './tls.js';
 import type { ServerContext } from './context.js';
 import { jobDefinitions } from './job-definitions.js';
 import { createMetrics } from './metrics.js';
+import { localUrl, readDiscovery, removeDiscovery, writeDiscovery } from './discovery.js';
 
 export interface RunningProcess {
   /** The bound address, e.g. http://127.0.0.1:8080 (servers only). */
@@ -18,6 +20,10 @@ export interface RunningProcess {
 }
 
 function createLogger(config: Config) {
+  // A person at a terminal reads lines; anything else (a file, journald, a log shipper) gets JSON.
+  const destination = process.stdout.isTTY && process.env.PALISADE_LOG_FORMAT !== 'json'
+    ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' })
+    : undefined;
   return pino({
     level: config.logLevel,
     // Tokens and credentials never reach the log, wherever they appear.
@@ -26,7 +32,7 @@ function createLogger(config: Config) {
       // Query strings may hold a webhook token (Docker Hub): log paths only.
       req: (request: { method: string; url: string; ip?: string }) => ({ method: request.method, url: request.url.split('?')[0], remoteAddress: request.ip }),
     },
-  });
+  }, destination);
 }
 
 /**
@@ -39,8 +45,11 @@ export async function runServer(config: Config, io: { print: (line: string) => v
   if (config.databaseUrl) surviveLostJobAcknowledgements((err) => logger.warn({ err }, 'a job acknowledgement was lost to a database outage; the job will run again after its expiry'));
   const store = await openStore(storeLocation(config));
   let jobs: JobQueue | undefined;
+  let local: LocalCredential | undefined;
   try {
-    await ensureAdminToken(store, io.print, clock);
+    // Before the admin check: a killed run's local token must not count as the user's admin token.
+    await revokeStaleLocalCredential(store, config.dataDir, clock);
+    const adminTokenPrinted = await ensureAdminToken(store, io.print, clock);
     const metrics = createMetrics();
     const base = { config, store, clock, logger };
     const runJobs = config.serverRunsJobs || store.kind === 'pglite';
@@ -66,21 +75,36 @@ export async function runServer(config: Config, io: { print: (line: string) => v
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    logger.info({ url, database: store.kind, where: store.where, jobs: runJobs }, 'palisade server ready');
+    const clientUrl = localUrl(https ? 'https' : 'http', config.host, port);
+    local = await announceToLocalClients(store, config.dataDir, clientUrl, clock);
+    logger.info({
+      url,
+      dashboard: `${clientUrl}/`,
+      api: `${clientUrl}/docs`,
+      database: store.kind,
+      where: store.where,
+      jobs: runJobs,
+      adminToken: adminTokenPrinted ? 'printed above, once: store it now' : 'created on first start; `palisade token create --scope admin` makes another',
+      cli: `palisade commands on this machine use this server (${local.file})`,
+    }, 'palisade server ready');
     const admission = config.admissionPort === undefined ? undefined : await startAdmissionListener(context, config, logger, io.print);
     const queue = jobs;
     return {
       url,
       ...(admission ? { admissionUrl: admission.url } : {}),
       async stop() {
+        logger.info({ url }, 'palisade server stopping: finishing requests in flight and running jobs');
         // Stop taking requests and let in-flight ones finish, then jobs (or leave them to another worker).
         await admission?.app.close();
         await app.close();
         await queue.stop(config.shutdownTimeoutMs);
+        await withdrawLocalCredential(store, local, clock);
         await store.close();
+        logger.info({ where: store.where }, 'palisade server stopped; data kept');
       },
     };
   } catch (error) {
+    await withdrawLocalCredential(store, local, clock).catch(() => {});
     await jobs?.stop(0).catch(() => {});
     await store.close().catch(() => {});
     throw error;
@@ -145,12 +169,52 @@ export async function runWorker(config: Config, io: { clock?: Clock } = {}): Pro
   }
 }
 
-/** The first start creates an admin token and shows it once; only its hash is kept. */
-async function ensureAdminToken(store: Store, print: (line: string) => void, clock: Clock): Promise<void> {
-  if (await hasActiveAdminToken(store.db)) return;
+/** The first start creates an admin token and shows it once; only its hash is kept. True when it printed one. */
+async function ensureAdminToken(store: Store, print: (line: string) => void, clock: Clock): Promise<boolean> {
+  if (await hasActiveAdminToken(store.db)) return false;
   const token = await createInitialAdminToken(store.db, clock);
-  if (!token) return;
+  if (!token) return false;
   print(`Admin token (shown once; store it now, only its hash is kept): ${token.secret}`);
+  return true;
+}
+
+/**
+ * Lets `palisade token create`, `registry add` … on this machine reach this server instead of the
+ * locked data directory: an admin token for this run only, written with the URL to a 0600 file
+ * in the data directory. A leftover from a run that was killed is revoked first.
+ */
+interface LocalCredential {
+  dataDir: string;
+  tokenId: string;
+  file: string;
+}
+
+async function revokeStaleLocalCredential(store: Store, dataDir: string, clock: Clock): Promise<void> {
+  const stale = readDiscovery(dataDir);
+  // Another server on PostgreSQL may share this data directory and still be running: leave its token.
+  if (stale?.tokenId && !isRunning(stale.pid)) await revokeToken(store.db, stale.tokenId, clock).catch(() => {});
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function announceToLocalClients(store: Store, dataDir: string, url: string, clock: Clock): Promise<LocalCredential> {
+  const token = await createToken(store.db, 'admin', `local CLI (server pid ${process.pid})`, clock);
+  const file = writeDiscovery(dataDir, { url, token: token.secret, tokenId: token.id, pid: process.pid, startedAt: clock.now().toISOString() });
+  return { dataDir, tokenId: token.id, file };
+}
+
+async function withdrawLocalCredential(store: Store, local: LocalCredential | undefined, clock: Clock): Promise<void> {
+  if (!local) return;
+  removeDiscovery(local.dataDir);
+  await revokeToken(store.db, local.tokenId, clock).catch(() => {});
 }
 
 /** Stops cleanly on SIGTERM or SIGINT; a second signal exits at once. */

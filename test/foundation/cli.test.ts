@@ -102,8 +102,12 @@ describe('palisade server on the embedded default', () => {
     const cwd = await tempDir();
     const created = await runCli(['token', 'create', '--scope', 'cluster:prod'], { cwd });
     expect(created.code).toBe(0);
-    const [id, scope, secret] = created.stdout.trim().split('\t');
+    // Labelled, and says the secret is shown once.
+    expect(created.stdout).toMatch(/shown once/);
+    const field = (label: string) => new RegExp(`^${label}:\\s+(\\S+)$`, 'm').exec(created.stdout)?.[1];
+    const [id, scope, secret] = [field('id'), field('scope'), field('secret')];
     expect(scope).toBe('cluster:prod');
+    expect(secret).toMatch(/^pal_/);
     const listed = await runCli(['token', 'list', '--format', 'json'], { cwd });
     expect(listed.stdout).not.toContain(secret!);
     expect(JSON.parse(listed.stdout).items.map((t: { id: string }) => t.id)).toContain(id);

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { PalisadeError, storeLocation, systemClock, type ErrorKind } from '../core/index.js';
+import { createToken, openStore, revokeToken } from '../store/index.js';
+import { API_PREFIX, buildApp, readDiscovery } from '../server/index.js';
+import { configFor, withStoreFlags } from './shared.js';
+
+/**
+ * Management commands speak the REST API, as kubectl or vault do: to the server named by
+ * `--server`/PALISADE_SERVER, else to the server running on this data directory (found through
+ * the file it writes there), else to the API built in this process over the data directory.
+ * One code path, so a command prints the same whether or not a server runs.
+ */
+export interface Api {
+  /** Where requests go: a URL, or "data directory DIR" when no server runs. */
+  readonly target: string;
+  /** The server's public address when one runs (for webhook snippets); undefined in process. */
+  readonly serverUrl: string | undefined;
+  request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
+}
+
+interface ServerFlags {
+  server?: string;
+  tokenFile?: string;
+}
+
+/** The store flags plus where a running server is and which token to use. */
+export function withServerFlags(command: Command): Command {
+  return withStoreFlags(command)
+    .option('--server <url>', 'a running Palisade server to talk to (PALISADE_SERVER); default: the one on this data directory, if any')
+    .option('--token-file <file>', 'file holding an admin token for --server (PALISADE_TOKEN holds the token itself)');
+}
+
+function readToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new PalisadeError('cli.token_file', `cannot read token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { field: '--token-file' });
+  }
+  const token = text.trim();
+  if (!token) throw new PalisadeError('cli.token_file', `token file ${file} is empty`, { field: '--token-file' });
+  return token;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function failure(status: number, text: string, where: string): PalisadeError {
+  let body: { code?: unknown; message?: unknown } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    // Not our JSON error body (a proxy, another service on that port): say what came back.
+  }
+  const code = typeof body.code === 'string' ? body.code : `http.${status}`;
+  const message = typeof body.message === 'string' ? body.message : `${where} answered HTTP ${status}`;
+  const kind: ErrorKind = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not-found' : status === 409 ? 'conflict' : status >= 500 ? 'internal' : 'invalid';
+  return new PalisadeError(code, message, {
+    kind,
+    ...(status === 401 ? { hint: 'the token was refused: pass an admin token with --token-file or PALISADE_TOKEN' } : {}),
+  });
+}
+
+function remote(url: string, token: string, via: string): Api {
+  const base = url.replace(/\/+$/, '');
+  return {
+    target: `${base} (${via})`,
+    serverUrl: base,
+    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+      let response: Response;
+      try {
+        response = await fetch(`${base}${API_PREFIX}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+        throw new PalisadeError('cli.server_unreachable', `cannot reach the Palisade server at ${base} (${cause})`, {
+          hint: via === 'discovered' ? 'it may have been killed: remove its server.json from the data directory, or start it again' : 'check --server / PALISADE_SERVER and that the server runs',
+        });
+      }
+      const text = await response.text();
+      if (!response.ok) throw failure(response.status, text, base);
+      return (text ? JSON.parse(text) : undefined) as T;
+    },
+  };
+}
+
+/**
+ * The API for this command's lifetime. With no server, the app is built in process over the data
+ * directory and called with an admin token made for this one command and revoked after it.
+ */
+export async function withApi<T>(command: Command, work: (api: Api) => Promise<T>): Promise<T> {
+  const flags = command.optsWithGlobals() as ServerFlags;
+  const config = configFor(command);
+  const named = flags.server ?? process.env.PALISADE_SERVER;
+  if (named) {
+    const token = flags.tokenFile ? readToken(flags.tokenFile) : process.env.PALISADE_TOKEN;
+    const discovered = readDiscovery(config.dataDir);
+    const sameServer = discovered && discovered.url.replace(/\/+$/, '') === named.replace(/\/+$/, '') ? discovered.token : undefined;
+    const chosen = token ?? sameServer;
+    if (!chosen) {
+      throw new PalisadeError('cli.token_missing', `no token for ${named}`, { field: '--token-file', hint: 'pass --token-file FILE or set PALISADE_TOKEN to an admin token' });
+    }
+    return work(remote(named, chosen, flags.server ? '--server' : 'PALISADE_SERVER'));
+  }
+  const discovered = readDiscovery(config.dataDir);
+  if (discovered && isRunning(discovered.pid)) return work(remote(discovered.url, discovered.token, 'discovered'));
+
+  const store = await openStore(storeLocation(config));
+  const credential = await createToken(store.db, 'admin', `palisade CLI (no server, pid ${process.pid})`, systemClock);
+  const app = await buildApp({ config, store, jobs: undefined, clock: systemClock });
+  try {
+    return await work({
+      target: `data directory ${config.databaseUrl ? 'PostgreSQL' : config.dataDir}`,
+      serverUrl: undefined,
+      async request<R>(method: string, path: string, body?: unknown): Promise<R> {
+        const response = await app.inject({
+          method: method as 'GET',
+          url: `${API_PREFIX}${path}`,
+          headers: { authorization: `Bearer ${credential.secret}` },
+          ...(body === undefined ? {} : { payload: body as object }),
+        });
+        if (response.statusCode >= 400) throw failure(response.statusCode, response.body, 'the API');
+        return (response.body ? JSON.parse(response.body) : undefined) as R;
+      },
+    });
+  } finally {
+    await app.close().catch(() => {});
+    await revokeToken(store.db, credential.id, systemClock).catch(() => {});
+    await store.close();
+  }
+}

@@ -1,0 +1,109 @@
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startProcess, type ServerProcess } from '../support/cli.js';
+
+/**
+ * The README's set-up: `npm start` (a server on the embedded default, ./.palisade) and, in a second
+ * shell in the same directory, `palisade token create` / `registry add`. The embedded database
+ * serves one process, so these commands must go through the running server's API.
+ */
+describe('management commands beside a running server on the embedded default', () => {
+  let cwd: string;
+  let server: ServerProcess;
+  const discoveryFile = () => path.join(cwd, '.palisade', 'server.json');
+
+  beforeAll(async () => {
+    cwd = await mkdtemp(path.join(os.tmpdir(), 'palisade-beside-'));
+    server = await startProcess(['server', '--port', '0'], { cwd, timeoutMs: 120_000 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('leaves a 0600 file with its URL and a local admin credential in the data directory', async () => {
+    expect(statSync(discoveryFile()).mode & 0o777).toBe(0o600);
+    const discovery = JSON.parse(await readFile(discoveryFile(), 'utf8')) as { url: string; token: string };
+    expect(discovery.url).toBe(server.url);
+    // The credential is an admin token the server accepts, and not the user's admin token.
+    expect(discovery.token).not.toBe(server.adminToken);
+    expect((await fetch(`${server.url}/api/v1/tokens`, { headers: { authorization: `Bearer ${discovery.token}` } })).status).toBe(200);
+    // The ready line says where the dashboard is and where the admin token went.
+    expect(server.output()).toMatch(/"dashboard":"http:\/\/127\.0\.0\.1:\d+\/"/);
+    expect(server.output()).toMatch(/"adminToken":"printed above/);
+  });
+
+  it('token create works beside it, labelled, and the token is one the server accepts', async () => {
+    const created = await runCli(['token', 'create', '--scope', 'admin', '--name', 'ci'], { cwd, timeoutMs: 120_000 });
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/shown once/);
+    const secret = /^secret:\s+(pal_\S+)$/m.exec(created.stdout)?.[1];
+    expect(secret).toBeDefined();
+    const me = await fetch(`${server.url}/api/v1/tokens`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { items: Array<{ name: string }> }).items.map((t) => t.name)).toContain('ci');
+  });
+
+  it('registry add works beside it and the registry is in the running server', async () => {
+    const added = await runCli(['registry', 'add', 'local', '--url', 'http://127.0.0.1:5999', '--server-url', 'https://palisade.example.com'], { cwd, timeoutMs: 120_000 });
+    expect(added.stderr).toBe('');
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/^ingest token \(shown once\): pal_/m);
+    expect(added.stdout).toContain('webhook URL: https://palisade.example.com/ingest/registry/local');
+    const registries = await fetch(`${server.url}/api/v1/registries`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    expect(JSON.stringify(await registries.json())).toContain('"local"');
+  });
+
+  it('lists alerts and images through it', async () => {
+    const alerts = await runCli(['alerts', '--format', 'json'], { cwd, timeoutMs: 120_000 });
+    expect(alerts.code).toBe(0);
+    expect(JSON.parse(alerts.stdout)).toEqual({ items: [], more: false });
+    const images = await runCli(['images'], { cwd, timeoutMs: 120_000 });
+    expect(images.code).toBe(0);
+    expect(images.stderr).toMatch(/no images scanned yet/);
+  });
+
+  it('talks to a server named by --server and --token-file, or PALISADE_SERVER and PALISADE_TOKEN, from anywhere', async () => {
+    const elsewhere = await mkdtemp(path.join(os.tmpdir(), 'palisade-elsewhere-'));
+    const tokenFile = path.join(elsewhere, 'token');
+    await writeFile(tokenFile, `${server.adminToken}\n`, { mode: 0o600 });
+    const byFlag = await runCli(['token', 'list', '--format', 'json', '--server', server.url, '--token-file', tokenFile], { cwd: elsewhere, timeoutMs: 120_000 });
+    expect(byFlag.code).toBe(0);
+    expect(JSON.parse(byFlag.stdout).items.map((t: { name: string }) => t.name)).toContain('ci');
+    const byEnv = await runCli(['token', 'list', '--format', 'json'], { cwd: elsewhere, env: { PALISADE_SERVER: server.url, PALISADE_TOKEN: server.adminToken! }, timeoutMs: 120_000 });
+    expect(JSON.parse(byEnv.stdout).items.map((t: { name: string }) => t.name)).toContain('ci');
+    // Nothing was created where the command ran.
+    expect(existsSync(path.join(elsewhere, '.palisade'))).toBe(false);
+    const refused = await runCli(['token', 'list', '--server', server.url], { cwd: elsewhere, env: { PALISADE_TOKEN: 'pal_not-a-token' }, timeoutMs: 120_000 });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/token was refused/);
+    const missing = await runCli(['token', 'list', '--server', server.url], { cwd: elsewhere, timeoutMs: 120_000 });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no token for .*--token-file.*PALISADE_TOKEN/);
+  });
+
+  it('on stop removes the file and revokes its credential; commands then work on the data directory', async () => {
+    const { token } = JSON.parse(await readFile(discoveryFile(), 'utf8')) as { token: string };
+    const url = server.url;
+    expect(await server.stop()).toBe(0);
+    expect(existsSync(discoveryFile())).toBe(false);
+    expect(server.output()).toMatch(/palisade server stopped/);
+    const listed = await runCli(['token', 'list', '--format', 'json', '--revoked'], { cwd, timeoutMs: 120_000 });
+    expect(listed.code).toBe(0);
+    const items = JSON.parse(listed.stdout).items as Array<{ name: string; revokedAt: string | null }>;
+    expect(items.find((t) => t.name === 'ci')?.revokedAt).toBeNull();
+    expect(items.filter((t) => t.name.startsWith('local CLI')).every((t) => t.revokedAt)).toBe(true);
+    // The next run gets a new credential; the old one is refused by it.
+    const next = await startProcess(['server', '--port', '0'], { cwd, timeoutMs: 120_000 });
+    try {
+      expect((await fetch(`${next.url}/api/v1/tokens`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    } finally {
+      await next.stop();
+    }
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:/);
+  }, 180_000);
+});
