@@ -80,7 +80,7 @@ function next(t: TokenState, s: string): void {
     t.token = Token.Suffix;
   } else if (c === '~') {
     if (t.token >= Token.CommitHash) return invalid(t);
-    const end = spanWhile(s, t.pos + 1, (x) => /[0-9a-fA-F]/.test(x));
+    const end = spanWhile(s, t.pos + 1, (x) => (x >= '0' && x <= '9') || (x >= 'a' && x <= 'f')); // APK_CTYPE_HEXDIGIT: lower case only
     t.value = s.slice(t.pos + 1, end);
     t.pos = end;
     if (t.value === '') return invalid(t);

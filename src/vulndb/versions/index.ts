@@ -1,5 +1,6 @@
 import { PalisadeError } from '../../core/index.js';
 import { compareApkVersions } from './apk.js';
+import { compareApk2Versions } from './apk2.js';
 import { compareComposerVersions } from './composer.js';
 import { compareDpkgVersions } from './dpkg.js';
 import { compareGoVersions } from './go.js';
@@ -11,6 +12,7 @@ import { compareRubyGemsVersions } from './rubygems.js';
 import { compareSemver } from './semver.js';
 
 export * from './apk.js';
+export * from './apk2.js';
 export * from './composer.js';
 export * from './dpkg.js';
 export * from './go.js';
@@ -83,6 +85,19 @@ export function isKnownEcosystem(ecosystem: string): boolean {
   return versionScheme(ecosystem) !== undefined;
 }
 
+/**
+ * Alpine releases before v3.23 ship apk-tools 2.x, whose order differs from 3.x on components with
+ * leading zeros (`8.2.0` vs `8.2.001`) and on `-r` without a number; advisories of such a release
+ * (`Alpine:v3.19`) are compared as their own apk compares. Edge, v3.23 on and the other apk
+ * distributions use apk-tools 3's order.
+ */
+function usesApkTools2(ecosystem: string): boolean {
+  const m = /^Alpine:v(\d+)\.(\d+)$/.exec(ecosystem);
+  if (!m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major < 3 || (major === 3 && minor < 23);
+}
+
 const comparatorCache = new Map<string, VersionComparator>();
 
 export function comparatorFor(ecosystem: string): VersionComparator {
@@ -95,7 +110,7 @@ export function comparatorFor(ecosystem: string): VersionComparator {
       hint: `known ecosystems: ${Object.keys(SCHEMES).join(', ')}`,
     });
   }
-  const comparator = COMPARATORS[scheme];
+  const comparator = scheme === 'apk' && usesApkTools2(ecosystem) ? compareApk2Versions : COMPARATORS[scheme];
   if (comparatorCache.size < 1000) comparatorCache.set(ecosystem, comparator);
   return comparator;
 }

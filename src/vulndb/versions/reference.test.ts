@@ -6,7 +6,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compareComposerVersions, composerComparatorHolds, compareMavenVersions, comparePep440, isValidPep440, normalizeComposerVersion, phpVersionCompare } from './index.js';
+import { fixture, fixturesAvailable } from '../../../test/support/fixtures.js';
+import {
+  compareApk2Versions,
+  compareApkVersions,
+  compareVersions,
+  isValidApk2Version,
+  isValidApkVersion,
+  compareComposerVersions, composerComparatorHolds, compareMavenVersions, comparePep440, isValidPep440, normalizeComposerVersion, phpVersionCompare } from './index.js';
 
 const TESTDATA = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata');
 
@@ -135,5 +142,50 @@ describe('Packagist: composer/semver and PHP version_compare', () => {
     expect(compareComposerVersions('1.0.0-beta.2', '1.0.0-beta10')).toBe(-1);
     expect(compareComposerVersions('1.0.0-p1', '1.0.0-patch1')).toBe(0);
     expect(compareComposerVersions('2.x-dev', '2.99.0')).toBe(1);
+  });
+});
+
+describe('Alpine: apk-tools 2.x and 3.x', () => {
+  const rows = dataLines('apk-oracle.tsv').map((l) => l.split('\t') as [string, string, string, string, string, string]);
+
+  it('2.x port answers as the compiled apk-tools 2.14 version.c on every recorded pair', () => {
+    expect(rows.length).toBeGreaterThan(5000);
+    const wrong = rows.filter(([a, b, r2]) => compareApk2Versions(a, b) !== Number(r2)).map(([a, b, r2]) => `${a} vs ${b}: ${compareApk2Versions(a, b)}, want ${r2}`);
+    expect(wrong).toEqual([]);
+    const invalid = rows.filter(([a, b, , , va, vb]) => isValidApk2Version(a) !== (va[0] === '1') || isValidApk2Version(b) !== (vb[0] === '1'));
+    expect(invalid).toEqual([]);
+  });
+
+  it('3.x port answers as the compiled apk-tools 3 version.c on every recorded pair', () => {
+    const wrong = rows.filter(([a, b, , r3]) => compareApkVersions(a, b) !== Number(r3)).map(([a, b, , r3]) => `${a} vs ${b}: ${compareApkVersions(a, b)}, want ${r3}`);
+    expect(wrong).toEqual([]);
+    const invalid = rows.filter(([a, b, , , va, vb]) => isValidApkVersion(a) !== (va[1] === '1') || isValidApkVersion(b) !== (vb[1] === '1'));
+    expect(invalid).toEqual([]);
+  });
+
+  it.skipIf(!fixturesAvailable())('2.x port holds apk-tools 2.14 test/version.data (the first 733 lines of the 3.x file)', () => {
+    const lines = readFileSync(fixture('versions', 'apk.txt'), 'utf8').split('\n').slice(0, 733);
+    let checked = 0;
+    for (const raw of lines) {
+      const parts = raw.trim().split(/\s+/);
+      if (parts.length !== 3 || !/^[<>=]$/.test(parts[1]!)) continue;
+      const [a, op, b] = parts as [string, string, string];
+      expect(compareApk2Versions(a, b), raw).toBe(op === '<' ? -1 : op === '>' ? 1 : 0);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(600);
+  });
+
+  it('compares each Alpine release with its own apk-tools generation', () => {
+    expect(compareVersions('Alpine:v3.19', '8.2.0', '8.2.001')).toBe(1);
+    expect(compareVersions('Alpine:v3.22', '1.0-r', '1.0-r0')).toBe(0);
+    expect(compareVersions('Alpine:v3.23', '8.2.0', '8.2.001')).toBe(-1);
+    expect(compareVersions('Wolfi', '8.2.0', '8.2.001')).toBe(-1);
+    // suffix chains and revisions order alike in both
+    for (const eco of ['Alpine:v3.18', 'Alpine:v3.23']) {
+      expect(compareVersions(eco, '1.0_alpha1_pre2', '1.0_alpha1')).toBe(-1);
+      expect(compareVersions(eco, '1.0_p1_p2', '1.0_p1')).toBe(1);
+      expect(compareVersions(eco, '1.0_rc1-r3', '1.0-r0')).toBe(-1);
+    }
   });
 });
