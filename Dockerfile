@@ -4,14 +4,15 @@
 # writes goes to PALISADE_DATA_DIR (/var/lib/palisade) and /tmp, mounted as volumes.
 # Build: docker build -t ghcr.io/palisade-security/palisade:0.1.0 .
 
-FROM node:20-bookworm-slim AS build
+# Node 22 (maintained LTS until April 2027); Node 20 reached end of life in April 2026.
+FROM node:22-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PALISADE_HOST=0.0.0.0 \
     PALISADE_DATA_DIR=/var/lib/palisade
