@@ -52,7 +52,8 @@ export function sensorScript(options: SensorScriptOptions): string {
   let script = out.join('\n');
   const inode = options.inodeFields ?? inodeStruct(options.bpftrace ?? 'bpftrace');
   if (inode && !/\bi_ctime_sec\b/.test(inode)) {
-    script = script.replaceAll('->i_ctime_sec', /\b__i_ctime\b/.test(inode) ? '->__i_ctime.tv_sec' : '->i_ctime.tv_sec');
+    const field = /\b__i_ctime\b/.test(inode) ? '->__i_ctime' : '->i_ctime';
+    script = script.replaceAll('->i_ctime_sec', `${field}.tv_sec`).replaceAll('->i_ctime_nsec', `${field}.tv_nsec`);
   }
   if (inode && !/\b__i_nlink\b/.test(inode)) script = script.replaceAll('->__i_nlink', '->i_nlink');
   return script;

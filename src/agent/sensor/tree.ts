@@ -278,14 +278,14 @@ export class KernelEvents {
     this.tree.set(r.pid, node);
     capped(this.tree, MAX_PROCESSES * 1.1);
     const wall = this.options.wallMs(r.t);
-    const changedMs = r.ctime * 1000;
+    const changedMs = r.ctime * 1000 + Math.floor(r.ctimeNsec / 1e6);
     const viaFd = ((pending?.flags ?? 0) & AT_EMPTY_PATH) !== 0 || /^\/(proc\/(self|\d+)|dev)\/fd\/\d+$/.test(pending?.filename ?? exe);
     const program: ExecEvent['program'] = {
       ...(r.ctime > 0 ? { changedAt: new Date(changedMs).toISOString(), ageSeconds: Math.max(0, Math.round((wall - changedMs) / 1000)) } : {}),
       ...(r.nlink === 0 ? { deleted: true } : {}),
       ...(viaFd ? { viaFd: true } : {}),
-      // One second of slack: a runtime may touch files while it creates the container.
-      ...(container && place && r.ctime > 0 ? { writtenAfterStart: changedMs > place.createdMs + 1000 } : {}),
+      // The cgroup is made before the container's first process; the image's files were unpacked before that.
+      ...(container && place && r.ctime > 0 ? { writtenAfterStart: changedMs > place.createdMs } : {}),
     };
     return {
       id: eventId(this.options.node, 'ebpf', 'exec', r.pid, r.t),
