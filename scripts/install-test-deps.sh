@@ -25,6 +25,8 @@ missing=()
 for cmd in "${!NEEDED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEEDED[$cmd]}")
 done
+# python3's packaging module: the PyPI version oracle (src/vulndb/versions/live-oracles.test.ts)
+python3 -c 'import packaging.version' >/dev/null 2>&1 || missing+=(python3-packaging)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "installing Debian packages: ${missing[*]}" >&2

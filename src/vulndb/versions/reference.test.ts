@@ -13,7 +13,8 @@ import {
   compareVersions,
   isValidApk2Version,
   isValidApkVersion,
-  compareComposerVersions, composerComparatorHolds, compareMavenVersions, comparePep440, isValidPep440, normalizeComposerVersion, phpVersionCompare } from './index.js';
+  compareComposerVersions,
+  compareRpmVersions, composerComparatorHolds, compareMavenVersions, comparePep440, isValidPep440, normalizeComposerVersion, phpVersionCompare } from './index.js';
 
 const TESTDATA = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata');
 
@@ -187,5 +188,13 @@ describe('Alpine: apk-tools 2.x and 3.x', () => {
       expect(compareVersions(eco, '1.0_p1_p2', '1.0_p1')).toBe(1);
       expect(compareVersions(eco, '1.0_rc1-r3', '1.0-r0')).toBe(-1);
     }
+  });
+});
+
+describe('RPM: rpm.vercmp', () => {
+  it('answers as rpm 4.18 on 5,550 recorded EVR pairs (tilde, caret, separators other than dots, epochs, releases)', () => {
+    const triples = tsvTriples('rpm-oracle.tsv');
+    expect(triples.length).toBe(5550);
+    expectTriples(compareRpmVersions, triples);
   });
 });
