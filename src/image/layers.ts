@@ -70,7 +70,7 @@ export interface LayerProgress {
 
 export interface AnalyzeLayerOptions {
   catalogers: readonly Cataloger[];
-  /** Expected digest of the uncompressed tar; a mismatch fails the layer. */
+  /** Expected digest of the uncompressed tar; a mismatch fails the layer. '' when unknown: computed and reported. */
   diffId: string;
   limits?: Partial<LayerLimits>;
   onProgress?: (progress: LayerProgress) => void;
@@ -113,7 +113,7 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
     }
   };
 
-  const [algorithm, expectedHex] = options.diffId.split(':');
+  const [algorithm, expectedHex] = options.diffId ? options.diffId.split(':') : ['sha256', undefined];
   const diffHash = createHash(algorithm === 'sha512' ? 'sha512' : 'sha256');
   const checkUncompressed = async function* (source: AsyncIterable<Buffer>) {
     for await (const chunk of source) {
@@ -132,7 +132,8 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
       yield chunk;
     }
     const actual = diffHash.digest('hex');
-    if (actual !== expectedHex) {
+    if (expectedHex === undefined) result.diffId = `${algorithm}:${actual}`;
+    else if (actual !== expectedHex) {
       throw new PalisadeError('image.digest.mismatch', `${what}: uncompressed content ${algorithm}:${actual} does not match diff ID ${options.diffId}`, {
         kind: 'unprocessable',
         hint: 'the layer is corrupt, truncated or does not belong to this image config',

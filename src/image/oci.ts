@@ -138,15 +138,21 @@ export function formatPlatform(p: Platform): string {
   return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
 }
 
-/** Picks the manifest for a platform; arm64 without a variant matches v8, as containerd does. */
+/** A BuildKit attestation manifest (provenance, SBOM) listed in an index beside the images it describes. */
+export function isAttestation(m: Descriptor): boolean {
+  return m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || (m.platform?.os === 'unknown' && m.platform.architecture === 'unknown');
+}
+
+/** Picks the manifest for a platform; arm64 without a variant matches v8, as containerd does. Attestations are skipped. */
 export function selectPlatform(index: ImageIndex, wanted: Platform, what: string): Descriptor {
   const norm = (p: Platform) => ({ ...p, variant: p.variant ?? (p.architecture === 'arm64' ? 'v8' : undefined) });
   const w = norm(wanted);
-  const candidates = index.manifests.filter((m) => m.platform && m.platform.os === w.os && m.platform.architecture === w.architecture);
+  const images = index.manifests.filter((m) => !isAttestation(m));
+  const candidates = images.filter((m) => m.platform && m.platform.os === w.os && m.platform.architecture === w.architecture);
   const exact = candidates.find((m) => !w.variant || norm(m.platform!).variant === w.variant);
   const found = exact ?? (wanted.variant ? undefined : candidates[0]);
   if (!found) {
-    const available = index.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!));
+    const available = images.filter((m) => m.platform).map((m) => formatPlatform(m.platform!));
     throw new PalisadeError('image.platform.missing', `${what} has no image for ${formatPlatform(wanted)}`, {
       kind: 'not-found',
       field: 'platform',

@@ -100,7 +100,8 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
     while (next < source.layers.length && !failed) {
       const index = next++;
       const layer = source.layers[index]!;
-      const hit = await options.cache?.get(layer.diffId, analyzer);
+      // The cache is asked by diff ID before a byte of the layer is read.
+      const hit = layer.diffId ? await options.cache?.get(layer.diffId, analyzer) : undefined;
       options.onProgress?.({ type: 'layer-start', index, total: source.layers.length, digest: layer.digest, size: layer.size, cached: !!hit });
       if (hit) {
         results[index] = hit;
@@ -128,7 +129,9 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
       }),
     ),
   );
-  const { inventory, warnings } = assembleInventory(results);
+  const assembled = assembleInventory(results);
+  const inventory = assembled.inventory;
+  const warnings = [...(source.warnings ?? []), ...assembled.warnings];
   const config = source.config;
   const platform = config.os && config.architecture ? formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }) : undefined;
   return {
@@ -138,7 +141,7 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
       id: source.configDigest,
       ...(platform ? { platform } : {}),
       ...(config.created ? { created: config.created } : {}),
-      layers: source.layers.map((l, i) => ({ digest: l.digest, diffId: l.diffId, size: l.size, cached: cached[i]! })),
+      layers: source.layers.map((l, i) => ({ digest: l.digest, diffId: results[i]!.diffId, size: l.size, cached: cached[i]! })),
     },
     inventory,
     warnings,

@@ -1,47 +1,33 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
+import { open } from 'node:fs/promises';
 import { PalisadeError } from '../../core/index.js';
+import { detectCompression } from '../layers.js';
+import { indexTar, tarFiles, type ArchiveFiles } from './tar-index.js';
 
 /**
- * Unpacks the regular files of an archive (oci-archive, docker save) into a private directory.
- * Names are normalised; `..`, absolute names and links are refused, so nothing lands outside `dir`.
+ * Opens an image archive (`docker save`, `oci-archive`, `ctr export`) in place: its headers are
+ * indexed once, and every file is then read from its offset. Nothing is unpacked to disk.
  */
-export async function unpackArchive(file: string, dir: string, what: string): Promise<string[]> {
-  const written: string[] = [];
-  const extract = tar.extract();
-  const input = createReadStream(file).on('error', () => undefined);
-  const opened = new Promise<void>((resolve, reject) => {
-    input.once('open', () => resolve());
-    input.once('error', (error) =>
-      reject(new PalisadeError('image.source.not-found', `${what}: cannot read ${file}: ${(error as Error).message}`, { kind: 'not-found', field: 'image' })),
-    );
-  });
-  await opened;
-  extract.on('entry', (header, stream, next) => {
-    const name = safeName(header.name);
-    if (header.type !== 'file' || !name) {
-      stream.resume();
-      stream.on('end', next);
-      return;
-    }
-    const target = path.join(dir, name);
-    mkdir(path.dirname(target), { recursive: true })
-      .then(() => pipeline(stream, createWriteStream(target, { flags: 'wx' })))
-      .then(() => {
-        written.push(name);
-        next();
-      })
-      .catch((error: unknown) => next(error as Error));
-  });
+export async function openArchiveFiles(file: string, name: string): Promise<ArchiveFiles> {
+  const head = Buffer.alloc(4);
   try {
-    await pipeline(input, extract);
+    const handle = await open(file, 'r');
+    try {
+      await handle.read(head, 0, 4, 0);
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
-    throw new PalisadeError('image.archive.invalid', `${what}: ${file} is not a readable tar archive: ${(error as Error).message}`, { kind: 'unprocessable', cause: error });
+    throw new PalisadeError('image.source.not-found', `${name}: cannot read ${file}: ${(error as Error).message}`, { kind: 'not-found', field: 'image' });
   }
-  return written;
+  const compression = detectCompression(head);
+  if (compression !== 'none') {
+    throw new PalisadeError('image.archive.compressed', `${name}: ${file} is a ${compression}-compressed archive`, {
+      kind: 'unprocessable',
+      field: 'image',
+      hint: `decompress it first (${compression === 'gzip' ? 'gunzip' : 'unzstd'} ${file}): layers are read in place from the tar`,
+    });
+  }
+  return tarFiles(file, await indexTar(file, name), name);
 }
 
 /** `./a/b` → `a/b`; anything climbing out (`..`) or empty → undefined. */

@@ -1,34 +1,75 @@
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
 import { PalisadeError } from '../../core/index.js';
-import { MAX_MANIFEST_BYTES, parseManifestDocument, type Platform } from '../oci.js';
+import { MAX_MANIFEST_BYTES, isAttestation, parseManifestDocument, type Descriptor, type Platform } from '../oci.js';
+import { safeName } from './archive.js';
 import { digestVerifier, readAll, resolveImage, type BlobReader, type ImageSource, type LayerRef } from './source.js';
+import type { ArchiveFiles } from './tar-index.js';
 
 /** An OCI image layout directory (image-spec image-layout.md): index.json plus blobs/ALG/HEX. */
 export async function openOciLayout(dir: string, tag: string | undefined, platform: Platform, name = `oci:${dir}${tag ? `:${tag}` : ''}`): Promise<ImageSource> {
-  const layoutFile = path.join(dir, 'oci-layout');
-  const layout = await readFile(layoutFile, 'utf8').catch(() => undefined);
-  if (layout === undefined) {
+  const files = directoryFiles(dir, name);
+  if (!files.has('oci-layout')) {
     throw new PalisadeError('image.source.not-found', `${name}: ${dir} is not an OCI image layout (no oci-layout file)`, {
       kind: 'not-found',
       field: 'image',
       hint: 'point oci: at a directory written by skopeo, umoci or buildah (it holds oci-layout, index.json and blobs/)',
     });
   }
-  const reader = layoutReader(dir, name);
-  const indexData = await readAll(createReadStream(path.join(dir, 'index.json')), MAX_MANIFEST_BYTES, `${name}: index.json`);
+  return openOciFiles(files, tag, platform, `oci:${dir}`);
+}
+
+/** The layout's files in a directory, read where they are. */
+export function directoryFiles(dir: string, name: string): ArchiveFiles {
+  const full = (member: string) => {
+    const safe = safeName(member);
+    if (!safe) throw new PalisadeError('image.archive.invalid', `${name}: unsafe path "${member}"`, { kind: 'unprocessable' });
+    return path.join(dir, safe);
+  };
+  const size = (member: string) => {
+    try {
+      const s = statSync(full(member));
+      return s.isFile() ? s.size : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    name,
+    has: (member) => size(member) !== undefined,
+    size,
+    open: (member) => createReadStream(full(member), { highWaterMark: 1 << 20 }),
+    read: (member, maxBytes) => readAll(createReadStream(full(member)), maxBytes, `${name}: ${member}`),
+    members: () => [],
+  };
+}
+
+/** A reference names an image by tag (`ref.name`), by the full name containerd records, or by digest. */
+function selects(m: Descriptor, wanted: string): boolean {
+  const names = [m.annotations?.['org.opencontainers.image.ref.name'], m.annotations?.['io.containerd.image.name']].filter((n): n is string => !!n);
+  return m.digest === wanted || names.some((n) => n === wanted || n.endsWith(`/${wanted}`) || n.endsWith(`:${wanted}`) || n === `${wanted}:latest` || n.endsWith(`/${wanted}:latest`));
+}
+
+/** An OCI layout from any file set: a directory, or an archive read in place (`oci-archive:`, `ctr export`). */
+export async function openOciFiles(files: ArchiveFiles, tag: string | undefined, platform: Platform, where: string): Promise<ImageSource> {
+  const name = files.name;
+  const reader = layoutReader(files);
+  const indexData = await files.read('index.json', MAX_MANIFEST_BYTES).catch((error: unknown) => {
+    if (error instanceof PalisadeError && error.code !== 'image.blob.missing') throw error;
+    throw new PalisadeError('image.manifest.invalid', `${name}: the layout has no index.json`, { kind: 'unprocessable' });
+  });
   const doc = parseManifestDocument(indexData, undefined, `${name}: index.json`);
   if (doc.kind !== 'index') throw new PalisadeError('image.manifest.invalid', `${name}: index.json is not an image index`, { kind: 'unprocessable' });
-  const manifests = doc.index.manifests;
-  const tagOf = (m: (typeof manifests)[number]) => m.annotations?.['org.opencontainers.image.ref.name'];
-  const chosen = tag ? manifests.find((m) => tagOf(m) === tag || m.digest === tag) : manifests.length === 1 ? manifests[0] : undefined;
+  // Build attestations (provenance, SBOM) sit beside images in an index; they are not images.
+  const manifests = doc.index.manifests.filter((m) => !isAttestation(m));
+  const tagOf = (m: Descriptor) => m.annotations?.['org.opencontainers.image.ref.name'] ?? m.annotations?.['io.containerd.image.name'];
+  const chosen = tag ? manifests.find((m) => selects(m, tag)) : manifests.length === 1 ? manifests[0] : undefined;
   if (!chosen) {
     const tags = manifests.map(tagOf).filter(Boolean);
     throw new PalisadeError('image.tag.not-found', tag ? `${name}: no image tagged "${tag}"` : `${name}: the layout holds ${manifests.length} images; name one`, {
       kind: 'not-found',
       field: 'image',
-      hint: tags.length ? `tags in this layout: ${tags.join(', ')} (write oci:${dir}:TAG)` : 'the layout has no tagged images',
+      hint: tags.length ? `tags in this layout: ${tags.join(', ')} (write ${where}:TAG)` : 'the layout has no tagged images',
     });
   }
   const first = await reader.readManifest(chosen.digest);
@@ -40,32 +81,24 @@ export async function openOciLayout(dir: string, tag: string | undefined, platfo
     config: resolved.config,
     layers: resolved.layers,
     async openLayer(layer: LayerRef) {
-      const file = reader.blobPath(layer.digest);
-      await stat(file).catch(() => {
-        throw new PalisadeError('image.blob.missing', `${name}: layer ${layer.digest} is missing from the layout`, { kind: 'unprocessable' });
-      });
-      return createReadStream(file, { highWaterMark: 1 << 20 }).pipe(digestVerifier(layer.digest, `${name}: layer ${layer.digest}`));
+      const member = reader.blobPath(layer.digest);
+      if (!files.has(member)) throw new PalisadeError('image.blob.missing', `${name}: layer ${layer.digest} is missing`, { kind: 'unprocessable' });
+      return files.open(member).pipe(digestVerifier(layer.digest, `${name}: layer ${layer.digest}`));
     },
     async close() {},
   };
 }
 
-function layoutReader(dir: string, name: string): BlobReader & { blobPath(digest: string): string } {
+function layoutReader(files: ArchiveFiles): BlobReader & { blobPath(digest: string): string } {
   const blobPath = (digest: string) => {
     const m = /^(sha256|sha512):([a-f0-9]{64,128})$/.exec(digest);
-    if (!m) throw new PalisadeError('image.digest.invalid', `${name}: invalid digest "${digest}"`, { kind: 'unprocessable' });
-    return path.join(dir, 'blobs', m[1]!, m[2]!);
+    if (!m) throw new PalisadeError('image.digest.invalid', `${files.name}: invalid digest "${digest}"`, { kind: 'unprocessable' });
+    return `blobs/${m[1]!}/${m[2]!}`;
   };
   const readBlob = async (digest: string, maxBytes: number) => {
-    const file = blobPath(digest);
-    try {
-      return await readAll(createReadStream(file), maxBytes, `${name}: blob ${digest}`);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new PalisadeError('image.blob.missing', `${name}: blob ${digest} is missing from the layout`, { kind: 'unprocessable' });
-      }
-      throw error;
-    }
+    const member = blobPath(digest);
+    if (!files.has(member)) throw new PalisadeError('image.blob.missing', `${files.name}: blob ${digest} is missing from the layout`, { kind: 'unprocessable' });
+    return files.read(member, maxBytes);
   };
   return {
     blobPath,

@@ -13,7 +13,7 @@ import {
   type Platform,
 } from '../oci.js';
 
-/** One layer of an image: its blob digest as stored, and its diff ID (digest of the uncompressed tar) from the config. */
+/** One layer of an image: its blob digest as stored, and its diff ID (digest of the uncompressed tar) from the config; '' when unknown (computed while reading). */
 export interface LayerRef {
   digest: string;
   diffId: string;
@@ -30,6 +30,8 @@ export interface ImageSource {
   configDigest: string;
   config: ImageConfig;
   layers: LayerRef[];
+  /** What the transport noticed and worked around (e.g. a docker save archive whose counts differ). */
+  warnings?: string[];
   /** The layer blob, compressed as stored; the stream errors at its end if its digest does not match. */
   openLayer(layer: LayerRef): Promise<Readable>;
   close(): Promise<void>;
