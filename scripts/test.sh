@@ -4,6 +4,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# Many tests read recorded third-party data (images, advisories, audit events) that is not in the
+# repository: say so in one line instead of hundreds of failures.
+fixtures="${PALISADE_FIXTURES:-../shared/fixtures}"
+if [ ! -f "$fixtures/README.md" ]; then
+  echo "palisade tests need the shared fixtures (recorded images, advisories, audit events), not found at $fixtures: place the project's shared/fixtures folder beside this repository (../shared/fixtures) or set PALISADE_FIXTURES to its path"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
 bash scripts/install-test-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 npm run build --silent || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
