@@ -22,6 +22,11 @@ COPY --from=build --chown=0:0 /src/node_modules ./node_modules
 COPY --from=build --chown=0:0 /src/dist ./dist
 # The data directory belongs to the runtime user; Kubernetes mounts an emptyDir over it.
 RUN mkdir -p /var/lib/palisade && chown 10001:10001 /var/lib/palisade
+# The agent's eBPF host sensor runs Debian's bpftrace (tracepoints, BTF; LLVM included, ~100 MB).
+# It needs CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE at run time, not privileged (docs/agent.md).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends bpftrace \
+ && rm -rf /var/lib/apt/lists/*
 # The agent looks up containers with crictl when it is on PATH (not packaged in Debian 12):
 # add it in your own build stage if your nodes run containerd or CRI-O.
 USER 10001:10001

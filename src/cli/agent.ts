@@ -25,6 +25,7 @@ interface AgentFlags {
   bpftrace?: string;
   statusAddr?: string;
   spoolMemoryMb: string;
+  cgroupRoot: string;
 }
 
 /** `1s`, `500ms`, `2m`, or plain milliseconds. */
@@ -67,6 +68,7 @@ export function register(program: Command): void {
     .option('--heartbeat <duration>', 'heartbeat (node inventory) period', '60s')
     .option('--sensor <kind>', 'auto (eBPF through bpftrace, else /proc + auditd), ebpf (fail without it) or proc', 'auto')
     .option('--bpftrace <path>', 'the bpftrace binary', 'bpftrace')
+    .option('--cgroup-root <dir>', "the host's cgroup file system (cgroup id → container for the eBPF sensor)", '/sys/fs/cgroup')
     .option('--status-addr <host:port>', 'serve /readyz and /metrics (sensor, lost and dropped events) here')
     .option('--spool-memory-mb <n>', 'memory for batches the spool disk refuses (full, failing) until it takes them again', '16')
     .action(async (flags: AgentFlags) => {
@@ -81,6 +83,7 @@ export function register(program: Command): void {
         procRoot: flags.proc,
         sensor: flags.sensor as 'auto' | 'ebpf' | 'proc',
         bpftrace: flags.bpftrace,
+        cgroupRoot: flags.cgroupRoot,
         ...(flags.node ? { node: flags.node } : {}),
         ...(flags.auditLog ? { auditLog: flags.auditLog } : {}),
         ...(flags.threatIntel ? { threatIntel: flags.threatIntel } : {}),

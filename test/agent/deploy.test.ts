@@ -28,10 +28,14 @@ describe('deploy/kustomize/base/agent.yaml', () => {
     expect(mounts.spool?.readOnly).toBeFalsy();
   });
 
-  it('runs unprivileged with only the capabilities /proc reading needs', () => {
+  it('runs unprivileged with only the capabilities /proc reading and bpftrace need', () => {
     expect(agent.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
     expect(agent.securityContext.capabilities.drop).toEqual(['ALL']);
-    expect(agent.securityContext.capabilities.add.sort()).toEqual(['DAC_READ_SEARCH', 'SYS_PTRACE']);
+    expect(agent.securityContext.capabilities.add.sort()).toEqual(['BPF', 'DAC_READ_SEARCH', 'PERFMON', 'SYS_PTRACE', 'SYS_RESOURCE']);
+    const mounts = Object.fromEntries(agent.volumeMounts.map((m) => [m.name, m]));
+    expect(mounts.tracefs).toMatchObject({ mountPath: '/sys/kernel/tracing', readOnly: true });
+    expect(mounts.cgroup).toMatchObject({ mountPath: '/host/sys/fs/cgroup', readOnly: true });
+    expect(agent.args).toContain('--sensor=auto');
   });
 
   it('passes flags the agent command accepts', async () => {
