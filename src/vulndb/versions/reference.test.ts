@@ -14,6 +14,10 @@ import {
   isValidApk2Version,
   isValidApkVersion,
   compareComposerVersions,
+  compareGoVersions,
+  compareNuGetVersions,
+  compareRubyGemsVersions,
+  compareSemver,
   compareRpmVersions, composerComparatorHolds, compareMavenVersions, comparePep440, isValidPep440, normalizeComposerVersion, phpVersionCompare } from './index.js';
 
 const TESTDATA = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata');
@@ -196,5 +200,45 @@ describe('RPM: rpm.vercmp', () => {
     const triples = tsvTriples('rpm-oracle.tsv');
     expect(triples.length).toBe(5550);
     expectTriples(compareRpmVersions, triples);
+  });
+});
+
+describe('npm (and crates.io, Hex, Pub): node-semver', () => {
+  it('orders every comparisons.js pair and equates every equality.js pair', () => {
+    const greater = dataLines('npm-comparisons.tsv').map((l) => l.split('\t') as [string, string]);
+    expect(greater.length).toBe(31);
+    expectTriples(compareSemver, greater.map(([a, b]): [string, string, number] => [a, b, 1]));
+    const equal = JSON.parse(text('npm-equality.json')) as Array<[string, string]>;
+    expect(equal.length).toBe(37);
+    expectTriples(compareSemver, equal.map(([a, b]): [string, string, number] => [a, b, 0]));
+  });
+});
+
+describe('Go: golang.org/x/mod/semver', () => {
+  it('orders semver_test.go tests as TestCompare does (shorthands, invalid below valid), with or without the v', () => {
+    const tests = dataLines('go-semver.tsv').map((l) => l.split('\t') as [string, string]);
+    expect(tests.length).toBe(32);
+    const triples: Array<[string, string, number]> = [];
+    tests.forEach(([a, ca], i) => tests.forEach(([b, cb], j) => triples.push([a, b, ca === cb ? 0 : Math.sign(i - j)])));
+    expectTriples(compareGoVersions, triples);
+    expectTriples(compareGoVersions, [['v1', 'v1', 0], ['v2', 'v1', 1], ['v1', 'v2', -1], ['v1.19', 'v1.2', 1]]);
+    // OSV spells Go versions without the v; toolchains are go1.N[.P][rcN]
+    expectTriples(compareGoVersions, [['1.2.3', 'v1.2.3', 0], ['1.19', 'v1.19.0', 0], ['go1.21rc2', '1.21.0', -1], ['go1.21.0', 'v1.21.0', 0]]);
+  });
+});
+
+describe('RubyGems: Gem::Version', () => {
+  it('answers every <=> and equality assertion of test_gem_version.rb', () => {
+    const triples = tsvTriples('rubygems.tsv');
+    expect(triples.length).toBeGreaterThanOrEqual(25);
+    expectTriples(compareRubyGemsVersions, triples);
+  });
+});
+
+describe('NuGet: NuGet.Versioning VersionComparer.Default', () => {
+  it('answers VersionComparerTests (case-insensitive labels, numeric labels, metadata ignored)', () => {
+    const triples = tsvTriples('nuget.tsv');
+    expect(triples.length).toBe(13);
+    expectTriples(compareNuGetVersions, triples);
   });
 });
