@@ -6,8 +6,14 @@ import { findUser, verifyPassword, type Role } from './users.js';
 
 /**
  * Dashboard sessions: a random secret in an httpOnly cookie (only its hash is stored) and a
- * CSRF token the page sends back in a header on every state-changing request. Sign-in failures
- * are counted per account (and per client address for admin-token sign-ins) and lock out.
+ * CSRF token the page sends back in a header on every state-changing request.
+ *
+ * Failed sign-ins slow down, they never lock out: each failure is counted under three keys, the
+ * user at that address, the user anywhere, and the address (admin-token sign-ins: the address
+ * only), and past a few free failures each key makes the next attempt wait twice as long as the
+ * last, up to its cap. A guesser at another address waits up to 15 minutes per try, while the real
+ * user at their own address waits at most {@link USER_CAP_MS} however hard the account is attacked.
+ * Attempts refused for waiting are not counted, and the counts are forgotten after an hour of quiet.
  */
 export interface SessionTable {
   hash: string;
@@ -20,9 +26,11 @@ export interface SessionTable {
 }
 
 export interface SignInFailureTable {
+  /** `pair:USER@ADDRESS`, `user:USER`, `address:ADDRESS` or `token-from:ADDRESS`. */
   key: string;
   failures: number;
   first_at: Date;
+  /** The next attempt under this key is allowed from then (the column predates back-off). */
   locked_until: Date | null;
 }
 
@@ -41,17 +49,70 @@ export interface Session {
 }
 
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
-export const MAX_FAILURES = 5;
-export const FAILURE_WINDOW_MS = 15 * 60 * 1000;
-export const LOCKOUT_MS = 15 * 60 * 1000;
+/** The first wait; each further failure doubles it. */
+export const BASE_DELAY_MS = 1000;
+/** The user anywhere: the longest the real user can be made to wait by someone else's guesses. */
+export const USER_CAP_MS = 60 * 1000;
+export const ADDRESS_CAP_MS = 15 * 60 * 1000;
+/** Counts are forgotten after this long without a failure. */
+export const FORGET_AFTER_MS = 60 * 60 * 1000;
+
+interface BackOff { key: string; free: number; capMs: number }
+
+/** The keys a sign-in is counted under, with the failures each allows before waiting. */
+function backOffKeys(credentials: Credentials, address: string): BackOff[] {
+  // Admin-token guesses have no user to key on; a token is random, so few honest failures happen.
+  if (!('user' in credentials)) return [{ key: `token-from:${address}`, free: 3, capMs: ADDRESS_CAP_MS }];
+  const byAddress = { key: `address:${address}`, free: 10, capMs: ADDRESS_CAP_MS };
+  const user = credentials.user.toLowerCase();
+  return [
+    { key: `pair:${user}@${address}`, free: 3, capMs: ADDRESS_CAP_MS },
+    { key: `user:${user}`, free: 5, capMs: USER_CAP_MS },
+    byAddress,
+  ];
+}
+
+export function backOffDelayMs(failures: number, free: number, capMs: number): number {
+  if (failures <= free) return 0;
+  return Math.min(capMs, BASE_DELAY_MS * 2 ** Math.min(failures - free - 1, 30));
+}
+
+/** A sign-in refused because the last ones failed: retry after `retryAfterSeconds`. */
+export class SignInSlowedDown extends PalisadeError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('sign_in.slow_down', `too many failed sign-ins; try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`, {
+      kind: 'forbidden',
+      hint: 'each failure doubles the wait; a correct sign-in after the wait works, and an admin can reset the password meanwhile',
+    });
+  }
+}
 
 export type Credentials = { user: string; password: string } | { token: string };
 
+/**
+ * Attempts being checked per address (this process). Counts are written after the password
+ * check, so without this a burst of parallel guesses would all pass the wait check at once.
+ */
+const MAX_IN_FLIGHT_PER_ADDRESS = 4;
+const inFlight = new Map<string, number>();
+
 /** Checks credentials and opens a session; returns the cookie secret and the session. */
 export async function signIn(db: Kysely<Database>, credentials: Credentials, client: { ip: string }, clock: Clock = systemClock): Promise<{ secret: string; session: Session }> {
-  const key = 'user' in credentials ? `user:${credentials.user.toLowerCase()}` : `token-from:${client.ip}`;
+  const running = inFlight.get(client.ip) ?? 0;
+  if (running >= MAX_IN_FLIGHT_PER_ADDRESS) throw new SignInSlowedDown(1);
+  inFlight.set(client.ip, running + 1);
+  try {
+    return await checkAndOpen(db, credentials, client, clock);
+  } finally {
+    const left = (inFlight.get(client.ip) ?? 1) - 1;
+    if (left > 0) inFlight.set(client.ip, left); else inFlight.delete(client.ip);
+  }
+}
+
+async function checkAndOpen(db: Kysely<Database>, credentials: Credentials, client: { ip: string }, clock: Clock): Promise<{ secret: string; session: Session }> {
+  const keys = backOffKeys(credentials, client.ip);
   const now = clock.now();
-  await refuseWhileLocked(db, key, now);
+  await refuseWhileSlowedDown(db, keys, now);
 
   let subject: string | undefined;
   let role: Role | undefined;
@@ -72,10 +133,12 @@ export async function signIn(db: Kysely<Database>, credentials: Credentials, cli
     }
   }
   if (!subject || !role) {
-    await countFailure(db, key, now);
+    for (const key of keys) await countFailure(db, key, now);
     throw new PalisadeError('sign_in.failed', 'wrong user name, password or token', { kind: 'unauthorized' });
   }
-  await db.deleteFrom('sign_in_failures').where('key', '=', key).execute();
+  // The address keeps its count: one success must not reset a spray across other accounts.
+  const forgiven = keys.filter((k) => !k.key.startsWith('address:')).map((k) => k.key);
+  if (forgiven.length) await db.deleteFrom('sign_in_failures').where('key', 'in', forgiven).execute();
   const secret = randomBytes(32).toString('base64url');
   const session: Session = { subject, role, csrf: randomBytes(24).toString('base64url'), expiresAt: new Date(now.getTime() + SESSION_TTL_MS) };
   await db.insertInto('sessions').values({ hash: sha256Hex(secret), subject, role, csrf: session.csrf, created_at: now, expires_at: session.expiresAt }).execute();
@@ -100,24 +163,23 @@ export async function endSession(db: Kysely<Database>, secret: string): Promise<
   await db.deleteFrom('sessions').where('hash', '=', sha256Hex(secret)).execute();
 }
 
-async function refuseWhileLocked(db: Kysely<Database>, key: string, now: Date): Promise<void> {
-  const row = await db.selectFrom('sign_in_failures').selectAll().where('key', '=', key).executeTakeFirst();
-  if (row?.locked_until && row.locked_until > now) {
-    const minutes = Math.ceil((row.locked_until.getTime() - now.getTime()) / 60_000);
-    throw new PalisadeError('sign_in.locked', `too many failed sign-ins; try again in ${minutes} minute${minutes === 1 ? '' : 's'}`, {
-      kind: 'forbidden',
-      hint: 'an admin can reset the password meanwhile',
-    });
-  }
+async function refuseWhileSlowedDown(db: Kysely<Database>, keys: BackOff[], now: Date): Promise<void> {
+  const rows = await db.selectFrom('sign_in_failures').select('locked_until').where('key', 'in', keys.map((k) => k.key)).execute();
+  const until = Math.max(0, ...rows.map((r) => r.locked_until?.getTime() ?? 0));
+  if (until > now.getTime()) throw new SignInSlowedDown(Math.ceil((until - now.getTime()) / 1000));
 }
 
-async function countFailure(db: Kysely<Database>, key: string, now: Date): Promise<void> {
+async function countFailure(db: Kysely<Database>, { key, free, capMs }: BackOff, now: Date): Promise<void> {
   const row = await db.selectFrom('sign_in_failures').selectAll().where('key', '=', key).executeTakeFirst();
-  const fresh = !row || now.getTime() - row.first_at.getTime() > FAILURE_WINDOW_MS || (row.locked_until !== null && row.locked_until <= now);
+  const lastActive = row ? Math.max(row.first_at.getTime(), row.locked_until?.getTime() ?? 0) : 0;
+  const fresh = !row || now.getTime() - lastActive > FORGET_AFTER_MS;
   const failures = fresh ? 1 : row.failures + 1;
-  const lockedUntil = failures >= MAX_FAILURES ? new Date(now.getTime() + LOCKOUT_MS) : null;
-  await db.insertInto('sign_in_failures').values({ key, failures, first_at: fresh ? now : row.first_at, locked_until: lockedUntil })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ failures, first_at: fresh ? now : row!.first_at, locked_until: lockedUntil }))
+  const delay = backOffDelayMs(failures, free, capMs);
+  // Without a wait yet, the next-allowed time still records when this streak was last active.
+  const nextAllowed = delay ? new Date(now.getTime() + delay) : now;
+  const firstAt = fresh ? now : row.first_at;
+  await db.insertInto('sign_in_failures').values({ key, failures, first_at: firstAt, locked_until: nextAllowed })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ failures, first_at: firstAt, locked_until: nextAllowed }))
     .execute();
 }
 

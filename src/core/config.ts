@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PalisadeError } from './errors.js';
@@ -52,6 +53,14 @@ export interface Config {
   postureSchedule: string;
   /** Price table overrides (palisade.yaml only): see the costs page; unset figures keep Defender's list prices. */
   prices: Record<string, unknown> | undefined;
+  /**
+   * Which peers may set X-Forwarded-For/-Proto (a TLS-terminating proxy): `false` (none, the
+   * default), `true` (any), a hop count, or addresses/CIDRs. Decides the client address used for
+   * sign-in back-off and whether session cookies are marked Secure.
+   */
+  trustProxy: boolean | number | string[];
+  /** Admission decisions older than this many days are deleted. */
+  admissionLogRetentionDays: number;
 }
 
 /** Where a cluster's API server is reached: its pod's service account, or a kubeconfig (and context). */
@@ -62,7 +71,7 @@ export interface ClusterSource {
   context?: string;
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'enum' | 'bytes' | 'path' | 'cron' | 'mapping' | 'clusters';
+type Kind = 'string' | 'int' | 'bool' | 'enum' | 'bytes' | 'path' | 'cron' | 'mapping' | 'clusters' | 'proxies';
 
 interface Setting {
   key: keyof Config;
@@ -101,6 +110,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'pollSchedule', env: 'PALISADE_POLL_SCHEDULE', kind: 'cron', default: '*/15 * * * *', description: 'cron (UTC) of registry polling, or off' },
   { key: 'clusters', env: 'PALISADE_CLUSTERS', kind: 'clusters', default: [], description: 'clusters to assess: NAME=in-cluster or NAME=KUBECONFIG[#CONTEXT], comma-separated' },
   { key: 'postureSchedule', env: 'PALISADE_POSTURE_SCHEDULE', kind: 'cron', default: '*/30 * * * *', description: 'cron (UTC) of the posture scan of the configured clusters, or off' },
+  { key: 'trustProxy', env: 'PALISADE_TRUST_PROXY', kind: 'proxies', default: false, description: 'proxies trusted for X-Forwarded-For/-Proto: false, true, a hop count, or comma-separated addresses/CIDRs' },
+  { key: 'admissionLogRetentionDays', env: 'PALISADE_ADMISSION_LOG_RETENTION_DAYS', kind: 'int', default: 30, min: 1, max: 3650, description: 'days admission decisions are kept' },
 ];
 
 const YAML_KEYS = new Map(SETTINGS.map((s) => [s.key, s]));
@@ -201,6 +212,8 @@ function coerce(setting: Setting, raw: unknown, cwd: string): unknown {
     }
     case 'clusters':
       return parseClusterSources(raw, cwd);
+    case 'proxies':
+      return parseTrustProxy(raw);
     case 'cron':
       // Five fields of digits, ranges, steps, lists or *; `off` disables the schedule.
       return text === 'off' || /^(\S+\s+){4}\S+$/.test(text) && text.split(/\s+/).every((f) => /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/.test(f))
@@ -222,6 +235,23 @@ function coerce(setting: Setting, raw: unknown, cwd: string): unknown {
       return n;
     }
   }
+}
+
+/** `false`/`true`, a hop count, or addresses and CIDRs (a list in YAML, comma-separated in the environment). */
+function parseTrustProxy(raw: unknown): boolean | number | string[] | Error {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'number') return Number.isInteger(raw) && raw >= 0 ? raw : new Error('must be a hop count of 0 or more');
+  const text = Array.isArray(raw) ? raw.map(String).join(',') : String(raw).trim();
+  if (/^(false|off|no)$/i.test(text) || text === '') return false;
+  if (/^(true|on|yes)$/i.test(text)) return true;
+  if (/^\d+$/.test(text)) return Number(text);
+  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+  const bad = entries.find((e) => {
+    const [address, bits, extra] = e.split('/');
+    const family = isIP(address ?? '');
+    return !family || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)));
+  });
+  return bad ? new Error(`${JSON.stringify(bad)} is not an IP address or CIDR (use false, true, a hop count, or addresses like 10.0.0.0/8)`) : entries;
 }
 
 const CLUSTER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;

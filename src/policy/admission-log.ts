@@ -40,12 +40,31 @@ export interface AdmissionDecision {
   at: Date;
 }
 
+/** Decisions are kept this many days unless configured (`admissionLogRetentionDays`). */
+export const DEFAULT_ADMISSION_RETENTION_DAYS = 30;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const lastPruned = new WeakMap<object, number>();
+
+/** Deletes decisions recorded before `before`; returns how many. */
+export async function pruneAdmissionDecisions(db: Kysely<Database>, before: Date): Promise<number> {
+  const result = await db.deleteFrom('admission_decisions').where('at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 /**
  * Records a decision unless it was a dry run or had nothing to say (allowed without findings):
- * the log is for what policies found, not a copy of every write to the cluster.
+ * the log is for what policies found, not a copy of every write to the cluster. Decisions older
+ * than the retention are deleted on the way, at most once an hour per process, so the log stays
+ * bounded without a job of its own (a busy cluster writes thousands of decisions a day).
  */
-export async function recordAdmission(db: Kysely<Database>, outcome: AdmissionOutcome, at: Date, cluster = 'default', ids: IdSource = randomIds): Promise<boolean> {
+export async function recordAdmission(db: Kysely<Database>, outcome: AdmissionOutcome, at: Date, cluster = 'default', ids: IdSource = randomIds,
+  retentionDays = DEFAULT_ADMISSION_RETENTION_DAYS): Promise<boolean> {
   if (!outcome.record || outcome.results.length === 0) return false;
+  const last = lastPruned.get(db);
+  if (last === undefined || Math.abs(at.getTime() - last) >= PRUNE_EVERY_MS) {
+    lastPruned.set(db, at.getTime());
+    await pruneAdmissionDecisions(db, new Date(at.getTime() - retentionDays * 24 * 60 * 60 * 1000));
+  }
   const r = outcome.request;
   const object = r.object ?? undefined;
   await db.insertInto('admission_decisions').values({

@@ -51,6 +51,9 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     ...(options.https ? { https: options.https } : {}),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Behind a TLS-terminating proxy: request.ip and request.protocol come from X-Forwarded-* only
+    // when the peer is a trusted proxy (never from anyone else: that header is easy to forge).
+    trustProxy: context.config.trustProxy ?? false,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator: validatorsWithoutBodyCoercion() } },
   } as FastifyServerOptions);

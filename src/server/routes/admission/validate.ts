@@ -30,7 +30,7 @@ export async function admissionRoutes(app: FastifyInstance, options: AdmissionRo
   const fixed = options.policies ?? compilePolicySet(BUILTIN_POLICIES);
   const current = typeof fixed === 'function' ? fixed : () => fixed;
   const record = options.record === false ? undefined
-    : options.record ?? ((outcome: AdmissionOutcome, cluster: string) => recordAdmission(context.store.db, outcome, context.clock.now(), cluster));
+    : options.record ?? ((outcome: AdmissionOutcome, cluster: string) => recordAdmission(context.store.db, outcome, context.clock.now(), cluster, undefined, context.config.admissionLogRetentionDays));
 
   const handler = async (request: FastifyRequest) => {
     const named = (request.params as { cluster?: string }).cluster;

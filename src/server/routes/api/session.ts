@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { endSession, signIn, SESSION_TTL_MS, type Credentials } from '../../../center/sessions.js';
+import { endSession, signIn, SESSION_TTL_MS, SignInSlowedDown, type Credentials } from '../../../center/sessions.js';
 import { isPalisadeError } from '../../../core/index.js';
 import { recordAction } from '../../../store/index.js';
 import { actorOf, SESSION_COOKIE } from '../../auth.js';
@@ -13,7 +13,9 @@ const SignIn = Type.Union([
 
 /**
  * Dashboard sign-in: POST with a user and password or the admin token sets an httpOnly,
- * SameSite=Strict session cookie; GET says who is signed in and hands the page its CSRF token.
+ * SameSite=Strict session cookie, marked Secure when the client used HTTPS (directly, or through
+ * a proxy trusted by `trustProxy` that says so in X-Forwarded-Proto); GET says who is signed in
+ * and hands the page its CSRF token. Failed sign-ins slow down (429 with Retry-After), never lock out.
  */
 export async function sessionRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   const { db } = context.store;
@@ -34,8 +36,10 @@ export async function sessionRoutes(app: FastifyInstance, { context }: { context
     } catch (error) {
       if (isPalisadeError(error)) {
         const who = 'user' in credentials ? `user:${credentials.user}` : `token-from:${request.ip}`;
-        await recordAction(db, { actor: who, action: error.code === 'sign_in.locked' ? 'session.locked' : 'session.failed', target: who, details: { ip: request.ip }, at: context.clock.now() });
-        if (error.code === 'sign_in.locked') return reply.status(429).send({ code: error.code, message: error.toLine() });
+        await recordAction(db, { actor: who, action: error instanceof SignInSlowedDown ? 'session.slowed' : 'session.failed', target: who, details: { ip: request.ip }, at: context.clock.now() });
+        if (error instanceof SignInSlowedDown) {
+          return reply.status(429).header('retry-after', String(error.retryAfterSeconds)).send({ code: error.code, message: error.toLine() });
+        }
       }
       throw error;
     }
