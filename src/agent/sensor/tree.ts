@@ -278,7 +278,8 @@ export class KernelEvents {
     this.tree.set(r.pid, node);
     capped(this.tree, MAX_PROCESSES * 1.1);
     const wall = this.options.wallMs(r.t);
-    const changedMs = r.ctime * 1000 + Math.floor(r.ctimeNsec / 1e6);
+    // Bit 31 of i_ctime_nsec is the kernel's multigrain "ctime queried" flag (6.13+), not time.
+    const changedMs = r.ctime * 1000 + Math.floor((r.ctimeNsec & 0x3fffffff) / 1e6);
     const viaFd = ((pending?.flags ?? 0) & AT_EMPTY_PATH) !== 0 || /^\/(proc\/(self|\d+)|dev)\/fd\/\d+$/.test(pending?.filename ?? exe);
     const program: ExecEvent['program'] = {
       ...(r.ctime > 0 ? { changedAt: new Date(changedMs).toISOString(), ageSeconds: Math.max(0, Math.round((wall - changedMs) / 1000)) } : {}),

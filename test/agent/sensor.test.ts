@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CgroupResolver, KernelEvents, NodeAgent, parseLine, type ExecEvent, type FileEvent, type NetworkEvent, type SensorRecord } from '../../src/agent/index.js';
+import { createAgent } from '../../src/agent/runner.js';
+
+/**
+ * bpftrace output recorded on this project's test machine (kernel 6.18, bpftrace 0.17) running
+ * src/agent/sensor/host.bt while `bash -c 'cat /etc/shadow > /dev/null; /bin/echo "two words" x
+ * </dev/null; true'` ran, plus a UDP connect from python3. Lines are kept as bpftrace printed
+ * them; the lost_events line is bpftrace's documented JSON form of "Lost N events".
+ */
+const RECORDED = [
+  "{\"type\": \"printf\", \"data\": \"E\\t3271998146612\\t14630\\t0\\t/usr/bin/bash\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t3271998331385\\t14630\\t0\\tbash\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t3271998349731\\t14630\\t1\\t-c\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t3271998361703\\t14630\\t2\\tcat /etc/shadow > /dev/null; /bin/echo \\\"two words\\\" x </dev/null; true\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"X\\t3272000345866\\t14630\\t14415\\t0\\t1\\t4026531832\\t4026531833\\t8630\\t1745016454\\t2147483648\\t1\\t/usr/bin/bash\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"F\\t3272054007677\\t14630\\t14633\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"E\\t3272062166522\\t14633\\t0\\t/usr/bin/cat\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t3272062180709\\t14633\\t0\\tcat\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t3272062187061\\t14633\\t1\\t/etc/shadow\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"X\\t3272063773794\\t14633\\t14630\\t0\\t1\\t4026531832\\t4026531833\\t8630\\t1663687647\\t2147483648\\t1\\t/usr/bin/cat\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"O\\t3272080826970\\t14633\\t0\\t/etc/shadow\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"Q\\t3272081039206\\t14633\\t14633\\t0\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"F\\t3272085057176\\t14630\\t14634\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"E\\t3272090146294\\t14634\\t0\\t/bin/echo\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t3272090194014\\t14634\\t0\\t/bin/echo\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t3272090206929\\t14634\\t1\\ttwo words\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t3272090217279\\t14634\\t2\\tx\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"X\\t3272093720666\\t14634\\t14630\\t0\\t1\\t4026531832\\t4026531833\\t8630\\t1663687647\\t0\\t1\\t/bin/echo\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"Q\\t3272109761707\\t14634\\t14634\\t0\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"Q\\t3272112682379\\t14630\\t14630\\t0\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"C\\t3274617774243\\t14635\\t3\\t4\\t127.0.0.53\\t53\\t2\\n\"}",
+];
+const LOST = '{"type": "lost_events", "data": {"events": 12}}';
+
+describe('sensor records and the process tree', () => {
+  const procRoot = mkdtempSync(path.join(os.tmpdir(), 'no-proc-'));
+  afterAll(() => rmSync(procRoot, { recursive: true, force: true }));
+
+  function events(lines: string[]) {
+    const records: SensorRecord[] = [];
+    let lost = 0;
+    for (const line of lines) {
+      const parsed = parseLine(line);
+      if (parsed && 'lost' in parsed) lost += parsed.lost;
+      else if (parsed) records.push(parsed.record);
+    }
+    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => 1_700_000_000_000 + ns / 1e6 });
+    return { lost, records, events: tree.ingest(records.sort((a, b) => a.t - b.t)) };
+  }
+
+  it('parses every recorded line and counts lost events', () => {
+    const { lost, records } = events([...RECORDED, LOST, 'Attaching 43 probes...', '{"type": "attached_probes", "data": {"probes": 43}}']);
+    expect(records).toHaveLength(RECORDED.length);
+    expect(lost).toBe(12);
+    expect(parseLine('{"type": "printf", "data": "X\\t1\\tnot-a-pid\\n"}')).toBeUndefined();
+  });
+
+  it('assembles exec events with argv (spaces kept), parent, ancestry and stdin, even out of order', () => {
+    const shuffled = [...RECORDED].reverse();
+    const { events: out } = events(shuffled);
+    const execs = out.filter((e): e is ExecEvent => e.kind === 'exec');
+    expect(execs.map((e) => e.process.argv)).toEqual([
+      ['bash', '-c', 'cat /etc/shadow > /dev/null; /bin/echo "two words" x </dev/null; true'],
+      ['cat', '/etc/shadow'],
+      ['/bin/echo', 'two words', 'x'],
+    ]);
+    const echo = execs[2]!;
+    expect(echo).toMatchObject({ source: 'ebpf', process: { pid: 14634, ppid: 14630, name: 'echo', exe: '/bin/echo', uid: 0, stdin: { type: 'other' } } });
+    expect(echo.ancestors![0]).toMatchObject({ pid: 14630, name: 'bash' });
+    expect(echo.program).toMatchObject({ changedAt: '2022-09-20T15:27:27.000Z' });
+    const open = out.find((e): e is FileEvent => e.kind === 'file')!;
+    expect(open).toMatchObject({ path: '/etc/shadow', op: 'read', process: { name: 'cat', pid: 14633 } });
+    expect(open.ancestors!.map((a) => a.name)).toEqual(['bash']);
+    const udp = out.find((e): e is NetworkEvent => e.kind === 'network')!;
+    expect(udp).toMatchObject({ direction: 'connect', protocol: 'udp', remote: { ip: '127.0.0.53', port: 53 } });
+  });
+});
+
+describe('sensor fallback', () => {
+  it('falls back to /proc + auditd when bpftrace cannot start, and says why', async () => {
+    const agent = new NodeAgent({ node: 'n', sensor: 'auto', bpftrace: '/nonexistent/bpftrace', watchFiles: false });
+    await agent.start();
+    expect(agent.health()).toMatchObject({ sensor: 'proc', lostEvents: 0, sensorReason: expect.stringMatching(/bpftrace/) });
+    const { events: collected } = await agent.collect();
+    expect(collected.some((e) => e.kind === 'exec' && e.source === 'proc' && e.process.pid === process.pid)).toBe(true);
+    const { inventory } = await createAgent({ node: 'n', sensor: 'auto', bpftrace: '/nonexistent/bpftrace', watchFiles: false });
+    expect(inventory.sensor).toBe('proc');
+  }, 60_000);
+
+  it('refuses to start without eBPF when --sensor ebpf is asked for', async () => {
+    const agent = new NodeAgent({ node: 'n', sensor: 'ebpf', bpftrace: '/nonexistent/bpftrace', watchFiles: false });
+    await expect(agent.start()).rejects.toMatchObject({ code: 'agent.sensor_unavailable' });
+  });
+});
