@@ -7,7 +7,11 @@
  *     Baseline: the cold scan.
  * (3) Peak RSS of a scan of an image with a 1 GiB layer (in a child process): target < 256 MiB.
  *     Baseline: the layer size.
- * Medians of RUNS (3) runs.
+ * (4) First scan of the debian12 `app` image as a `docker-archive:` and an `oci-archive:` file (fresh layer cache,
+ *     in process: CLI start-up is measured by bench/startup.ts), against `tar -xOf FILE > /dev/null` over the same
+ *     file in the same run. Target ≤ 1.0× tar + 300 ms.
+ * (5) Peak RSS of those scans (in a child process): target < 200 MiB. Baseline: the archive size.
+ * Medians of RUNS (3) runs. `npm run bench -- scan RUNS archives` runs (4) and (5) only.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -47,6 +51,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 export default async function (args: string[], emit: (r: BenchResult) => void): Promise<void> {
   if (!fixturesAvailable() || !registryAvailable()) throw new Error('bench scan needs ../shared/fixtures and docker-registry + skopeo (scripts/registry.sh install)');
   const runs = Number(args[0] ?? 3);
+  if (args[1] === 'archives') return benchArchives(runs, emit);
   const dir = await mkdtemp(path.join(tmpdir(), 'palisade-bench-scan-'));
   const registry = await startRegistry();
   try {
@@ -100,6 +105,45 @@ export default async function (args: string[], emit: (r: BenchResult) => void): 
     emit(result({ bench: 'scan', metric: 'peak_rss_mib_1gib_layer', value: Math.round(maxRss / 1048576), baseline: 'layer_mib', baseline_value: GiB / 1048576, target: 'value < 256', ok: maxRss < 256 * 1048576 && packages === 1 }));
   } finally {
     await registry.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  await benchArchives(runs, emit);
+}
+
+function childScan(image: string): Promise<{ maxRss: number; packages: number }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { env: { ...process.env, PALISADE_BENCH_SCAN_CHILD: image }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { maxRss: number; packages: number }) : reject(new Error(`child exited ${code}`))));
+  });
+}
+
+/** (4) and (5): archives read in place against GNU tar reading the same file. */
+async function benchArchives(runs: number, emit: (r: BenchResult) => void): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'palisade-bench-archives-'));
+  try {
+    const source = `oci:${fixture('images/debian12')}:app`;
+    const archives = { 'docker-archive': path.join(dir, 'app-docker.tar'), 'oci-archive': path.join(dir, 'app-oci.tar') };
+    await run('skopeo', ['copy', '--quiet', source, `docker-archive:${archives['docker-archive']}:bench/app:1`]);
+    await run('skopeo', ['copy', '--quiet', source, `oci-archive:${archives['oci-archive']}:app`]);
+    for (const [transport, file] of Object.entries(archives)) {
+      const image = `${transport}:${file}`;
+      const bytes = (await stat(file)).size;
+      const tarMs: number[] = [];
+      const scanMs: number[] = [];
+      let packages = 0;
+      for (let i = 0; i < runs; i++) {
+        tarMs.push(await timed(() => run('bash', ['-c', 'tar -xOf "$1" > /dev/null', 'tar', file])));
+        scanMs.push(await timed(async () => (packages = (await inventoryImage(image, { cache: memoryLayerCache() })).inventory.packages.length)));
+      }
+      const tarMedian = median(tarMs);
+      const scanMedian = median(scanMs);
+      emit(result({ bench: 'scan', metric: `first_scan_ms_${transport}`, value: Math.round(scanMedian), baseline: 'tar_xOf_ms', baseline_value: Math.round(tarMedian), target: 'value <= baseline + 300', ok: scanMedian <= tarMedian + 300, archive_mib: Math.round(bytes / 1048576), packages }));
+      const child = await childScan(image);
+      emit(result({ bench: 'scan', metric: `peak_rss_mib_${transport}`, value: Math.round(child.maxRss / 1048576), baseline: 'archive_mib', baseline_value: Math.round(bytes / 1048576), target: 'value < 200', ok: child.maxRss < 200 * 1048576 && child.packages === packages }));
+    }
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
