@@ -3,8 +3,10 @@
  * (1) The audit engine alone (rule index, conditions, first-seen state, alert folding) over a
  *     realistic mixed stream built from the real samples in fixtures/audit: mostly reads (lease
  *     renewals, lists and watches), some writes (RBAC changes from the audit2rbac log, AKS lease
- *     updates), a few attacks (the rules' own fire samples). Baseline: JSON.parse of the same
- *     bytes in the same run; targets >= 100,000 events/s and >= 0.5 of the JSON.parse rate.
+ *     updates), a few attacks (the rules' own fire samples, Falco's recorded events among them), with
+ *     every built-in rule loaded (disabled ones stay off, as in a default install). Baseline:
+ *     JSON.parse of the same bytes in the same run; targets >= 300,000 events/s and >= 1.0x the
+ *     JSON.parse rate (issue 16), both meant for an idle machine: the JSON line reports the load average.
  *     A second line reports the whole offline pipeline (decode + validate + engine) for context.
  * (2) The HTTP webhook end to end with storage on PostgreSQL: 400-event EventList batches from
  *     the same stream POSTed over loopback HTTP by a few concurrent senders to POST /ingest/audit
@@ -15,6 +17,7 @@
  *     Skipped when PostgreSQL is not reachable (PALISADE_TEST_POSTGRES).
  */
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { loadConfig, systemClock } from '../src/core/index.js';
@@ -223,10 +226,13 @@ export default async function (args: string[], emit: (r: BenchResult) => void): 
   const parseRate = rate(count, median(parseTimes));
   const engineRate = rate(count, median(engineTimes));
   const pipelineRate = rate(count, median(pipelineTimes));
-  const common = { events: count, bytes, avg_event_bytes: Math.round(bytes / count), rules: rules.rules.length, alerts };
+  const common = {
+    events: count, bytes, avg_event_bytes: Math.round(bytes / count), rules: rules.rules.filter((r) => r.rule.enabled).length, alerts,
+    load_average_1m: Math.round(loadavg()[0]! * 100) / 100, cpus: cpus().length,
+  };
   emit(result({
     bench: 'audit', metric: 'engine_events_per_s', value: engineRate, baseline: 'json_parse', baseline_value: parseRate,
-    target: 'value >= 100000 and ratio >= 0.5', ok: engineRate >= 100_000 && engineRate / parseRate >= 0.5, ...common,
+    target: 'value >= 300000 and ratio >= 1.0', ok: engineRate >= 300_000 && engineRate / parseRate >= 1.0, ...common,
   }));
   emit(result({
     bench: 'audit', metric: 'pipeline_events_per_s', value: pipelineRate, baseline: 'json_parse', baseline_value: parseRate,

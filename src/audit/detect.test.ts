@@ -138,7 +138,7 @@ describe('audit stages', () => {
 
   it('remembers a request for the server only once the caller stored its threats', () => {
     const detector = new AuditDetector({ rules, cluster: 'c' });
-    const judged = new Set<string>();
+    const judged = new Map<string, Set<string>>();
     expect(detector.threats([exec('ResponseStarted')], judged).map((t) => t.rule)).toEqual(['k8s.exec-into-pod']);
     // Recording failed: the apiserver sends the batch again and it is detected again.
     expect(detector.threats([exec('ResponseStarted')]).map((t) => t.rule)).toEqual(['k8s.exec-into-pod']);

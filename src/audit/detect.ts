@@ -38,6 +38,9 @@ export interface AuditThreat {
   count: number;
 }
 
+/** Rules that hit a request at an early stage, by cluster + auditID (see AuditDetector.remember). */
+export type Judged = Map<string, Set<string>>;
+
 export interface DetectorOptions {
   rules: RuleSet | AuditRuleEngine;
   state?: DetectionState;
@@ -85,8 +88,12 @@ export class AuditDetector {
   private readonly clock: Clock;
   private readonly open = new Map<string, AuditAlert>();
   private readonly stateful = new Map<string, StatefulRule>();
-  /** auditID + rule of the requests that already alerted (or were judged by a first-seen rule), oldest first. */
-  private readonly alerted = new Set<string>();
+  /**
+   * Rules that alerted on a request at a stage before its last (RequestReceived, ResponseStarted),
+   * by cluster + auditID, oldest first: the only ones a later stage of the same request must not
+   * repeat. A request seen first at its last stage costs nothing here.
+   */
+  private readonly alerted = new Map<string, Set<string>>();
   private readonly maxRemembered: number;
   private processed = 0;
 
@@ -109,7 +116,7 @@ export class AuditDetector {
   /** Runs one batch; returns the alerts it opened or updated, each once. */
   process(events: Iterable<AuditEvent>): AuditAlert[] {
     const touched = new Set<AuditAlert>();
-    const judged = new Set<string>();
+    const judged: Judged = new Map();
     this.each(events, judged, (hit, event) => touched.add(this.record(hit, event)));
     this.remember(judged);
     return [...touched];
@@ -121,7 +128,7 @@ export class AuditDetector {
    * The requests judged are remembered only when the caller calls `remember(judged)` after it
    * stored the threats: a batch the apiserver sends again after a failure is detected again.
    */
-  threats(events: Iterable<AuditEvent>, judged = new Set<string>()): AuditThreat[] {
+  threats(events: Iterable<AuditEvent>, judged: Judged = new Map()): AuditThreat[] {
     const byKey = new Map<string, AuditThreat>();
     this.each(events, judged, (hit, event) => {
       const resource = alertResource(event, this.cluster);
@@ -145,26 +152,40 @@ export class AuditDetector {
   }
 
   /** Marks requests as alerted (see threats); bounded, oldest forgotten first. */
-  remember(judged: Iterable<string>): void {
-    for (const key of judged) {
-      this.alerted.delete(key);
-      this.alerted.add(key);
+  remember(judged: Judged): void {
+    for (const [request, rules] of judged) {
+      const known = this.alerted.get(request);
+      this.alerted.delete(request);
+      this.alerted.set(request, known ? new Set([...known, ...rules]) : rules);
     }
-    while (this.alerted.size > this.maxRemembered) this.alerted.delete(this.alerted.values().next().value as string);
+    while (this.alerted.size > this.maxRemembered) this.alerted.delete(this.alerted.keys().next().value as string);
   }
 
-  private each(events: Iterable<AuditEvent>, judged: Set<string>, onHit: (hit: CompiledRule, event: AuditEvent) => void): void {
+  private each(events: Iterable<AuditEvent>, judged: Judged, onHit: (hit: CompiledRule, event: AuditEvent) => void): void {
     for (const event of events) {
       this.processed++;
       const hits = this.engine.match(event);
       for (let i = 0; i < hits.length; i++) {
         const hit = hits[i]!;
+        // A first-seen rule looks at one stage of a request only (rules.ts), so it needs no memory here.
+        if (hit.rule.firstSeen) {
+          if (this.firstSeen(hit, event)) onHit(hit, event);
+          continue;
+        }
         // One alert per request and rule, whichever of its stages (RequestReceived, ResponseStarted,
-        // ResponseComplete) matched first; a first-seen rule learns from each request once.
-        const key = (event.cluster ?? this.cluster) + '\u001f' + event.auditID + '\u001f' + hit.rule.id;
-        if (judged.has(key) || this.alerted.has(key)) continue;
-        judged.add(key);
-        if (hit.rule.firstSeen && !this.firstSeen(hit, event)) continue;
+        // ResponseComplete) matched first. The cluster is part of the key: one cluster's auditIDs
+        // cannot hide another's alerts.
+        const early = event.stage === 'RequestReceived' || event.stage === 'ResponseStarted';
+        if (early || judged.size > 0 || this.alerted.size > 0) {
+          const request = (event.cluster ?? this.cluster) + '\u001f' + event.auditID;
+          const id = hit.rule.id;
+          if (judged.get(request)?.has(id) || this.alerted.get(request)?.has(id)) continue;
+          if (early) {
+            const rules = judged.get(request);
+            if (rules) rules.add(id);
+            else judged.set(request, new Set([id]));
+          }
+        }
         onHit(hit, event);
       }
     }

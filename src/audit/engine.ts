@@ -1,5 +1,5 @@
 import type { AuditEvent } from './event.js';
-import type { CompiledRule, RuleSet } from './rules.js';
+import { outcomeOf, type CompiledRule, type Outcome, type RuleSet } from './rules.js';
 
 /**
  * Runs compiled rules over events. Like Falco's per-event-type rule lists, rules are indexed by
@@ -17,7 +17,8 @@ function admits(set: Set<string> | undefined, value: string): boolean {
 
 export class AuditRuleEngine {
   private readonly rules: CompiledRule[];
-  private readonly candidates = new Map<string, readonly CompiledRule[]>();
+  private readonly candidates = new Map<string, unknown>();
+  private cached = 0;
 
   constructor(ruleSet: RuleSet) {
     this.rules = ruleSet.rules.filter((r) => r.rule.enabled);
@@ -27,26 +28,55 @@ export class AuditRuleEngine {
     return this.rules.length;
   }
 
-  /** Rules that could match events with this verb, resource and subresource. */
-  candidatesFor(verb: string, resource: string, subresource: string): readonly CompiledRule[] {
-    const key = verb + '\u0000' + resource + '\u0000' + subresource;
-    let list = this.candidates.get(key);
+  /**
+   * Rules that could match events with this verb, resource and subresource, and, when given, this
+   * stage and outcome (so a rule's stage and outcome are tested once per kind of event, not per event).
+   */
+  candidatesFor(verb: string, resource: string, subresource: string, stage?: string, outcome?: Outcome): readonly CompiledRule[] {
+    // Nested maps: lookups of strings the event already holds, no key string built per event.
+    const byResource = this.step(this.candidates, verb);
+    const bySubresource = byResource && this.step(byResource, resource);
+    const byStage = bySubresource && this.step(bySubresource, subresource);
+    const byOutcome = byStage && this.step(byStage, stage ?? '*');
+    if (!byOutcome) return this.compute(verb, resource, subresource, stage, outcome);
+    const last = outcome ?? '?';
+    let list = byOutcome.get(last) as readonly CompiledRule[] | undefined;
     if (list === undefined) {
-      const found = this.rules.filter((r) => admits(r.verbs, verb) && admits(r.resources, resource) && admits(r.subresources, subresource));
-      list = found.length === 0 ? NONE : found;
-      if (this.candidates.size < MAX_CACHED_TRIPLES) this.candidates.set(key, list);
+      list = this.compute(verb, resource, subresource, stage, outcome);
+      if (this.cached < MAX_CACHED_TRIPLES) {
+        byOutcome.set(last, list);
+        this.cached++;
+      }
     }
     return list;
+  }
+
+  /** The next level of the index, made on first use; undefined once the index is full (garbage input). */
+  private step(level: Map<string, unknown>, part: string): Map<string, unknown> | undefined {
+    let next = level.get(part) as Map<string, unknown> | undefined;
+    if (next === undefined) {
+      if (this.cached >= MAX_CACHED_TRIPLES) return undefined;
+      next = new Map();
+      level.set(part, next);
+    }
+    return next;
+  }
+
+  private compute(verb: string, resource: string, subresource: string, stage?: string, outcome?: Outcome): readonly CompiledRule[] {
+    const found = this.rules.filter((r) => admits(r.verbs, verb) && admits(r.resources, resource) && admits(r.subresources, subresource)
+      && (stage === undefined || r.rule.stages.includes(stage))
+      && (stage === undefined || r.rule.outcome === 'any' || r.rule.outcome === outcome));
+    return found.length === 0 ? NONE : found;
   }
 
   /** The rules this event matches (a shared empty array when none). */
   match(event: AuditEvent): readonly CompiledRule[] {
     const ref = event.objectRef;
-    const candidates = this.candidatesFor(event.verb, ref?.resource ?? '', ref?.subresource ?? '');
+    const candidates = this.candidatesFor(event.verb, ref?.resource ?? '', ref?.subresource ?? '', event.stage, outcomeOf(event));
     if (candidates.length === 0) return NONE;
     let out: CompiledRule[] | undefined;
     for (const rule of candidates) {
-      if (rule.matches(event)) (out ??= []).push(rule);
+      if (rule.matchesIndexed(event)) (out ??= []).push(rule);
     }
     return out ?? NONE;
   }

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import { touchCluster } from '../store/nodes.js';
-import { AuditDetector, type AuditThreat } from './detect.js';
+import { AuditDetector, type AuditThreat, type Judged } from './detect.js';
 import { AuditRuleEngine } from './engine.js';
 import type { AuditInputError } from './event.js';
 import { storeAuditEvents, unseenAuditEvents } from './events-store.js';
@@ -76,7 +76,7 @@ export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, li
     async ingest(cluster, body) {
       const batch = decodeWebhookBody(body, cluster);
       const fresh = await unseenAuditEvents(db, cluster, batch.events);
-      const judged = new Set<string>();
+      const judged: Judged = new Map();
       return {
         events: batch.events.length,
         duplicates: batch.events.length - fresh.length,

@@ -72,6 +72,8 @@ export interface CompiledRule {
   subresources: Set<string> | undefined;
   /** Condition, outcome, stage and exceptions together. */
   matches: (event: AuditEvent) => boolean;
+  /** Condition and exceptions only, for an engine whose index already checked stage and outcome. */
+  matchesIndexed: (event: AuditEvent) => boolean;
 }
 
 export interface RuleOverride {
@@ -334,7 +336,8 @@ function parseRule(r: Json, file: string, shared: Map<string, Json>, normalize: 
     remediation: text(r, 'remediation', where),
     enabled: r.enabled !== false,
     outcome,
-    stages: Array.isArray(r.stages) ? r.stages.map(String) : [...ALL_STAGES],
+    // A first-seen rule learns from each request once: at its final stage, which every request has one of.
+    stages: Array.isArray(r.stages) ? r.stages.map(String) : r.firstSeen !== undefined ? ['ResponseComplete', 'Panic'] : [...ALL_STAGES],
     condition: r.condition as Condition,
     exceptions: exceptionsOf(r.exceptions, `${where}.exceptions`),
     samples: samplesOf(r.samples, shared, `${where}.samples`, normalize),
@@ -352,7 +355,9 @@ export const ALL_STAGES = ['RequestReceived', 'ResponseStarted', 'ResponseComple
  * a RequestReceived event is written before authorization and carries neither a response code
  * nor a decision.
  */
-export function outcomeOf(event: AuditEvent): 'success' | 'failure' | undefined {
+export type Outcome = 'success' | 'failure' | undefined;
+
+export function outcomeOf(event: AuditEvent): Outcome {
   const code = event.responseStatus?.code;
   if (typeof code === 'number') return code < 400 ? 'success' : 'failure';
   const decision = event.annotations['authorization.k8s.io/decision'];
@@ -423,9 +428,7 @@ function compileRule(rule: AuditRule, lists: Lists): CompiledRule {
   const namespaces = globsOf('namespaces');
   const images = globsOf('images');
   const outcome = rule.outcome;
-  const matches = (event: AuditEvent): boolean => {
-    if (!stages.has(event.stage)) return false;
-    if (outcome !== 'any' && outcomeOf(event) !== outcome) return false;
+  const matchesIndexed = (event: AuditEvent): boolean => {
     if (!test(event, event)) return false;
     if (users && users.test(event.user.username)) return false;
     if (namespaces && namespaces.test(event.objectRef?.namespace ?? '')) return false;
@@ -436,12 +439,14 @@ function compileRule(rule: AuditRule, lists: Lists): CompiledRule {
     }
     return true;
   };
+  const matches = (event: AuditEvent): boolean => stages.has(event.stage) && (outcome === 'any' || outcomeOf(event) === outcome) && matchesIndexed(event);
   return {
     rule,
     verbs: indexKeys(rule.condition, 'verb', lists),
     resources: indexKeys(rule.condition, 'resource', lists),
     subresources: indexKeys(rule.condition, 'subresource', lists),
     matches,
+    matchesIndexed,
   };
 }
 
