@@ -41,7 +41,7 @@ function tsvTriples(file: string): Array<[string, string, number]> {
 
 type Compare = (a: string, b: string) => number;
 
-/** Every pair of a list the reference sorts ascending (strictly, unless `equalRuns`). */
+/** Every pair of a list the reference sorts strictly ascending. */
 function expectSorted(compare: Compare, sorted: string[]): void {
   const wrong: string[] = [];
   for (let i = 0; i < sorted.length; i++) {
