@@ -157,6 +157,20 @@ describe('docker save and containerd archives', () => {
     }
   });
 
+  it('reads a compressed docker save (docker save | gzip, | zstd) and removes what it inflated', async () => {
+    const file = path.join(root, 'compressed.tar');
+    await run('skopeo', ['copy', '--quiet', `oci:${layoutDir}:test`, `docker-archive:${file}:demo/app:1`]);
+    await run('gzip', ['-k', '-1', file]);
+    await run('zstd', ['-q', '-k', file]);
+    const before = (await readdir(tmpdir())).filter((f) => f.startsWith('palisade-archive-'));
+    for (const compressed of [`${file}.gz`, `${file}.zst`]) {
+      const r = await inventoryImage(`docker-archive:${compressed}:demo/app:1`);
+      expect(summary(r), compressed).toEqual(summary(expected));
+      await expect(inventoryImage(`docker-archive:${compressed}:no/such:1`)).rejects.toMatchObject({ code: 'image.tag.not-found' });
+    }
+    expect((await readdir(tmpdir())).filter((f) => f.startsWith('palisade-archive-'))).toEqual(before);
+  });
+
   it('follows manifest.json when the config lists more diff IDs (an empty layer left out), with a warning', async () => {
     const dir = await dockerSave('trimmed');
     const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Array<{ Config: string; Layers: string[] }>;

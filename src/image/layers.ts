@@ -118,15 +118,7 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
   const checkUncompressed = async function* (source: AsyncIterable<Buffer>) {
     for await (const chunk of source) {
       progress.bytes += chunk.length;
-      if (progress.bytes > limits.maxLayerBytes) {
-        throw new PalisadeError('image.layer.too-large', `${what}: more than ${limits.maxLayerBytes} bytes uncompressed`, { kind: 'too-large', hint: 'raise the layer size limit if this image is trusted' });
-      }
-      if (progress.bytes > limits.ratioCheckAfter && progress.compressedBytes > 0 && progress.bytes / progress.compressedBytes > limits.maxCompressionRatio) {
-        throw new PalisadeError('image.layer.bomb', `${what}: expands more than ${limits.maxCompressionRatio}× (decompression bomb?)`, {
-          kind: 'unprocessable',
-          hint: 'the layer was rejected to keep the scanner bounded',
-        });
-      }
+      checkExpansion(progress, limits, what);
       diffHash.update(chunk);
       report();
       yield chunk;
@@ -166,6 +158,36 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
   result.bytes = progress.bytes;
   options.onProgress?.({ ...progress });
   return result;
+}
+
+/** The size and expansion limits, checked on every inflated chunk. */
+function checkExpansion(progress: LayerProgress, limits: LayerLimits, what: string): void {
+  if (progress.bytes > limits.maxLayerBytes) {
+    throw new PalisadeError('image.layer.too-large', `${what}: more than ${limits.maxLayerBytes} bytes uncompressed`, { kind: 'too-large', hint: 'raise the layer size limit if this image is trusted' });
+  }
+  if (progress.bytes > limits.ratioCheckAfter && progress.compressedBytes > 0 && progress.bytes / progress.compressedBytes > limits.maxCompressionRatio) {
+    throw new PalisadeError('image.layer.bomb', `${what}: expands more than ${limits.maxCompressionRatio}× (decompression bomb?)`, {
+      kind: 'unprocessable',
+      hint: 'the layer was rejected to keep the scanner bounded',
+    });
+  }
+}
+
+/** Inflates gzip, zstd or nothing (by magic bytes) under the layer limits, for streams that are not layers (compressed archives). */
+export async function* inflateBounded(source: AsyncIterable<Buffer>, what: string, overrides: Partial<LayerLimits> = {}): AsyncGenerator<Buffer> {
+  const limits = { ...DEFAULT_LIMITS, ...overrides };
+  const progress: LayerProgress = { compressedBytes: 0, bytes: 0, entries: 0 };
+  const counted = async function* () {
+    for await (const chunk of source) {
+      progress.compressedBytes += chunk.length;
+      yield chunk;
+    }
+  };
+  for await (const chunk of decompress(counted(), limits, what)) {
+    progress.bytes += chunk.length;
+    checkExpansion(progress, limits, what);
+    yield chunk;
+  }
 }
 
 /**

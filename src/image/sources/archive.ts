@@ -1,11 +1,17 @@
-import { open } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { PalisadeError } from '../../core/index.js';
-import { detectCompression } from '../layers.js';
+import { detectCompression, inflateBounded } from '../layers.js';
 import { indexTar, tarFiles, type ArchiveFiles } from './tar-index.js';
 
 /**
  * Opens an image archive (`docker save`, `oci-archive`, `ctr export`) in place: its headers are
- * indexed once, and every file is then read from its offset. Nothing is unpacked to disk.
+ * indexed once, and every file is then read from its offset. Nothing is unpacked to disk, except
+ * for a compressed archive (`docker save | gzip`), which cannot be read by offset: it is inflated
+ * once, under the layer limits, into a private temp file removed on close.
  */
 export async function openArchiveFiles(file: string, name: string): Promise<ArchiveFiles> {
   const head = Buffer.alloc(4);
@@ -19,15 +25,17 @@ export async function openArchiveFiles(file: string, name: string): Promise<Arch
   } catch (error) {
     throw new PalisadeError('image.source.not-found', `${name}: cannot read ${file}: ${(error as Error).message}`, { kind: 'not-found', field: 'image' });
   }
-  const compression = detectCompression(head);
-  if (compression !== 'none') {
-    throw new PalisadeError('image.archive.compressed', `${name}: ${file} is a ${compression}-compressed archive`, {
-      kind: 'unprocessable',
-      field: 'image',
-      hint: `decompress it first (${compression === 'gzip' ? 'gunzip' : 'unzstd'} ${file}): layers are read in place from the tar`,
-    });
+  if (detectCompression(head) === 'none') return tarFiles(file, await indexTar(file, name), name);
+  const dir = await mkdtemp(path.join(tmpdir(), 'palisade-archive-'));
+  try {
+    const plain = path.join(dir, 'archive.tar');
+    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), (source: AsyncIterable<Buffer>) => inflateBounded(source, name), createWriteStream(plain));
+    return { ...tarFiles(plain, await indexTar(plain, name), name), close: () => rm(dir, { recursive: true, force: true }) };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    if (error instanceof PalisadeError) throw error;
+    throw new PalisadeError('image.archive.invalid', `${name}: cannot inflate ${file}: ${(error as Error).message}`, { kind: 'unprocessable', field: 'image' });
   }
-  return tarFiles(file, await indexTar(file, name), name);
 }
 
 /** `./a/b` → `a/b`; anything climbing out (`..`) or empty → undefined. */

@@ -23,10 +23,15 @@ const EMPTY_LAYER_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea417
 export async function openDockerArchive(file: string, select: string | undefined): Promise<ImageSource> {
   const name = `docker-archive:${file}${select ? `:${select}` : ''}`;
   const files = await openArchiveFiles(file, name);
-  if (!files.has('manifest.json') && files.has('index.json')) {
-    return openOciFiles(files, select?.startsWith('@') ? undefined : select, { os: 'linux', architecture: 'amd64' }, `docker-archive:${file}`);
+  try {
+    if (!files.has('manifest.json') && files.has('index.json')) {
+      return await openOciFiles(files, select?.startsWith('@') ? undefined : select, { os: 'linux', architecture: 'amd64' }, `docker-archive:${file}`);
+    }
+    return await openDockerFiles(files, select);
+  } catch (error) {
+    await files.close?.();
+    throw error;
   }
-  return openDockerFiles(files, select);
 }
 
 export async function openDockerFiles(files: ArchiveFiles, select: string | undefined): Promise<ImageSource> {
@@ -64,7 +69,7 @@ export async function openDockerFiles(files: ArchiveFiles, select: string | unde
       if (!files.has(path)) throw new PalisadeError('image.blob.missing', `${name}: layer file ${path} is missing`, { kind: 'unprocessable' });
       return files.open(path);
     },
-    async close() {},
+    close: async () => files.close?.(),
   };
 }
 

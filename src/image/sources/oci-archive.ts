@@ -11,6 +11,11 @@ import type { ImageSource } from './source.js';
 export async function openOciArchive(file: string, tag: string | undefined, platform: Platform): Promise<ImageSource> {
   const name = `oci-archive:${file}${tag ? `:${tag}` : ''}`;
   const files = await openArchiveFiles(file, name);
-  if (!files.has('index.json') && files.has('manifest.json')) return openDockerFiles(files, tag);
-  return openOciFiles(files, tag, platform, `oci-archive:${file}`);
+  try {
+    if (!files.has('index.json') && files.has('manifest.json')) return await openDockerFiles(files, tag);
+    return await openOciFiles(files, tag, platform, `oci-archive:${file}`);
+  } catch (error) {
+    await files.close?.();
+    throw error;
+  }
 }

@@ -85,7 +85,7 @@ export async function openOciFiles(files: ArchiveFiles, tag: string | undefined,
       if (!files.has(member)) throw new PalisadeError('image.blob.missing', `${name}: layer ${layer.digest} is missing`, { kind: 'unprocessable' });
       return files.open(member).pipe(digestVerifier(layer.digest, `${name}: layer ${layer.digest}`));
     },
-    async close() {},
+    close: async () => files.close?.(),
   };
 }
 

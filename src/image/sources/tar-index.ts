@@ -39,6 +39,8 @@ export interface ArchiveFiles {
   read(member: string, maxBytes: number): Promise<Buffer>;
   open(member: string): Readable;
   members(): string[];
+  /** Releases what opening took (a temp file for a compressed archive). */
+  close?(): Promise<void>;
 }
 
 function invalid(what: string, why: string): PalisadeError {
