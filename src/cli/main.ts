@@ -44,6 +44,8 @@ try {
   }
   if (isPalisadeError(error)) {
     console.error(`palisade: ${error.toLine()}`);
+    // A CI gate that cannot judge (empty or stale advisory database) is told apart from a failed command.
+    if (error.code.startsWith('scan.advisory_db.')) process.exit(2);
   } else {
     console.error(`palisade: ${(error as Error).message ?? String(error)}`);
   }

@@ -106,6 +106,29 @@ describe('palisade policy check', () => {
   it('rejects an unknown format with a typed error', async () => {
     await expect(run(['policy', 'check', workdir(), '--format', 'xml'])).rejects.toThrow(/unknown format/);
   });
+
+  it('prints one table row per violated control, naming every policy that covers it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'palisade-policy-'));
+    writeFileSync(path.join(dir, 'app.yaml'), DEPLOYMENT);
+    const { out } = await run(['policy', 'check', path.join(dir, 'app.yaml')]);
+    // The privileged container fails baseline, restricted and the recommendation: one row, every policy, the stronger effect.
+    const privileged = out.split('\n').filter((l) => /securityContext\.privileged=true/.test(l));
+    expect(privileged).toHaveLength(1);
+    expect(privileged[0]).toMatch(/Deployment\/shop\/web\s+deny\s+high\s+pod-security-baseline,pod-security-restricted,no-privileged-containers\s/);
+    // JSON keeps one result per policy (documented format).
+    const json = JSON.parse((await run(['policy', 'check', path.join(dir, 'app.yaml'), '--format', 'json'])).out) as { results: Array<{ field?: string }> };
+    expect(json.results.filter((r) => r.field?.endsWith('securityContext.privileged')).length).toBeGreaterThan(1);
+  });
+
+  it('fails naming the file when it holds no Kubernetes object', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'palisade-policy-'));
+    writeFileSync(path.join(dir, 'values.yaml'), 'replicaCount: 2\nimage: { repository: nginx }\n');
+    await expect(run(['policy', 'check', path.join(dir, 'values.yaml')])).rejects.toMatchObject({
+      code: 'policy.no_objects',
+      message: `no Kubernetes object in ${path.join(dir, 'values.yaml')}`,
+    });
+    await expect(run(['policy', 'check', path.join(dir, 'empty-dir-does-not-exist')])).rejects.toThrow();
+  });
 });
 
 describe('palisade policy list', () => {

@@ -1,8 +1,33 @@
 import type { Command } from 'commander';
-import { PalisadeError } from '../core/index.js';
+import { PalisadeError, SEVERITIES } from '../core/index.js';
 import {
-  BUILTIN_POLICIES, checkManifests, formatJson, formatTable, loadPolicyConfig, parseManifests, readManifestPath, toSarif,
+  BUILTIN_POLICIES, checkManifests, formatJson, loadPolicyConfig, parseManifests, readManifestPath, toSarif, type CheckOutcome,
 } from '../policy/index.js';
+import { printTable } from './table.js';
+
+type Violation = CheckOutcome['results'][number];
+
+/**
+ * One row per violated control: the same field of the same resource failing several policies
+ * (a privileged container fails baseline, restricted and the recommendation alike) is one finding,
+ * naming every policy that covers it, with the strongest effect and the worst severity.
+ */
+export function violationsByControl(results: readonly Violation[]): Array<{ resource: string; policies: string[]; effect: string; severity: string; message: string }> {
+  const rows = new Map<string, { resource: string; policies: string[]; effect: string; severity: string; message: string }>();
+  for (const r of results) {
+    const resource = `${r.resource.kind}/${r.resource.namespace ? `${r.resource.namespace}/` : ''}${r.resource.name}`;
+    const key = `${resource}\u0000${r.field ?? `${r.container ?? ''}\u0000${r.message}`}`;
+    const row = rows.get(key);
+    if (!row) {
+      rows.set(key, { resource, policies: [r.policy], effect: r.effect, severity: r.severity, message: r.message });
+      continue;
+    }
+    if (!row.policies.includes(r.policy)) row.policies.push(r.policy);
+    if (r.effect === 'deny') row.effect = 'deny';
+    if (SEVERITIES.indexOf(r.severity) < SEVERITIES.indexOf(row.severity as Violation['severity'])) row.severity = r.severity;
+  }
+  return [...rows.values()];
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -30,13 +55,22 @@ export function register(program: Command): void {
       const set = loadPolicyConfig(options.policies);
       const stdin = target === '-' ? await readStdin() : undefined;
       const objects = stdin !== undefined ? parseManifests(stdin, '-') : readManifestPath(target);
+      if (objects.length === 0) {
+        const where = target === '-' ? 'standard input' : target;
+        throw new PalisadeError('policy.no_objects', `no Kubernetes object in ${where}`, {
+          field: 'path',
+          hint: 'expected YAML or JSON manifests with apiVersion and kind (files, a directory of them, or helm template / kustomize build output on -)',
+        });
+      }
       const outcome = checkManifests(objects, set);
       if (options.format === 'json') console.log(formatJson(outcome));
       else if (options.format === 'sarif') console.log(JSON.stringify(toSarif(outcome, undefined, undefined, new Map(stdin !== undefined ? [['-', stdin]] : [])), null, 2));
       else {
-        console.log(formatTable(outcome));
-        const deny = outcome.results.filter((r) => r.effect === 'deny').length;
-        console.error(`${outcome.resources} resources, ${outcome.results.length} violations (${deny} deny)`);
+        const controls = violationsByControl(outcome.results);
+        if (controls.length) printTable([['RESOURCE', 'EFFECT', 'SEVERITY', 'POLICIES', 'VIOLATION'], ...controls.map((c) => [c.resource, c.effect, c.severity, c.policies.join(','), c.message])]);
+        else console.log('no policy violations');
+        const deny = controls.filter((c) => c.effect === 'deny').length;
+        console.error(`${outcome.resources} resources, ${controls.length} violations (${deny} deny)`);
       }
       if (exitCode && outcome.results.some((r) => r.effect === 'deny')) process.exitCode = exitCode;
     });

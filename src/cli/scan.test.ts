@@ -95,6 +95,45 @@ describe.skipIf(!fixturesAvailable())('palisade scan', () => {
     expect(bom.vulnerabilities.every((v) => v.affects.length === 1)).toBe(true);
   });
 
+  it('refuses an --exit-code gate over an empty or stale advisory database unless --allow-empty-db', async () => {
+    const empty = await openStore({ dataDir: path.join(dir, 'empty-db') });
+    try {
+      await expect(runScan(empty, APP, { exitCode: '1', format: 'json' }, capture())).rejects.toMatchObject({
+        code: 'scan.advisory_db.empty',
+        hint: expect.stringContaining('palisade db update'),
+      });
+      const allowed = capture();
+      expect(await runScan(empty, APP, { exitCode: '1', format: 'json', allowEmptyDb: true }, allowed)).toBe(0);
+      expect(JSON.parse(allowed.text).database).toMatchObject({ advisories: 0, version: null, stale: true });
+    } finally {
+      await empty.close();
+    }
+    // Imported a moment ago: older than 0.00001 h (36 ms) is stale.
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(scan({ exitCode: '1', maxDbAge: '0.00001', format: 'json' })).rejects.toMatchObject({ code: 'scan.advisory_db.stale' });
+  }, 180_000);
+
+  it('carries the advisory database version and age in the JSON report', async () => {
+    const doc = JSON.parse((await scan({ format: 'json' })).out.text) as { database: { advisories: number; version: string; updatedAt: string; ageHours: number; stale: boolean } };
+    expect(doc.database.advisories).toBeGreaterThan(49);
+    expect(doc.database.version).toMatch(/\S/);
+    expect(Date.parse(doc.database.updatedAt)).toBeLessThanOrEqual(Date.now());
+    expect(doc.database.ageHours).toBeGreaterThanOrEqual(0);
+    expect(doc.database.stale).toBe(false);
+  });
+
+  it('never cuts a fix command or an identifier in a table written outside a terminal', async () => {
+    const json = JSON.parse((await scan({ format: 'json' })).out.text) as { vulnerabilities: Array<{ id: string; command?: string; remediation: string }> };
+    const table = (await scan({ format: 'table' })).out.text;
+    expect(table).not.toContain('…');
+    // Wider than the 160 columns the table used to be cut at.
+    expect(Math.max(...table.split('\n').map((l) => l.length))).toBeGreaterThan(160);
+    for (const v of json.vulnerabilities) {
+      expect(table).toContain(v.id);
+      expect(table).toContain((v.command ?? v.remediation).replace(/\s+/g, ' '));
+    }
+  });
+
   it('prints a table grouped by severity, and writes to --output', async () => {
     const { out } = await scan({ format: 'table', ignoreUnfixed: true });
     expect(out.text).toMatch(/Debian GNU\/Linux 12 \(bookworm\), \d+ packages, \d+ vulnerabilities/);

@@ -16,6 +16,7 @@ import { renderCycloneDx } from '../image/formats/cyclonedx.js';
 import { renderSarif } from '../image/formats/sarif.js';
 import { renderTable } from '../image/formats/table.js';
 import type { Store } from '../store/index.js';
+import { dbStatus } from '../vulndb/index.js';
 import { withStore, withStoreFlags } from './shared.js';
 
 /** `palisade scan IMAGE`: analyze an image (any transport), match it against the advisory database, print a report. */
@@ -33,6 +34,55 @@ export interface ScanFlags {
   vex?: string;
   offline?: boolean;
   progress?: boolean;
+  allowEmptyDb?: boolean;
+  maxDbAge?: string;
+}
+
+/** Grype's default for a usable database (max-allowed-built-age 120h): older than this is stale. */
+export const DEFAULT_MAX_DB_AGE_HOURS = 120;
+
+/** What the report says about the advisory database it was matched against. */
+export interface AdvisoryDatabaseInfo {
+  advisories: number;
+  /** The import run that last changed it: the database's version. */
+  version: string | null;
+  updatedAt: string | null;
+  ageHours: number | null;
+  stale: boolean;
+}
+
+export async function advisoryDatabaseInfo(store: Store, maxAgeHours: number, now = new Date()): Promise<AdvisoryDatabaseInfo> {
+  const status = await dbStatus(store);
+  const times = [...status.ecosystems.map((e) => e.lastUpdate?.getTime()), status.lastImport?.finishedAt?.getTime() ?? status.lastImport?.startedAt.getTime()]
+    .filter((t): t is number => t !== undefined);
+  const updated = times.length ? Math.max(...times) : undefined;
+  const age = updated === undefined ? undefined : (now.getTime() - updated) / 3_600_000;
+  return {
+    advisories: status.advisories,
+    version: status.lastImport?.id ?? null,
+    updatedAt: updated === undefined ? null : new Date(updated).toISOString(),
+    ageHours: age === undefined ? null : Math.round(age * 10) / 10,
+    stale: age === undefined || age > maxAgeHours,
+  };
+}
+
+/**
+ * A CI gate (`--exit-code`) over an empty or stale database would pass images it cannot judge:
+ * refuse (exit 2) unless the user says that is what they want.
+ */
+function checkGateDatabase(database: AdvisoryDatabaseInfo, maxAgeHours: number): void {
+  if (database.advisories === 0) {
+    throw new PalisadeError('scan.advisory_db.empty', 'the advisory database is empty, so --exit-code cannot fail on vulnerabilities', {
+      field: 'exit-code',
+      hint: 'run `palisade db update` (or `palisade db import` offline) first, or pass --allow-empty-db',
+    });
+  }
+  if (database.stale) {
+    throw new PalisadeError('scan.advisory_db.stale', `the advisory database was last updated ${database.updatedAt ?? 'never'} (${database.ageHours ?? '?'} h ago, limit ${maxAgeHours} h), so --exit-code would judge against old advisories`, {
+      field: 'exit-code',
+      hint: 'run `palisade db update` first, raise --max-db-age, or pass --allow-empty-db',
+    });
+  }
 }
 
 export interface ScanOutput {
@@ -67,7 +117,8 @@ export function render(report: ScanReport, format: NonNullable<ScanFlags['format
     case 'cyclonedx':
       return renderCycloneDx(report, VERSION);
     default:
-      return renderTable(report, process.stdout.columns ?? 160);
+      // Outside a terminal rows are whole (a file, a pipe, a CI log): never cut a fix command.
+      return renderTable(report, process.stdout.isTTY ? process.stdout.columns : undefined);
   }
 }
 
@@ -78,6 +129,12 @@ export async function runScan(store: Store, image: string, flags: ScanFlags, out
   if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255) {
     throw new PalisadeError('scan.exit-code.invalid', `--exit-code must be 0-255, got "${flags.exitCode}"`, { field: 'exit-code' });
   }
+  const maxDbAge = flags.maxDbAge === undefined ? DEFAULT_MAX_DB_AGE_HOURS : Number(flags.maxDbAge);
+  if (!Number.isFinite(maxDbAge) || maxDbAge <= 0) {
+    throw new PalisadeError('scan.max-db-age.invalid', `--max-db-age must be a positive number of hours, got "${flags.maxDbAge}"`, { field: 'max-db-age' });
+  }
+  const database = await advisoryDatabaseInfo(store, maxDbAge);
+  if (exitCode > 0 && !flags.allowEmptyDb) checkGateDatabase(database, maxDbAge);
   const filters: ReportFilters = {
     ...(flags.severity ? { severities: parseSeverityList(flags.severity) } : {}),
     ...(flags.ignoreUnfixed ? { ignoreUnfixed: true } : {}),
@@ -107,38 +164,50 @@ export async function runScan(store: Store, image: string, flags: ScanFlags, out
     bar?.stop();
   }
   report = applyFilters(report, filters);
+  if (database.advisories > 0 && database.stale) out.warn(`warning: the advisory database is ${database.ageHours} h old; run \`palisade db update\``);
   for (const w of report.warnings.slice(0, 20)) out.warn(`warning: ${w}`);
   if (report.warnings.length > 20) out.warn(`warning: … and ${report.warnings.length - 20} more`);
-  const text = render(report, format);
+  const text = render({ ...report, database } as ScanReport, format);
   if (flags.output) {
     await new Promise<void>((resolve, reject) => createWriteStream(flags.output!).on('error', reject).end(text, () => resolve()));
   } else await out.write(text);
   return report.vulnerabilities.length > 0 ? exitCode : 0;
 }
 
-/** Layers done / total, bytes read and files examined, on stderr, only on a terminal. */
-function progressBar(stream: NodeJS.WriteStream): { update: (e: AnalysisProgress) => void; stop: () => void } {
-  const bar = new SingleBar({ stream, format: 'layers {value}/{total} | {mb} MiB read | {files} files examined', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
-  const layers = new Map<number, { bytes: number; entries: number; done: boolean }>();
+/**
+ * Layers done / total, compressed bytes read of the bytes to read, and files examined, on stderr,
+ * only on a terminal. Bytes are the layer blobs as fetched (what a slow link waits for); layers
+ * already analysed (cached) are not read and do not count.
+ */
+export function progressBar(stream: NodeJS.WriteStream): { update: (e: AnalysisProgress) => void; stop: () => void } {
+  const bar = new SingleBar({ stream, format: 'layers {value}/{total} | {read} of {size} MiB read | {files} files examined', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+  const layers = new Map<number, { size: number; read: number; entries: number; cached: boolean; done: boolean }>();
   let started = false;
+  const mib = (n: number) => (n / 1048576).toFixed(1);
   const refresh = () => {
     const all = [...layers.values()];
-    const payload = { mb: (all.reduce((a, l) => a + l.bytes, 0) / 1048576).toFixed(1), files: all.reduce((a, l) => a + l.entries, 0) };
-    bar.update(all.filter((l) => l.done).length, payload);
+    const toRead = all.filter((l) => !l.cached);
+    bar.update(all.filter((l) => l.done).length, {
+      read: mib(toRead.reduce((a, l) => a + l.read, 0)),
+      size: mib(toRead.reduce((a, l) => a + l.size, 0)),
+      files: all.reduce((a, l) => a + l.entries, 0),
+    });
   };
   return {
     update(e) {
       if (e.type === 'layer-start') {
-        layers.set(e.index, { bytes: 0, entries: 0, done: false });
+        layers.set(e.index, { size: e.size, read: 0, entries: 0, cached: e.cached, done: false });
         if (!started) {
           started = true;
-          bar.start(e.total, 0, { mb: '0.0', files: 0 });
+          bar.start(e.total, 0, { read: '0.0', size: '0.0', files: 0 });
         }
       } else if (e.type === 'layer-progress') {
-        layers.set(e.index, { bytes: e.bytes, entries: e.entries, done: false });
+        const l = layers.get(e.index);
+        if (l) layers.set(e.index, { ...l, read: e.compressedBytes, entries: e.entries });
       } else {
         const l = layers.get(e.index);
-        layers.set(e.index, { bytes: l?.bytes ?? e.bytes, entries: e.entries, done: true });
+        // A finished layer was read whole, whatever the last progress event said.
+        if (l) layers.set(e.index, { ...l, read: l.cached ? 0 : l.size, entries: e.entries, done: true });
       }
       refresh();
     },
@@ -154,7 +223,9 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'write the report to a file instead of standard output')
     .option('--severity <list>', 'only report these severities (comma-separated: critical,high,medium,low,informational,unknown)')
     .option('--ignore-unfixed', 'leave out vulnerabilities without a fixed version')
-    .option('--exit-code <n>', 'exit with this code when vulnerabilities remain after filtering (for CI gates)')
+    .option('--exit-code <n>', 'exit with this code when vulnerabilities remain after filtering (for CI gates); exit 2 when the advisory database is empty or stale')
+    .option('--allow-empty-db', 'let --exit-code pass on an empty or stale advisory database')
+    .option('--max-db-age <hours>', `advisory database age beyond which it is stale (default ${DEFAULT_MAX_DB_AGE_HOURS})`)
     .option('--vex <file>', 'OpenVEX document whose not_affected/fixed statements suppress findings')
     .option('--platform <os/arch[/variant]>', 'image to pick from a multi-platform index (default linux/amd64)')
     .option('--insecure', 'talk plain HTTP to the registry (loopback and private registries without TLS)')

@@ -2,7 +2,7 @@ import type { ScanReport } from '../report.js';
 import { REPORT_SEVERITIES } from '../report.js';
 
 /** The terminal table: one block per severity, most severe first; columns package, installed, fixed, id, title, remediation. */
-export function renderTable(report: ScanReport, width = 160): string {
+export function renderTable(report: ScanReport, width?: number): string {
   const lines: string[] = [];
   const os = report.os ? `${report.os.prettyName ?? `${report.os.id} ${report.os.version}`}${report.os.distroless ? ' (distroless)' : ''}` : 'unknown OS';
   lines.push(`${report.image.name}${report.image.digest ? ` (${report.image.digest})` : ''}`);
@@ -25,9 +25,20 @@ export function renderTable(report: ScanReport, width = 160): string {
   return `${lines.join('\n')}\n`;
 }
 
-function columns(rows: string[][], width: number): string[] {
-  const caps = [32, 28, 28, 24, 50, 60];
-  const widths = caps.map((cap, i) => Math.min(cap, Math.max(...rows.map((r) => (r[i] ?? '').length))));
-  const clip = (s: string, w: number) => (s.length > w ? `${s.slice(0, Math.max(0, w - 1))}…` : s.padEnd(w));
-  return rows.map((r) => r.map((cell, i) => clip(cell.replace(/\s+/g, ' '), widths[i]!)).join('  ').trimEnd().slice(0, width));
+/**
+ * Never cuts a cell (a cut fix command or id misleads): without a width (file, pipe, CI log) rows
+ * are whole lines; on a terminal, columns are capped and long cells wrap onto continuation lines.
+ */
+function columns(rows: string[][], width?: number): string[] {
+  const cells = rows.map((r) => r.map((cell) => cell.replace(/\s+/g, ' ')));
+  const natural = cells[0]!.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const fits = width === undefined || natural.reduce((a, b) => a + b + 2, -2) <= width;
+  const caps = [32, 28, 28, 24, 50, Math.max(20, (width ?? 0) - 32 - 28 - 28 - 24 - 50 - 10)];
+  const widths = fits ? natural : natural.map((w, i) => Math.min(w, caps[i] ?? w));
+  const wrap = (s: string, w: number) => (s.length <= w ? [s] : Array.from({ length: Math.ceil(s.length / w) }, (_, k) => s.slice(k * w, (k + 1) * w)));
+  return cells.flatMap((r) => {
+    const parts = r.map((cell, i) => wrap(cell, widths[i]!));
+    const height = Math.max(...parts.map((p) => p.length));
+    return Array.from({ length: height }, (_, line) => parts.map((p, i) => (p[line] ?? '').padEnd(widths[i]!)).join('  ').trimEnd());
+  });
 }
