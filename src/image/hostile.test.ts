@@ -243,10 +243,9 @@ describe.skipIf(!registryAvailable() || !process.env.PATH?.split(':').some((d) =
     images['oci-archive zstd'] = `oci-archive:${path.join(root, 'bomb-zstd.tar')}`;
     await writeBombDockerArchive(path.join(root, 'bomb-gzip-docker.tar'), gzip);
     images['docker-archive gzip'] = `docker-archive:${path.join(root, 'bomb-gzip-docker.tar')}`;
+    // gzip is covered by oci and docker-archive; the registry carries the codec fzstd needed help with.
     await registry.push(images['oci zstd']!, 'bomb/zstd:1');
-    await registry.push(images['oci gzip']!, 'bomb/gzip:1');
     images['registry zstd'] = `${registry.host}/bomb/zstd:1`;
-    images['registry gzip'] = `${registry.host}/bomb/gzip:1`;
   }, 120_000);
   afterAll(async () => {
     await registry?.stop();
