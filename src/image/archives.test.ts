@@ -171,6 +171,23 @@ describe('docker save and containerd archives', () => {
     expect((await readdir(tmpdir())).filter((f) => f.startsWith('palisade-archive-'))).toEqual(before);
   });
 
+  it('follows symlinked layer files, as legacy docker save writes for layers two images share', async () => {
+    const dir = await dockerSave('linked');
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Array<{ Layers: string[] }>;
+    await mkdir(path.join(dir, 'shared'));
+    for (const [i, layer] of manifest[0]!.Layers.entries()) {
+      await run('mv', [path.join(dir, layer), path.join(dir, 'shared', `layer${i}.tar`)]);
+      await mkdir(path.join(dir, `id${i}`));
+      await run('ln', ['-s', `../shared/layer${i}.tar`, path.join(dir, `id${i}`, 'layer.tar')]);
+      manifest[0]!.Layers[i] = `id${i}/layer.tar`;
+    }
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const file = path.join(root, 'linked-repacked.tar');
+    await run('tar', ['-cf', file, '-C', dir, '.']);
+    expect((await run('tar', ['-tvf', file])).stdout).toMatch(/id0\/layer\.tar -> \.\.\/shared\/layer0\.tar/);
+    expect(summary(await inventoryImage(`docker-archive:${file}`))).toEqual(summary(expected));
+  });
+
   it('follows manifest.json when the config lists more diff IDs (an empty layer left out), with a warning', async () => {
     const dir = await dockerSave('trimmed');
     const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Array<{ Config: string; Layers: string[] }>;
