@@ -83,30 +83,28 @@ function compilePath(path: string, where: string, relative: boolean): Walker {
     return value === undefined ? false : visit(value);
   };
   if (view) return (_root, event, visit) => walk(view(event), 0, visit);
-  // Fast path for `a.b[]`: a plain path to one array whose elements are tested (`sourceIPs[]`).
-  if (steps.length > 0 && steps.findIndex((s) => s.expand) === steps.length - 1) {
+  const expanded = steps.findIndex((s) => s.expand);
+  // Fast paths: a plain dotted path (`user.username`), and one whose last step is an array whose
+  // elements are tested (`sourceIPs[]`).
+  if (expanded === -1 || expanded === steps.length - 1) {
     const keys = steps.map((s) => s.key);
-    return (root, _event, visit) => {
+    const follow = (root: unknown): unknown => {
       let value = root;
       for (const key of keys) {
-        if (typeof value !== 'object' || value === null) return false;
+        if (typeof value !== 'object' || value === null) return undefined;
         value = (value as Record<string, unknown>)[key];
       }
+      return value;
+    };
+    if (expanded === -1) return (root, _event, visit) => {
+      const value = follow(root);
+      return value === undefined ? false : visit(value);
+    };
+    return (root, _event, visit) => {
+      const value = follow(root);
       if (!Array.isArray(value)) return false;
       for (let i = 0; i < value.length; i++) if (value[i] !== undefined && visit(value[i])) return true;
       return false;
-    };
-  }
-  // Fast path for the common plain dotted path.
-  if (!steps.some((s) => s.expand)) {
-    const keys = steps.map((s) => s.key);
-    return (root, _event, visit) => {
-      let value = root;
-      for (const key of keys) {
-        if (typeof value !== 'object' || value === null) return false;
-        value = (value as Record<string, unknown>)[key];
-      }
-      return value === undefined ? false : visit(value);
     };
   }
   return (root, _event, visit) => walk(root, 0, visit);

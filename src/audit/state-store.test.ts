@@ -48,5 +48,6 @@ describe.each(backends)('audit detection state on %s', (_kind, make) => {
     const rows = await store.db.selectFrom('audit_state_scopes').select(['scope', 'events']).orderBy('scope').execute();
     expect(rows.map((r) => [r.scope, Number(r.events)])).toEqual([['rule|c|sa2', 1], ['rule|c|sa3', 1], ['rule|c|sa4', 3]]);
     await store.close();
-  });
+    // Opening an embedded PostgreSQL twice, migrations included, takes minutes on a loaded 2-core machine.
+  }, 300_000);
 });
