@@ -16,7 +16,7 @@ import { SCAN_QUEUE, type ScanRequest } from './scan.js';
  */
 
 /** Jobs written per INSERT: one statement stays short, so other requests are answered in between. */
-export const SCAN_INSERT_BATCH = 500;
+export const SCAN_INSERT_BATCH = 100;
 
 export function scanSingletonKey(request: ScanRequest): string {
   if (request.reason === 'rescan') return `${request.digest}:${request.day}`;

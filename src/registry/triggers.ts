@@ -2,7 +2,7 @@ import { isPlanEnabled } from '../center/index.js';
 import type { Clock } from '../core/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { Kysely } from 'kysely';
-import { inTransaction, recordImageDelete, recordImagePull, recordImagePush, type Database, type Store } from '../store/index.js';
+import { inTransaction, recordImageDeletes, recordImagePulls, recordImagePushes, type Database, type Store } from '../store/index.js';
 import type { RegistryEvent } from './events.js';
 import type { ScanRequest } from './scan.js';
 import { queueScans, yieldToOtherRequests } from './scan-queue.js';
@@ -14,8 +14,8 @@ export interface IngestOutcome {
   planOff: boolean;
 }
 
-/** Events written per transaction: a batch takes a few milliseconds, so other requests are answered between batches. */
-export const INGEST_BATCH = 100;
+/** Events written per transaction, a few statements each: other requests are answered between batches. */
+export const INGEST_BATCH = 50;
 
 /**
  * Records what a registry reported and queues the scans it calls for. Everything here is
@@ -33,7 +33,7 @@ export async function ingestRegistryEvents(context: { store: Store; jobs: JobQue
   const effective = collapseRepeats(events);
   for (let i = 0; i < effective.length; i += INGEST_BATCH) {
     await inTransaction(db, async (tx) => {
-      for (const event of effective.slice(i, i + INGEST_BATCH)) await recordEvent(tx, registry, event, scans);
+      for (const run of runsOfOneKind(effective.slice(i, i + INGEST_BATCH))) await recordRun(tx, registry, run, scans);
     });
     await yieldToOtherRequests();
   }
@@ -41,23 +41,49 @@ export async function ingestRegistryEvents(context: { store: Store; jobs: JobQue
   return { events: events.length, scansQueued, planOff: !planOn };
 }
 
-async function recordEvent(db: Kysely<Database>, registry: string, event: RegistryEvent, scans: ScanRequest[]): Promise<void> {
+type EventKind = 'push' | 'pull' | 'delete' | 'none';
+
+function kindOf(event: RegistryEvent): EventKind {
   switch (event.action) {
     case 'push':
     case 'mount':
     case 'quarantine':
-      if (event.digest) {
-        await recordImagePush(db, { registry, repository: event.repository, digest: event.digest, tag: event.tag, imported: event.import, at: event.at });
-      }
-      scans.push({ registry, repository: event.repository, digest: event.digest, tag: event.tag, reason: event.import ? 'import' : 'push' });
+      return 'push';
+    case 'pull':
+      return 'pull';
+    case 'delete':
+      return 'delete';
+    case 'chart_push':
+      return 'none';
+  }
+}
+
+/** Consecutive events of one kind: each run is one statement, and runs keep their order (a delete after a push stays after it). */
+function runsOfOneKind(events: RegistryEvent[]): Array<{ kind: EventKind; events: RegistryEvent[] }> {
+  const runs: Array<{ kind: EventKind; events: RegistryEvent[] }> = [];
+  for (const event of events) {
+    const kind = kindOf(event);
+    const last = runs[runs.length - 1];
+    if (last?.kind === kind) last.events.push(event);
+    else runs.push({ kind, events: [event] });
+  }
+  return runs;
+}
+
+async function recordRun(db: Kysely<Database>, registry: string, run: { kind: EventKind; events: RegistryEvent[] }, scans: ScanRequest[]): Promise<void> {
+  const withDigest = run.events.filter((e): e is RegistryEvent & { digest: string } => !!e.digest);
+  switch (run.kind) {
+    case 'push':
+      await recordImagePushes(db, withDigest.map((e) => ({ registry, repository: e.repository, digest: e.digest, tag: e.tag, imported: e.import, at: e.at })));
+      for (const e of run.events) scans.push({ registry, repository: e.repository, digest: e.digest, tag: e.tag, reason: e.import ? 'import' : 'push' });
       break;
     case 'pull':
-      if (event.digest) await recordImagePull(db, { registry, repository: event.repository, digest: event.digest, at: event.at });
+      await recordImagePulls(db, withDigest.map((e) => ({ registry, repository: e.repository, digest: e.digest, at: e.at })));
       break;
     case 'delete':
-      if (event.digest) await recordImageDelete(db, { registry, repository: event.repository, digest: event.digest });
+      await recordImageDeletes(db, withDigest.map((e) => ({ registry, repository: e.repository, digest: e.digest })));
       break;
-    case 'chart_push':
+    case 'none':
       break;
   }
 }

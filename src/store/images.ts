@@ -34,6 +34,53 @@ export async function recordImagePush(db: Kysely<Database>, push: { registry: st
   return inserted.inserted;
 }
 
+/**
+ * Many pushes in three statements (a webhook delivers thousands): repositories, then images
+ * merged per image (tags united, latest push time) with the same upsert as recordImagePush.
+ */
+export async function recordImagePushes(db: Kysely<Database>, pushes: Array<{ registry: string; repository: string; digest: string; tag?: string; imported: boolean; at: Date }>): Promise<void> {
+  if (pushes.length === 0) return;
+  const images = new Map<string, { registry: string; repository: string; digest: string; tags: Set<string>; imported: boolean; at: Date }>();
+  for (const push of pushes) {
+    const id = imageId(push.registry, push.repository, push.digest);
+    const image = images.get(id) ?? { registry: push.registry, repository: push.repository, digest: push.digest, tags: new Set<string>(), imported: false, at: push.at };
+    if (push.tag) image.tags.add(push.tag);
+    image.imported ||= push.imported;
+    if (push.at > image.at) image.at = push.at;
+    images.set(id, image);
+  }
+  const repositories = new Map([...images.values()].map((i) => [`${i.registry}/${i.repository}`, { id: `${i.registry}/${i.repository}`, registry: i.registry, name: i.repository }]));
+  await db.insertInto('repositories').values([...repositories.values()]).onConflict((oc) => oc.columns(['registry', 'name']).doNothing()).execute();
+  await db.insertInto('images')
+    .values([...images].map(([id, i]) => ({ id, digest: i.digest, registry: i.registry, repository: i.repository, tags: JSON.stringify([...i.tags]), imported: i.imported, last_pushed: i.at })))
+    .onConflict((oc) => oc.column('id').doUpdateSet({
+      tags: sql`(select coalesce(jsonb_agg(distinct t), '[]'::jsonb) from jsonb_array_elements_text(images.tags || excluded.tags) as t)`,
+      imported: sql`images.imported or excluded.imported`,
+      deleted: false,
+      last_pushed: sql`greatest(images.last_pushed, excluded.last_pushed)`,
+    }))
+    .execute();
+}
+
+/** Many pulls in one statement: each image keeps its latest pull time. */
+export async function recordImagePulls(db: Kysely<Database>, pulls: Array<{ registry: string; repository: string; digest: string; at: Date }>): Promise<void> {
+  const latest = new Map<string, Date>();
+  for (const pull of pulls) {
+    const id = imageId(pull.registry, pull.repository, pull.digest);
+    const seen = latest.get(id);
+    if (!seen || pull.at > seen) latest.set(id, pull.at);
+  }
+  if (latest.size === 0) return;
+  const rows = sql.join([...latest].map(([id, at]) => sql`(${id}, ${at.toISOString()}::timestamptz)`));
+  await sql`update images set last_pulled = greatest(coalesce(images.last_pulled, v.at), v.at) from (values ${rows}) as v(id, at) where images.id = v.id`.execute(db);
+}
+
+/** Many deletes in one statement. */
+export async function recordImageDeletes(db: Kysely<Database>, removals: Array<{ registry: string; repository: string; digest: string }>): Promise<void> {
+  if (removals.length === 0) return;
+  await db.updateTable('images').set({ deleted: true }).where('id', 'in', removals.map((r) => imageId(r.registry, r.repository, r.digest))).execute();
+}
+
 export async function recordImagePull(db: Kysely<Database>, pull: { registry: string; repository: string; digest: string; at: Date }): Promise<void> {
   await db.updateTable('images')
     .set({ last_pulled: sql`greatest(coalesce(last_pulled, ${pull.at}), ${pull.at})` })

@@ -1,5 +1,5 @@
 import { IMAGE_MANIFEST_TYPES, isImportUserAgent, isPalisadeScanUserAgent, type RegistryAction, type RegistryEvent } from '../events.js';
-import { dateAt, digestAt, malformed, objectAt, optionalString, optionalTagAt, repositoryAt, stringAt } from './payload.js';
+import { dateAt, digestAt, eventsAt, malformed, objectAt, optionalString, optionalTagAt, repositoryAt, stringAt } from './payload.js';
 
 const KIND = 'distribution';
 const ACTIONS = new Set<RegistryAction>(['push', 'pull', 'delete', 'mount']);
@@ -11,10 +11,9 @@ const ACTIONS = new Set<RegistryAction>(['push', 'pull', 'delete', 'mount']);
  */
 export function parseDistributionEnvelope(body: unknown): { events: RegistryEvent[]; ignored: number } {
   const envelope = objectAt(body, KIND, 'body');
-  if (!Array.isArray(envelope.events)) throw malformed(KIND, 'events', 'must be an array');
   const events: RegistryEvent[] = [];
   let ignored = 0;
-  envelope.events.forEach((raw, i) => {
+  eventsAt(envelope.events, KIND, 'events').forEach((raw, i) => {
     const event = parseDistributionEvent(raw, `events[${i}]`);
     if (event) events.push(event);
     else ignored++;

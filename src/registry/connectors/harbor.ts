@@ -1,5 +1,5 @@
 import type { RegistryAction, RegistryEvent } from '../events.js';
-import { dateAt, digestAt, malformed, objectAt, optionalString, optionalTagAt, repositoryAt, stringAt } from './payload.js';
+import { dateAt, digestAt, eventsAt, malformed, objectAt, optionalString, optionalTagAt, repositoryAt, stringAt } from './payload.js';
 
 const KIND = 'harbor';
 const ACTIONS: Record<string, RegistryAction> = { PUSH_ARTIFACT: 'push', PULL_ARTIFACT: 'pull', DELETE_ARTIFACT: 'delete' };
@@ -16,9 +16,9 @@ export function parseHarborWebhook(body: unknown): { events: RegistryEvent[]; ig
   const data = objectAt(payload.event_data, KIND, 'event_data');
   const repository = objectAt(data.repository, KIND, 'event_data.repository');
   const name = repositoryAt(repository.repo_full_name, KIND, 'event_data.repository.repo_full_name');
-  if (!Array.isArray(data.resources)) throw malformed(KIND, 'event_data.resources', 'must be an array');
+  const resources = eventsAt(data.resources, KIND, 'event_data.resources');
   const at = dateAt(payload.occur_at, KIND, 'occur_at');
-  const events = data.resources.map((raw, i): RegistryEvent => {
+  const events = resources.map((raw, i): RegistryEvent => {
     const resource = objectAt(raw, KIND, `event_data.resources[${i}]`);
     return {
       action,

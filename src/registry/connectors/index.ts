@@ -34,3 +34,5 @@ export { parseDistributionEnvelope, parseDistributionEvent } from './distributio
 export { parseAcrWebhook } from './acr.js';
 export { parseHarborWebhook } from './harbor.js';
 export { parseDockerHubWebhook } from './dockerhub.js';
+export { MAX_WEBHOOK_BYTES, MAX_WEBHOOK_EVENTS, tooManyEvents } from './payload.js';
+export { isRepositoryName, isTag, isManifestDigest, MAX_REPOSITORY_LENGTH } from './names.js';

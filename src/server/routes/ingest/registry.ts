@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
 import { getRegistry } from '../../../store/index.js';
-import { ingestRegistryEvents, parseRegistryKind, parseRegistryWebhook } from '../../../registry/index.js';
+import { PalisadeError } from '../../../core/index.js';
+import { ingestRegistryEvents, MAX_WEBHOOK_BYTES, MAX_WEBHOOK_EVENTS, parseRegistryKind, parseRegistryWebhook } from '../../../registry/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
@@ -11,14 +12,28 @@ import { acceptVendorJson } from './json.js';
 /**
  * `POST /ingest/registry/{registry}`: a registry's webhook, with that registry's token. The
  * answer comes after the events are stored and scans queued, so an undelivered notification
- * is retried by the registry rather than lost.
+ * is retried by the registry rather than lost. A request carries at most MAX_WEBHOOK_EVENTS
+ * events in at most MAX_WEBHOOK_BYTES (413 above either, before anything is stored).
  */
 export async function registryIngestRoutes(app: FastifyInstance, { context, metrics }: { context: ServerContext; metrics: Metrics }) {
   acceptVendorJson(app);
   const rejected = new Counter({ name: 'palisade_registry_webhooks_rejected_total', help: 'Registry webhooks refused as malformed, by registry', labelNames: ['registry'], registers: [metrics.registry] });
 
+  const bodyLimit = Math.min(context.config.bodyLimit, MAX_WEBHOOK_BYTES);
   app.post('/ingest/registry/:registry', {
     config: { auth: 'registry' },
+    bodyLimit,
+    // An oversized body is refused while it arrives, never parsed; the answer names the cap.
+    errorHandler: (error) => {
+      if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        throw new PalisadeError('registry.webhook.too_large', `registry webhook: body larger than ${bodyLimit} bytes; at most ${MAX_WEBHOOK_EVENTS} events per request`, {
+          kind: 'too-large',
+          field: 'body',
+          hint: `send at most ${MAX_WEBHOOK_EVENTS} events per request`,
+        });
+      }
+      throw error;
+    },
     schema: {
       tags: ['ingest'],
       params: Type.Object({ registry: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }) }),
