@@ -176,7 +176,7 @@ describe.skipIf(!fixturesAvailable() || !registryAvailable())('debian12 app imag
     const zstd = await inventoryImage(`oci:${dir}/zstd:app`);
     expect(zstd.image.layers.map((l) => l.digest)).not.toEqual(fromLayout.image.layers.map((l) => l.digest));
     expect(zstd.inventory).toEqual(fromLayout.inventory);
-  });
+  }, 180_000); // skopeo recompresses or pushes the whole Debian image; slow on a loaded 2-core machine
 
   it('picks the platform from a multi-platform index pushed to the registry', async () => {
     // An index over the real app image (amd64) and a copy of its config marked arm64/v8.
@@ -218,7 +218,7 @@ describe.skipIf(!fixturesAvailable() || !registryAvailable())('debian12 app imag
     expect(arm.image).toMatchObject({ digest: armManifest.digest, platform: 'linux/arm64/v8' });
     expect(arm.inventory).toEqual(amd.inventory);
     await expect(inventoryImage(`${open.host}/demo/multi:1`, { insecure: true, platform: 'linux/s390x' })).rejects.toMatchObject({ code: 'image.platform.missing' });
-  });
+  }, 180_000); // skopeo recompresses or pushes the whole Debian image; slow on a loaded 2-core machine
 
   it('reports an unknown tag and a missing platform clearly', async () => {
     await expect(inventoryImage(`${open.host}/demo/app:nope`, { insecure: true })).rejects.toMatchObject({ code: 'registry.not-found' });
