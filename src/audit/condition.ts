@@ -270,7 +270,7 @@ export function compileCondition(condition: unknown, lists: Lists, where = 'cond
       const walker = compilePath(value as string, `${where}.field`, relative);
       if (name === 'exists') {
         const want = c.exists !== false;
-        parts.push((root, event) => walker(root, event, () => true) === want);
+        parts.push((root, event) => walker(root, event, FOUND) === want);
       } else {
         const test = compileTest(name, c[name], lists, `${where}.${name}`);
         parts.push((root, event) => walker(root, event, test));
@@ -293,6 +293,23 @@ export function indexKeys(condition: Condition, key: 'verb' | 'resource' | 'subr
   if (raw === undefined) return undefined;
   const value = operand(raw, lists, `condition.${key}`);
   return new Set((Array.isArray(value) ? value : [value]).map(String));
+}
+
+const FOUND = (): boolean => true;
+
+/** The first value at PATH, or undefined: a stateful rule's scalar key, read without allocating. */
+export function compileFirst(path: string, where: string): (event: AuditEvent) => unknown {
+  const walker = compilePath(path, where, false);
+  let found: unknown;
+  const take = (v: unknown): boolean => {
+    found = v;
+    return true;
+  };
+  return (event) => {
+    found = undefined;
+    walker(event, event, take);
+    return found;
+  };
 }
 
 /** Every value at PATH (after `[]` expansion), for stateful rules' scope and value keys. */

@@ -1,7 +1,7 @@
 import { randomIds, systemClock, type Alert, type Clock, type IdSource } from '../core/index.js';
 import { AuditRuleEngine } from './engine.js';
 import { eventTime, type AuditEvent } from './event.js';
-import { compileValues } from './condition.js';
+import { compileFirst, compileValues } from './condition.js';
 import { loadAuditRules } from './load.js';
 import { alertResource } from './resource.js';
 import type { CompiledRule, RuleSet } from './rules.js';
@@ -62,9 +62,17 @@ export interface DetectorOptions {
 }
 
 interface StatefulRule {
-  scope: Array<(e: AuditEvent) => unknown[]>;
-  value: Array<(e: AuditEvent) => unknown[]>;
+  /** The rule and its scope's values, joined: the key state is kept under. */
+  scope: (e: AuditEvent) => string;
+  /** The values to look up in the scope: one string per combination of the value paths' values. */
+  values: (e: AuditEvent) => string[];
   learning: { events: number; periodMs: number };
+}
+
+const SEP = '\u001f';
+
+function text(value: unknown): string {
+  return value === undefined ? '' : typeof value === 'string' ? value : String(value);
 }
 
 function product(lists: unknown[][]): string[] {
@@ -200,20 +208,47 @@ export class AuditDetector {
     const spec = hit.rule.firstSeen!;
     let compiled = this.stateful.get(hit.rule.id);
     if (!compiled) {
-      const paths = (list: string[], kind: string) => list.map((p) => p === 'cluster'
-        ? (e: AuditEvent) => [e.cluster ?? this.cluster]
-        : compileValues(p, `${hit.rule.id}.firstSeen.${kind}`));
-      compiled = { scope: paths(spec.scope, 'scope'), value: paths(spec.value, 'value'), learning: spec.learning };
+      compiled = this.compileFirstSeen(hit.rule.id, spec);
       this.stateful.set(hit.rule.id, compiled);
     }
-    const scope = hit.rule.id + '\u001f' + product(compiled.scope.map((f) => f(event).slice(0, 1))).join('');
+    const scope = compiled.scope(event);
     const at = eventTime(event);
     let fire = false;
-    for (const value of product(compiled.value.map((f) => f(event)))) {
+    for (const value of compiled.values(event)) {
       const seen = this.state.observe(scope, value, at);
       if (seen.isNew && seen.scopeEvents >= compiled.learning.events && at - seen.scopeFirstSeen >= compiled.learning.periodMs) fire = true;
     }
     return fire;
+  }
+
+  /**
+   * Key builders for a first-seen rule. Every service-account request meets one, so the common
+   * case (no `[]` in any path) builds its two strings without intermediate arrays.
+   */
+  private compileFirstSeen(id: string, spec: NonNullable<CompiledRule['rule']['firstSeen']>): StatefulRule {
+    const first = (p: string, kind: string) => p === 'cluster'
+      ? (e: AuditEvent) => e.cluster ?? this.cluster
+      : compileFirst(p, `${id}.firstSeen.${kind}`);
+    const scopeParts = spec.scope.map((p) => first(p, 'scope'));
+    const scope = (e: AuditEvent) => {
+      let key = id;
+      for (const part of scopeParts) key += SEP + text(part(e));
+      return key;
+    };
+    if (!spec.value.some((p) => p.includes('[]'))) {
+      const valueParts = spec.value.map((p) => first(p, 'value'));
+      return {
+        scope,
+        values: (e) => {
+          let key = text(valueParts[0]!(e));
+          for (let i = 1; i < valueParts.length; i++) key += SEP + text(valueParts[i]!(e));
+          return [key];
+        },
+        learning: spec.learning,
+      };
+    }
+    const lists = spec.value.map((p) => p === 'cluster' ? (e: AuditEvent) => [e.cluster ?? this.cluster] : compileValues(p, `${id}.firstSeen.value`));
+    return { scope, values: (e) => product(lists.map((f) => f(e))), learning: spec.learning };
   }
 
   private record(hit: CompiledRule, event: AuditEvent): AuditAlert {
