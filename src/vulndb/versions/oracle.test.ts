@@ -53,14 +53,16 @@ function drawPairs(groups: Map<string, Set<string>>, target: number, seed: numbe
   }
   const pick = (): string => all[Math.floor(random() * all.length)]!;
   while (pairs.length < target) pairs.push([pick(), pick()]);
-  return pairs;
+  // Every pair costs a dpkg process (slow on a loaded machine): keep `target`, the same-package
+  // pairs first, as the fixtures grow (they gave 14,812 pairs).
+  return pairs.slice(0, target);
 }
 
 describe.skipIf(!fixturesAvailable() || (!haveDpkg && !inCi))('dpkg comparator agrees with dpkg --compare-versions', () => {
   it('on >= 10,000 pairs of real version strings', async () => {
     expect(haveDpkg, 'dpkg binary is required in CI').toBe(true);
     const groups = debianVersionsByPackage();
-    const pairs = drawPairs(groups, 12_000, 1).map(([a, b]): [string, string, number] => [a, b, compareDpkgVersions(a, b)]);
+    const pairs = drawPairs(groups, 10_500, 1).map(([a, b]): [string, string, number] => [a, b, compareDpkgVersions(a, b)]);
     expect(pairs.length).toBeGreaterThanOrEqual(10_000);
     // The sample must exercise all three answers, or agreement would prove little.
     for (const r of [-1, 0, 1]) expect(pairs.some((p) => p[2] === r), `answer ${r} present`).toBe(true);
