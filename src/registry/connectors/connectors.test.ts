@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRegistryWebhook } from './index.js';
+import { MAX_WEBHOOK_EVENTS, parseRegistryWebhook } from './index.js';
 
 const sample = (name: string): unknown => JSON.parse(readFileSync(path.join(import.meta.dirname, 'samples', name), 'utf8'));
 
@@ -69,5 +69,29 @@ describe('registry webhook connectors', () => {
     ['dockerhub', { push_data: { tag: 'x', pushed_at: 1 } }, /repository must be an object/],
   ] as const)('rejects a malformed %s payload naming the field', (kind, body, message) => {
     expect(() => parseRegistryWebhook(kind, body)).toThrow(message);
+  });
+
+  const harbor = (repository: string, tag = '1.0') => ({ type: 'PUSH_ARTIFACT', occur_at: 1, operator: 'x', event_data: { repository: { repo_full_name: repository }, resources: [{ digest: `sha256:${'c'.repeat(64)}`, tag }] } });
+  const acr = (repository: string) => ({ action: 'push', target: { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', repository, digest: `sha256:${'d'.repeat(64)}`, tag: 'v1' } });
+  const dockerhub = (repository: string, tag = 'latest') => ({ push_data: { tag, pushed_at: 1 }, repository: { repo_name: repository } });
+  const distribution = (repository: string) => ({ events: [acr(repository)] });
+  it.each([
+    ['distribution', distribution('http://169.254.169.254/latest'), 'registry.webhook.invalid_repository', 'events[0].target.repository'],
+    ['generic', distribution('//evil.example/x'), 'registry.webhook.invalid_repository', 'events[0].target.repository'],
+    ['harbor', harbor('../../v2/_catalog?x='), 'registry.webhook.invalid_repository', 'event_data.repository.repo_full_name'],
+    ['harbor', harbor('library/app', '../../x'), 'registry.webhook.invalid_tag', 'event_data.resources[0].tag'],
+    ['acr', acr('a'.repeat(100_000)), 'registry.webhook.invalid_repository', 'body.target.repository'],
+    ['dockerhub', dockerhub('Team/App'), 'registry.webhook.invalid_repository', 'repository.repo_name'],
+    ['dockerhub', dockerhub('team/app', 'v1/../../x'), 'registry.webhook.invalid_tag', 'push_data.tag'],
+  ] as const)('refuses a %s webhook naming what is outside the distribution grammar', (kind, body, code, field) => {
+    expect(() => parseRegistryWebhook(kind, body)).toThrow(expect.objectContaining({ code, field, kind: 'invalid' }));
+  });
+
+  it('refuses more than MAX_WEBHOOK_EVENTS events in one Distribution envelope or Harbor push (413)', () => {
+    const events = Array.from({ length: MAX_WEBHOOK_EVENTS + 1 }, () => acr('team/app'));
+    expect(() => parseRegistryWebhook('distribution', { events })).toThrow(expect.objectContaining({ code: 'registry.webhook.too_many_events', kind: 'too-large' }));
+    const push = harbor('library/app');
+    push.event_data.resources = Array.from({ length: MAX_WEBHOOK_EVENTS + 1 }, () => push.event_data.resources[0]!);
+    expect(() => parseRegistryWebhook('harbor', push)).toThrow(expect.objectContaining({ code: 'registry.webhook.too_many_events' }));
   });
 });
