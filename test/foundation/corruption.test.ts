@@ -36,7 +36,7 @@ describe.skipIf(!privatePostgresAvailable())('data corruption in PostgreSQL is l
       resource: { kind: 'pod', id: 'prod/shop/pod/web', name: 'web', cluster: 'prod', namespace: 'shop' },
       evidence: [{ auditID: 'a-1' }], remediation: 'Restrict pods/exec', source: 'audit', at: new Date('2026-03-01T00:00:00Z'),
     }]);
-  }, 180_000);
+  }, 300_000);
   afterAll(async () => {
     await app?.close();
     await store?.close().catch(() => {});

@@ -29,7 +29,7 @@ describe('hostile bodies on the API routes', () => {
     const channel = await t.app.inject({ method: 'POST', url: '/api/v1/notifications/channels', headers: admin, payload: { name: 'hook', kind: 'webhook', settings: { url: 'http://127.0.0.1:9/hook', secret: 's'.repeat(20) } } });
     expect(channel.statusCode, channel.body).toBe(201);
     channelId = channel.json().id;
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => t?.close());
 
   const route = (method: HostileRoute['method'], url: string, seeds: unknown[], extra: Partial<HostileRoute> = {}) => async () => {

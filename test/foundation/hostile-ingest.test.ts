@@ -47,7 +47,7 @@ describe('hostile bodies on the ingest and admission routes', () => {
   beforeAll(async () => {
     t = await createTestApp();
     cluster = bearer((await createToken(t.store.db, 'cluster:prod')).secret);
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => t?.close());
 
   const post = (url: string, payload: string, contentType: string | undefined = 'application/json', headers = cluster) =>

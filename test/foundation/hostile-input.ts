@@ -51,12 +51,17 @@ function pathsOf(value: unknown, prefix: Path = [], out: Path[] = []): Path[] {
   return out;
 }
 
-function mutate(seed: unknown, path: Path, action: 'replace' | 'delete' | 'add', value: unknown, key: string): unknown {
+type Action = 'replace' | 'delete' | 'add' | 'taint';
+/** Appended to a string field: the characters PostgreSQL cannot store, in a value that stays otherwise valid. */
+const TAINTS = ['\ud800', '\udfff', '\u0000', '\udbff\u0000', '\ud83d'];
+
+function mutate(seed: unknown, path: Path, action: Action, value: unknown, key: string): unknown {
   const copy = structuredClone(seed) as Record<string | number, unknown>;
   let parent: Record<string | number, unknown> = copy;
   for (const step of path.slice(0, -1)) parent = parent[step] as Record<string | number, unknown>;
   const last = path[path.length - 1]!;
-  if (action === 'replace') parent[last] = value;
+  if (action === 'taint') parent[last] = typeof parent[last] === 'string' ? `${parent[last] as string}${key}` : value;
+  else if (action === 'replace') parent[last] = value;
   else if (action === 'delete') {
     if (Array.isArray(parent)) parent.splice(last as number, 1); else delete parent[last];
   } else {
@@ -72,8 +77,13 @@ export function hostileRequests(seeds: unknown[]): fc.Arbitrary<HostileRequest> 
   const json = (what: string) => (value: unknown): HostileRequest => ({ payload: JSON.stringify(value), contentType: 'application/json', what });
   const mutated = fc.constantFrom(...seeds).chain((seed) => {
     const paths = pathsOf(seed);
-    return fc.tuple(fc.constantFrom(...paths), fc.constantFrom('replace' as const, 'delete' as const, 'add' as const), hostileValue, hostileString)
+    const strings = paths.filter((p) => typeof p.reduce<unknown>((v, step) => (v as Record<string | number, unknown>)[step], seed) === 'string');
+    const edit = fc.tuple(fc.constantFrom(...paths), fc.constantFrom<Action>('replace', 'delete', 'add'), hostileValue, hostileString)
       .map(([path, action, value, key]) => json(`${action} ${path.join('.')}`)(mutate(seed, path, action, value, key)));
+    if (!strings.length) return edit;
+    const taint = fc.tuple(fc.constantFrom(...strings), fc.constantFrom(...TAINTS))
+      .map(([path, suffix]) => json(`taint ${path.join('.')}`)(mutate(seed, path, 'taint', undefined, suffix)));
+    return fc.oneof(edit, taint);
   });
   return fc.oneof(
     { arbitrary: mutated, weight: 6 },

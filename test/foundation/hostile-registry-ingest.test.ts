@@ -36,7 +36,7 @@ describe('hostile webhooks on POST /ingest/registry/{name}', () => {
       expect(res.statusCode, res.body).toBe(201);
       tokens[name] = res.json().token;
     }
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => t?.close());
 
   it('a Distribution registry: no 5xx, a refused webhook stores and queues nothing', async () => {

@@ -20,7 +20,7 @@ describe('sign-in behind a proxy, back-off, and the admission log retention', ()
       createTestApp({ clock }),
     ]);
     for (const t of [proxied, direct]) await createUser(t.store.db, { name: 'bob', role: 'reader', password: 'bobs long password' });
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
     await proxied?.close();
     await direct?.close();
