@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig, storeLocation, type Config } from '../core/index.js';
+import { PalisadeError, isPalisadeError, loadConfig, storeLocation, type Config } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { readDiscovery } from '../server/index.js';
 
 /** Flags every command that touches the database accepts; they rank above environment and palisade.yaml. */
 export function withStoreFlags(command: Command): Command {
@@ -22,7 +23,16 @@ export function configFor(command: Command): Config {
 /** Opens the configured store for the length of `work`. */
 export async function withStore<T>(command: Command, work: (store: Store, config: Config) => Promise<T>): Promise<T> {
   const config = configFor(command);
-  const store = await openStore(storeLocation(config));
+  const store = await openStore(storeLocation(config)).catch((error: unknown) => {
+    // The embedded database serves one process: name the running server and what to do instead.
+    const server = isPalisadeError(error) && error.code === 'store.data_dir_in_use' ? readDiscovery(config.dataDir) : undefined;
+    if (!server) throw error;
+    throw new PalisadeError('store.data_dir_in_use', `${error instanceof Error ? error.message : String(error)}: the Palisade server at ${server.url}`, {
+      kind: 'conflict',
+      field: 'dataDir',
+      hint: `\`palisade ${command.parent?.name() === 'palisade' ? '' : `${command.parent?.name() ?? ''} `}${command.name()}\` needs the data directory to itself: stop the server (Ctrl-C) and run it again, or run it against PostgreSQL`,
+    });
+  });
   try {
     return await work(store, config);
   } finally {

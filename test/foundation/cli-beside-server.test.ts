@@ -67,6 +67,14 @@ describe('management commands beside a running server on the embedded default', 
     expect(images.stderr).toMatch(/no images scanned yet/);
   });
 
+  it('a command that needs the data directory itself names the running server and what to do', async () => {
+    const status = await runCli(['db', 'status'], { cwd, timeoutMs: 120_000 });
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain(`the Palisade server at ${server.url}`);
+    expect(status.stderr).toMatch(/`palisade db status` needs the data directory to itself: stop the server/);
+    expect(status.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   it('talks to a server named by --server and --token-file, or PALISADE_SERVER and PALISADE_TOKEN, from anywhere', async () => {
     const elsewhere = await mkdtemp(path.join(os.tmpdir(), 'palisade-elsewhere-'));
     const tokenFile = path.join(elsewhere, 'token');

@@ -117,6 +117,13 @@ describe('palisade server on the embedded default', () => {
     expect(bad.stderr).toMatch(/invalid token scope 'superuser'/);
   });
 
+  it('fails a scan gate on an empty advisory database with exit 2 naming palisade db update', async () => {
+    // The database is checked before the image is read: no image is needed to see the refusal.
+    const result = await runCli(['scan', 'oci:/nonexistent:app', '--exit-code', '1'], { cwd: await tempDir(), timeoutMs: 120_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/advisory database is empty.*palisade db update.*--allow-empty-db/);
+  });
+
   it('explains that separate workers need PostgreSQL', async () => {
     const result = await runCli(['worker'], { cwd: await tempDir() });
     expect(result.code).toBe(1);
