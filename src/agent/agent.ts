@@ -177,7 +177,8 @@ export class NodeAgent {
     // With eBPF, /proc gives the start snapshot and container facts; the kernel gives the rest.
     const snapshot = this.collections === 0;
     const diff = !kernel || snapshot || this.collections % EBPF_PROC_POLL_EVERY === 0 ? this.processes.poll() : { started: [], exited: [] };
-    const sockets = kernel ? { entries: [], byInode: new Map<number, SocketEntry>() } : this.readSockets();
+    // The snapshot reads sockets too: connections and listeners older than the sensor have no connect record.
+    const sockets = kernel && !snapshot ? { entries: [], byInode: new Map<number, SocketEntry>() } : this.readSockets();
     for (const tracked of diff.started) {
       kernel?.seed(tracked.info);
       if (kernel && !snapshot) {
@@ -191,8 +192,10 @@ export class NodeAgent {
       if (container && !this.containers.has(container.id)) events.push(this.containerEvent(tracked, container));
       events.push(event);
     }
-    if (kernel && this.bpf) events.push(...kernel.ingest(this.bpf.take()));
-    else {
+    if (kernel && this.bpf) {
+      if (snapshot) events.push(...this.networkEvents(sockets.entries, now));
+      events.push(...kernel.ingest(this.bpf.take()));
+    } else {
       events.push(...this.networkEvents(sockets.entries, now));
       events.push(...this.auditHostEvents());
     }

@@ -38,7 +38,8 @@ describe('palisade agent --once', () => {
     client = connect((server.address() as { port: number }).port, '127.0.0.9');
     await new Promise((r) => client!.once('connect', r));
 
-    const result = await agentOnce(['--duration', '1s', '--interval', '500ms', '--threat-intel', list, '--node', 'cli-node']) as {
+    // The /proc sensor: this test is about its socket snapshot (test/agent/ebpf.test.ts runs --once on eBPF).
+    const result = await agentOnce(['--sensor', 'proc', '--duration', '1s', '--interval', '500ms', '--threat-intel', list, '--node', 'cli-node']) as {
       node: string; events: number; alerts: { rule: string; title: string; severity: string; tactic: string; resource: { kind: string; id: string }; evidence: { event: { kind: string; remote?: { ip: string } }; process?: { pid: number } }[] }[];
     };
     expect(result.node).toBe('cli-node');
@@ -48,7 +49,8 @@ describe('palisade agent --once', () => {
     expect(intel!.evidence.some((e) => e.event.kind === 'network' && e.event.remote?.ip === '127.0.0.9' && e.process?.pid === process.pid)).toBe(true);
   }, 30_000);
 
-  it('rejects a bad interval with the flag named', async () => {
+  it('rejects a bad interval or sensor with the flag named', async () => {
     await expect(agentOnce(['--interval', 'soon'])).rejects.toThrow(/--interval must be a duration/);
+    await expect(agentOnce(['--sensor', 'kprobe'])).rejects.toThrow(/unknown sensor "kprobe"/);
   });
 });

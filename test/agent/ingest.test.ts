@@ -50,6 +50,17 @@ describe('POST /ingest/agent', () => {
     expect(stored.filter((r) => r.kind !== 'alert')).toHaveLength(2);
   });
 
+  it('takes syscall events from the eBPF sensor and the health report in the heartbeat', async () => {
+    const escape = sampleEvent({ kind: 'syscall', source: 'ebpf', call: 'mount', args: { target: '/host', fstype: 'ext4', source: '/dev/sda1' }, process: { name: 'mount', exe: '/usr/bin/mount', argv: ['mount', '/dev/sda1', '/host'] }, container: { id: 'beef01', runtime: 'containerd' } });
+    const body = batch('node-e', { events: [escape] });
+    const health = { sensor: 'ebpf' as const, lostEvents: 3, droppedEvents: 0, droppedByReason: { spool_full: 0, write_failed: 0 }, spoolWriteFailures: 0, spooledBatches: 0, memoryBatches: 0 };
+    const r = await t.app.inject({ method: 'POST', url: '/ingest/agent', headers: bearer(prod), payload: { ...body, node: { ...body.node, sensor: 'ebpf' }, heartbeat: { at: new Date().toISOString(), ...health } } });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ events: 1, alerts: { created: 1 } });
+    const alert = await t.store.db.selectFrom('alerts').selectAll().where('rule', '=', 'agent.container-escape').executeTakeFirstOrThrow();
+    expect(alert).toMatchObject({ severity: 'critical', resource_id: 'beef01' });
+  });
+
   it('upserts the node from heartbeats and meters its cores once per node-hour', async () => {
     const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000); // the previous hour: all three beats are past
     for (const minute of [1, 20, 40]) {

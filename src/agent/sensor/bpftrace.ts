@@ -111,7 +111,9 @@ export class BpftraceSensor {
     const script = sensorScript({ tracefs, bpftrace });
     const child = spawn(bpftrace, ['-f', 'json', '-B', 'line', '-e', script], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BPFTRACE_STRLEN: STRLEN },
+      // 1,024 pages (4 MiB) of ring buffer per CPU instead of 64: bursts of execs (each up to 22 records)
+      // wait there while bpftrace's reader is off the CPU on a busy node, instead of being lost.
+      env: { ...process.env, BPFTRACE_STRLEN: STRLEN, BPFTRACE_PERF_RB_PAGES: '1024' },
     });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));

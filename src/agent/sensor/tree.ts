@@ -41,7 +41,7 @@ interface TreeProcess {
   mntns?: number;
   netns?: number;
   stdin?: ProcessInfo['stdin'];
-  /** Made by a fork and not exec'd since: may be a thread, forgotten at its exit. */
+  /** Made by a fork and not exec'd since (a copy of its parent). */
   forked?: boolean;
   exitedNs?: number;
 }
@@ -150,10 +150,8 @@ export class KernelEvents {
           break;
         }
         case 'Q': {
-          if (r.pid === r.tid) {
-            const p = this.tree.get(r.pid);
-            if (p) p.exitedNs = r.t;
-          } else if (this.tree.get(r.tid)?.forked) this.tree.delete(r.tid);
+          const p = this.tree.get(r.pid);
+          if (p) p.exitedNs = r.t;
           break;
         }
         case 'C':

@@ -45,7 +45,7 @@ export async function agentIngestRoutes(app: FastifyInstance, { context }: { con
           events: {
             type: 'array',
             maxItems: AGENT_BATCH_MAX_EVENTS,
-            items: { type: 'object', required: ['id', 'kind', 'at'], properties: { id: ID, kind: { type: 'string', enum: ['exec', 'network', 'file', 'container'] }, at: { type: 'string' } } },
+            items: { type: 'object', required: ['id', 'kind', 'at'], properties: { id: ID, kind: { type: 'string', enum: ['exec', 'network', 'file', 'container', 'syscall'] }, at: { type: 'string' } } },
           },
           alerts: {
             type: 'array',
