@@ -36,7 +36,7 @@ describe('management commands beside a running server on the embedded default', 
     expect(server.output()).toMatch(/"adminToken":"printed above/);
   });
 
-  it('token create works beside it, labelled, and the token is one the server accepts', async () => {
+  it('token create works beside it, labelled, and the token is one the server accepts', { timeout: 300_000 }, async () => {
     const created = await runCli(['token', 'create', '--scope', 'admin', '--name', 'ci'], { cwd, timeoutMs: 120_000 });
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
@@ -48,7 +48,7 @@ describe('management commands beside a running server on the embedded default', 
     expect(((await me.json()) as { items: Array<{ name: string }> }).items.map((t) => t.name)).toContain('ci');
   });
 
-  it('registry add works beside it and the registry is in the running server', async () => {
+  it('registry add works beside it and the registry is in the running server', { timeout: 300_000 }, async () => {
     const added = await runCli(['registry', 'add', 'local', '--url', 'http://127.0.0.1:5999', '--server-url', 'https://palisade.example.com'], { cwd, timeoutMs: 120_000 });
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
@@ -58,7 +58,7 @@ describe('management commands beside a running server on the embedded default', 
     expect(JSON.stringify(await registries.json())).toContain('"local"');
   });
 
-  it('lists alerts and images through it', async () => {
+  it('lists alerts and images through it', { timeout: 300_000 }, async () => {
     const alerts = await runCli(['alerts', '--format', 'json'], { cwd, timeoutMs: 120_000 });
     expect(alerts.code).toBe(0);
     expect(JSON.parse(alerts.stdout)).toEqual({ items: [], more: false });
@@ -67,7 +67,7 @@ describe('management commands beside a running server on the embedded default', 
     expect(images.stderr).toMatch(/no images scanned yet/);
   });
 
-  it('a command that needs the data directory itself names the running server and what to do', async () => {
+  it('a command that needs the data directory itself names the running server and what to do', { timeout: 300_000 }, async () => {
     const status = await runCli(['db', 'status'], { cwd, timeoutMs: 120_000 });
     expect(status.code).toBe(1);
     expect(status.stderr).toContain(`the Palisade server at ${server.url}`);
@@ -75,7 +75,7 @@ describe('management commands beside a running server on the embedded default', 
     expect(status.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('talks to a server named by --server and --token-file, or PALISADE_SERVER and PALISADE_TOKEN, from anywhere', async () => {
+  it('talks to a server named by --server and --token-file, or PALISADE_SERVER and PALISADE_TOKEN, from anywhere', { timeout: 300_000 }, async () => {
     const elsewhere = await mkdtemp(path.join(os.tmpdir(), 'palisade-elsewhere-'));
     const tokenFile = path.join(elsewhere, 'token');
     await writeFile(tokenFile, `${server.adminToken}\n`, { mode: 0o600 });
@@ -113,5 +113,5 @@ describe('management commands beside a running server on the embedded default', 
       await next.stop();
     }
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:/);
-  }, 180_000);
+  }, 300_000);
 });

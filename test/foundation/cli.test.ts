@@ -122,7 +122,7 @@ describe('palisade server on the embedded default', () => {
     const result = await runCli(['scan', 'oci:/nonexistent:app', '--exit-code', '1'], { cwd: await tempDir(), timeoutMs: 120_000 });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/advisory database is empty.*palisade db update.*--allow-empty-db/);
-  });
+  }, 150_000);
 
   it('explains that separate workers need PostgreSQL', async () => {
     const result = await runCli(['worker'], { cwd: await tempDir() });
