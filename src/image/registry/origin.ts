@@ -14,10 +14,14 @@ function invalidSegment(what: string, value: string): PalisadeError {
   });
 }
 
-/** One URL path segment: never empty, `.` or `..`, and every reserved character percent-encoded. */
+/**
+ * One URL path segment after the repository (a tag or digest): never empty, `.` or `..`, and
+ * every character that could end the segment or the path (`/ ? # %` …) percent-encoded. `:` and
+ * `@` stay as they are (RFC 3986 pchar): `sha256:…` is how registries and their proxies expect a digest.
+ */
 export function encodePathSegment(value: string, what: string): string {
   if (value === '' || value === '.' || value === '..' || value.length > 512) throw invalidSegment(what, value);
-  return encodeURIComponent(value);
+  return encodeURIComponent(value).replace(/%3A/g, ':').replace(/%40/g, '@');
 }
 
 /** `team/app` → each component encoded on its own; the separating `/` stay. */
