@@ -2,7 +2,7 @@
  * Security incidents as Defender groups them: the alerts raised on one resource, taken together,
  * since several alerts on one pod (exec, then a miner, then an outbound connection) are one
  * attack far more often than chance. An incident is any resource with two or more alerts of the
- * chosen statuses; it carries the highest severity and the tactics in kill-chain order.
+ * chosen statuses, activity records (informational) aside; it carries the highest severity and the tactics in kill-chain order.
  */
 import { sql, type Kysely } from 'kysely';
 import { SEVERITIES, type AlertStatus, type ResourceRef, type Severity } from '../core/index.js';
@@ -43,6 +43,8 @@ export async function listIncidents(db: Kysely<Database>, filter: IncidentFilter
   let groups = db.selectFrom('alerts')
     .select(['resource_id', sql<Date>`max(last_seen)`.as('last_seen'), sql<Date>`min(first_seen)`.as('first_seen'), sql<string>`count(*)`.as('n')])
     .where('status', 'in', statuses)
+    // Informational records are activity (a Deployment created, a ConfigMap changed), not threats.
+    .where('severity', '<>', 'informational')
     .groupBy('resource_id')
     .having(sql<boolean>`count(*) >= 2`);
   if (filter.cluster) groups = groups.where('cluster', '=', filter.cluster);
@@ -56,6 +58,7 @@ export async function listIncidents(db: Kysely<Database>, filter: IncidentFilter
     .select(['id', 'title', 'severity', 'tactic', 'status', 'resource_id', 'resource', 'last_seen'])
     .where('resource_id', 'in', rows.map((r) => r.resource_id))
     .where('status', 'in', statuses)
+    .where('severity', '<>', 'informational')
     .orderBy('last_seen', 'desc').orderBy('id', 'desc')
     .execute();
   return rows.map((row) => {

@@ -27,11 +27,15 @@ describe('incidents: the alerts of one resource together', () => {
       // Two alerts on a pod of another cluster.
       threat('k8s.exec-into-pod', pod('db-0', 'staging'), 'low', 'Execution', 40),
       threat('k8s.privileged-container', pod('db-0', 'staging'), 'critical', 'Privilege Escalation', 45),
+      // Activity records (informational) are not threats: they join no incident, alone or beside one alert.
+      threat('k8s.activity.configmap-modified', pod('api-1'), 'informational', 'Persistence', 4),
+      threat('k8s.activity.deployment-created', pod('cfg-1'), 'informational', 'Persistence', 3),
+      threat('k8s.activity.service-created', pod('cfg-1'), 'informational', 'Persistence', 2),
     ]);
   });
   afterAll(async () => t?.close());
 
-  it('groups resources with two or more active alerts, newest first, with the worst severity and the tactics in kill-chain order', async () => {
+  it('groups resources with two or more active alerts (activity records aside), newest first, with the worst severity and the tactics in kill-chain order', async () => {
     const { items } = await get('incidents');
     expect(items.map((i: { resource: { id: string } }) => i.resource.id)).toEqual(['prod/shop/pod/web-1', 'staging/shop/pod/db-0']);
     expect(items[0]).toMatchObject({ severity: 'high', alertCount: 3, tactics: ['Execution', 'Command and Control', 'Impact'] });
