@@ -126,8 +126,10 @@ export async function auditIngestRoutes(app: FastifyInstance, options: AuditInge
       cluster,
       events: result.events,
       duplicates: result.duplicates,
-      /** Alerts this batch raised or repeated (rule and resource pairs). */
-      alerts: result.threats.length,
+      /** Alerts this batch raised or repeated (rule and resource pairs); activity records apart. */
+      alerts: result.threats.filter((t) => t.severity !== 'informational').length,
+      /** Informational activity records (a Deployment created, a Role changed): kept, never notified. */
+      activity: result.threats.filter((t) => t.severity === 'informational').length,
       errors: result.errors.slice(0, MAX_LISTED_ERRORS),
       errorCount: result.errors.length,
     };
