@@ -22,9 +22,10 @@ describe('Dockerfile', () => {
   const stages = instructions.reduce<Instruction[][]>((acc, i) => (i.op === 'FROM' ? [...acc, [i]] : (acc.at(-1)?.push(i), acc)), []);
   const final = stages.at(-1)!;
 
-  it('builds in one stage and runs from another, both on Node 20', () => {
+  it('builds in one stage and runs from another, both on the same maintained Node LTS (22 or 24)', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage[0]!.args).toMatch(/^node:20[-.\w]*(\s+AS\s+\w+)?$/i);
+    for (const stage of stages) expect(stage[0]!.args).toMatch(/^node:(22|24)[-.\w]*(\s+AS\s+\w+)?$/i);
+    expect(new Set(stages.map((s) => s[0]!.args.split(/\s+/)[0])).size, 'one base image for both stages').toBe(1);
     expect(final.some((i) => i.op === 'COPY' && i.args.includes('--from='))).toBe(true);
     expect(final.some((i) => i.op === 'RUN' && /npm (ci|install)/.test(i.args)), 'no dev install in the runtime stage').toBe(false);
   });
