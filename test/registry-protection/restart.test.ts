@@ -24,7 +24,7 @@ describe.skipIf(!ready)('registry protection across a crash of Palisade', () => 
     const cwd = dir;
     const port = await freePort();
     expect((await runCli(['db', 'import', fixture('osv', 'debian')], { cwd })).code).toBe(0);
-    const token = (await runCli(['token', 'create', '--scope', 'registry:local'], { cwd })).stdout.trim().split('\t')[2]!;
+    const token = (JSON.parse((await runCli(['token', 'create', '--scope', 'registry:local', '--format', 'json'], { cwd })).stdout) as { secret: string }).secret;
     registry = await startRegistry({ notifications: { url: `http://127.0.0.1:${port}/ingest/registry/local`, token } });
     expect((await runCli(['registry', 'add', 'local', '--url', registry.url], { cwd })).code).toBe(0);
 
