@@ -2,23 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { register } from '../../src/cli/agent.js';
-
-/** `palisade agent --once --format json`, run in-process through the command's own registration. */
-async function agentOnce(args: string[]): Promise<unknown> {
-  const program = new Command().exitOverride();
-  register(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => { lines.push(String(line)); });
-  try {
-    await program.parseAsync(['node', 'palisade', 'agent', '--once', '--format', 'json', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return JSON.parse(lines.join('\n'));
-}
+import { afterAll, describe, expect, it } from 'vitest';
+import { agentOnce } from './collect.js';
 
 describe('palisade agent --once', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-cli-'));

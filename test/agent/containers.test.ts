@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeAgent, type AgentAlert } from '../../src/agent/index.js';
+import { containerAlerts } from './collect.js';
 import { containerName, RuncLab, runcAvailable } from './runc.js';
 
 /**
@@ -19,18 +20,8 @@ describe.skipIf(!runcAvailable())('node agent on real containers (runc)', () => 
 
   afterAll(() => lab?.cleanup(), 60_000);
 
-  /** Collects until `until` holds for the alerts of this container, or the time is up. */
-  async function alertsFor(name: string, until: (alerts: AgentAlert[]) => boolean, timeoutMs = 8000): Promise<AgentAlert[]> {
-    const found: AgentAlert[] = [];
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const { alerts } = await agent.collect();
-      found.push(...alerts.filter((a) => a.resource.kind === 'container' && a.resource.id === name));
-      if (until(found)) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    return found;
-  }
+  const alertsFor = (name: string, until: (alerts: AgentAlert[]) => boolean, timeoutMs = 8000): Promise<AgentAlert[]> =>
+    containerAlerts(agent, name, until, timeoutMs, 200);
 
   it('raises the SSH alert for a container listening on port 22', async () => {
     const name = containerName('ssh');

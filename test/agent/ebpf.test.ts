@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeAgent, type AgentAlert, type ExecEvent } from '../../src/agent/index.js';
-import { register } from '../../src/cli/agent.js';
+import { agentOnce, containerAlerts } from './collect.js';
 import { containerName, RuncLab, runcAvailable, type ContainerSpec } from './runc.js';
 
 /**
@@ -35,17 +34,8 @@ describe.skipIf(!available)('eBPF sensor on real containers (runc)', () => {
     lab?.cleanup();
   }, 60_000);
 
-  async function alertsFor(name: string, until: (alerts: AgentAlert[]) => boolean, timeoutMs = 15_000): Promise<AgentAlert[]> {
-    const found: AgentAlert[] = [];
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const { alerts } = await agent.collect();
-      found.push(...alerts.filter((a) => a.resource.kind === 'container' && a.resource.id === name));
-      if (until(found)) break;
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    return found;
-  }
+  const alertsFor = (name: string, until: (alerts: AgentAlert[]) => boolean, timeoutMs = 15_000): Promise<AgentAlert[]> =>
+    containerAlerts(agent, name, until, timeoutMs, 300);
 
   it('says it runs the eBPF sensor', () => {
     expect(agent.health()).toEqual({ sensor: 'ebpf', lostEvents: 0 });
@@ -100,19 +90,7 @@ describe.skipIf(!available)('eBPF sensor on real containers (runc)', () => {
   }, 60_000);
 });
 
-/** `palisade agent --once --format json`, run in-process through the command's own registration. */
-async function agentOnce(args: string[]): Promise<OnceJson> {
-  const program = new Command().exitOverride();
-  register(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => { lines.push(String(line)); });
-  try {
-    await program.parseAsync(['node', 'palisade', 'agent', '--once', '--format', 'json', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return JSON.parse(lines.join('\n')) as OnceJson;
-}
+const agentOnceJson = async (args: string[]): Promise<OnceJson> => (await agentOnce(args)) as OnceJson;
 
 interface OnceJson {
   node: string;
@@ -160,7 +138,7 @@ describe.skipIf(!available)('palisade agent --once --sensor ebpf over attacking 
   afterAll(() => lab?.cleanup(), 120_000);
 
   it(`reports ${ATTACKS.length} rules, each on the container that did it`, async () => {
-    const result = await agentOnce(['--sensor', 'ebpf', '--duration', '20s', '--interval', '1s', '--node', 'ebpf-cli']);
+    const result = await agentOnceJson(['--sensor', 'ebpf', '--duration', '20s', '--interval', '1s', '--node', 'ebpf-cli']);
     expect(result.sensor).toEqual({ sensor: 'ebpf', lostEvents: 0 });
     const missing: string[] = [];
     for (const attack of ATTACKS) {
