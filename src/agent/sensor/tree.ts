@@ -249,13 +249,12 @@ export class KernelEvents {
     const exe = r.filename;
     const parent = this.process(r.ppid);
     const place = this.options.cgroups.lookup(r.cgroup);
-    let container = place ? place.container : undefined;
-    if (!place) {
-      // The cgroup vanished already (or is unknown): the process if alive, its parent in the same mount namespace, or the namespace.
-      container = this.liveContainer(r.pid)
+    // The cgroup vanished already (or is unknown): the process if alive, its parent in the same mount namespace, or the namespace.
+    let container = place
+      ? place.container
+      : this.liveContainer(r.pid)
         ?? (parent && parent.mntns === r.mntns ? parent.container : undefined)
         ?? this.mntnsContainer.get(r.mntns);
-    }
     if (container) {
       container = this.options.attribute(container);
       this.mntnsContainer.set(r.mntns, container);
@@ -266,8 +265,9 @@ export class KernelEvents {
       const connect = this.lastConnect.get(r.pid) ?? this.lastConnect.get(r.ppid);
       if (connect && r.t - connect.t < KEEP_EXITED_NS) stdin.remote = connect.remote;
     }
+    const name = basename(exe);
     const node: TreeProcess = {
-      pid: r.pid, ppid: r.ppid, name: basename(exe), exe, comm: basename(exe).slice(0, 15), argv: argv.length ? argv : [exe], uid: r.uid,
+      pid: r.pid, ppid: r.ppid, name, exe, comm: name.slice(0, 15), argv: argv.length ? argv : [exe], uid: r.uid,
       startTime: this.tree.get(r.pid)?.startTime ?? Math.floor(r.t / 1e7),
       mntns: r.mntns, netns: r.netns,
       ...(container ? { container } : {}),
