@@ -145,12 +145,18 @@ async function benchInventories(): Promise<ImageInventory[]> {
   return [minbase, { os: app.os!, packages: [...app.packages, ...npmPackages] }];
 }
 
-/** (4) In-process matching over an in-memory index, against fetching the candidates alone. */
-async function matchInProcess(emit: (r: BenchResult) => void): Promise<void> {
-  const inventories = await benchInventories();
+/** The app image's Debian source names and npm package names, which synthetic advisories name too. */
+function appNames(inventories: ImageInventory[]): { sources: string[]; npmNames: string[] } {
   const app = inventories[1]!;
-  const sources = [...new Set(app.packages.filter((p) => p.ecosystem !== 'npm').map((p) => p.sourceName ?? p.name))];
-  const npmNames = app.packages.filter((p) => p.ecosystem === 'npm').map((p) => p.name);
+  return {
+    sources: [...new Set(app.packages.filter((p) => p.ecosystem !== 'npm').map((p) => p.sourceName ?? p.name))],
+    npmNames: app.packages.filter((p) => p.ecosystem === 'npm').map((p) => p.name),
+  };
+}
+
+/** (4) In-process matching over an in-memory index, against fetching the candidates alone. */
+async function matchInProcess(emit: (r: BenchResult) => void, inventories: ImageInventory[]): Promise<void> {
+  const { sources, npmNames } = appNames(inventories);
   const synthetic: OsvRecord[] = [];
   for (const [file, text] of syntheticRecords(50_000, sources, npmNames)) {
     const record = validateOsvRecord(JSON.parse(text), file).record;
@@ -188,22 +194,19 @@ async function matchInProcess(emit: (r: BenchResult) => void): Promise<void> {
 
 export default async function (args: string[], emit: (r: BenchResult) => void): Promise<void> {
   if (!fixturesAvailable()) throw new Error('vulndb bench needs the shared fixtures (PALISADE_FIXTURES)');
-  if (args[0] === 'match') return matchInProcess(emit);
+  if (args[0] === 'match') return matchInProcess(emit, await benchInventories());
   const count = Number(args[0] ?? 200_000);
   if (!Number.isInteger(count) || count <= 0) throw new Error(`RECORDS must be a positive integer, got ${args[0]}`);
   const work = await mkdtemp(path.join(os.tmpdir(), 'palisade-bench-vulndb-'));
   try {
     // The images' packages; synthetic advisories name them too, so matching does real work.
-    const minbase = dpkgInventory(readImageFile('minbase', 'var/lib/dpkg/status'));
-    const app = dpkgInventory(readImageFile('app', 'var/lib/dpkg/status'));
-    const npmPackages = await npmPackagesOfApp();
-    const inventories: ImageInventory[] = [minbase, { os: app.os!, packages: [...app.packages, ...npmPackages] }];
+    const inventories = await benchInventories();
     const packages = inventories.reduce((n, inv) => n + inv.packages.length, 0);
-    const sources = [...new Set(app.packages.map((p) => p.sourceName ?? p.name))];
+    const { sources, npmNames } = appNames(inventories);
 
     const zip = path.join(work, 'synthetic.zip');
     // Entries are produced one at a time as the archive is written (memory stays flat at 200k).
-    await writeLargeZip(zip, syntheticRecords(count, sources, npmPackages.map((p) => p.name)));
+    await writeLargeZip(zip, syntheticRecords(count, sources, npmNames));
     const zipBytes = (await stat(zip)).size;
 
     // (1) baseline: stream the archive and JSON.parse every entry.
@@ -247,10 +250,7 @@ export default async function (args: string[], emit: (r: BenchResult) => void): 
       }
       const matchRate = matched / ((performance.now() - t) / 1000);
       // Baseline: the same matching over an in-memory index of the same real records (no database, no cache check).
-      const real = [...osvRecords('debian'), ...osvRecords('npm'), ...osvRecords('go')]
-        .map(({ file, record }) => validateOsvRecord(record, file).record)
-        .filter((r): r is OsvRecord => r !== undefined);
-      const memory = new AdvisoryIndex(real);
+      const memory = new AdvisoryIndex(realRecords());
       let memMatched = 0;
       t = performance.now();
       while (performance.now() - t < 1500) {
@@ -286,7 +286,7 @@ export default async function (args: string[], emit: (r: BenchResult) => void): 
     } finally {
       await store.close().catch(() => {});
     }
-    await matchInProcess(emit);
+    await matchInProcess(emit, inventories);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
