@@ -70,8 +70,6 @@ export interface CompiledRule {
   verbs: Set<string> | undefined;
   resources: Set<string> | undefined;
   subresources: Set<string> | undefined;
-  /** Condition, outcome, stage and exceptions together. */
-  matches: (event: AuditEvent) => boolean;
   /** Condition and exceptions only, for an engine whose index already checked stage and outcome. */
   matchesIndexed: (event: AuditEvent) => boolean;
 }
@@ -94,7 +92,6 @@ export interface RuleSetOptions {
 export interface RuleSet {
   rules: CompiledRule[];
   lists: Lists;
-  macros?: ReadonlyMap<string, Condition>;
 }
 
 type Json = Record<string, unknown>;
@@ -418,7 +415,6 @@ export function expandMacros(condition: unknown, macros: ReadonlyMap<string, Con
 
 function compileRule(rule: AuditRule, lists: Lists): CompiledRule {
   const test: Predicate = compileCondition(rule.condition, lists, `${rule.source}: ${rule.id}.condition`);
-  const stages = new Set(rule.stages);
   const where = `${rule.source}: ${rule.id}.exceptions`;
   const globsOf = (key: keyof RuleExceptions) => {
     const list = expandGlobs(rule.exceptions[key], lists, `${where}.${key}`);
@@ -427,7 +423,6 @@ function compileRule(rule: AuditRule, lists: Lists): CompiledRule {
   const users = globsOf('users');
   const namespaces = globsOf('namespaces');
   const images = globsOf('images');
-  const outcome = rule.outcome;
   const matchesIndexed = (event: AuditEvent): boolean => {
     if (!test(event, event)) return false;
     if (users && users.test(event.user.username)) return false;
@@ -439,13 +434,11 @@ function compileRule(rule: AuditRule, lists: Lists): CompiledRule {
     }
     return true;
   };
-  const matches = (event: AuditEvent): boolean => stages.has(event.stage) && (outcome === 'any' || outcomeOf(event) === outcome) && matchesIndexed(event);
   return {
     rule,
     verbs: indexKeys(rule.condition, 'verb', lists),
     resources: indexKeys(rule.condition, 'resource', lists),
     subresources: indexKeys(rule.condition, 'subresource', lists),
-    matches,
     matchesIndexed,
   };
 }
@@ -490,5 +483,5 @@ export function loadRuleSet(options: RuleSetOptions, normalize: (v: unknown) => 
     }
   }
   for (const rule of rules.values()) rule.condition = expandMacros(rule.condition, macros, `${rule.source}: ${rule.id}.condition`) as Condition;
-  return { rules: [...rules.values()].map((r) => compileRule(r, lists)), lists, macros };
+  return { rules: [...rules.values()].map((r) => compileRule(r, lists)), lists };
 }
