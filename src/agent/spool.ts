@@ -108,7 +108,9 @@ export class Spool {
 
   /** Retries writing the batches waiting in memory, oldest first; stops at the first refusal. */
   flushMemory(): void {
+    // Nothing waits in memory (the usual case): skip the walk over every spooled file, which a drain repeats per batch.
     for (const entry of this.entries) {
+      if (this.memoryBytes === 0) return;
       if (entry.body === undefined) continue;
       const error = this.write(entry.name, entry.body);
       if (error) return;
