@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { PalisadeError, storeLocation, systemClock, type ErrorKind } from '../core/index.js';
+import { isProcessAlive, PalisadeError, storeLocation, systemClock, type ErrorKind } from '../core/index.js';
 import { createToken, openStore, revokeToken } from '../store/index.js';
 import { API_PREFIX, buildApp, readDiscovery } from '../server/index.js';
 import { configFor, withStoreFlags } from './shared.js';
@@ -41,15 +41,6 @@ function readToken(file: string): string {
   const token = text.trim();
   if (!token) throw new PalisadeError('cli.token_file', `token file ${file} is empty`, { field: '--token-file' });
   return token;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function failure(status: number, text: string, where: string): PalisadeError {
@@ -113,7 +104,7 @@ export async function withApi<T>(command: Command, work: (api: Api) => Promise<T
     return work(remote(named, chosen, flags.server ? '--server' : 'PALISADE_SERVER'));
   }
   const discovered = readDiscovery(config.dataDir);
-  if (discovered && isRunning(discovered.pid)) return work(remote(discovered.url, discovered.token, 'discovered'));
+  if (discovered && isProcessAlive(discovered.pid)) return work(remote(discovered.url, discovered.token, 'discovered'));
 
   const store = await openStore(storeLocation(config));
   const credential = await createToken(store.db, 'admin', `palisade CLI (no server, pid ${process.pid})`, systemClock);

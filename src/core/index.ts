@@ -7,3 +7,4 @@ export * from './vocabulary.js';
 export * from './inventory.js';
 export * from './config.js';
 export { seal, unseal } from './seal.js';
+export { isProcessAlive } from './process.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import pino from 'pino';
 import pretty from 'pino-pretty';
-import { PalisadeError, storeLocation, systemClock, type Clock, type Config } from '../core/index.js';
+import { isProcessAlive, PalisadeError, storeLocation, systemClock, type Clock, type Config } from '../core/index.js';
 import { startJobQueue, surviveLostJobAcknowledgements, type JobQueue } from '../jobs/index.js';
 import { createInitialAdminToken, createToken, hasActiveAdminToken, openStore, revokeToken, type Store } from '../store/index.js';
 import { buildAdmissionApp, buildApp } from './app.js';
@@ -196,13 +196,7 @@ async function revokeStaleLocalCredential(store: Store, dataDir: string, clock: 
 }
 
 function isRunning(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return pid !== process.pid && isProcessAlive(pid);
 }
 
 async function announceToLocalClients(store: Store, dataDir: string, url: string, clock: Clock): Promise<LocalCredential> {

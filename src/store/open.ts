@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
-import { PalisadeError } from '../core/index.js';
+import { isProcessAlive, PalisadeError } from '../core/index.js';
 import { CorruptionWatch } from './corruption.js';
 import { migrateToLatest } from './migrate.js';
 import { ConnectionLock, executeOnPglite, PgliteDialect } from './pglite-dialect.js';
@@ -178,7 +178,7 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritable(dir, error as NodeJS.ErrnoException);
       const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-      if (owner && owner !== process.pid && isAlive(owner)) {
+      if (owner && owner !== process.pid && isProcessAlive(owner)) {
         throw new PalisadeError('store.data_dir_in_use', `data directory ${dir} is in use by process ${owner}`, {
           kind: 'conflict',
           hint: 'the embedded database serves one process: stop the other one, or use PostgreSQL (PALISADE_DATABASE_URL) to run several',
@@ -188,13 +188,4 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
     }
   }
   throw new PalisadeError('store.data_dir_in_use', `could not lock data directory ${dir}`, { kind: 'conflict' });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
