@@ -40,7 +40,6 @@ export function directoryFiles(dir: string, name: string): ArchiveFiles {
     size,
     open: (member) => createReadStream(full(member), { highWaterMark: 1 << 20 }),
     read: (member, maxBytes) => readAll(createReadStream(full(member)), maxBytes, `${name}: ${member}`),
-    members: () => [],
   };
 }
 

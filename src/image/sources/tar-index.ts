@@ -38,7 +38,6 @@ export interface ArchiveFiles {
   size(member: string): number | undefined;
   read(member: string, maxBytes: number): Promise<Buffer>;
   open(member: string): Readable;
-  members(): string[];
   /** Releases what opening took (a temp file for a compressed archive). */
   close?(): Promise<void>;
 }
@@ -225,6 +224,5 @@ export function tarFiles(file: string, members: Map<string, TarMember>, name: st
       for await (const chunk of open(m)) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks);
     },
-    members: () => [...members.keys()],
   };
 }
