@@ -54,8 +54,9 @@ export async function openDockerFiles(files: ArchiveFiles, select: string | unde
   const diffIds = layerDiffIds(entry, config, name, warnings);
   const paths = new Map<LayerRef, string>();
   const layers: LayerRef[] = entry.Layers.map((layerPath, i) => {
-    const ref: LayerRef = { digest: diffIds[i] || `${name}#${layerPath}`, diffId: diffIds[i]!, mediaType: 'application/vnd.docker.image.rootfs.diff.tar', size: files.size(member(files, layerPath, name)) ?? -1 };
-    paths.set(ref, member(files, layerPath, name));
+    const file = member(files, layerPath, name);
+    const ref: LayerRef = { digest: diffIds[i] || `${name}#${layerPath}`, diffId: diffIds[i]!, mediaType: 'application/vnd.docker.image.rootfs.diff.tar', size: files.size(file) ?? -1 };
+    paths.set(ref, file);
     return ref;
   });
   return {
