@@ -21,14 +21,17 @@ describe('audit ingest across batches', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  // As recorded by Falco (falcosecurity/falco 2583ea9b, test/trace_files/k8s_audit/exec_pod.json): no apiVersion.
-  const exec = (stage: string, code: number) => ({
+  // Recorded by Falco (falcosecurity/falco 1f28f85bdf1bde15aa2af9ca30bcd64bb5021561, also cited at 2583ea9b,
+  // test/trace_files/k8s_audit/exec_pod.json), verbatim; each batch sets its own stage and code. No apiVersion.
+  const recorded = {
     annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': '' }, auditID: 'ca1ed9f4-7bf4-4c85-81a8-1b11253d1ba6',
-    kind: 'Event', level: 'Request', objectRef: { apiVersion: 'v1', name: 'nginx-deployment-7998647bdf-phvq7', namespace: 'default', resource: 'pods', subresource: 'exec' },
-    requestReceivedTimestamp: '2018-10-26T13:38:34.867116Z', requestURI: '/api/v1/namespaces/default/pods/nginx-deployment-7998647bdf-phvq7/exec?command=bash&container=nginx1&stdin=true&stdout=true&tty=true',
-    responseStatus: { code, metadata: {} }, sourceIPs: ['192.168.99.1'], stage, stageTimestamp: '2018-10-26T13:38:34.902914Z',
-    user: { groups: ['system:masters', 'system:authenticated'], username: 'minikube-user' }, verb: 'create',
-  });
+    kind: 'Event', level: 'Request', metadata: { creationTimestamp: '2018-10-26T13:38:34Z' },
+    objectRef: { apiVersion: 'v1', name: 'nginx-deployment-7998647bdf-phvq7', namespace: 'default', resource: 'pods', subresource: 'exec' },
+    requestReceivedTimestamp: '2018-10-26T13:38:34.867116Z', requestURI: '/api/v1/namespaces/default/pods/nginx-deployment-7998647bdf-phvq7/exec?command=bash&container=nginx1&container=nginx1&stdin=true&stdout=true&tty=true',
+    responseStatus: { code: 101, metadata: {} }, sourceIPs: ['192.168.99.1'], stage: 'ResponseStarted', stageTimestamp: '2018-10-26T13:38:34.902914Z',
+    timestamp: '2018-10-26T13:38:34Z', user: { groups: ['system:masters', 'system:authenticated'], username: 'minikube-user' }, verb: 'create',
+  };
+  const exec = (stage: string, code: number) => ({ ...recorded, stage, responseStatus: { code, metadata: {} } });
 
   it('alerts on an exec once: when its stream opens, not when it ends, and again if the first answer failed', async () => {
     const ingest = await createAuditIngest(store.db, loadAuditRules({ dir: null }));
