@@ -69,6 +69,7 @@ interface StatefulRule {
   learning: { events: number; periodMs: number };
 }
 
+/** Joins the parts of a state, request or alert key. */
 const SEP = '\u001f';
 
 function text(value: unknown): string {
@@ -79,7 +80,7 @@ function product(lists: unknown[][]): string[] {
   let out = [''];
   lists.forEach((list, i) => {
     const next: string[] = [];
-    for (const prefix of out) for (const v of list.length ? list : ['']) next.push(i === 0 ? String(v) : `${prefix}\u001f${String(v)}`);
+    for (const prefix of out) for (const v of list.length ? list : ['']) next.push(i === 0 ? String(v) : prefix + SEP + String(v));
     out = next;
   });
   return out;
@@ -140,7 +141,7 @@ export class AuditDetector {
     const byKey = new Map<string, AuditThreat>();
     this.each(events, judged, (hit, event) => {
       const resource = alertResource(event, this.cluster);
-      const key = hit.rule.id + '\u001f' + resource.id;
+      const key = hit.rule.id + SEP + resource.id;
       const at = eventTime(event) || this.clock.now().getTime();
       const threat = byKey.get(key);
       if (threat) {
@@ -185,7 +186,7 @@ export class AuditDetector {
         // cannot hide another's alerts.
         const early = event.stage === 'RequestReceived' || event.stage === 'ResponseStarted';
         if (early || judged.size > 0 || this.alerted.size > 0) {
-          const request = (event.cluster ?? this.cluster) + '\u001f' + event.auditID;
+          const request = (event.cluster ?? this.cluster) + SEP + event.auditID;
           const id = hit.rule.id;
           if (judged.get(request)?.has(id) || this.alerted.get(request)?.has(id)) continue;
           if (early) {
@@ -254,7 +255,7 @@ export class AuditDetector {
   private record(hit: CompiledRule, event: AuditEvent): AuditAlert {
     const rule = hit.rule;
     const resource = alertResource(event, this.cluster);
-    const key = rule.id + '\u001f' + resource.id;
+    const key = rule.id + SEP + resource.id;
     const at = eventTime(event) || this.clock.now().getTime();
     const current = this.open.get(key);
     if (current && at - current.lastSeen.getTime() <= this.windowMs && current.firstSeen.getTime() - at <= this.windowMs) {
