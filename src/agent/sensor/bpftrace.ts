@@ -87,6 +87,8 @@ export class BpftraceSensor {
   lostEvents = 0;
   records = 0;
   private queue: SensorRecord[] = [];
+  /** Records before this index in `queue` were dropped (overflow); cut off in bulk, not one shift() per record. */
+  private head = 0;
   private child: ChildProcess | undefined;
   private exited: Promise<number | null> | undefined;
   private readonly maxQueued: number;
@@ -128,9 +130,10 @@ export class BpftraceSensor {
       }
       if (parsed.record.k === 'R') return ready();
       this.records++;
-      if (this.queue.length >= this.maxQueued) {
-        this.queue.shift();
+      if (this.queue.length - this.head >= this.maxQueued) {
+        this.head++;
         this.lostEvents++;
+        if (this.head >= this.maxQueued) this.dropHead();
       }
       this.queue.push(parsed.record);
     });
@@ -157,6 +160,7 @@ export class BpftraceSensor {
 
   /** Records old enough that no straggler can precede them, in kernel time order. */
   take(all = false): SensorRecord[] {
+    this.dropHead();
     if (!this.queue.length) return [];
     const queue = this.queue.sort((a, b) => a.t - b.t);
     const horizon = all ? Infinity : Number(process.hrtime.bigint()) - this.graceNs;
@@ -164,6 +168,12 @@ export class BpftraceSensor {
     while (cut > 0 && queue[cut - 1]!.t > horizon) cut--;
     this.queue = queue.slice(cut);
     return queue.slice(0, cut);
+  }
+
+  private dropHead(): void {
+    if (!this.head) return;
+    this.queue = this.queue.slice(this.head);
+    this.head = 0;
   }
 
   /** Stops bpftrace (SIGINT lets it detach cleanly; SIGKILL after 5 s); pending records stay for take(true). */
