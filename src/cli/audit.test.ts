@@ -1,30 +1,15 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerCluster } from './cluster.js';
+import { runCommands, type CommandRun } from './testing/run.js';
 
-async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number | undefined }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => { out.push(String(s)); });
-  const error = vi.spyOn(console, 'error').mockImplementation((s: unknown) => { err.push(String(s)); });
-  const program = new Command('palisade').exitOverride();
-  registerAudit(program);
-  registerCluster(program);
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(['node', 'palisade', ...args]);
-    return { out: out.join('\n'), err: err.join('\n'), exitCode: process.exitCode as number | undefined };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    process.exitCode = undefined;
-  }
+function run(args: string[]): Promise<CommandRun> {
+  return runCommands([registerAudit, registerCluster], args);
 }
 
 describe.skipIf(!fixturesAvailable())('palisade audit analyze', () => {

@@ -1,22 +1,10 @@
-import { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { register } from './cluster.js';
+import { runCommands, type CommandRun } from './testing/run.js';
 
-async function run(args: string[]): Promise<{ out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => { out.push(String(s)); });
-  const error = vi.spyOn(console, 'error').mockImplementation((s: unknown) => { err.push(String(s)); });
-  const program = new Command('palisade').exitOverride();
-  register(program);
-  try {
-    await program.parseAsync(['node', 'palisade', ...args]);
-    return { out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
+function run(args: string[]): Promise<CommandRun> {
+  return runCommands([register], args);
 }
 
 describe('palisade cluster connect without --server-url', () => {

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { register } from './policy.js';
+import { runCommands, type CommandRun } from './testing/run.js';
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -25,21 +25,8 @@ metadata: { name: web, namespace: shop }
 spec: { type: ClusterIP, ports: [{ port: 80 }] }
 `;
 
-async function run(args: string[]): Promise<{ out: string; exitCode: number | undefined }> {
-  const lines: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => { lines.push(String(s)); });
-  const err = vi.spyOn(console, 'error').mockImplementation(() => {});
-  const program = new Command('palisade').exitOverride();
-  register(program);
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(['node', 'palisade', ...args]);
-    return { out: lines.join('\n'), exitCode: process.exitCode as number | undefined };
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-    process.exitCode = undefined;
-  }
+function run(args: string[]): Promise<CommandRun> {
+  return runCommands([register], args);
 }
 
 function workdir(): string {
