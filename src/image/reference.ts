@@ -40,6 +40,15 @@ export function isDigest(value: string): boolean {
   return DIGEST.test(value);
 }
 
+/** One `/`-separated component of a repository path (distribution/reference grammar). */
+export function isPathComponent(value: string): boolean {
+  return COMPONENT.test(value);
+}
+
+export function isTag(value: string): boolean {
+  return TAG.test(value);
+}
+
 export function parseReference(input: string): ImageReference {
   const ref = input.trim();
   if (!ref) throw invalid(input, 'empty');

@@ -1,4 +1,5 @@
 import { PalisadeError } from '../../core/index.js';
+import { isDigest, isPathComponent, isTag } from '../../image/index.js';
 
 /**
  * The OCI distribution grammar for what a webhook or a registry listing names. Everything a
@@ -9,23 +10,14 @@ import { PalisadeError } from '../../core/index.js';
 
 /** distribution/reference: path components joined by `/`, at most 255 characters in all. */
 export const MAX_REPOSITORY_LENGTH = 255;
-const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-/** distribution/reference tag grammar. */
-const TAG = /^\w[\w.-]{0,127}$/;
-/** The digests the client can verify (OCI image-spec registered algorithms): anything else could not be scanned. */
-const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
+/** The grammar is image/reference.ts's, which parses the same names given on the command line. */
 export function isRepositoryName(value: string): boolean {
-  return value.length > 0 && value.length <= MAX_REPOSITORY_LENGTH && value.split('/').every((part) => COMPONENT.test(part));
+  return value.length > 0 && value.length <= MAX_REPOSITORY_LENGTH && value.split('/').every(isPathComponent);
 }
 
-export function isTag(value: string): boolean {
-  return TAG.test(value);
-}
-
-export function isManifestDigest(value: string): boolean {
-  return DIGEST.test(value);
-}
+/** distribution/reference tag grammar; digests the client can verify (sha256, sha512): anything else could not be scanned. */
+export { isTag, isDigest as isManifestDigest };
 
 type NameKind = 'repository' | 'tag' | 'digest';
 
@@ -45,7 +37,7 @@ export function invalidName(kind: string, what: NameKind, field: string, value: 
   });
 }
 
-const CHECK: Record<NameKind, (value: string) => boolean> = { repository: isRepositoryName, tag: isTag, digest: isManifestDigest };
+const CHECK: Record<NameKind, (value: string) => boolean> = { repository: isRepositoryName, tag: isTag, digest: isDigest };
 
 export function checkName(kind: string, what: NameKind, field: string, value: string): string {
   if (!CHECK[what](value)) throw invalidName(kind, what, field, value);
