@@ -1,3 +1,5 @@
+import { memoize } from './memo.js';
+
 /**
  * Packagist versions ordered as Composer orders them (composer/semver `Semver::sort`): each version
  * is normalised by `VersionParser::normalize` (`v1.0` → `1.0.0.0`, `1.0RC1` → `1.0.0.0-RC1`,
@@ -186,18 +188,8 @@ export function phpVersionCompare(a: string, b: string): number {
   return compare;
 }
 
-/** Matching compares the same versions over and over: keep their normal forms. */
-const normalCache = new Map<string, string>();
-
-function sortKey(version: string): string {
-  let key = normalCache.get(version);
-  if (key === undefined) {
-    key = normalizeDefaultBranch(normalizeComposerVersion(version) ?? phpTrim(version));
-    if (normalCache.size >= 50_000) normalCache.clear();
-    normalCache.set(version, key);
-  }
-  return key;
-}
+/** A version's normal form, kept: matching compares the same versions over and over. */
+const sortKey = memoize((version: string): string => normalizeDefaultBranch(normalizeComposerVersion(version) ?? phpTrim(version)));
 
 /** -1, 0 or 1 as Composer's Semver::sort orders `a` and `b`. */
 export function compareComposerVersions(a: string, b: string): number {

@@ -1,4 +1,5 @@
 import { PalisadeError } from '../../core/index.js';
+import { memoize } from './memo.js';
 
 /**
  * Debian package versions (`[epoch:]upstream[-revision]`), ordered exactly as dpkg's
@@ -15,18 +16,11 @@ export interface DpkgVersion {
 const UPSTREAM_CHARS = /^[A-Za-z0-9.+~:-]*$/;
 const REVISION_CHARS = /^[A-Za-z0-9.+~]*$/;
 
-/** Matching compares the same few thousand versions over and over: keep their split forms. */
-const splitCache = new Map<string, DpkgVersion>();
-
-/** Splits without judging: dpkg compares versions it would warn about, and so do we. */
-export function splitDpkgVersion(input: string): DpkgVersion {
-  const cached = splitCache.get(input);
-  if (cached) return cached;
-  const split = splitUncached(input);
-  if (splitCache.size >= 50_000) splitCache.clear();
-  splitCache.set(input, split);
-  return split;
-}
+/**
+ * Splits without judging: dpkg compares versions it would warn about, and so do we. Split forms are
+ * kept: matching compares the same few thousand versions over and over.
+ */
+export const splitDpkgVersion: (input: string) => DpkgVersion = memoize(splitUncached);
 
 function splitUncached(input: string): DpkgVersion {
   const text = input.trim();

@@ -1,3 +1,5 @@
+import { memoize } from './memo.js';
+
 /**
  * Go module versions are SemVer with a `v` prefix (`v1.2.3`, `v0.0.0-20210101000000-abcdef123456`
  * pseudo-versions, `+incompatible`); pseudo-versions are pre-releases by construction, so SemVer
@@ -104,18 +106,8 @@ function comparePrerelease(x: string, y: string): number {
   return xs.length < ys.length ? -1 : 1;
 }
 
-/** Matching compares the same versions over and over: keep their parsed forms (null: not valid). */
-const parsedCache = new Map<string, GoSemver | null>();
-
-function parseCached(version: string): GoSemver | null {
-  let p = parsedCache.get(version);
-  if (p === undefined) {
-    p = parseGoSemver(`v${normalizeGoVersion(version)}`) ?? null;
-    if (parsedCache.size >= 50_000) parsedCache.clear();
-    parsedCache.set(version, p);
-  }
-  return p;
-}
+/** A version's parsed form (null: not valid), kept: matching compares the same versions over and over. */
+const parseCached = memoize((version: string): GoSemver | null => parseGoSemver(`v${normalizeGoVersion(version)}`) ?? null);
 
 /**
  * -1, 0 or 1 as golang.org/x/mod/semver.Compare orders them, the `v` being optional (OSV writes Go

@@ -1,3 +1,5 @@
+import { memoize } from './memo.js';
+
 /**
  * Maven's ComparableVersion as maven-artifact 3.9.x has it (unchanged from 3.9.6 to 3.9.16): the
  * version splits on `.`, `-` and digit/letter transitions into nested lists; numbers are int, long
@@ -173,18 +175,8 @@ function compareItem(a: Item, b: Item | undefined): number {
   }
 }
 
-/** Matching compares the same versions over and over: keep their parsed forms. */
-const parsed = new Map<string, Item>();
-
-function parseCached(version: string): Item {
-  let item = parsed.get(version);
-  if (item === undefined) {
-    item = parseMavenVersion(version);
-    if (parsed.size >= 50_000) parsed.clear();
-    parsed.set(version, item);
-  }
-  return item;
-}
+/** A version's parsed form, kept: matching compares the same versions over and over. */
+const parseCached = memoize(parseMavenVersion);
 
 /** -1, 0 or 1 as `new ComparableVersion(a).compareTo(new ComparableVersion(b))` signs. */
 export function compareMavenVersions(a: string, b: string): number {

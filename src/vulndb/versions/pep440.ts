@@ -1,3 +1,5 @@
+import { memoize } from './memo.js';
+
 /**
  * PyPI versions ordered as pypa/packaging does: PEP 440 versions by packaging's `Version` key
  * (epoch, release without trailing zeros, pre/post/dev ranks, local segments), and strings PEP 440
@@ -149,19 +151,11 @@ function compareLegacy(a: string[], b: string[]): number {
 
 type Key = { pep440: ParsedPep440 } | { legacy: string[] };
 
-/** Matching compares the same versions over and over: keep their parsed forms. */
-const keys = new Map<string, Key>();
-
-function keyOf(version: string): Key {
-  let key = keys.get(version);
-  if (key === undefined) {
-    const parsed = parsePep440(version);
-    key = parsed ? { pep440: parsed } : { legacy: legacyKey(version) };
-    if (keys.size >= 50_000) keys.clear();
-    keys.set(version, key);
-  }
-  return key;
-}
+/** A version's parsed form, kept: matching compares the same versions over and over. */
+const keyOf = memoize((version: string): Key => {
+  const parsed = parsePep440(version);
+  return parsed ? { pep440: parsed } : { legacy: legacyKey(version) };
+});
 
 /** Whether packaging's `Version` accepts the string (leading/trailing whitespace allowed, as there). */
 export function isValidPep440(version: string): boolean {
