@@ -24,6 +24,7 @@ import { imageRoutes } from './routes/api/images.js';
 import { recommendationRoutes } from './routes/api/recommendations.js';
 import { exemptionRoutes } from './routes/api/exemptions.js';
 import { registryRoutes } from './routes/api/registries.js';
+import { vulnDbRoutes } from './routes/api/vulndb.js';
 import { healthRoutes } from './routes/health.js';
 import { admissionRoutes } from './routes/admission/validate.js';
 import { agentIngestRoutes } from './routes/ingest/agent.js';
@@ -101,6 +102,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     await api.register(scoreRoutes, { context });
     await api.register(costRoutes, { context });
     await api.register(notificationRoutes, { context });
+    await api.register(vulnDbRoutes, { context });
   }, { prefix: API_PREFIX });
   // The dashboard's static files (public; the data it shows comes from the authenticated API).
   await app.register(webRoutes, { context });
