@@ -1,32 +1,6 @@
 import type { Kysely } from 'kysely';
-import { randomIds, type ImageInventory, type Severity } from '../core/index.js';
+import { atLeast, randomIds, type Finding, type ImageInventory } from '../core/index.js';
 import type { Database } from '../store/index.js';
-
-/** A finding as the scanner reports it (`palisade scan --format json` vulnerabilities[]). */
-export interface ScannedFinding {
-  id: string;
-  aliases: string[];
-  title?: string;
-  package: { name: string; version: string; ecosystem: string; purl: string; layer?: string };
-  installedVersion: string;
-  fixedVersion?: string;
-  severity: string;
-  status: string;
-  remediation: string;
-  [more: string]: unknown;
-}
-
-export const SEVERITY_COUNT_KEYS = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
-export type SeverityCounts = Record<(typeof SEVERITY_COUNT_KEYS)[number], number>;
-
-export function countBySeverity(findings: Array<{ severity: string }>): SeverityCounts {
-  const counts: SeverityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
-  for (const f of findings) {
-    const key = (SEVERITY_COUNT_KEYS as readonly string[]).includes(f.severity) ? (f.severity as keyof SeverityCounts) : 'unknown';
-    counts[key]++;
-  }
-  return counts;
-}
 
 const findingKey = (f: { vulnerability: string; purl: string }) => `${f.vulnerability}\u0000${f.purl}`;
 
@@ -34,7 +8,7 @@ const findingKey = (f: { vulnerability: string; purl: string }) => `${f.vulnerab
  * Replaces an image's findings with a scan's (or a re-match's) in the caller's transaction, and
  * returns the critical and high findings the image did not have before: those raise alerts.
  */
-export async function replaceImageFindings(db: Kysely<Database>, digest: string, findings: ScannedFinding[]): Promise<ScannedFinding[]> {
+export async function replaceImageFindings(db: Kysely<Database>, digest: string, findings: Finding[]): Promise<Finding[]> {
   const previous = new Set((await db.selectFrom('findings').select(['vulnerability', 'purl']).where('digest', '=', digest).execute()).map(findingKey));
   await db.deleteFrom('findings').where('digest', '=', digest).execute();
   const rows = findings.map((f) => ({
@@ -56,7 +30,7 @@ export async function replaceImageFindings(db: Kysely<Database>, digest: string,
   for (let i = 0; i < unique.length; i += 500) {
     await db.insertInto('findings').values(unique.slice(i, i + 500)).execute();
   }
-  return findings.filter((f) => (f.severity === 'critical' || f.severity === 'high') && !previous.has(findingKey({ vulnerability: f.id, purl: f.package.purl })));
+  return findings.filter((f) => atLeast(f.severity, 'high') && !previous.has(findingKey({ vulnerability: f.id, purl: f.package.purl })));
 }
 
 /** Records a scan with its inventory, so a database update can re-match without pulling the image. */
@@ -87,16 +61,11 @@ export async function latestInventories(db: Kysely<Database>, digests?: string[]
   return rows.map((r) => ({ digest: r.digest, inventory: r.inventory as unknown as ImageInventory }));
 }
 
-export async function findingsOfImage(db: Kysely<Database>, digest: string, limit: number, after?: [string, string]): Promise<Array<{ key: [string, string]; finding: ScannedFinding }>> {
+export async function findingsOfImage(db: Kysely<Database>, digest: string, limit: number, after?: [string, string]): Promise<Array<{ key: [string, string]; finding: Finding }>> {
   let query = db.selectFrom('findings').select(['vulnerability', 'purl', 'detail']).where('digest', '=', digest);
   if (after) query = query.where((eb) => eb.or([eb('vulnerability', '>', after[0]), eb.and([eb('vulnerability', '=', after[0]), eb('purl', '>', after[1])])]));
   const rows = await query.orderBy('vulnerability').orderBy('purl').limit(limit).execute();
-  return rows.map((r) => ({ key: [r.vulnerability, r.purl], finding: r.detail as unknown as ScannedFinding }));
-}
-
-export function worstSeverity(findings: Array<{ severity: string }>): Severity | undefined {
-  const order: Severity[] = ['critical', 'high', 'medium', 'low'];
-  return order.find((s) => findings.some((f) => f.severity === s));
+  return rows.map((r) => ({ key: [r.vulnerability, r.purl], finding: r.detail as unknown as Finding }));
 }
 
 /** Findings per image by severity, kept exact by triggers on `findings` (migration 0701). */

@@ -1,5 +1,5 @@
 import type { ResourceRef } from './resource.js';
-import type { Severity } from './severity.js';
+import type { FindingSeverity, Severity } from './severity.js';
 
 /** The domain nouns of DESIGN.md, shared by every capability and surface. */
 
@@ -26,23 +26,42 @@ export interface Alert {
 
 export type FindingStatus = 'fixed' | 'unfixed' | 'wont-fix';
 
-export interface PackageRef {
+/** The installed package a finding is in, as the image's inventory lists it. */
+export interface FindingPackage {
   name: string;
   version: string;
   ecosystem: string;
   purl: string;
+  /** The source package advisories name (dpkg, rpm), when it differs from `name`. */
+  sourceName?: string;
+  sourceVersion?: string;
   /** Digest of the layer that introduced the package. */
   layer?: string;
 }
 
-/** One vulnerability in one image. */
+/**
+ * One vulnerability in one installed package of an image: what matching produces, what the center
+ * stores per image digest and what every report prints (`palisade scan --format json`
+ * vulnerabilities[], `GET /api/v1/images/{digest}/findings` items, SARIF, CycloneDX, tables).
+ */
 export interface Finding {
-  imageDigest: string;
-  package: PackageRef;
-  advisoryIds: string[];
-  severity: Severity | 'unknown';
+  id: string;
+  /** Every other id of the same vulnerability (CVE, DSA, DLA, GHSA, ...), sorted. */
+  aliases: string[];
+  title: string;
+  package: FindingPackage;
+  installedVersion: string;
   fixedVersion?: string;
+  severity: FindingSeverity;
+  /** Where the severity comes from: `Debian`, `GHSA`, `CVSS_V3`, ... or `none`. */
+  severitySource: string;
+  cvssScore?: number;
+  cvssVector?: string;
   status: FindingStatus;
+  remediation: string;
+  command?: string;
+  /** The advisory records that matched (their ids), for re-matching after database updates. */
+  advisoryIds: string[];
 }
 
 /** A policy evaluated over resources. */

@@ -10,4 +10,4 @@ export { assembleInventory } from './assemble.js';
 export { RegistryClient, type RegistryClientOptions } from './registry/client.js';
 export { dockerConfigCredentials, type RegistryCredentials } from './registry/auth.js';
 export { scanImage, type ScanImageOptions } from './scan.js';
-export { applyFilters, parseSeverityList, readVex, summarize, REPORT_SEVERITIES, type ScanReport, type ReportFilters, type ReportSeverity, type SuppressedFinding, type VexStatement } from './report.js';
+export { applyFilters, parseSeverityList, readVex, summarize, type ScanReport, type ReportFilters, type SuppressedFinding, type VexStatement } from './report.js';

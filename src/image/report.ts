@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { PalisadeError, SEVERITIES, type InstalledPackage, type OperatingSystem, type Severity } from '../core/index.js';
-import type { VulnerabilityFinding } from '../vulndb/index.js';
+import { FINDING_SEVERITIES, isFindingSeverity, PalisadeError, type Finding, type FindingSeverity, type InstalledPackage, type OperatingSystem } from '../core/index.js';
 import type { ImageDescription } from './scan.js';
 
 /**
@@ -8,9 +7,6 @@ import type { ImageDescription } from './scan.js';
  * other format is rendered from. Filters (severity, unfixed, VEX) apply here, once, so all formats
  * and the exit code agree.
  */
-
-export type ReportSeverity = Severity | 'unknown';
-export const REPORT_SEVERITIES: readonly ReportSeverity[] = [...SEVERITIES, 'unknown'];
 
 export interface SuppressedFinding {
   id: string;
@@ -25,28 +21,28 @@ export interface ScanReport {
   image: ImageDescription;
   os: OperatingSystem | null;
   packages: InstalledPackage[];
-  vulnerabilities: VulnerabilityFinding[];
+  vulnerabilities: Finding[];
   /** Findings the filters removed, and why. */
   suppressed: SuppressedFinding[];
-  summary: Record<ReportSeverity, number> & { total: number; packages: number };
+  summary: Record<FindingSeverity, number> & { total: number; packages: number };
   /** False when no advisory database was consulted (packages only). */
   matched: boolean;
   warnings: string[];
 }
 
-export function summarize(findings: readonly VulnerabilityFinding[], packages: number): ScanReport['summary'] {
+export function summarize(findings: readonly Finding[], packages: number): ScanReport['summary'] {
   const summary = { critical: 0, high: 0, medium: 0, low: 0, informational: 0, unknown: 0, total: findings.length, packages };
   for (const f of findings) summary[f.severity]++;
   return summary;
 }
 
-export function parseSeverityList(value: string): ReportSeverity[] {
+export function parseSeverityList(value: string): FindingSeverity[] {
   const list = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-  const bad = list.filter((s) => !(REPORT_SEVERITIES as readonly string[]).includes(s));
+  const bad = list.filter((s) => !isFindingSeverity(s));
   if (bad.length || list.length === 0) {
-    throw new PalisadeError('scan.severity.invalid', `unknown severity "${bad.join(', ') || value}"`, { field: 'severity', hint: `use a comma-separated list of ${REPORT_SEVERITIES.join(', ')}` });
+    throw new PalisadeError('scan.severity.invalid', `unknown severity "${bad.join(', ') || value}"`, { field: 'severity', hint: `use a comma-separated list of ${FINDING_SEVERITIES.join(', ')}` });
   }
-  return list as ReportSeverity[];
+  return list as FindingSeverity[];
 }
 
 /** One OpenVEX statement, reduced to what suppression needs. */
@@ -78,7 +74,7 @@ export async function readVex(file: string): Promise<VexStatement[]> {
 
 const purlBase = (purl: string) => purl.split('?')[0]!.split('#')[0]!;
 
-function vexMatch(finding: VulnerabilityFinding, statements: readonly VexStatement[], image: ImageDescription): VexStatement | undefined {
+function vexMatch(finding: Finding, statements: readonly VexStatement[], image: ImageDescription): VexStatement | undefined {
   const ids = new Set([finding.id, ...finding.aliases]);
   return statements.find((s) => {
     if (s.status !== 'not_affected' && s.status !== 'fixed') return false;
@@ -89,13 +85,13 @@ function vexMatch(finding: VulnerabilityFinding, statements: readonly VexStateme
 }
 
 export interface ReportFilters {
-  severities?: readonly ReportSeverity[];
+  severities?: readonly FindingSeverity[];
   ignoreUnfixed?: boolean;
   vex?: readonly VexStatement[];
 }
 
 export function applyFilters(report: ScanReport, filters: ReportFilters): ScanReport {
-  const kept: VulnerabilityFinding[] = [];
+  const kept: Finding[] = [];
   const suppressed: SuppressedFinding[] = [...report.suppressed];
   for (const f of report.vulnerabilities) {
     const pkg = { name: f.package.name, version: f.installedVersion, ecosystem: f.package.ecosystem, purl: f.package.purl };

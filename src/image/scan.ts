@@ -1,4 +1,4 @@
-import { PalisadeError, type ImageInventory } from '../core/index.js';
+import { compareSeverity, PalisadeError, type ImageInventory } from '../core/index.js';
 import { assembleInventory } from './assemble.js';
 import type { Store } from '../store/index.js';
 import { matchInventory } from '../vulndb/index.js';
@@ -163,8 +163,6 @@ export interface ScanImageOptions extends OpenImageOptions, AnalyzeOptions {
   store?: Pick<Store, 'db'>;
 }
 
-const SEVERITY_ORDER: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3, informational: 4, unknown: 5 };
-
 /**
  * Analysis (cached per layer) composed with matching: Trivy's analyzer/detector split. Rescanning
  * after a database update re-reads no layer; only matching runs again.
@@ -180,7 +178,7 @@ export async function scanImage(image: string | ImageSourceSpec, options: ScanIm
   }
   findings.sort(
     (a, b) =>
-      (SEVERITY_ORDER[a.severity] ?? 9) - (SEVERITY_ORDER[b.severity] ?? 9) ||
+      compareSeverity(b.severity, a.severity) ||
       a.package.name.localeCompare(b.package.name) ||
       a.id.localeCompare(b.id),
   );

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
 import { storeWithScanQueue, type StoreWithScanQueue } from '../../test/support/scan-queue.js';
-import { recordImageScan, replaceImageFindings, type ScannedFinding } from '../center/index.js';
+import { recordImageScan, replaceImageFindings } from '../center/index.js';
 import { ManualClock } from '../core/index.js';
 import { inventoryImage } from '../image/index.js';
 import type { JobQueue } from '../jobs/index.js';
@@ -28,7 +28,7 @@ describe.skipIf(!fixturesAvailable())('rescans and re-matching', () => {
     await importOsv(store, [fixture('osv', 'debian')]);
     const { inventory } = await inventoryImage(`oci:${fixture('images', 'debian12')}:app`);
     await recordImagePush(store.db, { registry: 'local', repository: 'demo/app', digest, tag: '1', imported: false, at: clock.now() });
-    const before = (await matchInventory(store, inventory)) as unknown as ScannedFinding[];
+    const before = await matchInventory(store, inventory);
     await recordImageScan(store.db, { digest, startedAt: clock.now(), finishedAt: clock.now(), inventory });
     await replaceImageFindings(store.db, digest, before);
     expect(before.map((f) => f.package.ecosystem).every((e) => e.startsWith('Debian'))).toBe(true);

@@ -1,4 +1,4 @@
-import { alertFeed, latestInventories, queueNotifications, recordThreats, replaceImageFindings, type ScannedFinding } from '../center/index.js';
+import { alertFeed, latestInventories, queueNotifications, recordThreats, replaceImageFindings } from '../center/index.js';
 import type { Clock } from '../core/index.js';
 import type { JobDefinition, JobQueue } from '../jobs/index.js';
 import { imagesPulledSince, type Store } from '../store/index.js';
@@ -31,7 +31,7 @@ export async function rematchStoredInventories(context: { store: Store; clock: C
   const inventories = await latestInventories(store.db);
   let newAlerts = 0;
   for (const { digest, inventory } of inventories) {
-    const findings = (await matchInventory(store, inventory)) as unknown as ScannedFinding[];
+    const findings = await matchInventory(store, inventory);
     const created = await store.db.transaction().execute(async (tx) => {
       const gained = await replaceImageFindings(tx, digest, findings);
       if (!gained.length) return [];

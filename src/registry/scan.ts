@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { alertFeed, isPlanEnabled, queueNotifications, recordImageScan, recordThreats, replaceImageFindings, type DetectedThreat, type ScannedFinding } from '../center/index.js';
+import { alertFeed, isPlanEnabled, queueNotifications, recordImageScan, recordThreats, replaceImageFindings, type DetectedThreat } from '../center/index.js';
 import { saveRecommendations } from '../center/recommendations.js';
 import { refreshSecureScore } from '../center/score-refresh.js';
-import { PalisadeError, type Clock, type Config, type ImageInventory } from '../core/index.js';
+import { PalisadeError, type Clock, type Config, type Finding, type ImageInventory } from '../core/index.js';
 import { analyzeImage, openImage, storeLayerCache } from '../image/index.js';
 import { runOnce, type JobDefinition } from '../jobs/index.js';
 import { getRegistry, markImageScanned, type Store } from '../store/index.js';
@@ -75,7 +75,7 @@ export async function scanRegistryImage(context: ScanContext, request: ScanReque
   }
   const digest = request.digest ?? analysis.image.digest;
   if (!digest) throw new PalisadeError('registry.scan.digest', `${source.name} has no manifest digest`, { kind: 'internal' });
-  const findings = (await matchInventory(store, analysis.inventory)) as unknown as ScannedFinding[];
+  const findings = await matchInventory(store, analysis.inventory);
   return recordScan(context, { ...request, digest }, analysis.inventory, findings, startedAt, options);
 }
 
@@ -90,7 +90,7 @@ async function alreadyDone(store: Store, key: string): Promise<boolean> {
 }
 
 /** Records a scan's results once, with the usage it costs and alerts for new critical and high findings. */
-async function recordScan(context: ScanContext, request: ScanRequest & { digest: string }, inventory: ImageInventory, findings: ScannedFinding[], startedAt: Date, options: { retried?: boolean } = {}): Promise<ScanOutcome> {
+async function recordScan(context: ScanContext, request: ScanRequest & { digest: string }, inventory: ImageInventory, findings: Finding[], startedAt: Date, options: { retried?: boolean } = {}): Promise<ScanOutcome> {
   const { store, clock } = context;
   const key = scanKey(request, request.digest);
   const at = clock.now();
@@ -120,7 +120,7 @@ async function recordScan(context: ScanContext, request: ScanRequest & { digest:
  * The alert for critical or high findings an image did not have before: found by its scan, or by
  * re-matching its stored inventory against newly published advisories.
  */
-export function newVulnerabilityThreat(image: { registry: string; repository: string; digest: string }, gained: ScannedFinding[], at: Date, cause: 'scan' | 'new-advisories' = 'scan'): DetectedThreat {
+export function newVulnerabilityThreat(image: { registry: string; repository: string; digest: string }, gained: Finding[], at: Date, cause: 'scan' | 'new-advisories' = 'scan'): DetectedThreat {
   const critical = gained.some((f) => f.severity === 'critical');
   const ids = [...new Set(gained.map((f) => f.id))];
   const plural = ids.length === 1 ? 'y' : 'ies';

@@ -2,9 +2,9 @@
  * The vulnerability database: OSV import (files, directories, zip archives, osv.dev), version
  * semantics per ecosystem, and matching image inventories to findings.
  */
-import type { ImageInventory } from '../core/index.js';
+import type { Finding, ImageInventory } from '../core/index.js';
 import type { Store } from '../store/index.js';
-import { matchPackages, packageQueries, type VulnerabilityFinding } from './match.js';
+import { matchPackages, packageQueries } from './match.js';
 import { advisoryCache } from './store.js';
 
 export * from './versions/index.js';
@@ -20,7 +20,7 @@ export {
   type WarningCode,
 } from './osv.js';
 export { evaluateAffected, evaluateRange, type RangeVerdict } from './ranges.js';
-export { rateRecord, scoreCvss, severityFromScore, severityFromWord, type SeverityLevel, type SeverityRating } from './severity.js';
+export { rateRecord, scoreCvss, severityFromScore, severityFromWord, type SeverityRating } from './severity.js';
 export { remediationFor, upgradeCommand, type Remediation } from './remediation.js';
 export {
   AdvisoryIndex,
@@ -32,9 +32,7 @@ export {
   releaseMatches,
   isOsPackage,
   type AdvisoryLookup,
-  type FindingPackage,
   type PackageQuery,
-  type VulnerabilityFinding,
 } from './match.js';
 export { importOsv, type ImportOptions, type ImportProgress, type ImportReport } from './import.js';
 export {
@@ -55,7 +53,7 @@ export { dbStatus, AdvisoryCache, packagesForAdvisories, type DbStatus, type Eco
  * in one query and cached in memory until the database changes, so re-matching stored inventories
  * after an update costs milliseconds.
  */
-export async function matchInventory(store: Pick<Store, 'db'>, inventory: ImageInventory): Promise<VulnerabilityFinding[]> {
+export async function matchInventory(store: Pick<Store, 'db'>, inventory: ImageInventory): Promise<Finding[]> {
   const wanted = packageQueries(inventory).flatMap((q) => q.keys.map((k): [string, string] => [q.ecosystem, k]));
   const lookup = await advisoryCache(store).load(wanted);
   return matchPackages(inventory, lookup);

@@ -8,42 +8,12 @@
  *   so upstream or language advisories would be wrong for them.
  * - Records that are aliases of one another become one finding per package, listing every id.
  */
-import type { FindingStatus, ImageInventory, InstalledPackage, OperatingSystem } from '../core/index.js';
+import type { Finding, FindingStatus, ImageInventory, InstalledPackage, OperatingSystem } from '../core/index.js';
 import type { OsvAffected, OsvRecord } from './osv.js';
 import { evaluateAffected } from './ranges.js';
 import { remediationFor } from './remediation.js';
-import { preferRating, rateRecord, type SeverityLevel, type SeverityRating } from './severity.js';
+import { preferRating, rateRecord, type SeverityRating } from './severity.js';
 import { baseEcosystem, comparatorFor, versionScheme } from './versions/index.js';
-
-export interface FindingPackage {
-  name: string;
-  version: string;
-  ecosystem: string;
-  purl: string;
-  sourceName?: string;
-  sourceVersion?: string;
-  layer?: string;
-}
-
-/** One vulnerability in one installed package, shaped for the scanner's JSON output. */
-export interface VulnerabilityFinding {
-  id: string;
-  /** Every other id of the same vulnerability (CVE, DSA, DLA, GHSA, ...), sorted. */
-  aliases: string[];
-  title: string;
-  package: FindingPackage;
-  installedVersion: string;
-  fixedVersion?: string;
-  severity: SeverityLevel;
-  severitySource: string;
-  cvssScore?: number;
-  cvssVector?: string;
-  status: FindingStatus;
-  remediation: string;
-  command?: string;
-  /** The advisory records that matched (their ids), for re-matching after database updates. */
-  advisoryIds: string[];
-}
 
 /**
  * Candidate records for (ecosystem without release, normalized package name). A lookup may carry
@@ -200,7 +170,7 @@ function groupByAlias(hits: Hit[]): Hit[][] {
   return [...groups.values()];
 }
 
-function toFinding(query: PackageQuery, hits: Hit[]): VulnerabilityFinding {
+function toFinding(query: PackageQuery, hits: Hit[]): Finding {
   const { pkg, ecosystem } = query;
   const cmp = comparatorFor(ecosystem);
   const recordIds = [...new Set(hits.map((h) => h.record.id))].sort();
@@ -217,7 +187,7 @@ function toFinding(query: PackageQuery, hits: Hit[]): VulnerabilityFinding {
   }
   const primaryRecord = hits.find((h) => h.record.id === primary)!.record;
   const remediation = remediationFor(ecosystem, pkg.name, status, fixedVersion);
-  const finding: VulnerabilityFinding = {
+  const finding: Finding = {
     id: primary,
     aliases: [...allIds].sort(),
     title: primaryRecord.summary ?? primary,
@@ -258,7 +228,7 @@ function entryMeta(entry: OsvAffected): { ecosystem: string; key: string } {
 }
 
 /** Findings for one package query. */
-export function matchQuery(query: PackageQuery, lookup: AdvisoryLookup): VulnerabilityFinding[] {
+export function matchQuery(query: PackageQuery, lookup: AdvisoryLookup): Finding[] {
   const memoKey = lookup.memo ? `${query.ecosystem}\u0000${query.release ?? ''}\u0000${query.version}\u0000${query.keys.join('\u0000')}` : '';
   let groups = lookup.memo?.get(memoKey) as Hit[][] | undefined;
   if (!groups) {
@@ -293,7 +263,7 @@ function findHits(query: PackageQuery, lookup: AdvisoryLookup): Hit[] {
 }
 
 /** Every finding for an inventory, sorted by package name, then id. */
-export function matchPackages(inventory: ImageInventory, lookup: AdvisoryLookup): VulnerabilityFinding[] {
+export function matchPackages(inventory: ImageInventory, lookup: AdvisoryLookup): Finding[] {
   const findings = packageQueries(inventory).flatMap((q) => matchQuery(q, lookup));
   return findings.sort((a, b) => (a.package.name < b.package.name ? -1 : a.package.name > b.package.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

@@ -5,15 +5,13 @@
  * reported with the level so users can see why.
  */
 import cvss from 'ae-cvss-calculator';
-import type { Severity } from '../core/index.js';
+import { severityRank, type FindingSeverity, type Severity } from '../core/index.js';
 import type { OsvAffected, OsvRecord } from './osv.js';
 
 const { Cvss2, Cvss3P0, Cvss3P1, Cvss4P0 } = cvss;
 
-export type SeverityLevel = Severity | 'unknown';
-
 export interface SeverityRating {
-  severity: SeverityLevel;
+  severity: FindingSeverity;
   /** e.g. `Debian`, `Ubuntu`, `GHSA`, `CVSS_V3`, `none`. */
   source: string;
   score?: number;
@@ -117,7 +115,6 @@ export function rateRecord(record: OsvRecord, affected?: OsvAffected): SeverityR
 
 const ratingsRecord = new WeakMap<OsvAffected, OsvRecord>();
 
-const RANK: Record<SeverityLevel, number> = { critical: 5, high: 4, medium: 3, low: 2, informational: 1, unknown: 0 };
 const SOURCE_RANK = (r: SeverityRating): number => (r.source === 'none' ? 0 : r.source.startsWith('CVSS_') ? 1 : 2);
 
 /** For merged aliases: a vendor rating beats a CVSS score beats nothing; ties go to the more severe. */
@@ -125,5 +122,5 @@ export function preferRating(a: SeverityRating, b: SeverityRating): SeverityRati
   const sa = SOURCE_RANK(a);
   const sb = SOURCE_RANK(b);
   if (sa !== sb) return sa > sb ? a : b;
-  return RANK[b.severity] > RANK[a.severity] ? b : a;
+  return severityRank(b.severity) > severityRank(a.severity) ? b : a;
 }

@@ -4,15 +4,16 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { replaceImageFindings, type ScannedFinding } from '../../src/center/findings.js';
+import { replaceImageFindings } from '../../src/center/findings.js';
+import type { Finding, FindingSeverity } from '../../src/core/index.js';
 import { openStore, type Database, type Store } from '../../src/store/index.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 
 const MIGRATIONS = path.resolve(import.meta.dirname, '../../src/store/migrations');
 
-function finding(id: string, severity: string, pkg = 'openssl'): ScannedFinding {
+function finding(id: string, severity: FindingSeverity, pkg = 'openssl'): Finding {
   return {
-    id, aliases: [], severity, status: 'unfixed', remediation: 'upgrade', installedVersion: '3.0.11',
+    id, aliases: [], title: id, severity, severitySource: 'none', advisoryIds: [id], status: 'unfixed', remediation: 'upgrade', installedVersion: '3.0.11',
     package: { name: pkg, version: '3.0.11', ecosystem: 'deb', purl: `pkg:deb/debian/${pkg}@3.0.11` },
   };
 }
@@ -46,7 +47,7 @@ describe('per-image finding counts (kept by the database as findings are written
     dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-counts-'));
     store = await openStore({ dataDir: dir });
     const { db } = store;
-    await db.transaction().execute((tx) => replaceImageFindings(tx, 'sha256:aa', [finding('CVE-1', 'critical'), finding('CVE-2', 'high'), finding('CVE-3', 'negligible'), finding('CVE-2', 'high')]));
+    await db.transaction().execute((tx) => replaceImageFindings(tx, 'sha256:aa', [finding('CVE-1', 'critical'), finding('CVE-2', 'high'), finding('CVE-3', 'informational'), finding('CVE-2', 'high')]));
     await db.transaction().execute((tx) => replaceImageFindings(tx, 'sha256:bb', [finding('CVE-4', 'low', 'zlib')]));
     expect(await kept(db)).toEqual(await aggregated(db));
     expect((await kept(db))[0]).toEqual({ digest: 'sha256:aa', critical: 1, high: 1, medium: 0, low: 0, unknown: 1 });

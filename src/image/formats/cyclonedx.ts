@@ -1,8 +1,9 @@
 import * as CDX from '@cyclonedx/cyclonedx-library';
+import type { FindingSeverity } from '../../core/index.js';
 import type { ScanReport } from '../report.js';
 
 /** CycloneDX 1.6 SBOM (via @cyclonedx/cyclonedx-library): the image as metadata component, its packages, and the vulnerabilities. */
-const SEVERITY: Record<string, CDX.Enums.Vulnerability.Severity> = {
+const SEVERITY: Record<FindingSeverity, CDX.Enums.Vulnerability.Severity> = {
   critical: CDX.Enums.Vulnerability.Severity.Critical,
   high: CDX.Enums.Vulnerability.Severity.High,
   medium: CDX.Enums.Vulnerability.Severity.Medium,
@@ -45,7 +46,7 @@ export function renderCycloneDx(report: ScanReport, toolVersion: string): string
     });
     v.ratings.add(
       new CDX.Models.Vulnerability.Rating({
-        severity: SEVERITY[f.severity] ?? CDX.Enums.Vulnerability.Severity.Unknown,
+        severity: SEVERITY[f.severity],
         ...(f.cvssScore !== undefined ? { score: f.cvssScore } : {}),
         ...(f.cvssVector ? { vector: f.cvssVector } : {}),
       }),

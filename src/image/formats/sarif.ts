@@ -1,4 +1,4 @@
-import type { VulnerabilityFinding } from '../../vulndb/index.js';
+import type { Finding } from '../../core/index.js';
 import type { ScanReport } from '../report.js';
 
 /** SARIF 2.1.0 for code-scanning UIs: one rule per advisory, one result per vulnerable package. */
@@ -7,7 +7,7 @@ const LEVEL: Record<string, 'error' | 'warning' | 'note'> = { critical: 'error',
 const SCORE: Record<string, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '2.0', informational: '0.0', unknown: '5.0' };
 
 export function renderSarif(report: ScanReport, toolVersion: string): string {
-  const rules = new Map<string, VulnerabilityFinding>();
+  const rules = new Map<string, Finding>();
   for (const f of report.vulnerabilities) if (!rules.has(f.id)) rules.set(f.id, f);
   const ruleIds = [...rules.keys()];
   const sarif = {
@@ -54,7 +54,7 @@ export function renderSarif(report: ScanReport, toolVersion: string): string {
   return `${JSON.stringify(sarif, null, 2)}\n`;
 }
 
-function packagePath(report: ScanReport, f: VulnerabilityFinding): string {
+function packagePath(report: ScanReport, f: Finding): string {
   const pkg = report.packages.find((p) => p.purl === f.package.purl && p.name === f.package.name);
   return pkg?.path ?? report.image.name;
 }

@@ -1,5 +1,5 @@
+import { FINDING_SEVERITIES } from '../../core/index.js';
 import type { ScanReport } from '../report.js';
-import { REPORT_SEVERITIES } from '../report.js';
 
 /** The terminal table: one block per severity, most severe first; columns package, installed, fixed, id, title, remediation. */
 export function renderTable(report: ScanReport, width?: number): string {
@@ -8,9 +8,9 @@ export function renderTable(report: ScanReport, width?: number): string {
   lines.push(`${report.image.name}${report.image.digest ? ` (${report.image.digest})` : ''}`);
   lines.push(`${os}, ${report.packages.length} packages, ${report.summary.total} vulnerabilities`);
   if (!report.matched) lines.push('no advisory database was consulted: packages only (run `palisade db update` or `palisade db import`)');
-  const counts = REPORT_SEVERITIES.filter((s) => report.summary[s] > 0).map((s) => `${s.toUpperCase()}: ${report.summary[s]}`);
+  const counts = FINDING_SEVERITIES.filter((s) => report.summary[s] > 0).map((s) => `${s.toUpperCase()}: ${report.summary[s]}`);
   if (counts.length) lines.push(counts.join('  '));
-  for (const severity of REPORT_SEVERITIES) {
+  for (const severity of FINDING_SEVERITIES) {
     const findings = report.vulnerabilities.filter((v) => v.severity === severity);
     if (!findings.length) continue;
     lines.push('', `${severity.toUpperCase()} (${findings.length})`);
