@@ -16,6 +16,12 @@ fi
 bash scripts/install-test-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 npm run build --silent || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
+# The lint holds DESIGN.md's boundaries (eslint.config.js: faces, one-way imports, no test code in
+# shipped src/). It runs before the tests and, failing, counts as one failed test in the last line.
+lint_failed=0
+echo "npm run lint"
+npm run lint --silent || { lint_failed=1; echo "lint failed: the boundaries or style rules above do not hold"; }
+
 mkdir -p test-results
 rm -f test-results/vitest.json test-results/vitest-scale.json
 # The load and fault tests (test/scale) saturate both cores on purpose: they run after the rest,
@@ -36,9 +42,9 @@ else
   reports+=(test-results/vitest-scale.json)
 fi
 
-node -e '
+LINT_FAILED=$lint_failed node -e '
   const fs = require("fs");
-  let passed = 0, failed = 0, skipped = 0;
+  let passed = 0, failed = Number(process.env.LINT_FAILED ?? 0), skipped = 0;
   for (const file of process.argv.slice(1)) {
     if (!fs.existsSync(file)) { failed += 1; console.log(`${file} missing: that run did not finish`); continue; }
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -49,4 +55,5 @@ node -e '
   console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exit(failed ? 1 : 0);
 ' "${reports[@]}" || status=1
+[ $lint_failed -eq 0 ] || status=1
 exit $status

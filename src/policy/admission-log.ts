@@ -2,7 +2,7 @@
 import type { ColumnType, JSONColumnType, Kysely } from 'kysely';
 import type { IdSource } from '../core/index.js';
 import { randomIds } from '../core/index.js';
-import type { Database } from '../store/schema.js';
+import type { Database } from '../store/index.js';
 import type { AdmissionOutcome } from './admission.js';
 import type { PolicyResult } from './model.js';
 
