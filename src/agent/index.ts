@@ -1,4 +1,4 @@
-/** The node agent's public face: collection, rules, shipping, and the server-side ingest helpers. */
+/** The node agent's public face: collection, rules, shipping and the wire format (the server side of batches is center/intake). */
 export { NodeAgent, type Collection, type NodeAgentOptions } from './agent.js';
 export { collectOnce, createAgent, runAgent, type AgentRunOptions, type OnceResult } from './runner.js';
 export { AgentRuleEngine, foldAlerts, evidenceOf, resourceOf, type AgentAlert, type AlertEvidence } from './engine.js';
@@ -19,4 +19,3 @@ export { Shipper, splitBatch } from './shipper.js';
 export { loadThreatList, parseThreatList } from './threat-intel.js';
 export { nodeInventory, AGENT_VERSION } from './inventory.js';
 export { AGENT_BATCH_MAX_ALERTS, AGENT_BATCH_MAX_BYTES, AGENT_BATCH_MAX_EVENTS, type AgentBatch, type AgentHealth, type NodeInventory, type SensorKind } from './wire.js';
-export { CORE_HOURS_METER, filterNew, inCluster, recordHeartbeat, type AgentEventTable } from './ingest.js';

@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../store/index.js';
-import { touchCluster } from '../store/nodes.js';
+import { touchCluster, type Database } from '../store/index.js';
 import { AuditDetector, type AuditThreat, type Judged } from './detect.js';
 import { AuditRuleEngine } from './engine.js';
 import type { AuditInputError } from './event.js';
@@ -16,9 +15,13 @@ export interface AuditIngestResult {
   /** Of those, already stored before (a re-sent batch). */
   duplicates: number;
   errors: AuditInputError[];
-  /** What the batch's new events detected; the caller records them in the center, then calls commit. */
+  /** What the batch's new events detected; the caller records them in the center, then stores the events. */
   threats: AuditThreat[];
-  /** Stores the batch's new events, and schedules a write of the detection state. */
+  /** Stores the batch's new events in the caller's transaction: the one that records its threats (center intake). */
+  storeEvents(tx: Kysely<Database>): Promise<void>;
+  /** Once that transaction committed: later stages of the same requests do not alert again; schedules a state write. */
+  committed(): Promise<void>;
+  /** storeEvents on the ingest's own database, then committed (callers that record threats apart). */
   commit(): Promise<void>;
 }
 
@@ -33,9 +36,10 @@ export interface AuditIngest {
  * The webhook path: one detector (rules, store-backed first-seen state) for the process, shared
  * by all clusters (state scopes carry the cluster). Order, for at-least-once alerts:
  * 1. find the batch's events not stored yet (a re-sent batch is skipped: no duplicate alerts),
- * 2. detect over them, 3. the caller records the threats, 4. commit stores the events and state.
- * A failure before 4 makes the apiserver send the batch again, and it is detected again: an alert
- * may be counted twice, never lost.
+ * 2. detect over them, 3. the caller records the threats and stores the events in one transaction
+ * (storeEvents), 4. committed() remembers what was judged and schedules the state write.
+ * A failure before 3 commits makes the apiserver send the batch again, and it is detected again:
+ * never lost, and with 3 in one transaction not counted twice either.
  */
 export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, limits: StateLimits = {}, onStateError?: (error: unknown) => void): Promise<AuditIngest> {
   const state = await StoreDetectionState.open(db, limits);
@@ -77,19 +81,26 @@ export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, li
       const batch = decodeWebhookBody(body, cluster);
       const fresh = await unseenAuditEvents(db, cluster, batch.events);
       const judged: Judged = new Map();
-      return {
+      const result: AuditIngestResult = {
         events: batch.events.length,
         duplicates: batch.events.length - fresh.length,
         errors: batch.errors,
         threats: detector.threats(fresh, judged),
-        async commit() {
-          await storeAuditEvents(db, cluster, fresh);
+        async storeEvents(tx) {
+          await storeAuditEvents(tx, cluster, fresh);
+        },
+        async committed() {
           // Only now: a later stage of the same request (exec's ResponseComplete) does not alert again.
           detector.remember(judged);
           await touch(cluster);
           void scheduleFlush();
         },
+        async commit() {
+          await result.storeEvents(db);
+          await result.committed();
+        },
       };
+      return result;
     },
     async flushState() {
       while (running) await running;

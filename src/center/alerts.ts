@@ -8,7 +8,16 @@ export type DetectedThreat = Pick<Alert, 'rule' | 'title' | 'severity' | 'tactic
   at: Date;
   /** Occurrences this report stands for (an engine may have deduplicated already). */
   count?: number;
+  /** The last of those occurrences, when the engine folded several (defaults to `at`). */
+  lastSeen?: Date;
 };
+
+export interface RecordedThreats {
+  created: string[];
+  updated: string[];
+  /** The alert each dedupe key was written to, and whether this call created it. */
+  byKey: Map<string, { id: string; created: boolean }>;
+}
 
 /** Default dedupe window: the same rule on the same resource within a day is one alert. */
 export const DEFAULT_ALERT_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -26,21 +35,23 @@ export function dedupeKey(threat: Pick<DetectedThreat, 'rule' | 'resource' | 'at
  * written in key order, so concurrent batches lock rows in the same order and cannot deadlock.
  * Returns the alerts created, so callers can notify on new ones only.
  */
-export async function recordThreats(db: Kysely<Database>, threats: DetectedThreat[], windowMs = DEFAULT_ALERT_WINDOW_MS): Promise<{ created: string[]; updated: string[] }> {
+export async function recordThreats(db: Kysely<Database>, threats: DetectedThreat[], windowMs = DEFAULT_ALERT_WINDOW_MS): Promise<RecordedThreats> {
   const created: string[] = [];
   const updated: string[] = [];
-  if (!threats.length) return { created, updated };
+  const byKey = new Map<string, { id: string; created: boolean }>();
+  if (!threats.length) return { created, updated, byKey };
   const merged = new Map<string, { threat: DetectedThreat; count: number; first: Date; last: Date; evidence: unknown[] }>();
   for (const threat of threats) {
     const key = dedupeKey(threat, windowMs);
     const seen = merged.get(key);
+    const last = threat.lastSeen && threat.lastSeen > threat.at ? threat.lastSeen : threat.at;
     if (!seen) {
-      merged.set(key, { threat, count: threat.count ?? 1, first: threat.at, last: threat.at, evidence: threat.evidence.slice(0, MAX_EVIDENCE) });
+      merged.set(key, { threat, count: threat.count ?? 1, first: threat.at, last, evidence: threat.evidence.slice(0, MAX_EVIDENCE) });
       continue;
     }
     seen.count += threat.count ?? 1;
     if (threat.at < seen.first) seen.first = threat.at;
-    if (threat.at > seen.last) seen.last = threat.at;
+    if (last > seen.last) seen.last = last;
     if (seen.evidence.length < MAX_EVIDENCE) seen.evidence.push(...threat.evidence.slice(0, MAX_EVIDENCE - seen.evidence.length));
   }
   const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, { threat, count, first, last, evidence }]) => ({
@@ -70,10 +81,13 @@ export async function recordThreats(db: Kysely<Database>, threats: DetectedThrea
       last_seen: eb.fn('greatest', [eb.ref('alerts.last_seen'), eb.ref('excluded.last_seen')]),
       first_seen: eb.fn('least', [eb.ref('alerts.first_seen'), eb.ref('excluded.first_seen')]),
     })))
-    .returning(['id', sql<boolean>`(xmax = 0)`.as('inserted')])
+    .returning(['id', 'dedupe_key', sql<boolean>`(xmax = 0)`.as('inserted')])
     .execute();
-  for (const row of result) (row.inserted ? created : updated).push(row.id);
-  return { created, updated };
+  for (const row of result) {
+    (row.inserted ? created : updated).push(row.id);
+    byKey.set(row.dedupe_key, { id: row.id, created: row.inserted });
+  }
+  return { created, updated, byKey };
 }
 
 export interface AlertFilter {

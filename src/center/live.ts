@@ -1,10 +1,9 @@
 import { EventEmitter } from 'node:events';
 
 import pg from 'pg';
-import { systemClock, type Alert, type Clock } from '../core/index.js';
+import type { Alert } from '../core/index.js';
 import type { Store } from '../store/index.js';
-import { getAlert, recordThreats, type DetectedThreat, DEFAULT_ALERT_WINDOW_MS } from './alerts.js';
-import { queueNotifications } from './notify/queue.js';
+import { getAlert } from './alerts.js';
 
 /**
  * New alerts, as they are created, for the dashboard's live view (server-sent events).
@@ -127,16 +126,5 @@ export async function closeAlertFeed(store: Store): Promise<void> {
   await feed?.close();
 }
 
-/**
- * recordThreats, then what follows a new alert: the live feed and the notification queue.
- * Capabilities that detect threats call this instead of recordThreats.
- */
-export async function recordThreatsAndPublish(store: Store, threats: DetectedThreat[], options: { windowMs?: number; clock?: Clock } = {}): Promise<{ created: string[]; updated: string[] }> {
-  const result = await recordThreats(store.db, threats, options.windowMs ?? DEFAULT_ALERT_WINDOW_MS);
-  if (result.created.length) {
-    await queueNotifications(store.db, result.created, (options.clock ?? systemClock).now());
-    await alertFeed(store).publish(result.created);
-  }
-  return result;
-}
-
+/** Kept here for callers that import it from the live feed; the intake owns it. */
+export { recordThreatsAndPublish } from './intake/threats.js';

@@ -5,11 +5,11 @@
  * list also feeds the inventory and the core-hour meter, so clusters without agents are billed too,
  * and the Pods' container statuses give the images in use, matched against registry scans.
  */
-import { isPlanEnabled, refreshSecureScore, saveRecommendations } from '../../center/index.js';
+import { isPlanEnabled, recordListedNodes, refreshSecureScore, saveRecommendations } from '../../center/index.js';
 import type { Clock, ClusterSource } from '../../core/index.js';
 import type { JobDefinition, JobQueue } from '../../jobs/index.js';
 import { runningImagesRecommendation } from '../../registry/recommendation.js';
-import { recordListedNodes, replaceRunningImages, type ListedNode, type RunningImage, type Store } from '../../store/index.js';
+import { replaceRunningImages, type ListedNode, type RunningImage, type Store } from '../../store/index.js';
 import type { KubeObject } from '../kube/types.js';
 import type { PolicySet } from '../engine.js';
 import type { PolicyRecommendation } from '../posture.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { AGENT_BATCH_MAX_ALERTS, AGENT_BATCH_MAX_BYTES, AGENT_BATCH_MAX_EVENTS, filterNew, inCluster, recordHeartbeat, type AgentBatch } from '../../../agent/index.js';
-import { alertFeed, dedupeKey, type DetectedThreat, isPlanEnabled, queueNotifications, recordThreats } from '../../../center/index.js';
+import { AGENT_BATCH_MAX_ALERTS, AGENT_BATCH_MAX_BYTES, AGENT_BATCH_MAX_EVENTS, type AgentBatch } from '../../../agent/index.js';
+import { ingestAgentBatch, isPlanEnabled, recordAgentHeartbeat, threatIntake } from '../../../center/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
 
@@ -16,6 +16,7 @@ const SEVERITY = { type: 'string', enum: ['critical', 'high', 'medium', 'low', '
  * the agent's spool is recognised and counted once. A 200 comes after alerts and ids are stored.
  */
 export async function agentIngestRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
+  const intake = threatIntake(context.store, { clock: context.clock });
   app.post('/ingest/agent', {
     config: { auth: 'cluster' },
     bodyLimit: AGENT_BATCH_MAX_BYTES,
@@ -80,39 +81,17 @@ export async function agentIngestRoutes(app: FastifyInstance, { context }: { con
     const db = context.store.db;
     const now = context.clock.now();
 
-    await recordHeartbeat(db, cluster, batch, now);
+    await recordAgentHeartbeat(db, cluster, batch, now);
     if (!(await isPlanEnabled(db, `cluster:${cluster}`))) {
       return reply.status(403).send({ code: 'plan_disabled', message: `the Kubernetes plan is off for cluster ${cluster}: events are not stored (usage is still metered)` });
     }
-
-    const stored = await filterNew(db, cluster, batch);
-    const threats: DetectedThreat[] = stored.newAlerts.map((a) => ({
-      rule: a.rule,
-      title: a.title,
-      severity: a.severity,
-      tactic: a.tactic,
-      ...(a.technique ? { technique: a.technique } : {}),
-      resource: inCluster(a.resource, cluster),
-      evidence: a.evidence,
-      remediation: a.remediation,
-      source: 'agent',
-      at: Number.isNaN(Date.parse(a.at)) ? now : new Date(a.at),
-    }));
-    // Concurrent batches upsert alert rows; one global order avoids deadlocks.
-    threats.sort((x, y) => (dedupeKey(x) < dedupeKey(y) ? -1 : 1));
-    const recorded = await recordThreats(db, threats);
-    await stored.commit();
-    if (recorded.created.length) {
-      // New alerts reach notification channels and the dashboard's live view once committed.
-      await queueNotifications(context.store.db, recorded.created, now);
-      await alertFeed(context.store).publish(recorded.created);
-    }
+    const stored = await ingestAgentBatch(db, intake, cluster, batch, now);
     return {
       cluster,
       node: batch.node.name,
       events: stored.events,
       duplicates: stored.duplicates,
-      alerts: { created: recorded.created.length, updated: recorded.updated.length },
+      alerts: stored.alerts,
     };
   });
 }

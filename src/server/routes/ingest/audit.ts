@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { isPalisadeError, PalisadeError } from '../../../core/index.js';
-import { createAuditIngest, loadAuditRules, WEBHOOK_MAX_BYTES, type AuditIngest, type AuditThreat, type RuleSet } from '../../../audit/index.js';
-import { dedupeKey, isPlanEnabled, recordThreatsAndPublish } from '../../../center/index.js';
+import { createAuditIngest, loadAuditRules, WEBHOOK_MAX_BYTES, type AuditIngest, type RuleSet } from '../../../audit/index.js';
+import { isPlanEnabled, threatIntake } from '../../../center/index.js';
 import { touchCluster } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
@@ -17,56 +17,6 @@ export interface AuditIngestRouteOptions {
 
 /** Bad items listed in the answer; the apiserver ignores the body, people reading it do not need thousands. */
 const MAX_LISTED_ERRORS = 100;
-const MAX_EVIDENCE = 20;
-
-/**
- * Group commit for alerts: batches arriving together (several apiservers, retries) mostly hit the
- * same alerts, and upserting the same rows from concurrent transactions serialises them on row
- * locks. One writer takes everything queued, folds repeats of a key into one threat (counts
- * added, earliest time, evidence bounded) and records it in one transaction in key order; each
- * request waits for the write that carried its threats.
- */
-function threatRecorder(record: (threats: AuditThreat[]) => Promise<unknown>) {
-  let queue: Array<{ threats: AuditThreat[]; done: (error?: unknown) => void }> = [];
-  let writing = false;
-  const write = async () => {
-    writing = true;
-    while (queue.length) {
-      const taken = queue;
-      queue = [];
-      const byKey = new Map<string, AuditThreat>();
-      for (const { threats } of taken) {
-        for (const t of threats) {
-          const key = dedupeKey(t);
-          const seen = byKey.get(key);
-          if (!seen) {
-            byKey.set(key, { ...t, evidence: [...t.evidence] });
-            continue;
-          }
-          seen.count += t.count;
-          if (t.at < seen.at) seen.at = t.at;
-          if (t.lastSeen > seen.lastSeen) seen.lastSeen = t.lastSeen;
-          seen.evidence.push(...t.evidence.slice(0, Math.max(0, MAX_EVIDENCE - seen.evidence.length)));
-        }
-      }
-      const ordered = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
-      try {
-        await record(ordered);
-        for (const t of taken) t.done();
-      } catch (error) {
-        for (const t of taken) t.done(error);
-      }
-    }
-    writing = false;
-  };
-  return (threats: AuditThreat[]): Promise<void> => {
-    if (threats.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      queue.push({ threats, done: (error) => (error === undefined ? resolve() : reject(error)) });
-      if (!writing) void write();
-    });
-  };
-}
 
 /**
  * `POST /ingest/audit`: the kube-apiserver audit webhook backend (kubeconfig from
@@ -76,7 +26,8 @@ function threatRecorder(record: (threats: AuditThreat[]) => Promise<unknown>) {
  * the alerts the new events raised and the events are stored (the first-seen state is written in
  * the background, coalesced across batches, and at close), so a 200 means
  * nothing is lost; a batch sent again after a 200 is recognised by auditID and stage and not
- * counted twice (after a failure it is detected again: at least once, never lost).
+ * counted twice (its alerts and events commit in one transaction: after a failure neither is
+ * stored, and the resent batch is detected again, never lost).
  * Bad items are reported in the answer and the rest of the batch is still processed. With the
  * cluster's Kubernetes plan off the answer is 403 `plan_disabled` and nothing is stored.
  */
@@ -85,7 +36,9 @@ export async function auditIngestRoutes(app: FastifyInstance, options: AuditInge
   const ingest = options.ingest ?? await createAuditIngest(context.store.db, options.rules ?? loadAuditRules(), {},
     (error) => app.log.error({ err: error }, 'writing the audit detection state failed; retrying with the next batch'));
   app.addHook('onClose', async () => ingest.flushState());
-  const recordAlerts = threatRecorder((threats) => recordThreatsAndPublish(context.store, threats, { clock: context.clock }));
+  // The center's intake groups concurrent batches into one transaction: their alerts (folded by
+  // key, in key order) and their events commit together, once, before any of them is answered.
+  const intake = threatIntake(context.store, { clock: context.clock });
 
   // This plugin's own JSON parser (encapsulated: other routes keep the app's): the app's hardened
   // one (depth, NUL and lone surrogates become U+FFFD, bare scalars refused) with the audit body
@@ -119,8 +72,8 @@ export async function auditIngestRoutes(app: FastifyInstance, options: AuditInge
       return reply.status(403).send({ code: 'plan_disabled', message: `the Kubernetes plan is off for cluster ${cluster}: audit events are not stored or analysed` });
     }
     const result = await ingest.ingest(cluster, request.body);
-    await recordAlerts(result.threats);
-    await result.commit();
+    await intake.submit({ threats: result.threats, commit: (tx) => result.storeEvents(tx) });
+    await result.committed();
     if (result.errors.length) request.log.warn({ cluster, errors: result.errors.length, first: result.errors[0] }, 'audit batch had bad events');
     return {
       cluster,
