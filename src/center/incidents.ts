@@ -5,7 +5,7 @@
  * chosen statuses, activity records (informational) aside; it carries the highest severity and the tactics in kill-chain order.
  */
 import { sql, type Kysely } from 'kysely';
-import { SEVERITIES, type AlertStatus, type ResourceRef, type Severity } from '../core/index.js';
+import { compareSeverity, type AlertStatus, type ResourceRef, type Severity } from '../core/index.js';
 import type { Database } from '../store/index.js';
 
 /** MITRE ATT&CK enterprise tactics in kill-chain order. */
@@ -31,7 +31,6 @@ export interface IncidentFilter {
   cluster?: string;
 }
 
-const rank = (severity: string): number => SEVERITIES.indexOf(severity as Severity);
 const tacticRank = (tactic: string): number => {
   const i = (TACTIC_ORDER as readonly string[]).indexOf(tactic);
   return i < 0 ? TACTIC_ORDER.length : i;
@@ -63,7 +62,7 @@ export async function listIncidents(db: Kysely<Database>, filter: IncidentFilter
     .execute();
   return rows.map((row) => {
     const own = alerts.filter((a) => a.resource_id === row.resource_id);
-    const worst = own.reduce((w, a) => (rank(a.severity) < rank(w) ? a.severity : w), 'informational');
+    const worst = own.reduce((w, a) => (compareSeverity(a.severity, w) > 0 ? a.severity : w), 'informational');
     return {
       resource: own[0]!.resource as unknown as ResourceRef,
       severity: worst as Severity,

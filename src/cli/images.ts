@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PalisadeError } from '../core/index.js';
+import { compareSeverity, PalisadeError, type Finding } from '../core/index.js';
 import { withApi, withServerFlags, type Api } from './api.js';
 import { collectPages, printList, type PageFlags } from './pages.js';
 
@@ -13,20 +13,6 @@ interface ImageView {
   counts: { critical: number; high: number; medium: number; low: number; unknown: number };
 }
 
-interface FindingView {
-  id: string;
-  aliases: string[];
-  title?: string;
-  package: { name: string; version: string; ecosystem: string };
-  installedVersion: string;
-  fixedVersion?: string;
-  severity: string;
-  status: string;
-  remediation: string;
-  command?: string;
-}
-
-const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'informational', 'unknown'];
 const DIGEST = /sha256:[a-f0-9]{64}/;
 
 function checkFormat(format: string): void {
@@ -85,10 +71,10 @@ export function register(program: Command): void {
       const only = flags.severity?.split(',').map((s) => s.trim().toLowerCase());
       await withApi(command, async (api) => {
         const digest = await resolveDigest(api, image);
-        const { items, more } = await collectPages<FindingView>(api, `/images/${digest}/findings`, {}, flags);
+        const { items, more } = await collectPages<Finding>(api, `/images/${digest}/findings`, {}, flags);
         const shown = items
           .filter((f) => !only || only.includes(f.severity))
-          .sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.package.name.localeCompare(b.package.name));
+          .sort((a, b) => compareSeverity(b.severity, a.severity) || a.package.name.localeCompare(b.package.name));
         printList(flags.format, { items: shown, more }, `no findings for ${digest}`, (rows) => [
           ['SEVERITY', 'ID', 'ALIASES', 'PACKAGE', 'INSTALLED', 'FIXED', 'REMEDIATION'],
           ...rows.map((f) => [f.severity, f.id, f.aliases.join(',') || '-', f.package.name, f.installedVersion, f.fixedVersion ?? '-', f.command ?? f.remediation]),

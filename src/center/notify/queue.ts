@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { atLeast, type Severity } from '../../core/index.js';
+import { atLeast } from '../../core/index.js';
 import type { Database } from '../../store/index.js';
 import './channels.js';
 
@@ -14,7 +14,7 @@ export async function queueNotifications(db: Kysely<Database>, alertIds: string[
   if (!channels.length) return 0;
   const alerts = await db.selectFrom('alerts').select(['id', 'severity']).where('id', 'in', alertIds).where('severity', '!=', 'informational').execute();
   const rows = channels.flatMap((channel) => alerts
-    .filter((alert) => atLeast(alert.severity as Severity, channel.min_severity as Severity))
+    .filter((alert) => atLeast(alert.severity, channel.min_severity))
     .map((alert) => ({ channel: channel.id, alert_id: alert.id, status: 'pending', next_attempt_at: now, created_at: now })));
   if (!rows.length) return 0;
   await db.insertInto('notification_deliveries').values(rows).onConflict((oc) => oc.columns(['channel', 'alert_id']).doNothing()).execute();
