@@ -1,7 +1,8 @@
 import { randomIds, systemClock, type Alert, type Clock, type IdSource } from '../core/index.js';
 import { AuditRuleEngine } from './engine.js';
 import { eventTime, type AuditEvent } from './event.js';
-import { compileFirst, compileValues } from './condition.js';
+import { compileFirst, compileValues } from '../rules/index.js';
+import { AUDIT_SCHEMA } from './view.js';
 import { loadAuditRules } from './load.js';
 import { alertResource } from './resource.js';
 import type { CompiledRule, RuleSet } from './rules.js';
@@ -153,7 +154,7 @@ export class AuditDetector {
       }
       const rule = hit.rule;
       byKey.set(key, {
-        rule: rule.id, title: rule.title, severity: rule.severity, tactic: rule.tactic, technique: rule.technique, matrix: rule.matrix,
+        rule: rule.id, title: hit.title(event), severity: rule.severity, tactic: rule.tactic, technique: rule.technique, matrix: rule.matrix,
         resource, evidence: [event], remediation: rule.remediation, source: 'audit', at: new Date(at), lastSeen: new Date(at), count: 1,
       });
     });
@@ -229,7 +230,7 @@ export class AuditDetector {
   private compileFirstSeen(id: string, spec: NonNullable<CompiledRule['rule']['firstSeen']>): StatefulRule {
     const first = (p: string, kind: string) => p === 'cluster'
       ? (e: AuditEvent) => e.cluster ?? this.cluster
-      : compileFirst(p, `${id}.firstSeen.${kind}`);
+      : compileFirst(p, AUDIT_SCHEMA, `${id}.firstSeen.${kind}`);
     const scopeParts = spec.scope.map((p) => first(p, 'scope'));
     const scope = (e: AuditEvent) => {
       let key = id;
@@ -248,7 +249,7 @@ export class AuditDetector {
         learning: spec.learning,
       };
     }
-    const lists = spec.value.map((p) => p === 'cluster' ? (e: AuditEvent) => [e.cluster ?? this.cluster] : compileValues(p, `${id}.firstSeen.value`));
+    const lists = spec.value.map((p) => p === 'cluster' ? (e: AuditEvent) => [e.cluster ?? this.cluster] : compileValues(p, AUDIT_SCHEMA, `${id}.firstSeen.value`));
     return { scope, values: (e) => product(lists.map((f) => f(e))), learning: spec.learning };
   }
 
@@ -271,7 +272,7 @@ export class AuditDetector {
     const alert: AuditAlert = {
       id: this.ids.next('alert-'),
       rule: rule.id,
-      title: rule.title,
+      title: hit.title(event),
       severity: rule.severity,
       tactic: rule.tactic,
       technique: rule.technique,

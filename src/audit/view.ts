@@ -1,3 +1,4 @@
+import type { EventSchema } from '../rules/index.js';
 import type { AuditEvent } from './event.js';
 
 /**
@@ -74,4 +75,27 @@ export const VIEW_ROOTS: Record<string, (event: AuditEvent) => unknown> = {
   containers: containersOf,
   serviceAccount: serviceAccountOf,
   imageRegistries: imageRegistriesOf,
+};
+
+/** The audit event's shape for the rule kernel: shorthands, derived roots, the fields a path may start from, CEL variables. */
+export const AUDIT_SCHEMA: EventSchema<AuditEvent> = {
+  code: 'audit',
+  aliases: {
+    verb: 'verb',
+    resource: 'objectRef.resource',
+    subresource: 'objectRef.subresource',
+    apiGroup: 'objectRef.apiGroup',
+    namespace: 'objectRef.namespace',
+    name: 'objectRef.name',
+    username: 'user.username',
+  },
+  views: VIEW_ROOTS,
+  roots: new Set(['kind', 'apiVersion', 'level', 'auditID', 'stage', 'requestURI', 'verb', 'user', 'impersonatedUser', 'sourceIPs', 'userAgent',
+    'objectRef', 'responseStatus', 'requestObject', 'responseObject', 'requestReceivedTimestamp', 'stageTimestamp', 'annotations', 'cluster']),
+  cel: (event) => ({
+    event,
+    podSpec: podSpecOf(event) ?? null,
+    containers: containersOf(event),
+    serviceAccount: serviceAccountOf(event) ?? null,
+  }),
 };
