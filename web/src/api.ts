@@ -1,3 +1,4 @@
+import type { Severity } from '../../src/core/severity.js';
 /** The dashboard talks to the REST API only, with the session cookie and its CSRF token. */
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -78,8 +79,9 @@ export function query(params: Record<string, string | number | undefined | null>
 
 export interface Page<T> { items: T[]; next?: string }
 
-export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'informational';
-export const SEVERITIES: Severity[] = ['critical', 'high', 'medium', 'low', 'informational'];
+// The server's own severity scale (a pure module, no Node imports), so the dashboard orders and
+// offers severities exactly as the API and the CLI do.
+export { compareSeverity, SEVERITIES, type Severity } from '../../src/core/severity.js';
 
 export interface Alert {
   id: string;

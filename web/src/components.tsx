@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { ApiError, type Severity } from './api.js';
+import { ApiError } from './api.js';
 
 export function SeverityBadge({ severity }: { severity: string }) {
   return <span className={`sev sev-${severity}`}>{severity}</span>;
@@ -46,4 +46,3 @@ export function Card({ title, children, id }: { title: string; children: ReactNo
   );
 }
 
-export const severityOrder: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, informational: 4 };

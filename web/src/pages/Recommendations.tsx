@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from 'react';
-import { api, SEVERITIES, type Page } from '../api.js';
+import { api, compareSeverity, SEVERITIES, type Page } from '../api.js';
 import { useSession } from '../App.js';
 import { Card, Loadable, SeverityBadge, When } from '../components.js';
 import { useLoad } from '../hooks.js';
@@ -130,7 +130,7 @@ export function RecommendationsPage() {
         {(p) => {
           const items = p.items
             .filter((r) => (!severity || r.severity === severity) && (!onlyUnhealthy || r.unhealthy.length > 0 || (r.exempt?.length ?? 0) > 0))
-            .sort((a, b) => SEVERITIES.indexOf(a.severity as never) - SEVERITIES.indexOf(b.severity as never) || b.unhealthy.length - a.unhealthy.length);
+            .sort((a, b) => compareSeverity(b.severity, a.severity) || b.unhealthy.length - a.unhealthy.length);
           if (!items.length) return <p className="muted">No recommendation matches these filters.</p>;
           return items.map((r) => (
             <Card key={`${r.policy}-${r.scope}`} id={`rec-${r.policy}-${r.scope}`} title={r.title}>
