@@ -30,6 +30,7 @@ import { admissionRoutes } from './routes/admission/validate.js';
 import { agentIngestRoutes } from './routes/ingest/agent.js';
 import { auditIngestRoutes } from './routes/ingest/audit.js';
 import { registryIngestRoutes } from './routes/ingest/registry.js';
+import { harborAdapterRoutes, HARBOR_PREFIX } from './routes/harbor/adapter.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -84,6 +85,8 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   // Encapsulated on purpose: it replaces the JSON parser for its own route only.
   await app.register(auditIngestRoutes, { context });
   await app.register(agentIngestRoutes, { context });
+  // Harbor's pluggable scanner adapter: Harbor registers Palisade as https://PALISADE/harbor.
+  await app.register(harborAdapterRoutes, { context, prefix: HARBOR_PREFIX });
   // The API server pins this webhook's certificate (caBundle); it sends a cluster token only if configured to.
   await app.register(admissionRoutes, { context, policies: loadPolicyConfig(context.config.policyFile) });
   await app.register(async (api) => {
