@@ -5,7 +5,7 @@
 import type { ResourceRef, Severity } from '../core/index.js';
 import { compileAgentRule, type AgentRuleSet, type CompiledAgentRule } from './rules.js';
 import { eventId, summarize, type ContainerRef, type HostEvent, type HostEventKind, type ProcessSummary } from './events.js';
-import { eventView } from './view.js';
+import { eventView, type HostEventView } from './view.js';
 
 export interface AlertEvidence {
   node: string;
@@ -83,17 +83,20 @@ export class AgentRuleEngine {
 
   /** Rules the event matches. */
   match(event: HostEvent): CompiledAgentRule[] {
-    const candidates = this.byKind.get(event.kind);
-    if (!candidates) return [];
-    const view = eventView(event);
-    return candidates.filter((r) => r.test(view));
+    return this.matchView(event.kind, eventView(event));
+  }
+
+  private matchView(kind: HostEventKind, view: HostEventView): CompiledAgentRule[] {
+    const candidates = this.byKind.get(kind);
+    return candidates ? candidates.filter((r) => r.test(view)) : [];
   }
 
   evaluate(node: string, event: HostEvent): AgentAlert[] {
-    return this.match(event).map((rule) => ({
+    const view = eventView(event);
+    return this.matchView(event.kind, view).map((rule) => ({
       id: eventId(node, 'alert', rule.id, event.id),
       rule: rule.id,
-      title: rule.title,
+      title: rule.render(view),
       severity: rule.severity,
       tactic: rule.tactic,
       ...(rule.technique ? { technique: rule.technique } : {}),

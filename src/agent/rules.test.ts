@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { AgentRuleEngine } from './engine.js';
 import { loadAgentRules } from './rules.js';
 import { sampleEvent } from './samples.js';
+import { judgeSamples } from '../rules/index.js';
+import type { HostEvent } from './events.js';
 
 const TEST_THREAT_LIST = ['198.51.100.0/24', '2001:db8:bad::/48'];
 
@@ -23,16 +25,13 @@ describe('built-in agent rules', () => {
 
   for (const rule of set.rules) {
     describe(rule.id, () => {
-      rule.samples.fire.forEach((sample, i) => {
-        it(`fires on sample ${i + 1}`, () => {
-          expect(engine.match(sampleEvent(sample)).map((r) => r.id)).toContain(rule.id);
+      // The kernel's sample runner, as the audit rules use it: a fire sample's last event fires, no quiet event does.
+      const fired = (events: HostEvent[]) => events.map((e) => engine.match(e).some((r) => r.id === rule.id));
+      for (const verdict of judgeSamples(rule.samples, fired)) {
+        it(`${verdict.kind === 'fire' ? 'fires on' : 'stays quiet on'} sample ${verdict.index + 1}`, () => {
+          expect(verdict.ok).toBe(true);
         });
-      });
-      rule.samples.quiet.forEach((sample, i) => {
-        it(`stays quiet on sample ${i + 1}`, () => {
-          expect(engine.match(sampleEvent(sample)).map((r) => r.id)).not.toContain(rule.id);
-        });
-      });
+      }
     });
   }
 
@@ -45,7 +44,7 @@ describe('built-in agent rules', () => {
   });
 
   it('alerts carry node, container, process tree and the raw event, with a stable id', () => {
-    const event = sampleEvent(set.rules.find((r) => r.id === 'agent.web-shell')!.samples.fire[0]!);
+    const event = set.rules.find((r) => r.id === 'agent.web-shell')!.samples.fire[0]!.events[0]!;
     const [alert] = engine.evaluate('node-a', event);
     expect(alert).toMatchObject({ rule: 'agent.web-shell', severity: 'high', tactic: 'Persistence', resource: { kind: 'container', id: 'c1' } });
     expect(alert!.evidence[0]!.processTree.map((p) => p.name)).toEqual(['sh', 'python3.11']);
@@ -64,7 +63,7 @@ describe('rule files', () => {
 
   it('rejects a rule without quiet samples, naming the rule', () => {
     const dir = dirWith('rules:\n  - id: x\n    title: t\n    description: d\n    severity: low\n    mitre: { tactic: Execution }\n    remediation: r\n    events: [exec]\n    condition: { process.name: ls }\n    samples: { fire: [{ kind: exec }] }\n');
-    expect(() => loadAgentRules({ dir, builtin: false })).toThrow(/rule x.samples/);
+    expect(() => loadAgentRules({ dir, builtin: false })).toThrow(/r\.yaml: x\.samples: every rule needs/);
   });
 
   it('rejects unknown tests and lists', () => {

@@ -1,14 +1,16 @@
 /**
- * Agent rules are data: YAML files of `lists:` and `rules:` in src/agent/rules/ (and an optional
- * user directory), each rule with the sample events that must fire it and must not. Validated
- * and compiled once; the engine indexes them by event kind.
+ * Agent rules on the shared rule kernel (src/rules): YAML files of `lists:`, `macros:` and
+ * `rules:` in src/agent/rules/ (and an optional user directory, whose lists extend ours, whose
+ * macros and rules replace or append to ours as Falco's do), each rule with the sample events that
+ * must fire it and must not. What is the agent's own: the event kinds a rule reads (the engine's
+ * index) and host-event samples.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { isSeverity, PalisadeError, type Severity } from '../core/index.js';
-import { compileCondition, type Lists, type Predicate } from './condition.js';
-import type { HostEventKind } from './events.js';
+import { compileRuleMatch, loadRuleFiles, parseRuleMeta, parseSamples, ruleError, type Lists, type RuleMeta, type RuleSamples, type Title } from '../rules/index.js';
+import type { HostEvent, HostEventKind } from './events.js';
+import { sampleEvent } from './samples.js';
+import { HOST_EVENT_SCHEMA, type HostEventView } from './view.js';
 
 const HERE = path.join(import.meta.dirname, 'rules');
 /** The built CLI runs from dist/, where the YAML is not copied: fall back to the sources. */
@@ -20,23 +22,16 @@ function hasYaml(dir: string): boolean {
 
 const KINDS: readonly HostEventKind[] = ['exec', 'network', 'file', 'container', 'syscall'];
 
-export interface AgentRule {
-  id: string;
-  title: string;
-  description: string;
-  severity: Severity;
-  tactic: string;
-  technique?: string;
-  remediation: string;
+export interface AgentRule extends RuleMeta {
+  /** Event kinds the rule reads: the engine tests an event only against the rules of its kind. */
   events: HostEventKind[];
-  condition: unknown;
-  samples: { fire: Record<string, unknown>[]; quiet: Record<string, unknown>[] };
-  enabled: boolean;
-  source: string;
+  samples: RuleSamples<HostEvent>;
 }
 
 export interface CompiledAgentRule extends AgentRule {
-  test: Predicate;
+  test: (view: HostEventView) => boolean;
+  /** The alert title for a view the rule matched (titles may fill in event fields). */
+  render: Title<HostEventView>;
 }
 
 export interface AgentRuleSet {
@@ -44,80 +39,32 @@ export interface AgentRuleSet {
   lists: Map<string, unknown[]>;
 }
 
-function fail(where: string, message: string, hint?: string): never {
-  throw new PalisadeError('agent.rule-invalid', `${where}: ${message}`, { field: where, ...(hint ? { hint } : {}) });
-}
-
-function str(value: unknown, where: string, required = true): string | undefined {
-  if (value === undefined && !required) return undefined;
-  if (typeof value !== 'string' || !value.trim()) fail(where, 'must be a non-empty string');
-  return value;
-}
-
-function parseRule(raw: unknown, where: string, source: string): AgentRule {
-  if (!raw || typeof raw !== 'object') fail(where, 'a rule is a mapping');
-  const r = raw as Record<string, unknown>;
-  const id = str(r.id, `${where}.id`)!;
-  const at = `${source}: rule ${id}`;
-  const severity = r.severity;
-  if (!isSeverity(severity)) fail(`${at}.severity`, `'${String(severity)}' is not a severity`, 'use critical, high, medium, low or informational');
-  const mitre = (r.mitre ?? {}) as Record<string, unknown>;
+function parseRule(r: Record<string, unknown> & { id: string; source: string }): AgentRule {
+  const where = `${r.source}: ${r.id}`;
+  const meta = parseRuleMeta(r, 'agent', ['events'], { techniqueRequired: false });
   const events = r.events;
-  if (!Array.isArray(events) || !events.length || events.some((e) => !KINDS.includes(e as HostEventKind))) fail(`${at}.events`, `must list event kinds among ${KINDS.join(', ')}`);
-  const samples = (r.samples ?? {}) as Record<string, unknown>;
-  const fire = samples.fire;
-  const quiet = samples.quiet;
-  if (!Array.isArray(fire) || !fire.length || !Array.isArray(quiet) || !quiet.length) fail(`${at}.samples`, 'every rule needs at least one fire and one quiet sample');
-  if (r.condition === undefined) fail(`${at}.condition`, 'missing');
-  const technique = str(mitre.technique, `${at}.mitre.technique`, false);
+  if (!Array.isArray(events) || !events.length || events.some((e) => !KINDS.includes(e as HostEventKind))) ruleError('agent', `${where}.events`, `must list event kinds among ${KINDS.join(', ')}`);
   return {
-    id,
-    title: str(r.title, `${at}.title`)!,
-    description: str(r.description, `${at}.description`)!,
-    severity,
-    tactic: str(mitre.tactic, `${at}.mitre.tactic`)!,
-    ...(technique ? { technique } : {}),
-    remediation: str(r.remediation, `${at}.remediation`)!,
+    ...meta,
+    source: path.basename(r.source),
     events: events as HostEventKind[],
-    condition: r.condition,
-    samples: { fire: fire as Record<string, unknown>[], quiet: quiet as Record<string, unknown>[] },
-    enabled: r.enabled !== false,
-    source,
+    samples: parseSamples(r.samples, 'agent', `${where}.samples`, (item) => sampleEvent(item), { required: true }),
   };
 }
 
-/** Reads rule files: built-ins, then a user directory whose lists extend built-in lists and whose rules replace same-id rules. */
+/** Reads rule files: built-ins, then a user directory (a plain list there extends ours, as it always has). */
 export function loadAgentRules(options: { dir?: string | null; builtin?: boolean } = {}): AgentRuleSet {
-  const files: string[] = [];
-  const dirs = [...(options.builtin === false ? [] : [BUILTIN_AGENT_RULES_DIR]), ...(options.dir ? [options.dir] : [])];
-  for (const dir of dirs) {
-    if (!existsSync(dir)) fail(dir, 'rules directory not found');
-    for (const f of readdirSync(dir).sort()) if (f.endsWith('.yaml') || f.endsWith('.yml')) files.push(path.join(dir, f));
-  }
-  const rules = new Map<string, AgentRule>();
-  const lists = new Map<string, unknown[]>();
-  for (const file of files) {
-    let doc: unknown;
-    try {
-      doc = parseYaml(readFileSync(file, 'utf8'));
-    } catch (error) {
-      fail(file, `not valid YAML: ${(error as Error).message}`);
-    }
-    const d = (doc ?? {}) as Record<string, unknown>;
-    for (const [name, items] of Object.entries((d.lists ?? {}) as Record<string, unknown>)) {
-      if (!Array.isArray(items)) fail(`${file}: list ${name}`, 'must be a sequence');
-      lists.set(name, [...(lists.get(name) ?? []), ...items]);
-    }
-    const list = d.rules ?? [];
-    if (!Array.isArray(list)) fail(file, 'rules must be a sequence');
-    list.forEach((raw, i) => {
-      const rule = parseRule(raw, `${file}: rules[${i}]`, path.basename(file));
-      rules.set(rule.id, rule);
-    });
-  }
-  return { rules: [...rules.values()], lists };
+  if (options.dir && !existsSync(options.dir)) ruleError('agent', options.dir, 'rules directory not found');
+  const loaded = loadRuleFiles({
+    code: 'agent',
+    ...(options.builtin === false ? {} : { builtinDir: BUILTIN_AGENT_RULES_DIR }),
+    ...(options.dir ? { userDir: options.dir } : {}),
+    listRedefinition: 'append',
+  });
+  return { rules: loaded.rules.map(parseRule), lists: loaded.lists };
 }
 
 export function compileAgentRule(rule: AgentRule, lists: Lists): CompiledAgentRule {
-  return { ...rule, test: compileCondition(rule.condition, lists, `${rule.source}: rule ${rule.id}.condition`) };
+  const { matches, title } = compileRuleMatch(rule, lists, HOST_EVENT_SCHEMA);
+  return { ...rule, test: matches, render: title };
 }
