@@ -6,15 +6,15 @@ import {
   applyFilters,
   parseSeverityList,
   readVex,
+  renderCycloneDx,
+  renderSarif,
+  renderTable,
   scanImage,
   type AnalysisProgress,
   type RegistryCredentials,
   type ReportFilters,
   type ScanReport,
 } from '../image/index.js';
-import { renderCycloneDx } from '../image/formats/cyclonedx.js';
-import { renderSarif } from '../image/formats/sarif.js';
-import { renderTable } from '../image/formats/table.js';
 import type { Store } from '../store/index.js';
 import { dbStatus } from '../vulndb/index.js';
 import { withStore, withStoreFlags } from './shared.js';

@@ -6,5 +6,6 @@ export * from './ids.js';
 export * from './vocabulary.js';
 export * from './inventory.js';
 export * from './config.js';
+export * from './sarif.js';
 export { seal, unseal } from './seal.js';
 export { isProcessAlive } from './process.js';

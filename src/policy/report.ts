@@ -1,7 +1,7 @@
 /** Output formats of `palisade policy check`: table for people, JSON for scripts, SARIF 2.1 for code scanning. */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { PalisadeError } from '../core/index.js';
+import { PalisadeError, sarifLog } from '../core/index.js';
 import { compilePolicySet, evaluateObject, type EvaluateOptions, type PolicySet } from './engine.js';
 import type { SourcedObject } from './kube/manifests.js';
 import { documentLines, type DocumentLines } from './locate.js';
@@ -63,7 +63,7 @@ export function formatJson(report: CheckReport): string {
 const SARIF_LEVEL = { deny: 'error', audit: 'warning' } as const;
 
 /**
- * SARIF 2.1.0: one rule per policy, one result per violation, located by file, line of the field
+ * SARIF 2.1.0 (core's writer): one rule per policy, one result per violation, located by file, line of the field
  * (or of its nearest existing parent) and resource. `texts` supplies sources not on disk (stdin).
  */
 export function toSarif(outcome: CheckOutcome, definitions: readonly AnyPolicy[] = BUILTIN_POLICIES, version = '0.1.0', texts: Map<string, string> = new Map()): object {
@@ -77,36 +77,30 @@ export function toSarif(outcome: CheckOutcome, definitions: readonly AnyPolicy[]
     return lines.get(file);
   };
   const used = new Set(outcome.results.map((r) => r.policy));
-  const rules = definitions.filter((d) => used.has(d.id)).map((d) => ({
-    id: d.id,
-    name: d.id,
-    shortDescription: { text: d.title },
-    fullDescription: { text: d.description },
-    help: { text: d.remediation },
-    properties: { severity: d.severity, tags: ['kubernetes', 'security', d.control] },
-  }));
-  const ruleIndex = new Map(rules.map((r, i) => [r.id, i]));
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [{
-      tool: { driver: { name: 'palisade', informationUri: 'https://github.com/palisade', version, rules } },
-      results: outcome.results.map((r, i) => {
-        const source = outcome.sources[i] ?? '-';
-        const file = source.replace(/#\d+$/, '');
-        const line = linesOf(file)?.line(Number(/#(\d+)$/.exec(source)?.[1] ?? 1), r.field);
-        return {
-          ruleId: r.policy,
-          ruleIndex: ruleIndex.get(r.policy),
-          level: SARIF_LEVEL[r.effect],
-          message: { text: `${resourceName(r)}: ${r.message}` },
-          locations: [{
-            ...(file !== '-' || line !== undefined ? { physicalLocation: { artifactLocation: { uri: file === '-' ? 'stdin' : file }, ...(line !== undefined ? { region: { startLine: line } } : {}) } } : {}),
-            logicalLocations: [{ fullyQualifiedName: `${resourceName(r)}${r.field ? `#${r.field}` : ''}`, kind: 'resource' }],
-          }],
-          properties: { severity: r.severity, effect: r.effect, ...(r.container ? { container: r.container } : {}), ...(r.field ? { field: r.field } : {}) },
-        };
-      }),
-    }],
-  };
+  return sarifLog({
+    toolVersion: version,
+    rules: definitions.filter((d) => used.has(d.id)).map((d) => ({
+      id: d.id,
+      name: d.id,
+      shortDescription: { text: d.title },
+      fullDescription: { text: d.description },
+      help: { text: d.remediation },
+      properties: { severity: d.severity, tags: ['kubernetes', 'security', d.control] },
+    })),
+    results: outcome.results.map((r, i) => {
+      const source = outcome.sources[i] ?? '-';
+      const file = source.replace(/#\d+$/, '');
+      const line = linesOf(file)?.line(Number(/#(\d+)$/.exec(source)?.[1] ?? 1), r.field);
+      return {
+        ruleId: r.policy,
+        level: SARIF_LEVEL[r.effect],
+        message: { text: `${resourceName(r)}: ${r.message}` },
+        locations: [{
+          ...(file !== '-' || line !== undefined ? { physicalLocation: { artifactLocation: { uri: file === '-' ? 'stdin' : file }, ...(line !== undefined ? { region: { startLine: line } } : {}) } } : {}),
+          logicalLocations: [{ fullyQualifiedName: `${resourceName(r)}${r.field ? `#${r.field}` : ''}`, kind: 'resource' }],
+        }],
+        properties: { severity: r.severity, effect: r.effect, ...(r.container ? { container: r.container } : {}), ...(r.field ? { field: r.field } : {}) },
+      };
+    }),
+  });
 }
