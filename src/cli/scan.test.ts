@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
 import { openStore, type Store } from '../store/index.js';
 import { importOsv } from '../vulndb/index.js';
 import { runScan, type ScanFlags, type ScanOutput } from './scan.js';
+import { createTestStore, type TestStore } from '../../test/support/store.js';
 
 const APP = `oci:${fixture('images/debian12')}:app`;
 
@@ -27,15 +27,16 @@ function capture(stdin = ''): ScanOutput & { text: string; warnings: string[] } 
 
 describe.skipIf(!fixturesAvailable())('palisade scan', () => {
   let dir: string;
+  let temp: TestStore;
   let store: Store;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'palisade-cli-scan-'));
-    store = await openStore({ dataDir: path.join(dir, 'db') });
+    temp = await createTestStore({ name: 'cli-scan' });
+    store = temp.store;
+    dir = temp.dir;
     await importOsv(store, [fixture('osv/debian'), fixture('osv/npm')]);
   }, 180_000);
   afterAll(async () => {
-    await store?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await temp?.close();
   });
 
   const scan = async (flags: ScanFlags, stdin = '') => {

@@ -1,29 +1,30 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
-import { openStore, type Store } from '../store/index.js';
+import { type Store } from '../store/index.js';
 import { importOsv } from '../vulndb/index.js';
 import { applyFilters, readVex, scanImage, type ScanReport } from './index.js';
+import { createTestStore, type TestStore } from '../../test/support/store.js';
 
 const APP = `oci:${fixture('images/debian12')}:app`;
 
 describe.skipIf(!fixturesAvailable())('scanImage: the app image against the fixture advisories', () => {
   let dir: string;
+  let temp: TestStore;
   let store: Store;
   let report: ScanReport;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'palisade-scan-'));
-    store = await openStore({ dataDir: path.join(dir, 'db') });
+    temp = await createTestStore({ name: 'scan' });
+    store = temp.store;
+    dir = temp.dir;
     await importOsv(store, [fixture('osv/debian'), fixture('osv/npm')]);
     report = await scanImage(APP, { store });
   }, 180_000);
 
   afterAll(async () => {
-    await store?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await temp?.close();
   });
 
   it('reports exactly EXPECTED-debian12-app.json for the Debian packages', async () => {

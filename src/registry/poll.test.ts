@@ -1,27 +1,25 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
 import { registryAvailable, startRegistry, type LocalRegistry } from '../../test/registry/registry.js';
 import { ManualClock } from '../core/index.js';
 import { startJobQueue, type JobQueue } from '../jobs/index.js';
-import { getRegistry, openStore, type Store } from '../store/index.js';
+import { getRegistry, type Store } from '../store/index.js';
 import { connectRegistry } from './connect.js';
 import { pollRegistry } from './poll.js';
 import { SCAN_QUEUE } from './scan.js';
+import { createTestStore, type TestStore } from '../../test/support/store.js';
 
 describe.skipIf(!fixturesAvailable() || !registryAvailable())('polling a registry without webhooks', () => {
-  let dir: string;
+  let temp: TestStore;
   let store: Store;
   let jobs: JobQueue;
   let registry: LocalRegistry;
   const clock = new ManualClock('2026-06-30T12:00:00Z');
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-poll-'));
-    store = await openStore({ dataDir: dir });
+    temp = await createTestStore({ name: 'poll' });
+    store = temp.store;
     jobs = await startJobQueue(store, { definitions: [{ queue: SCAN_QUEUE, policy: 'short', handler: async () => undefined }], runHandlers: false });
     registry = await startRegistry({ basicAuth: { username: 'poller', password: 'pollpass' } });
     await registry.push(`oci:${fixture('images', 'debian12')}:minbase`, 'demo/base:1');
@@ -31,9 +29,8 @@ describe.skipIf(!fixturesAvailable() || !registryAvailable())('polling a registr
   });
   afterAll(async () => {
     await jobs?.stop(1000);
-    await store?.close();
+    await temp?.close();
     await registry?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('finds new digests through the catalog and tags, queues one scan per digest, and nothing on the next poll', async () => {

@@ -1,23 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRecommendations } from '../center/index.js';
 import { ManualClock } from '../core/index.js';
-import { markImageScanned, openStore, recordImagePush, type Store } from '../store/index.js';
+import { markImageScanned, recordImagePush, type Store } from '../store/index.js';
 import { REGISTRY_POLICY } from './recommendation.js';
 import { scanKey, scanRegistryImage } from './scan.js';
+import { createTestStore, type TestStore } from '../../test/support/store.js';
 
 describe('a scan job retried after its scan was recorded', () => {
-  let dir: string;
+  let temp: TestStore;
   let store: Store;
   const clock = new ManualClock('2026-11-20T10:00:00Z');
   const digest = `sha256:${'ab'.repeat(32)}`;
   const request = { registry: 'acr', repository: 'team/web', digest, reason: 'push' as const };
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-scan-retry-'));
-    store = await openStore({ dataDir: dir });
+    temp = await createTestStore({ name: 'scan-retry' });
+    store = temp.store;
     // The state a worker leaves when it dies after the scan's transaction committed and before
     // the registry's recommendation was refreshed.
     await recordImagePush(store.db, { registry: 'acr', repository: 'team/web', digest, tag: '1.0', imported: false, at: clock.now() });
@@ -25,8 +23,7 @@ describe('a scan job retried after its scan was recorded', () => {
     await store.db.insertInto('job_effects').values({ key: scanKey(request, digest), queue: 'registry-scan', done_at: clock.now(), result: null }).execute();
   });
   afterAll(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
+    await temp?.close();
   });
 
   it('does not scan again, and a retry (not a duplicate delivery) redoes the recommendation it may have missed', async () => {

@@ -1,26 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditDetector, loadAuditRules, normalizeEvent } from '../../src/audit/index.js';
 import { recordThreatsAndPublish } from '../../src/center/live.js';
 import { createChannel } from '../../src/center/notify.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { type Store } from '../../src/store/index.js';
+import { createTestStore, type TestStore } from '../../test/support/store.js';
 
 /**
  * Falco's activity rules (who created or deleted what) reach the center as informational alerts:
  * kept beside the alerts, never sent to a channel, even one that asks for every severity.
  */
 describe('audit activity in the center', () => {
-  let dir: string;
+  let temp: TestStore;
   let store: Store;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-activity-'));
-    store = await openStore({ dataDir: dir });
+    temp = await createTestStore({ name: 'activity' });
+    store = temp.store;
   }, 120_000);
   afterAll(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
+    await temp?.close();
   });
 
   it('keeps a Deployment created as activity, without notifying, while its privileged container notifies', async () => {

@@ -7,7 +7,7 @@ import { listRecommendations, secureScore, setPlan } from '../../center/index.js
 import { scoreView } from '../../center/score-history.js';
 import type { Clock, ClusterSource } from '../../core/index.js';
 import { startJobQueue, type JobQueue } from '../../jobs/index.js';
-import { listRunningImages, markImageScanned, openStore, recordImagePush, type Store } from '../../store/index.js';
+import { listRunningImages, markImageScanned, recordImagePush, type Store } from '../../store/index.js';
 import { storeAuditEvents } from '../../audit/events-store.js';
 import { compilePolicySet } from '../engine.js';
 import { BUILTIN_POLICIES } from '../policies/index.js';
@@ -15,6 +15,7 @@ import { fetchClusterInventory } from './cluster-client.js';
 import { assessLiveCluster, cpuCores, POSTURE_ALL_QUEUE, postureJobs, type PostureContext } from './posture-job.js';
 import { assessCluster } from './posture-scan.js';
 import { startReplayApiServer, type ReplayApiServer } from './replay-api-server.js';
+import { createTestStore, type TestStore } from '../../../test/support/store.js';
 
 class TestClock implements Clock {
   constructor(public at: Date) {}
@@ -25,7 +26,7 @@ describe('scheduled posture scan of a live cluster (recorded API responses)', ()
   let api: ReplayApiServer;
   let apiDir: string;
   let clusters: ClusterSource[];
-  let dir: string;
+  let temp: TestStore;
   let store: Store;
   let clock: TestClock;
   let jobs: JobQueue | undefined;
@@ -36,14 +37,13 @@ describe('scheduled posture scan of a live cluster (recorded API responses)', ()
     api = await startReplayApiServer();
     apiDir = mkdtempSync(path.join(tmpdir(), 'palisade-posture-kube-'));
     clusters = [{ name: 'prod', kubeconfig: api.writeKubeconfig(path.join(apiDir, 'prod.kubeconfig')) }];
-    dir = mkdtempSync(path.join(tmpdir(), 'palisade-posture-'));
-    store = await openStore({ dataDir: dir });
+    temp = await createTestStore({ name: 'posture' });
+    store = temp.store;
   });
   afterAll(async () => {
     await api?.close();
-    await store?.close();
+    await temp?.close();
     rmSync(apiDir, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(async () => {
     // One store for the file (opening one costs seconds); each test starts from an empty posture.

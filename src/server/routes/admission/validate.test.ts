@@ -1,14 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, ManualClock } from '../../../core/index.js';
 import { listAdmissionDecisions } from '../../../policy/index.js';
-import { openStore, type Store } from '../../../store/index.js';
+import { type Store } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 import { installErrorHandling } from '../../errors.js';
 import { admissionRoutes } from './validate.js';
+import { createTestStore, type TestStore } from '../../../../test/support/store.js';
 
 const pod = (privileged: boolean) => ({
   apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' },
@@ -25,12 +23,14 @@ const review = (object: unknown, extra: Record<string, unknown> = {}) => ({
 
 describe('POST /admission/validate', () => {
   let dir: string;
+  let temp: TestStore;
   let store: Store;
   let app: FastifyInstance;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'palisade-admission-'));
-    store = await openStore({ dataDir: dir });
+    temp = await createTestStore({ name: 'admission' });
+    store = temp.store;
+    dir = temp.dir;
     const context: ServerContext = { config: loadConfig({ env: {}, cwd: dir }), store, jobs: undefined, clock: new ManualClock('2026-03-01T00:00:00Z') };
     app = Fastify();
     installErrorHandling(app);
@@ -38,8 +38,7 @@ describe('POST /admission/validate', () => {
   });
   afterAll(async () => {
     await app?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await temp?.close();
   });
 
   it('answers an AdmissionReview, records it, and does not record dry runs', async () => {
