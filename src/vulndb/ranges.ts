@@ -121,7 +121,11 @@ export function evaluateRange(range: OsvRange, ecosystem: string, version: strin
 
 /** Whether `version` is affected by this entry, and the fix to move to when one exists. */
 export function evaluateAffected(entry: OsvAffected, version: string): RangeVerdict {
-  const compiled = compileAffected(entry);
+  return evaluateCompiledAffected(compileAffected(entry), version);
+}
+
+/** evaluateAffected over an entry compiled beforehand (what matching holds per candidate). */
+export function evaluateCompiledAffected(compiled: CompiledAffected, version: string): RangeVerdict {
   let fix: string | undefined;
   let anyAffected = false;
   let unfixed = false;
