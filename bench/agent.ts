@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AuditAssembler, decodeAuditEvent, parseAuditLine } from '../src/agent/index.js';
+import { AuditdAssembler, decodeAuditdEvent, parseAuditdLine } from '../src/agent/index.js';
 import { fixture, fixturesAvailable } from '../test/support/fixtures.js';
 import { result, type BenchResult } from './result.js';
 
@@ -213,12 +213,12 @@ function auditBench(emit: (r: BenchResult) => void): void {
     for (const line of text.split('\n')) sink += line.split(' ').length;
     split.push(rate(t));
     t = performance.now();
-    for (const line of text.split('\n')) sink += parseAuditLine(line) ? 1 : 0;
+    for (const line of text.split('\n')) sink += parseAuditdLine(line) ? 1 : 0;
     parse.push(rate(t));
     t = performance.now();
-    const assembler = new AuditAssembler((event) => { sink += decodeAuditEvent(event).paths.length; });
+    const assembler = new AuditdAssembler((event) => { sink += decodeAuditdEvent(event).paths.length; });
     for (const line of text.split('\n')) {
-      const record = parseAuditLine(line);
+      const record = parseAuditdLine(line);
       if (record) assembler.push(record);
     }
     assembler.flush();

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { PalisadeError, systemClock, type Clock } from '../core/index.js';
 import { attribute, containerFromCgroup, type ContainerMetadataSource } from './containers.js';
-import { AuditAssembler, AuditLogTail, decodeAuditEvent, parseAuditLine, type AuditEvent, type DecodedAuditEvent } from './collectors/auditd.js';
+import { AuditdAssembler, AuditdLogTail, decodeAuditdEvent, parseAuditdLine, type AuditdEvent, type DecodedAuditdEvent } from './collectors/auditd.js';
 import { FileWatch, WATCHED_FILES } from './collectors/files.js';
 import { isConnection, isListening, joinSocketTables, parseNamespaceText, readSocketCounters, readSocketTable, SOCKET_TABLES, SocketOwners, TCP_STATE, type SocketEntry } from './collectors/net.js';
 import { allowsAllDevices, fullCapabilityMask, hasAllCapabilities, ProcessTable, type TrackedProcess } from './collectors/proc.js';
@@ -78,9 +78,9 @@ export class NodeAgent {
   private readonly clock: Clock;
   private readonly owners: SocketOwners;
   private readonly files: FileWatch | undefined;
-  private readonly tail: AuditLogTail | undefined;
-  private readonly auditEvents: AuditEvent[] = [];
-  private readonly assembler: AuditAssembler;
+  private readonly tail: AuditdLogTail | undefined;
+  private readonly auditEvents: AuditdEvent[] = [];
+  private readonly assembler: AuditdAssembler;
   private readonly fullCaps: bigint;
   private readonly bootMs: number;
   private readonly containers = new Map<string, string>();
@@ -105,8 +105,8 @@ export class NodeAgent {
     this.processes = new ProcessTable(this.procRoot, options.statEvery ?? 10);
     this.owners = new SocketOwners(this.procRoot);
     this.files = options.watchFiles === false ? undefined : new FileWatch(WATCHED_FILES);
-    this.tail = options.auditLog ? new AuditLogTail(options.auditLog, { fromStart: options.auditFromStart ?? false }) : undefined;
-    this.assembler = new AuditAssembler((e) => this.auditEvents.push(e));
+    this.tail = options.auditLog ? new AuditdLogTail(options.auditLog, { fromStart: options.auditFromStart ?? false }) : undefined;
+    this.assembler = new AuditdAssembler((e) => this.auditEvents.push(e));
     this.fullCaps = fullCapabilityMask(this.procRoot);
     const btime = /^btime (\d+)$/m.exec(readText(`${this.procRoot}/stat`) ?? '');
     this.bootMs = btime ? Number(btime[1]) * 1000 : 0;
@@ -387,17 +387,17 @@ export class NodeAgent {
   private auditHostEvents(): HostEvent[] {
     if (!this.tail) return [];
     for (const line of this.tail.read()) {
-      const record = parseAuditLine(line);
+      const record = parseAuditdLine(line);
       if (record) this.assembler.push(record);
     }
     this.assembler.tick();
     const out: HostEvent[] = [];
-    for (const raw of this.auditEvents.splice(0)) out.push(...this.fromAudit(decodeAuditEvent(raw)));
+    for (const raw of this.auditEvents.splice(0)) out.push(...this.fromAudit(decodeAuditdEvent(raw)));
     return out;
   }
 
   /** Turns one decoded audit event into host events, attributed through /proc while the process lives. */
-  fromAudit(a: DecodedAuditEvent): HostEvent[] {
+  fromAudit(a: DecodedAuditdEvent): HostEvent[] {
     if (a.pid === undefined || a.success === false) return [];
     const at = new Date(a.time * 1000).toISOString();
     const base = `${a.time}:${a.serial}`;

@@ -6,7 +6,7 @@ export { loadAgentRules, BUILTIN_AGENT_RULES_DIR, type AgentRule, type AgentRule
 export { sampleEvent } from './samples.js';
 export type { ContainerEvent, ContainerRef, Endpoint, ExecEvent, FileEvent, HostEvent, HostEventKind, NetworkEvent, ProcessInfo, ProcessSummary, ProgramFacts, SyscallEvent } from './events.js';
 export { containerFromCgroup, parseKubeletPods, parseCrictlPs, KubeletMetadata, CrictlMetadata, detectRuntimeSocket, type ContainerMetadataSource } from './containers.js';
-export { AuditAssembler, AuditLogTail, decodeAuditEvent, parseAuditLine, parseAuditText, type AuditRecord, type AuditEvent, type DecodedAuditEvent } from './collectors/auditd.js';
+export { AuditdAssembler, AuditdLogTail, decodeAuditdEvent, parseAuditdLine, parseAuditdText, type AuditdRecord, type AuditdEvent, type DecodedAuditdEvent } from './collectors/auditd.js';
 export { ProcessTable, readProcess } from './collectors/proc.js';
 export { parseProcNet, readNamespaceSockets } from './collectors/net.js';
 export { Spool, type DropReason, type SpoolDrop, type SpoolStats } from './spool.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixture, fixturesAvailable } from '../../../test/support/fixtures.js';
-import { AuditLogTail, decodeAuditEvent, decodeSockaddr, parseAuditLine, parseAuditText } from './auditd.js';
+import { AuditdLogTail, decodeAuditdEvent, decodeSockaddr, parseAuditdLine, parseAuditdText } from './auditd.js';
 
 /** The parts of LAUREL's JSON rendering the tests compare. */
 interface LaurelEvent {
@@ -24,10 +24,10 @@ describe.skipIf(!fixturesAvailable())('auditd records (real fixtures)', () => {
     for (const json of withJson) {
       // LAUREL writes one JSON object per line, one per event.
       const expectedEvents = readFileSync(laurel(json), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LaurelEvent);
-      const events = parseAuditText(readFileSync(laurel(json.replace('.json', '.txt')), 'utf8'));
+      const events = parseAuditdText(readFileSync(laurel(json.replace('.json', '.txt')), 'utf8'));
       expect(events.length, `${json}: ${events.map((e) => e.records.map((r) => r.type).join('+')).join(' | ')}`).toBe(expectedEvents.length);
       expectedEvents.forEach((expected, i) => {
-        const event = decodeAuditEvent(events[i]!);
+        const event = decodeAuditdEvent(events[i]!);
         const where = `${json} #${i}`;
         expect(`${events[i]!.time.toFixed(3)}:${events[i]!.serial}`, where).toBe(expected.ID);
         if (expected.SYSCALL) {
@@ -46,23 +46,23 @@ describe.skipIf(!fixturesAvailable())('auditd records (real fixtures)', () => {
   });
 
   it('joins a long argument split into a1[0], a1[1], ... chunks', () => {
-    const [event] = parseAuditText(readFileSync(laurel('record-execve-long.txt'), 'utf8')).map(decodeAuditEvent);
+    const [event] = parseAuditdText(readFileSync(laurel('record-execve-long.txt'), 'utf8')).map(decodeAuditdEvent);
     expect(event!.argv![0]).toBe('/bin/echo');
     expect(event!.argv![1]!.length).toBe(8192);
     expect(event!.argv![1]!.startsWith('baaaa')).toBe(true);
   });
 
   it('decodes connect and bind socket addresses, including a big-endian architecture', () => {
-    const connects = parseAuditText(readFileSync(laurel('record-connect.txt'), 'utf8')).map(decodeAuditEvent);
+    const connects = parseAuditdText(readFileSync(laurel('record-connect.txt'), 'utf8')).map(decodeAuditdEvent);
     expect(connects.map((e) => [e.syscall, e.sockaddr?.ip, e.sockaddr?.port, e.success])).toEqual([['connect', '127.0.0.1', 11211, true], ['connect', '::1', 11211, true]]);
-    const [bind] = parseAuditText(readFileSync(laurel('record-bind-ipv4-bigendian.txt'), 'utf8')).map(decodeAuditEvent);
+    const [bind] = parseAuditdText(readFileSync(laurel('record-bind-ipv4-bigendian.txt'), 'utf8')).map(decodeAuditdEvent);
     expect(bind!.arch).toBe('ppc64');
     expect(bind!.syscall).toBe('bind');
     expect(bind!.sockaddr).toEqual({ family: 'inet', ip: '0.0.0.0', port: 55555 });
   });
 
   it('keeps ENRICHED fields apart from raw ones, and lifts user-space msg fields', () => {
-    const record = parseAuditLine(readFileSync(laurel('line-user-acct.txt'), 'utf8').trim())!;
+    const record = parseAuditdLine(readFileSync(laurel('line-user-acct.txt'), 'utf8').trim())!;
     expect(record.type).toBe('USER_ACCT');
     expect(record.fields.acct).toBe('user');
     expect(record.fields.exe).toBe('/usr/bin/sudo');
@@ -73,9 +73,9 @@ describe.skipIf(!fixturesAvailable())('auditd records (real fixtures)', () => {
   it('reassembles events from records out of order, lost EOEs and serial rollover', () => {
     for (const name of ['normal.log', 'out_of_order.log', 'lost_messages.log', 'rollover.log']) {
       const text = readFileSync(fixture('auditd', 'go-libaudit', 'testdata', name), 'utf8');
-      const records = text.split('\n').map(parseAuditLine).filter((r) => r !== undefined && r.type !== 'EOE');
+      const records = text.split('\n').map(parseAuditdLine).filter((r) => r !== undefined && r.type !== 'EOE');
       const keys = new Set(records.map((r) => `${r!.time}:${r!.serial}`));
-      const events = parseAuditText(text);
+      const events = parseAuditdText(text);
       expect(events.length, name).toBe(keys.size);
       for (const event of events) {
         expect(new Set(event.records.map((r) => r.serial)).size, name).toBe(1);
@@ -89,7 +89,7 @@ describe.skipIf(!fixturesAvailable())('auditd records (real fixtures)', () => {
       const lines = readFileSync(fixture('auditd', 'go-libaudit', 'auparse', 'testdata', name), 'utf8').split('\n').filter(Boolean);
       const golden = JSON.parse(readFileSync(fixture('auditd', 'go-libaudit', 'auparse', 'testdata', `${name}.golden`), 'utf8')) as { sequence: number; record_type: string; data: Record<string, string> }[];
       // go-libaudit leaves null where it could not parse a line; compare the others.
-      const pairs = lines.map((line, i) => [parseAuditLine(line), golden[i]] as const).filter(([, g]) => g !== null);
+      const pairs = lines.map((line, i) => [parseAuditdLine(line), golden[i]] as const).filter(([, g]) => g !== null);
       expect(pairs.length, name).toBeGreaterThan(0);
       const parsed = pairs.map(([r]) => r);
       expect(parsed.map((r) => r?.serial), name).toEqual(pairs.map(([, g]) => g!.sequence));
@@ -104,7 +104,7 @@ describe.skipIf(!fixturesAvailable())('auditd records (real fixtures)', () => {
   });
 
   it('decodes the reverse-shell one-liner of the perl fixture', () => {
-    const [event] = parseAuditText(readFileSync(laurel('record-perl-reverse-shell.txt'), 'utf8')).map(decodeAuditEvent);
+    const [event] = parseAuditdText(readFileSync(laurel('record-perl-reverse-shell.txt'), 'utf8')).map(decodeAuditdEvent);
     expect(event!.argv![2]).toContain('exec("/bin/sh -i")');
     expect(event!.uid).toBe(0);
     expect(event!.auid).toBe(1000);
@@ -123,7 +123,7 @@ describe('audit log tail', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'audit-tail-'));
     const log = path.join(dir, 'audit.log');
     writeFileSync(log, 'old line before start\n');
-    const tail = new AuditLogTail(log);
+    const tail = new AuditdLogTail(log);
     expect(tail.read()).toEqual([]);
     appendFileSync(log, 'a\nb');
     expect(tail.read()).toEqual(['a']);

@@ -8,7 +8,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
-export interface AuditRecord {
+export interface AuditdRecord {
   type: string;
   /** Seconds since the epoch, with milliseconds. */
   time: number;
@@ -91,14 +91,14 @@ function isExecveArg(key: string): boolean {
 const HEADER = /^(?:node=(\S+) )?type=(\S+) msg=audit\((\d+(?:\.\d+)?):(\d+)\):?\s?/;
 
 /** One line of audit.log, or undefined for comments and lines that are not audit records. */
-export function parseAuditLine(line: string): AuditRecord | undefined {
+export function parseAuditdLine(line: string): AuditdRecord | undefined {
   const header = HEADER.exec(line);
   if (!header) return undefined;
   const type = header[2]!;
   const body = line.slice(header[0].length);
   const sep = body.indexOf('\u001d');
   const fields = parseFields(sep >= 0 ? body.slice(0, sep) : body, {}, type === 'EXECVE' ? encodedExecveKey : encodedKey);
-  const record: AuditRecord = { type, time: Number(header[3]), serial: Number(header[4]), fields, raw: line };
+  const record: AuditdRecord = { type, time: Number(header[3]), serial: Number(header[4]), fields, raw: line };
   if (header[1]) record.node = header[1];
   if (sep >= 0) record.enriched = parseFields(body.slice(sep + 1));
   return record;
@@ -109,7 +109,7 @@ export function present(value: string | undefined): string | undefined {
   return value === undefined || value === '(null)' || value === '(none)' || value === '?' ? undefined : value;
 }
 
-export interface AuditSockaddr {
+export interface AuditdSockaddr {
   family: 'inet' | 'inet6' | 'unix' | 'netlink' | 'other';
   ip?: string;
   port?: number;
@@ -120,7 +120,7 @@ export interface AuditSockaddr {
  * SOCKADDR's saddr: a struct sockaddr in hex. The family is in the architecture's byte order
  * (ppc64 writes it big-endian); port and address are in network order.
  */
-export function decodeSockaddr(hex: string, littleEndian = true): AuditSockaddr {
+export function decodeSockaddr(hex: string, littleEndian = true): AuditdSockaddr {
   const bytes = Buffer.from(hex, 'hex');
   if (bytes.length < 2) return { family: 'other' };
   const family = littleEndian ? bytes.readUInt16LE(0) : bytes.readUInt16BE(0);
@@ -152,14 +152,14 @@ const SYSCALLS: Record<string, Record<number, string>> = {
 };
 
 /** One audit event: the records sharing a serial. */
-export interface AuditEvent {
+export interface AuditdEvent {
   time: number;
   serial: number;
   node?: string;
-  records: AuditRecord[];
+  records: AuditdRecord[];
 }
 
-export interface DecodedAuditEvent extends AuditEvent {
+export interface DecodedAuditdEvent extends AuditdEvent {
   arch?: string;
   syscall?: string;
   success?: boolean;
@@ -174,7 +174,7 @@ export interface DecodedAuditEvent extends AuditEvent {
   proctitle?: string[];
   cwd?: string;
   paths: { name: string; nametype?: string; mode?: string }[];
-  sockaddr?: AuditSockaddr;
+  sockaddr?: AuditdSockaddr;
   /** open/openat flags (a1 or a2), to tell writes from reads. */
   openFlags?: number;
 }
@@ -187,7 +187,7 @@ function num(value: string | undefined): number | undefined {
 }
 
 /** EXECVE argv: `a0`..`aN`, or for long arguments `aN_len` with `aN[0]`, `aN[1]` chunks (possibly over several records). */
-export function execveArgv(records: AuditRecord[]): string[] | undefined {
+export function execveArgv(records: AuditdRecord[]): string[] | undefined {
   const execs = records.filter((r) => r.type === 'EXECVE');
   if (!execs.length) return undefined;
   const merged: Record<string, string> = {};
@@ -207,8 +207,8 @@ export function execveArgv(records: AuditRecord[]): string[] | undefined {
   return argv;
 }
 
-export function decodeAuditEvent(event: AuditEvent): DecodedAuditEvent {
-  const decoded: DecodedAuditEvent = { ...event, paths: [] };
+export function decodeAuditdEvent(event: AuditdEvent): DecodedAuditdEvent {
+  const decoded: DecodedAuditdEvent = { ...event, paths: [] };
   const syscall = event.records.find((r) => r.type === 'SYSCALL');
   let littleEndian = true;
   if (syscall) {
@@ -261,12 +261,12 @@ const SYSCALL_PARTS = new Set(['SYSCALL', 'EXECVE', 'CWD', 'PATH', 'PROCTITLE', 
  * add a SYSCALL record to it; an event whose EOE never comes (lost messages) is flushed once
  * the log has moved `window` serials past it, or by `flush()`. Serials wrap at 2^32.
  */
-export class AuditAssembler {
-  private readonly open = new Map<string, AuditEvent & { awaitEoe: boolean }>();
+export class AuditdAssembler {
+  private readonly open = new Map<string, AuditdEvent & { awaitEoe: boolean }>();
   private lastKey = '';
-  constructor(private readonly emit: (event: AuditEvent) => void, private readonly window = 16) {}
+  constructor(private readonly emit: (event: AuditdEvent) => void, private readonly window = 16) {}
 
-  push(record: AuditRecord): void {
+  push(record: AuditdRecord): void {
     const key = `${record.time}:${record.serial}`;
     const changed = key !== this.lastKey;
     this.lastKey = key;
@@ -287,7 +287,7 @@ export class AuditAssembler {
     if (changed) this.expire(record.serial);
   }
 
-  private finish(key: string, event: AuditEvent & { awaitEoe: boolean }): void {
+  private finish(key: string, event: AuditdEvent & { awaitEoe: boolean }): void {
     this.open.delete(key);
     const { awaitEoe: _, ...plain } = event;
     this.emit(plain);
@@ -317,11 +317,11 @@ export class AuditAssembler {
 }
 
 /** Parses a whole text into events, in the order they complete. */
-export function parseAuditText(text: string): AuditEvent[] {
-  const events: AuditEvent[] = [];
-  const assembler = new AuditAssembler((e) => events.push(e));
+export function parseAuditdText(text: string): AuditdEvent[] {
+  const events: AuditdEvent[] = [];
+  const assembler = new AuditdAssembler((e) => events.push(e));
   for (const line of text.split('\n')) {
-    const record = parseAuditLine(line);
+    const record = parseAuditdLine(line);
     if (record) assembler.push(record);
   }
   assembler.flush();
@@ -333,7 +333,7 @@ export function parseAuditText(text: string): AuditEvent[] {
  * was rotated (a new inode at the path) it finishes the old file first, then reads the new one
  * from its start; when it was truncated it starts over.
  */
-export class AuditLogTail {
+export class AuditdLogTail {
   private fd: number | undefined;
   private inode = 0;
   private position = 0;
