@@ -1,6 +1,6 @@
 /** Image analysis: open any image transport, read its layers once, and list what is installed. */
 export { openImage, analyzeImage, inventoryImage, type OpenImageOptions, type AnalyzeOptions, type AnalysisProgress, type ImageAnalysis, type ImageDescription } from './scan.js';
-export { parseReference, parseImageSource, formatReference, isDigest, isPathComponent, isTag, type ImageReference, type ImageSourceSpec } from './reference.js';
+export { parseReference, parseWrittenReference, parseImageSource, formatReference, isDigest, isPathComponent, isTag, type ImageReference, type ImageSourceSpec } from './reference.js';
 export { parsePlatform, formatPlatform, type Platform, type ImageConfig } from './oci.js';
 export type { ImageSource, LayerRef } from './sources/source.js';
 export { memoryLayerCache, storeLayerCache, analyzerKey, forgetRecentAnalyses, type LayerCache } from './cache.js';

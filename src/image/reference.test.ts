@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatReference, parseImageSource, parseReference } from './reference.js';
+import { formatReference, parseImageSource, parseReference, parseWrittenReference } from './reference.js';
 import { dockerConfigCredentials, parseChallenges } from './registry/auth.js';
 import { parsePlatform, selectPlatform } from './oci.js';
 
@@ -25,6 +25,14 @@ describe('image references', () => {
 
   it.each(['', 'app/UPPER', 'app:bad tag', 'app@sha256:short', 'a//b', 'app:-tag'])('rejects %j with a typed error', (input) => {
     expect(() => parseReference(input)).toThrow(expect.objectContaining({ code: 'image.reference.invalid', field: 'image' }));
+  });
+
+  it('reads a reference as a manifest writes it: no latest filled in, undefined for what is no reference', () => {
+    expect(parseWrittenReference('nginx')).toEqual({ registry: 'docker.io', repository: 'library/nginx' });
+    expect(parseWrittenReference('docker.io/nginx:1.27')).toEqual({ registry: 'docker.io', repository: 'library/nginx', tag: '1.27' });
+    expect(parseWrittenReference('registry.example.com:5000/shop/app')).toEqual({ registry: 'registry.example.com:5000', repository: 'shop/app' });
+    expect(parseWrittenReference('app@sha256:' + 'c'.repeat(64))).toEqual({ registry: 'docker.io', repository: 'library/app', digest: 'sha256:' + 'c'.repeat(64) });
+    for (const bad of ['', 'app/UPPER', 'app:bad tag', 'app@sha256:short']) expect(parseWrittenReference(bad)).toBeUndefined();
   });
 
   it('splits transports the way skopeo does', () => {

@@ -49,16 +49,34 @@ export function isTag(value: string): boolean {
   return TAG.test(value);
 }
 
+/** Pulling a reference: `latest` when it names neither tag nor digest; throws on anything else than a reference. */
 export function parseReference(input: string): ImageReference {
+  const ref = readReference(input);
+  if (typeof ref === 'string') throw invalid(input, ref);
+  return ref.tag || ref.digest ? ref : { ...ref, tag: 'latest' };
+}
+
+/**
+ * Judging a reference as a manifest writes it (policies): the same grammar and normalisation, but
+ * no `latest` filled in (a missing tag is itself what a policy reports) and undefined, not an
+ * error, for a string that is no reference (the kubelet would refuse it as InvalidImageName).
+ */
+export function parseWrittenReference(input: string): ImageReference | undefined {
+  const ref = readReference(input);
+  return typeof ref === 'string' ? undefined : ref;
+}
+
+/** The reference as written, or why it is not one. */
+function readReference(input: string): ImageReference | string {
   const ref = input.trim();
-  if (!ref) throw invalid(input, 'empty');
+  if (!ref) return 'empty';
   let rest = ref;
   let digest: string | undefined;
   const at = rest.indexOf('@');
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw invalid(input, `bad digest "${digest}"`);
+    if (!DIGEST.test(digest)) return `bad digest "${digest}"`;
   }
   let tag: string | undefined;
   const lastSlash = rest.lastIndexOf('/');
@@ -66,7 +84,7 @@ export function parseReference(input: string): ImageReference {
   if (colon > lastSlash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw invalid(input, `bad tag "${tag}"`);
+    if (!TAG.test(tag)) return `bad tag "${tag}"`;
   }
   const parts = rest.split('/');
   let registry = DOCKER_HUB;
@@ -74,16 +92,13 @@ export function parseReference(input: string): ImageReference {
   if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase())) {
     registry = first;
     parts.shift();
-    if (!HOST.test(registry)) throw invalid(input, `bad registry host "${registry}"`);
+    if (!HOST.test(registry)) return `bad registry host "${registry}"`;
   }
   if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DOCKER_HUB;
-  if (parts.length === 0 || parts.some((p) => !COMPONENT.test(p))) {
-    throw invalid(input, 'repository names are lowercase letters, digits and separators (. _ __ -)');
-  }
+  if (parts.length === 0 || parts.some((p) => !COMPONENT.test(p))) return 'repository names are lowercase letters, digits and separators (. _ __ -)';
   if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library');
   const repository = parts.join('/');
-  if (repository.length > 255) throw invalid(input, 'repository name longer than 255 characters');
-  if (!tag && !digest) tag = 'latest';
+  if (repository.length > 255) return 'repository name longer than 255 characters';
   return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 

@@ -18,45 +18,6 @@ export function perContainer<P>(ctx: PolicyContext<P>, check: (c: ContainerRef) 
   return out ?? NONE;
 }
 
-export interface ImageReference {
-  /** Registry host, `docker.io` for Docker Hub short names. */
-  registry: string;
-  repository: string;
-  tag?: string;
-  digest?: string;
-  /** `registry/repository`, what allowed-registry prefixes are matched against. */
-  name: string;
-}
-
-/**
- * Docker's reference normalisation (distribution/reference): the first component is a registry
- * only if it has a dot or a port or is `localhost`; otherwise the image is on Docker Hub.
- * Written here rather than imported because capabilities only import each other's index.
- */
-export function parseImageReference(image: string): ImageReference {
-  let rest = image.trim();
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) { digest = rest.slice(at + 1); rest = rest.slice(0, at); }
-  let tag: string | undefined;
-  const slash = rest.lastIndexOf('/');
-  const colon = rest.lastIndexOf(':');
-  if (colon > slash) { tag = rest.slice(colon + 1); rest = rest.slice(0, colon); }
-  const first = rest.split('/')[0] ?? '';
-  let registry = 'docker.io';
-  let repository = rest;
-  if (rest.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    registry = first;
-    repository = rest.slice(first.length + 1);
-  } else if (!rest.includes('/')) {
-    repository = `library/${rest}`;
-  }
-  const ref: ImageReference = { registry, repository, name: `${registry}/${repository}` };
-  if (tag !== undefined) ref.tag = tag;
-  if (digest !== undefined) ref.digest = digest;
-  return ref;
-}
-
 /** `500m` / `2` / `1Gi` / `512Mi` to base units, for limit maximums. */
 export function parseQuantity(value: unknown): number | undefined {
   if (typeof value === 'number') return value;

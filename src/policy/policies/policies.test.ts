@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compilePolicySet, evaluateObject } from '../engine.js';
 import { parseManifests } from '../kube/manifests.js';
 import type { AnyPolicy } from '../model.js';
-import { BUILTIN_POLICIES } from './index.js';
+import { BUILTIN_POLICIES, DEFAULT_POLICY_IDS } from './index.js';
 
 /** Each policy alone, with its sample parameters, enabled even if off by default. */
 function only(policy: AnyPolicy) {
@@ -23,6 +23,26 @@ describe('built-in policies run their gatekeeper-style samples', () => {
     for (const p of BUILTIN_POLICIES) {
       expect(p.title && p.description && p.remediation && p.control, p.id).toBeTruthy();
     }
+  });
+
+  it('with no configuration run Pod Security baseline and Defender\'s default recommendations; the rest is opt-in', () => {
+    expect([...DEFAULT_POLICY_IDS].sort()).toEqual([
+      'allowed-capabilities', 'allowed-host-paths', 'allowed-ports', 'allowed-registries', 'allowed-users-groups',
+      'apparmor-profile', 'automount-service-account-token', 'container-limits', 'host-namespaces', 'host-network-ports',
+      'ingress-https-only', 'no-default-namespace', 'no-privilege-escalation', 'no-privileged-containers',
+      'pod-security-baseline', 'read-only-root-filesystem',
+    ]);
+    // What no configuration does to a privileged pod sharing the host's PID namespace, and to a plain-HTTP Ingress.
+    const set = compilePolicySet(BUILTIN_POLICIES);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { hostPID: true, containers: [{ name: 'c', image: 'nginx', securityContext: { privileged: true } }] } };
+    const fired = new Set(evaluateObject(set, pod).map((r) => r.policy));
+    expect(fired).toContain('pod-security-baseline');
+    expect(fired).toContain('no-privileged-containers');
+    expect(fired).toContain('host-namespaces');
+    expect(fired).not.toContain('pod-security-restricted');
+    expect(fired).not.toContain('image-tag-pinned');
+    const ingress = examples(BUILTIN_POLICIES.find((p) => p.id === 'ingress-https-only')!, 'disallowed')[0]!;
+    expect(evaluateObject(set, ingress).map((r) => r.policy)).toEqual(['ingress-https-only']);
   });
 
   for (const policy of BUILTIN_POLICIES) {
@@ -48,4 +68,31 @@ describe('built-in policies run their gatekeeper-style samples', () => {
       });
     });
   }
+});
+
+describe('image policies read references with the image grammar (image/reference.ts)', () => {
+  const pod = (image: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [{ name: 'c', image }] } });
+  const policy = (id: string) => BUILTIN_POLICIES.find((p) => p.id === id)!;
+  const messages = (id: string, image: string, parameters?: object) => {
+    const set = parameters ? compilePolicySet([policy(id)], { policies: { [id]: { effect: 'audit', parameters } } }) : only(policy(id));
+    return evaluateObject(set, pod(image)).map((r) => r.message);
+  };
+
+  it('reports a missing tag as such and a string that is no reference as invalid, never as pinned or allowed', () => {
+    expect(messages('image-tag-pinned', 'nginx')).toEqual(['container "c" image "nginx" has no tag (defaults to latest)']);
+    expect(messages('image-tag-pinned', 'nginx:1.27')).toEqual([]);
+    expect(messages('image-tag-pinned', 'Shop/App:1')).toEqual(['container "c" image "Shop/App:1" is not a valid image reference']);
+    expect(messages('image-digest-required', `nginx@sha256:${'a'.repeat(64)}`)).toEqual([]);
+    expect(messages('image-digest-required', 'nginx@sha256:short')).toHaveLength(1);
+    expect(messages('allowed-registries', 'registry.example.com/shop/api:2')).toEqual([]);
+    expect(messages('allowed-registries', 'registry.example.com/Shop/api:2')).toHaveLength(1);
+  });
+
+  it('normalises Docker Hub names the way docker does', () => {
+    const hub = { registries: ['docker.io/library/'] };
+    expect(messages('allowed-registries', 'nginx:1.27', hub)).toEqual([]);
+    expect(messages('allowed-registries', 'docker.io/nginx:1.27', hub)).toEqual([]);
+    expect(messages('allowed-registries', 'index.docker.io/library/nginx:1.27', hub)).toEqual([]);
+    expect(messages('allowed-registries', 'bitnami/redis:7', hub)).toHaveLength(1);
+  });
 });

@@ -1,5 +1,6 @@
+import { parseWrittenReference, type ImageReference } from '../../../image/index.js';
 import type { PolicyDefinition } from '../../model.js';
-import { parseImageReference, perContainer, q } from '../helpers.js';
+import { perContainer, q } from '../helpers.js';
 
 export interface Parameters {
   /** Allowed `registry/repository` prefixes, e.g. `registry.example.com/` or `docker.io/library/`. Empty: any. */
@@ -11,9 +12,10 @@ export interface Parameters {
  * matches `nginx`); a bare host matches the registry exactly, so `registry.example.com` never
  * admits `registry.example.com.evil.io/...`.
  */
-function allowedBy(prefix: string, image: string, ref: ReturnType<typeof parseImageReference>): boolean {
+function allowedBy(prefix: string, image: string, ref: ImageReference): boolean {
   if (!prefix.includes('/')) return ref.registry === prefix;
-  return image.startsWith(prefix) || ref.name.startsWith(prefix) || `${ref.name}/`.startsWith(prefix);
+  const name = `${ref.registry}/${ref.repository}`;
+  return image.startsWith(prefix) || name.startsWith(prefix) || `${name}/`.startsWith(prefix);
 }
 
 export const allowedRegistries: PolicyDefinition<Parameters> = {
@@ -32,8 +34,9 @@ export const allowedRegistries: PolicyDefinition<Parameters> = {
     if (allowed.length === 0) return [];
     return perContainer(ctx, (c) => {
       const image = String(c.container.image ?? '');
-      const ref = parseImageReference(image);
-      if (allowed.some((prefix) => allowedBy(prefix, image, ref))) return undefined;
+      // A string that is no reference names no registry: it is never allowed.
+      const ref = parseWrittenReference(image);
+      if (ref && allowed.some((prefix) => allowedBy(prefix, image, ref))) return undefined;
       return { message: `container ${q(c.name)} image ${q(image)} is not from an allowed registry (${allowed.join(', ')})`, container: c.name, field: `${c.path}.image` };
     });
   },

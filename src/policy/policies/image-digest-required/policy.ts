@@ -1,5 +1,6 @@
+import { parseWrittenReference } from '../../../image/index.js';
 import type { PolicyDefinition } from '../../model.js';
-import { parseImageReference, perContainer, q } from '../helpers.js';
+import { perContainer, q } from '../helpers.js';
 
 export type Parameters = Record<string, never>;
 
@@ -15,7 +16,7 @@ export const imageDigestRequired: PolicyDefinition<Parameters> = {
   onUpdate: 'always',
   evaluate: (ctx) => perContainer(ctx, (c) => {
     const image = String(c.container.image ?? '');
-    return parseImageReference(image).digest
+    return parseWrittenReference(image)?.digest
       ? undefined
       : { message: `container ${q(c.name)} image ${q(image)} is not referenced by digest`, container: c.name, field: `${c.path}.image` };
   }),

@@ -1,5 +1,6 @@
+import { parseWrittenReference } from '../../../image/index.js';
 import type { PolicyDefinition } from '../../model.js';
-import { parseImageReference, perContainer, q } from '../helpers.js';
+import { perContainer, q } from '../helpers.js';
 
 export interface Parameters { disallowedTags: string[] }
 
@@ -11,11 +12,13 @@ export const imageTagPinned: PolicyDefinition<Parameters> = {
   remediation: 'Reference a version tag or a digest (image:1.2.3 or image@sha256:...).',
   control: 'Remediate security configurations',
   appliesTo: 'pods',
-  defaults: { effect: 'audit', parameters: { disallowedTags: ['latest'] } },
+  // Opt-in: not in Defender's default set nor Pod Security baseline (issue 20).
+  defaults: { effect: 'disabled', parameters: { disallowedTags: ['latest'] } },
   onUpdate: 'always',
   evaluate: (ctx) => perContainer(ctx, (c) => {
     const image = String(c.container.image ?? '');
-    const ref = parseImageReference(image);
+    const ref = parseWrittenReference(image);
+    if (!ref) return { message: `container ${q(c.name)} image ${q(image)} is not a valid image reference`, container: c.name, field: `${c.path}.image` };
     if (ref.digest) return undefined;
     if (ref.tag === undefined) return { message: `container ${q(c.name)} image ${q(image)} has no tag (defaults to latest)`, container: c.name, field: `${c.path}.image` };
     if (ctx.parameters.disallowedTags.includes(ref.tag)) return { message: `container ${q(c.name)} image ${q(image)} uses the ${q(ref.tag)} tag`, container: c.name, field: `${c.path}.image` };
