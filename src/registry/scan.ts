@@ -1,7 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { alertFeed, isPlanEnabled, queueNotifications, recordImageScan, recordThreats, replaceImageFindings, type DetectedThreat } from '../center/index.js';
-import { saveRecommendations } from '../center/recommendations.js';
-import { refreshSecureScore } from '../center/score-refresh.js';
+import { announceAlerts, isPlanEnabled, meterImageScan, recordImageScan, recordInTransaction, refreshSecureScore, replaceImageFindings, saveRecommendations, type DetectedThreat } from '../center/index.js';
 import { PalisadeError, type Clock, type Config, type Finding, type ImageInventory } from '../core/index.js';
 import { analyzeImage, openImage, storeLayerCache } from '../image/index.js';
 import { runOnce, type JobDefinition } from '../jobs/index.js';
@@ -99,18 +97,16 @@ async function recordScan(context: ScanContext, request: ScanRequest & { digest:
     const gained = await replaceImageFindings(tx, request.digest, findings);
     await markImageScanned(tx, request.digest, at);
     // Metered whether or not anything was found: Defender bills per scanned image.
-    await tx.insertInto('usage').values({ meter: 'image_scans', scope: `registry:${request.registry}`, quantity: 1, source_key: key, at })
-      .onConflict((oc) => oc.column('source_key').doNothing()).execute();
+    await meterImageScan(tx, request.registry, key, at);
     const threats = gained.length ? [newVulnerabilityThreat(request, gained, at)] : [];
-    const { created } = await recordThreats(tx, threats);
-    await queueNotifications(tx, created, at);
+    const { created } = await recordInTransaction(tx, threats, at);
     return created;
   });
   if (!outcome.done) {
     if (options.retried) await refreshRegistryPosture(store, request.registry, at);
     return { digest: request.digest, status: 'already-scanned' };
   }
-  await alertFeed(store).publish(outcome.result ?? []);
+  await announceAlerts(store, outcome.result ?? []);
   await refreshRegistryPosture(store, request.registry, at);
   context.logger?.info({ digest: request.digest, registry: request.registry, findings: findings.length }, 'image scanned');
   return { digest: request.digest, status: 'scanned', findings: findings.length, newAlerts: outcome.result?.length ?? 0 };
