@@ -1,29 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPostgres, postgresAvailable } from '../../test/support/postgres.js';
+import { postgresAvailable } from '../../test/support/postgres.js';
+import { createTestStoreLocation, STORE_BACKENDS, type TestStoreLocation } from '../../test/support/store.js';
 import { openStore, type Store } from '../store/index.js';
 import { StoreDetectionState } from './state-store.js';
 
-type Location = { dataDir: string } | { databaseUrl: string };
-
-const backends: Array<[string, () => Promise<{ location: Location; cleanup: () => Promise<void> } | undefined>]> = [
-  ['pglite', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-audit-state-'));
-    return { location: { dataDir: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
-  }],
-  ['postgres', async () => {
-    if (!(await postgresAvailable())) return undefined;
-    const db = await createTestPostgres();
-    return { location: { databaseUrl: db.url }, cleanup: () => db.drop() };
-  }],
-];
-
-describe.each(backends)('audit detection state on %s', (_kind, make) => {
-  let backend: Awaited<ReturnType<typeof make>>;
+describe.each(STORE_BACKENDS)('audit detection state on %s', (kind) => {
+  let backend: TestStoreLocation | undefined;
   beforeAll(async () => {
-    backend = await make();
+    if (kind === 'postgres' && !(await postgresAvailable())) return;
+    backend = await createTestStoreLocation({ backend: kind, name: 'audit-state' });
   });
   afterAll(async () => backend?.cleanup());
 

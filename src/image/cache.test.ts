@@ -1,9 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPostgres, postgresAvailable } from '../../test/support/postgres.js';
-import { openStore, type Store } from '../store/index.js';
+import { createTestStoreIfAvailable, STORE_BACKENDS } from '../../test/support/store.js';
 import { analyzerKey, forgetRecentAnalyses, memoryLayerCache, storeLayerCache, type LayerCache } from './cache.js';
 import { DEFAULT_CATALOGERS } from './catalog/index.js';
 import type { LayerAnalysis } from './layers.js';
@@ -21,17 +17,10 @@ const analysis = (diffId: string, version: string): LayerAnalysis => ({
 
 const backends: Array<[string, () => Promise<{ cache: LayerCache; cleanup: () => Promise<void> } | undefined>]> = [
   ['memory', async () => ({ cache: memoryLayerCache(), cleanup: async () => undefined })],
-  ['pglite', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-image-cache-'));
-    const store: Store = await openStore({ dataDir: dir });
-    return { cache: storeLayerCache(store.db), cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
-  }],
-  ['postgres', async () => {
-    if (!(await postgresAvailable())) return undefined;
-    const db = await createTestPostgres();
-    const store = await openStore({ databaseUrl: db.url });
-    return { cache: storeLayerCache(store.db), cleanup: async () => { await store.close(); await db.drop(); } };
-  }],
+  ...STORE_BACKENDS.map((backend): [string, () => Promise<{ cache: LayerCache; cleanup: () => Promise<void> } | undefined>] => [backend, async () => {
+    const temp = await createTestStoreIfAvailable({ backend, name: 'image-cache' });
+    return temp && { cache: storeLayerCache(temp.store.db), cleanup: temp.close };
+  }]),
 ];
 
 describe.each(backends)('layer analysis cache (%s)', (kind, make) => {

@@ -3,31 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPostgres, postgresAvailable, type TestPostgres } from '../../test/support/postgres.js';
+import { createTestPostgres, postgresAvailable } from '../../test/support/postgres.js';
+import { createTestStoreIfAvailable, STORE_BACKENDS, type TestStore } from '../../test/support/store.js';
 import { createInitialAdminToken, createToken, hasActiveAdminToken, isMigrated, listTokens, openStore, revokeToken, verifyToken, type Store } from './index.js';
 
 /** One suite, both backends: the embedded default and a real PostgreSQL. */
-const backends: Array<[string, () => Promise<{ store: Store; cleanup: () => Promise<void> }>]> = [
-  ['pglite', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-store-'));
-    const store = await openStore({ dataDir: dir });
-    return { store, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
-  }],
-  ['postgres', async () => {
-    const pgdb: TestPostgres = await createTestPostgres();
-    const store = await openStore({ databaseUrl: pgdb.url });
-    return { store, cleanup: async () => { await store.close(); await pgdb.drop(); } };
-  }],
-];
-
-describe.each(backends)('store on %s', (kind, make) => {
+describe.each(STORE_BACKENDS)('store on %s', (backend) => {
   let store: Store;
-  let cleanup: () => Promise<void>;
+  let temp: TestStore | undefined;
   beforeAll(async () => {
-    if (kind === 'postgres' && !(await postgresAvailable())) return;
-    ({ store, cleanup } = await make());
+    temp = await createTestStoreIfAvailable({ backend });
+    if (temp) store = temp.store;
   });
-  afterAll(async () => cleanup?.());
+  afterAll(async () => temp?.close());
 
   it('applies every migration, including the job queue schema', async (ctx) => {
     if (!store) ctx.skip();

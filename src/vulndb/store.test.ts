@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestPostgres, postgresAvailable, type TestPostgres } from '../../test/support/postgres.js';
+import { createTestStoreIfAvailable, STORE_BACKENDS, type TestStore } from '../../test/support/store.js';
 import { ManualClock, sequentialIds, type InstalledPackage } from '../core/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { type Store } from '../store/index.js';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
 import { AdvisoryIndex, dbStatus, importOsv, matchInventory, matchPackages, packagesForAdvisories, updateFromOsvDev, validateOsvRecord, vulndbJobs, type AdvisoryChange } from './index.js';
 import { dpkgInventory, osvRecords, readImageFile } from './testing/fixtures.js';
@@ -20,35 +19,18 @@ function npmRecord(id: string, name: string, fixed: string, modified = '2024-01-
 }
 
 /** One suite, both backends: the embedded default and a real PostgreSQL. */
-const backends: Array<[string, () => Promise<{ store: Store; cleanup: () => Promise<void> } | undefined>]> = [
-  ['pglite', async () => {
-    const store = await openStore({ dataDir: path.join(dir, 'data') });
-    return { store, cleanup: () => store.close() };
-  }],
-  ['postgres', async () => {
-    if (!(await postgresAvailable())) return undefined;
-    const pgdb: TestPostgres = await createTestPostgres();
-    const store = await openStore({ databaseUrl: pgdb.url });
-    return { store, cleanup: async () => { await store.close(); await pgdb.drop(); } };
-  }],
-];
-
 let dir: string;
 
-describe.each(backends)('vulndb store on %s', (_kind, make) => {
+describe.each(STORE_BACKENDS)('vulndb store on %s', (backend) => {
   let store: Store;
-  let cleanup: (() => Promise<void>) | undefined;
+  let temp: TestStore | undefined;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-vulndb-'));
-    const made = await make();
-    if (made) ({ store, cleanup } = made);
+    temp = await createTestStoreIfAvailable({ backend, name: 'vulndb' });
+    if (temp) ({ store, dir } = temp);
   });
 
-  afterAll(async () => {
-    await cleanup?.();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => temp?.close());
 
   beforeEach((ctx) => {
     if (!store) ctx.skip();
