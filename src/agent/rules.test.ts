@@ -10,8 +10,9 @@ import type { HostEvent } from './events.js';
 
 const TEST_THREAT_LIST = ['198.51.100.0/24', '2001:db8:bad::/48'];
 
+const set = loadAgentRules();
+
 describe('built-in agent rules', () => {
-  const set = loadAgentRules();
   const engine = new AgentRuleEngine(set, { lists: { threat_intel: TEST_THREAT_LIST } });
 
   it('covers every detection the node agent promises', () => {
@@ -51,6 +52,37 @@ describe('built-in agent rules', () => {
     expect(alert!.evidence[0]!.event).toBe(event);
     expect(alert!.evidence[0]!.node).toBe('node-a');
     expect(engine.evaluate('node-a', event)[0]!.id).toBe(alert!.id);
+  });
+});
+
+describe('user rule files', () => {
+  it('widen a rule\'s exceptions without editing it: the fire sample they name is silenced, the others still fire', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-rules-'));
+    writeFileSync(path.join(dir, 'site.yaml'), [
+      'rules:',
+      '  - id: agent.package-manager-in-container',
+      '    exceptions: [{ name: site_builders, fields: [container.id, process.name], comps: [equals, in], values: [[c1, [apt-get]]] }]',
+      '    override: { exceptions: append }',
+      'macros:',
+      "  user_known_package_manager_in_container: { condition: { process.name: gcc }, append: true }",
+    ].join('\n'));
+    const builtin = loadAgentRules();
+    const site = loadAgentRules({ dir });
+    const rule = (set: typeof site) => set.rules.find((r) => r.id === 'agent.package-manager-in-container')!;
+    const fires = (set: typeof site, e: HostEvent) => new AgentRuleEngine(set).match(e).some((r) => r.id === 'agent.package-manager-in-container');
+    const [aptGet, gcc] = rule(builtin).samples.fire.map((s) => s.events[0]!);
+    expect(fires(builtin, aptGet!)).toBe(true);
+    expect(fires(builtin, gcc!)).toBe(true);
+    // apt-get in c1 is excepted by the appended exception, gcc by the widened user_known_* macro.
+    expect(fires(site, aptGet!)).toBe(false);
+    expect(fires(site, gcc!)).toBe(false);
+    expect(fires(site, sampleEvent({ kind: 'exec', process: { name: 'apk', exe: '/sbin/apk', argv: ['apk', 'add', 'nmap'] }, container: { id: 'c1', runtime: 'containerd' }, mainProcess: false }))).toBe(true);
+  });
+
+  it('alert titles fill in event fields', () => {
+    const event = set.rules.find((r) => r.id === 'agent.package-manager-in-container')!.samples.fire[0]!.events[0]!;
+    expect(new AgentRuleEngine(set).evaluate('node-a', event).find((a) => a.rule === 'agent.package-manager-in-container')?.title)
+      .toBe('Package manager or compiler (apt-get) run in container c1');
   });
 });
 

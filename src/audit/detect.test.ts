@@ -83,6 +83,26 @@ rules:
     expect(custom.rules.find((r) => r.rule.id === 'k8s.nodeport-service')!.rule.enabled).toBe(false);
   });
 
+  it('a user file widens a user_known_* macro and silences a built-in fire sample, without editing the rule', () => {
+    const exec = rules.rules.find((r) => r.rule.id === 'k8s.exec-into-pod')!;
+    const sample = exec.rule.samples.fire[1]!.events.at(-1)!;
+    const fired = (set: typeof rules) => analyzeAuditEvents([sample], { rules: set }).alerts.filter((a) => a.rule === 'k8s.exec-into-pod');
+    // The built-in alert names the pod and the user (a templated title).
+    expect(fired(rules).map((a) => a.title)).toEqual([`Exec into pod ${sample.objectRef!.namespace}/${sample.objectRef!.name} by ${sample.user.username}`]);
+    const dir = mkdtempSync(path.join(tmpdir(), 'rules-'));
+    writeFileSync(path.join(dir, 'site.yaml'), `
+macros:
+  user_known_exec_pod_activities:
+    condition: { username: ['${sample.user.username}'] }
+    append: true
+`);
+    const site = loadAuditRules({ dir });
+    expect(fired(site)).toEqual([]);
+    // Only that user is silenced; the rule's other fire samples still fire.
+    const other = site.rules.find((r) => r.rule.id === 'k8s.exec-into-pod')!.rule.samples.fire[2]!.events.at(-1)!;
+    expect(analyzeAuditEvents([other], { rules: site }).alerts.map((a) => a.rule)).toContain('k8s.exec-into-pod');
+  });
+
   it('rejects bad rule files with the file, rule and field named', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'rules-'));
     mkdirSync(path.join(dir, 'x'));

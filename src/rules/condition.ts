@@ -353,7 +353,8 @@ export function compileCondition<E>(condition: unknown, lists: Lists, schema: Ev
       const tests = TESTS.filter((t) => t in c);
       if (tests.length !== 1) ruleError(code, where, `field ${String(value)} needs exactly one of ${TESTS.join(', ')}`);
       const name = tests[0]!;
-      parts.push(compilePathTests(compilePath(value, schema, `${where}.field`, relative), [[name, c[name]]], lists, code, where));
+      const field = !relative && typeof value === 'string' ? schema.aliases?.[value] ?? value : value;
+      parts.push(compilePathTests(compilePath(field, schema, `${where}.field`, relative), [[name, c[name]]], lists, code, where));
     } else if ((TESTS as readonly string[]).includes(key) && 'field' in c) {
       // the test beside `field:`, compiled with it
     } else {
