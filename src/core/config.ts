@@ -42,9 +42,11 @@ export interface Config {
   rulesDir: string | undefined;
   /** Cron (UTC) of the vulnerability database refresh from osv.dev; `off` for air-gapped installs. */
   dbUpdateSchedule: string;
-  /** Cron (UTC) of the rescan of images pulled within `rescanWindowDays`. */
+  /** Cron (UTC) of the rescan of images pulled within `rescanWindowDays`, pushed within `rescanPushedWindowDays`, or running. */
   rescanSchedule: string;
   rescanWindowDays: number;
+  rescanPushedWindowDays: number;
+  rescanRunningImages: boolean;
   /** Cron (UTC) of polling registries that send no webhooks. */
   pollSchedule: string;
   /** Live clusters whose posture is assessed on `postureSchedule` through the Kubernetes API. */
@@ -105,7 +107,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'rulesDir', env: 'PALISADE_RULES_DIR', kind: 'path', default: undefined, description: 'directory of extra detection rules' },
   { key: 'dbUpdateSchedule', env: 'PALISADE_DB_UPDATE_SCHEDULE', kind: 'cron', default: '0 2 * * *', description: 'cron (UTC) of the osv.dev refresh, or off' },
   { key: 'rescanSchedule', env: 'PALISADE_RESCAN_SCHEDULE', kind: 'cron', default: '0 3 * * *', description: 'cron (UTC) of the rescan of recently pulled images, or off' },
-  { key: 'rescanWindowDays', env: 'PALISADE_RESCAN_WINDOW_DAYS', kind: 'int', default: 30, min: 1, max: 365, description: 'images pulled within this many days are rescanned' },
+  { key: 'rescanWindowDays', env: 'PALISADE_RESCAN_WINDOW_DAYS', kind: 'int', default: 30, min: 0, max: 365, description: 'images pulled within this many days are rescanned (0: not by pull)' },
+  { key: 'rescanPushedWindowDays', env: 'PALISADE_RESCAN_PUSHED_WINDOW_DAYS', kind: 'int', default: 90, min: 0, max: 3650, description: 'images pushed within this many days are rescanned (0: not by push)' },
+  { key: 'rescanRunningImages', env: 'PALISADE_RESCAN_RUNNING_IMAGES', kind: 'bool', default: true, description: 'every image a connected cluster runs is rescanned' },
   { key: 'prices', env: 'PALISADE_PRICES', kind: 'mapping', default: undefined, description: 'price table overrides (YAML mapping; in the environment as JSON)' },
   { key: 'pollSchedule', env: 'PALISADE_POLL_SCHEDULE', kind: 'cron', default: '*/15 * * * *', description: 'cron (UTC) of registry polling, or off' },
   { key: 'clusters', env: 'PALISADE_CLUSTERS', kind: 'clusters', default: [], description: 'clusters to assess: NAME=in-cluster or NAME=KUBECONFIG[#CONTEXT], comma-separated' },

@@ -1,8 +1,11 @@
+import { sql } from 'kysely';
 import { alertFeed, latestInventories, queueNotifications, recordThreats, replaceImageFindings } from '../center/index.js';
 import type { Clock } from '../core/index.js';
+import { parseReference } from '../image/index.js';
 import type { JobDefinition, JobQueue } from '../jobs/index.js';
-import { imagesPulledSince, type Store } from '../store/index.js';
+import { imageId, type Store } from '../store/index.js';
 import { matchInventory } from '../vulndb/index.js';
+import { KINDS_WITH_PULL_EVENTS, type RegistryKind } from './connectors/index.js';
 import { newVulnerabilityThreat, type ScanRequest } from './scan.js';
 import { queueScans } from './scan-queue.js';
 
@@ -11,15 +14,106 @@ export const REMATCH_QUEUE = 'registry-rematch';
 export const DEFAULT_RESCAN_WINDOW_DAYS = 30;
 
 /**
- * The daily rescan: every image pulled within the window is scanned again, since new
- * vulnerabilities appear daily. Layers come from the analysis cache, so this costs little.
+ * What the daily rescan covers: Defender for Containers' current schedule. An image qualifies by
+ * any one criterion, whatever its registry sends. A window of 0 days turns its criterion off.
  */
-export async function queueDailyRescans(context: { store: Store; jobs: JobQueue; clock: Clock }, windowDays = DEFAULT_RESCAN_WINDOW_DAYS): Promise<number> {
+export interface RescanSchedule {
+  /** Images pulled within this many days (Defender: 30). */
+  pulledWithinDays: number;
+  /** Images pushed within this many days (Defender: 90). */
+  pushedWithinDays: number;
+  /** Every image a connected cluster runs, as its last posture scan listed it (Defender: on). */
+  running: boolean;
+}
+
+export const DEFAULT_RESCAN_SCHEDULE: RescanSchedule = { pulledWithinDays: DEFAULT_RESCAN_WINDOW_DAYS, pushedWithinDays: 90, running: true };
+
+export interface RescanCandidate {
+  registry: string;
+  repository: string;
+  digest: string;
+  /** Which criteria it met: `pulled`, `pushed`, `running`. */
+  reasons: Array<'pulled' | 'pushed' | 'running'>;
+}
+
+/**
+ * Registries that send no pull events (ACR, Docker Hub, polled registries) would never have a
+ * recent pull, so their images' last pull is taken from what clusters run: an image a cluster was
+ * seen running (registry host, repository and digest of the container's image) was pulled by then.
+ * Returns how many images got a later last-pull time.
+ */
+export async function lastPullsFromRunningImages(store: Store): Promise<number> {
+  const registries = await store.db.selectFrom('registries').select(['name', 'url', 'kind', 'poll']).execute();
+  const silent = new Map<string, string[]>();
+  for (const r of registries) {
+    if (KINDS_WITH_PULL_EVENTS.has(r.kind as RegistryKind) && !r.poll) continue;
+    const host = registryHost(r.url, r.kind);
+    silent.set(host, [...(silent.get(host) ?? []), r.name]);
+  }
+  if (silent.size === 0) return 0;
+  const running = await store.db.selectFrom('running_images').select(['image', 'digest', sql<Date | string>`max(seen_at)`.as('seen')])
+    .where('digest', 'is not', null).groupBy(['image', 'digest']).execute();
+  const latest = new Map<string, Date>();
+  for (const row of running) {
+    let reference;
+    try {
+      reference = parseReference(row.image);
+    } catch {
+      continue; // a runtime's odd image string; nothing to attribute
+    }
+    for (const name of silent.get(reference.registry) ?? []) {
+      const id = imageId(name, reference.repository, row.digest!);
+      const seen = new Date(row.seen);
+      const previous = latest.get(id);
+      if (!previous || previous < seen) latest.set(id, seen);
+    }
+  }
+  if (latest.size === 0) return 0;
+  const rows = sql.join([...latest].map(([id, at]) => sql`(${id}, ${at.toISOString()}::timestamptz)`));
+  const updated = await sql`update images set last_pulled = v.at from (values ${rows}) as v(id, at)
+    where images.id = v.id and (images.last_pulled is null or images.last_pulled < v.at)`.execute(store.db);
+  return Number(updated.numAffectedRows ?? 0);
+}
+
+/** The registry host a running image names for a connected registry (`docker.io` for Docker Hub, as image references write it). */
+function registryHost(url: string, kind: string): string {
+  return kind === 'dockerhub' ? 'docker.io' : new URL(url).host;
+}
+
+/** The images the schedule covers, each once, with the criteria it met; deleted images never. */
+export async function rescanCandidates(store: Store, now: Date, schedule: RescanSchedule): Promise<RescanCandidate[]> {
+  const pulledSince = schedule.pulledWithinDays > 0 ? new Date(now.getTime() - schedule.pulledWithinDays * 86_400_000) : null;
+  const pushedSince = schedule.pushedWithinDays > 0 ? new Date(now.getTime() - schedule.pushedWithinDays * 86_400_000) : null;
+  if (!pulledSince && !pushedSince && !schedule.running) return [];
+  const rows = await store.db.selectFrom('images as i')
+    .select(['i.registry', 'i.repository', 'i.digest',
+      (pulledSince ? sql<boolean>`coalesce(i.last_pulled >= ${pulledSince}, false)` : sql<boolean>`false`).as('pulled'),
+      (pushedSince ? sql<boolean>`coalesce(i.last_pushed >= ${pushedSince}, false)` : sql<boolean>`false`).as('pushed'),
+      (schedule.running ? sql<boolean>`exists (select 1 from running_images r where r.digest = i.digest)` : sql<boolean>`false`).as('running'),
+    ])
+    .where('i.deleted', '=', false)
+    .orderBy('i.id')
+    .execute();
+  return rows
+    .map((r) => ({ registry: r.registry, repository: r.repository, digest: r.digest, reasons: (['pulled', 'pushed', 'running'] as const).filter((k) => r[k]) }))
+    .filter((r) => r.reasons.length > 0);
+}
+
+/**
+ * The daily rescan: new vulnerabilities appear daily, so every image the schedule covers is scanned
+ * again. Layers come from the analysis cache, so this costs little. A number is the pulled-within
+ * window alone (the interface before pushed and running images counted).
+ */
+export async function queueDailyRescans(context: { store: Store; jobs: JobQueue; clock: Clock }, schedule: Partial<RescanSchedule> | number = {}): Promise<number> {
+  const chosen: RescanSchedule = typeof schedule === 'number'
+    ? { pulledWithinDays: schedule, pushedWithinDays: 0, running: false }
+    : { ...DEFAULT_RESCAN_SCHEDULE, ...schedule };
   const now = context.clock.now();
   const day = now.toISOString().slice(0, 10);
-  const images = await imagesPulledSince(context.store.db, new Date(now.getTime() - windowDays * 86_400_000));
+  if (chosen.pulledWithinDays > 0) await lastPullsFromRunningImages(context.store);
+  const images = await rescanCandidates(context.store, now, chosen);
   // One rescan per digest per day (the key), queued fairly among registries.
-  return queueScans(context, images.map((image): ScanRequest => ({ ...image, reason: 'rescan', day })));
+  return queueScans(context, images.map(({ registry, repository, digest }): ScanRequest => ({ registry, repository, digest, reason: 'rescan', day })));
 }
 
 /**
@@ -47,7 +141,9 @@ export async function rematchStoredInventories(context: { store: Store; clock: C
   return { images: inventories.length, newAlerts };
 }
 
-export function rescanJobs(context: { store: Store; clock: Clock; jobs: () => JobQueue | undefined; windowDays?: number }, cron: string | undefined = '0 3 * * *'): JobDefinition<object>[] {
+/** `windowDays` (older callers) is the pulled-within window; `schedule` sets any criterion. */
+export function rescanJobs(context: { store: Store; clock: Clock; jobs: () => JobQueue | undefined; windowDays?: number; schedule?: Partial<RescanSchedule> }, cron: string | undefined = '0 3 * * *'): JobDefinition<object>[] {
+  const schedule: Partial<RescanSchedule> = { ...(context.windowDays !== undefined ? { pulledWithinDays: context.windowDays } : {}), ...context.schedule };
   return [
     {
       queue: RESCAN_QUEUE,
@@ -55,7 +151,7 @@ export function rescanJobs(context: { store: Store; clock: Clock; jobs: () => Jo
       retryLimit: 3,
       handler: async () => {
         const jobs = context.jobs();
-        return jobs ? { queued: await queueDailyRescans({ ...context, jobs }, context.windowDays) } : { queued: 0 };
+        return jobs ? { queued: await queueDailyRescans({ ...context, jobs }, schedule) } : { queued: 0 };
       },
     },
     {

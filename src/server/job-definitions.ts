@@ -14,7 +14,7 @@ export function jobDefinitions(context: Omit<ServerContext, 'jobs'>, jobs: () =>
   const { config } = context;
   return [
     scanJob(context),
-    ...rescanJobs({ ...context, jobs, windowDays: config.rescanWindowDays }).map((d) => scheduled(d, config.rescanSchedule)),
+    ...rescanJobs({ ...context, jobs, schedule: { pulledWithinDays: config.rescanWindowDays, pushedWithinDays: config.rescanPushedWindowDays, running: config.rescanRunningImages } }).map((d) => scheduled(d, config.rescanSchedule)),
     scheduled(pollJob({ ...context, jobs }), config.pollSchedule),
     // New or changed advisories re-match every stored inventory, without pulling images.
     ...postureJobs({ ...context, jobs, clusters: config.clusters, policies: () => loadPolicyConfig(config.policyFile) }).map((d) => scheduled(d, config.postureSchedule)),

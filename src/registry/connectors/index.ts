@@ -8,6 +8,13 @@ import { parseHarborWebhook } from './harbor.js';
 export const REGISTRY_KINDS = ['distribution', 'harbor', 'acr', 'dockerhub', 'generic'] as const;
 export type RegistryKind = (typeof REGISTRY_KINDS)[number];
 
+/**
+ * Kinds whose webhooks report pulls (Distribution notifications, Harbor's PULL_ARTIFACT). ACR's
+ * webhooks (push, delete, quarantine) and Docker Hub's (push) do not, nor does a polled registry:
+ * their images' last pull comes from what clusters are seen running (rescan.ts).
+ */
+export const KINDS_WITH_PULL_EVENTS: ReadonlySet<RegistryKind> = new Set(['distribution', 'generic', 'harbor']);
+
 export function parseRegistryKind(value: string): RegistryKind {
   if (!(REGISTRY_KINDS as readonly string[]).includes(value)) {
     throw new PalisadeError('registry.kind', `unknown registry kind '${value}'`, { field: 'kind', hint: `use one of ${REGISTRY_KINDS.join(', ')}` });
