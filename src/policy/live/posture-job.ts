@@ -10,6 +10,7 @@ import type { Clock, ClusterSource } from '../../core/index.js';
 import type { JobDefinition, JobQueue } from '../../jobs/index.js';
 import { runningImagesRecommendation } from '../../registry/recommendation.js';
 import { replaceRunningImages, type ListedNode, type RunningImage, type Store } from '../../store/index.js';
+import { parseQuantity } from '../kube/quantity.js';
 import type { KubeObject } from '../kube/types.js';
 import type { PolicySet } from '../engine.js';
 import type { PolicyRecommendation } from '../posture.js';
@@ -38,11 +39,10 @@ export type PostureOutcome =
   | { cluster: string; status: 'assessed'; recommendations: number; unhealthy: number; nodes: number }
   | { cluster: string; status: 'skipped'; reason: string };
 
-/** Kubernetes quantities: `4`, `3500m`. */
+/** A node's CPU capacity in cores (`4`, `3500m`); undefined unless it is a positive quantity. */
 export function cpuCores(quantity: unknown): number | undefined {
-  const text = String(quantity ?? '');
-  const value = text.endsWith('m') ? Number(text.slice(0, -1)) / 1000 : Number(text);
-  return Number.isFinite(value) && value > 0 ? value : undefined;
+  const value = parseQuantity(quantity);
+  return value !== undefined && value > 0 ? value : undefined;
 }
 
 function listedNode(node: KubeObject): ListedNode {

@@ -18,20 +18,6 @@ export function perContainer<P>(ctx: PolicyContext<P>, check: (c: ContainerRef) 
   return out ?? NONE;
 }
 
-/** `500m` / `2` / `1Gi` / `512Mi` to base units, for limit maximums. */
-export function parseQuantity(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (typeof value !== 'string') return undefined;
-  const m = /^([0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(value.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit: Record<string, number> = {
-    m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-    Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, Pi: 1024 ** 5, Ei: 1024 ** 6,
-  };
-  return m[2] ? n * (unit[m[2]] ?? 1) : n;
-}
-
 /** Ranges like `{ min: 1000, max: 65535 }`. */
 export interface IdRange { min: number; max: number }
 export const inRanges = (value: number, ranges: IdRange[]): boolean => ranges.some((r) => value >= r.min && value <= r.max);

@@ -73,7 +73,7 @@ describe('built-in policies run their gatekeeper-style samples', () => {
 describe('image policies read references with the image grammar (image/reference.ts)', () => {
   const pod = (image: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [{ name: 'c', image }] } });
   const policy = (id: string) => BUILTIN_POLICIES.find((p) => p.id === id)!;
-  const messages = (id: string, image: string, parameters?: object) => {
+  const messages = (id: string, image: string, parameters?: Record<string, unknown>) => {
     const set = parameters ? compilePolicySet([policy(id)], { policies: { [id]: { effect: 'audit', parameters } } }) : only(policy(id));
     return evaluateObject(set, pod(image)).map((r) => r.message);
   };

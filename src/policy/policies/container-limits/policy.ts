@@ -1,5 +1,6 @@
+import { parseQuantity } from '../../kube/quantity.js';
 import type { PolicyDefinition } from '../../model.js';
-import { parseQuantity, perContainer, q } from '../helpers.js';
+import { perContainer, q } from '../helpers.js';
 
 export interface Parameters {
   /** Resources every container must limit. */
