@@ -1,9 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
+import { Transform } from 'node:stream';
 import type { Command } from 'commander';
 import { isProcessAlive, PalisadeError, storeLocation, systemClock, type ErrorKind } from '../core/index.js';
-import { createToken, openStore, revokeToken } from '../store/index.js';
-import { API_PREFIX, buildApp, readDiscovery } from '../server/index.js';
+// Not through server/index.js, the server's face: importing it loads the whole app (Fastify, every
+// route and capability: 5 s measured on this loaded machine against 0.5 s for this file), which a
+// command answered by a running server never needs. discovery.ts imports only node:fs and node:path.
+// eslint-disable-next-line no-restricted-imports
+import { readDiscovery } from '../server/discovery.js';
 import { configFor, withStoreFlags } from './shared.js';
+
+/** The documented, versioned API prefix (DESIGN.md "Interfaces others rely on"), as any client spells it. */
+const API_PREFIX = '/api/v1';
 
 /**
  * Management commands speak the REST API, as kubectl or vault do: to the server named by
@@ -17,6 +24,14 @@ export interface Api {
   /** The server's public address when one runs (for webhook snippets); undefined in process. */
   readonly serverUrl: string | undefined;
   request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
+}
+
+/** A server this command should talk to instead of opening the data directory. */
+export interface RunningServer {
+  url: string;
+  token: string;
+  /** How it was found: --server, PALISADE_SERVER or discovered (server.json in the data directory). */
+  via: string;
 }
 
 interface ServerFlags {
@@ -73,10 +88,7 @@ function remote(url: string, token: string, via: string): Api {
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
       } catch (error) {
-        const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-        throw new PalisadeError('cli.server_unreachable', `cannot reach the Palisade server at ${base} (${cause})`, {
-          hint: via === 'discovered' ? 'it may have been killed: remove its server.json from the data directory, or start it again' : 'check --server / PALISADE_SERVER and that the server runs',
-        });
+        throw unreachable(base, via, error);
       }
       const text = await response.text();
       if (!response.ok) throw failure(response.status, text, base);
@@ -86,10 +98,10 @@ function remote(url: string, token: string, via: string): Api {
 }
 
 /**
- * The API for this command's lifetime. With no server, the app is built in process over the data
- * directory and called with an admin token made for this one command and revoked after it.
+ * The server named by `--server`/PALISADE_SERVER (with its token), else the live server that wrote
+ * server.json into this data directory, else undefined: the command then works on the data directory.
  */
-export async function withApi<T>(command: Command, work: (api: Api) => Promise<T>): Promise<T> {
+export function runningServer(command: Command): RunningServer | undefined {
   const flags = command.optsWithGlobals() as ServerFlags;
   const config = configFor(command);
   const named = flags.server ?? process.env.PALISADE_SERVER;
@@ -101,11 +113,65 @@ export async function withApi<T>(command: Command, work: (api: Api) => Promise<T
     if (!chosen) {
       throw new PalisadeError('cli.token_missing', `no token for ${named}`, { field: '--token-file', hint: 'pass --token-file FILE or set PALISADE_TOKEN to an admin token' });
     }
-    return work(remote(named, chosen, flags.server ? '--server' : 'PALISADE_SERVER'));
+    return { url: named, token: chosen, via: flags.server ? '--server' : 'PALISADE_SERVER' };
   }
   const discovered = readDiscovery(config.dataDir);
-  if (discovered && isProcessAlive(discovered.pid)) return work(remote(discovered.url, discovered.token, 'discovered'));
+  if (discovered && isProcessAlive(discovered.pid)) return { url: discovered.url, token: discovered.token, via: 'discovered' };
+  return undefined;
+}
 
+/** The API of a running server. */
+export function remoteApi(server: RunningServer): Api {
+  return remote(server.url, server.token, server.via);
+}
+
+/**
+ * Sends a file as the raw body of `POST path` (streamed, never read whole), for uploads such as
+ * `db import`; `onBytes` sees the bytes sent so far.
+ */
+export async function uploadFile<T>(server: RunningServer, path: string, file: string, onBytes?: (sent: number) => void): Promise<T> {
+  const base = server.url.replace(/\/+$/, '');
+  let sent = 0;
+  const counted = createReadStream(file).pipe(new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      sent += chunk.length;
+      onBytes?.(sent);
+      done(null, chunk);
+    },
+  }));
+  let response: Response;
+  try {
+    response = await fetch(`${base}${API_PREFIX}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/octet-stream' },
+      body: counted as unknown as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+  } catch (error) {
+    throw unreachable(base, server.via, error);
+  }
+  const text = await response.text();
+  if (!response.ok) throw failure(response.status, text, base);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+function unreachable(base: string, via: string, error: unknown): PalisadeError {
+  const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+  return new PalisadeError('cli.server_unreachable', `cannot reach the Palisade server at ${base} (${cause})`, {
+    hint: via === 'discovered' ? 'it may have been killed: remove its server.json from the data directory, or start it again' : 'check --server / PALISADE_SERVER and that the server runs',
+  });
+}
+
+/**
+ * The API for this command's lifetime. With no server, the app is built in process over the data
+ * directory and called with an admin token made for this one command and revoked after it.
+ */
+export async function withApi<T>(command: Command, work: (api: Api) => Promise<T>): Promise<T> {
+  const server = runningServer(command);
+  if (server) return work(remoteApi(server));
+
+  const config = configFor(command);
+  const [{ createToken, openStore, revokeToken }, { buildApp }] = await Promise.all([import('../store/index.js'), import('../server/index.js')]);
   const store = await openStore(storeLocation(config));
   const credential = await createToken(store.db, 'admin', `palisade CLI (no server, pid ${process.pid})`, systemClock);
   const app = await buildApp({ config, store, jobs: undefined, clock: systemClock });

@@ -33,7 +33,7 @@ async function run(...args: string[]): Promise<void> {
 }
 
 describe.skipIf(!fixturesAvailable())('palisade db', () => {
-  it('import then status, as a user runs them', async () => {
+  it('import then status, as a user runs them', { timeout: 240_000 }, async () => {
     await run('db', 'import', fixture('osv', 'npm'), fixture('osv', 'go'));
     expect(lines.join('\n')).toMatch(/182 added, 0 changed, 0 unchanged, 0 skipped/);
     expect(errors).toEqual([]);

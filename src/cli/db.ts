@@ -1,17 +1,13 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { PalisadeError } from '../core/index.js';
 import type { Store } from '../store/index.js';
-import {
-  DEFAULT_ECOSYSTEMS,
-  dbStatus,
-  importOsv,
-  isKnownEcosystem,
-  updateFromOsvDev,
-  type ImportReport,
-  type ImportWarning,
-  type UpdateProgress,
-} from '../vulndb/index.js';
+// Types only at the top: the advisory database code is loaded by the commands that open the store
+// (`import()` below), not by those a running server answers.
+import type { ImportReport, ImportWarning, UpdateProgress } from '../vulndb/index.js';
+import { remoteApi, runningServer, uploadFile, withServerFlags, type RunningServer } from './api.js';
 import { withStore, withStoreFlags } from './shared.js';
 
 /** Where command output goes; tests pass their own. `progress` is set only for a terminal. */
@@ -63,6 +59,7 @@ function countWarnings(warnings: ImportWarning[]): Record<string, number> {
 
 /** `palisade db update`: returns the process exit code (1 when an ecosystem could not be updated). */
 export async function runDbUpdate(store: Store, flags: DbUpdateFlags, out: DbOutput = consoleOutput()): Promise<number> {
+  const { DEFAULT_ECOSYSTEMS, isKnownEcosystem, updateFromOsvDev } = await import('../vulndb/index.js');
   const ecosystems = flags.ecosystem?.length ? flags.ecosystem : [...DEFAULT_ECOSYSTEMS];
   const unknown = ecosystems.filter((e) => !isKnownEcosystem(e));
   if (unknown.length) {
@@ -105,6 +102,7 @@ export async function runDbUpdate(store: Store, flags: DbUpdateFlags, out: DbOut
 
 /** `palisade db import PATH...` */
 export async function runDbImport(store: Store, paths: string[], flags: DbImportFlags, out: DbOutput = consoleOutput()): Promise<number> {
+  const { importOsv } = await import('../vulndb/index.js');
   let bar: SingleBar | undefined;
   const report = await importOsv(store, paths, {
     onProgress: (p) => {
@@ -127,18 +125,71 @@ export async function runDbImport(store: Store, paths: string[], flags: DbImport
   return 0;
 }
 
-/** `palisade db status` */
+/** `palisade db status` on the data directory. */
 export async function runDbStatus(store: Store, flags: DbStatusFlags, out: DbOutput = consoleOutput()): Promise<number> {
-  const status = await dbStatus(store);
+  const { dbStatus } = await import('../vulndb/index.js');
+  printDbStatus(JSON.parse(JSON.stringify(await dbStatus(store))) as DbStatusDocument, flags, out);
+  return 0;
+}
+
+/** The status document as JSON carries it (dates as ISO strings): in process and from a server alike. */
+type DbStatusDocument = {
+  advisories: number;
+  ecosystems: Array<{ ecosystem: string; advisories: number; newestModified?: string; lastUpdate?: string }>;
+  lastImport?: { startedAt: string; status: string };
+};
+
+function printDbStatus(status: DbStatusDocument, flags: DbStatusFlags, out: DbOutput): void {
   if (flags.format === 'json') {
     out.log(JSON.stringify(status, null, 2));
-    return 0;
+    return;
   }
   out.log(['ECOSYSTEM', 'ADVISORIES', 'NEWEST MODIFIED', 'LAST UPDATE'].join('\t'));
   for (const e of status.ecosystems) {
-    out.log([e.ecosystem, String(e.advisories), e.newestModified?.toISOString() ?? '-', e.lastUpdate?.toISOString() ?? '-'].join('\t'));
+    out.log([e.ecosystem, String(e.advisories), e.newestModified ?? '-', e.lastUpdate ?? '-'].join('\t'));
   }
-  out.log(`total: ${status.advisories} advisories${status.lastImport ? `; last import ${status.lastImport.startedAt.toISOString()} (${status.lastImport.status})` : ''}`);
+  out.log(`total: ${status.advisories} advisories${status.lastImport ? `; last import ${status.lastImport.startedAt} (${status.lastImport.status})` : ''}`);
+}
+
+/**
+ * `palisade db import` beside a running server, which holds the database: each file is streamed
+ * to `POST /api/v1/db/import`. Directories are refused with what to do (one request per file of a
+ * tree of thousands would be slow and leave as many import runs).
+ */
+export async function runDbImportThroughServer(server: RunningServer, paths: string[], flags: DbImportFlags, out: DbOutput = consoleOutput()): Promise<number> {
+  const sizes: number[] = [];
+  for (const p of paths) {
+    const info = await stat(p).catch(() => undefined);
+    if (!info) {
+      throw new PalisadeError('vulndb.import.not_found', `cannot import ${p}: no such file or directory`, { kind: 'not-found', field: 'path', hint: 'give OSV JSON files or zip archives (such as osv.dev all.zip)' });
+    }
+    if (info.isDirectory()) {
+      throw new PalisadeError('cli.db_import_directory', `cannot send directory ${p} to the server at ${server.url}`, {
+        field: 'path',
+        hint: `zip it first (zip -qr osv.zip ${p}) and import osv.zip, or stop the server and import the directory`,
+      });
+    }
+    sizes.push(info.size);
+  }
+  const reports: ImportReport[] = [];
+  for (const [i, p] of paths.entries()) {
+    let bar: SingleBar | undefined;
+    if (out.progress) {
+      bar = new SingleBar({ format: `upload ${path.basename(p)} [{bar}] {percentage}% {value}/{total} bytes`, stream: out.progress, hideCursor: true }, Presets.shades_classic);
+      bar.start(sizes[i]!, 0);
+    }
+    try {
+      reports.push(await uploadFile<ImportReport>(server, `/db/import?name=${encodeURIComponent(path.basename(p))}`, p, (sent) => bar?.update(sent)));
+    } finally {
+      bar?.stop();
+    }
+  }
+  for (const [i, report] of reports.entries()) {
+    if (flags.format === 'json') continue;
+    out.log(`imported ${paths[i]} through ${server.url}: ${summary(report)} (run ${report.runId})`);
+    printWarnings(out, report.warnings, report.warningCounts);
+  }
+  if (flags.format === 'json') out.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
   return 0;
 }
 
@@ -165,20 +216,29 @@ export function register(program: Command): void {
       process.exitCode = await withStore(command, (store) => runDbUpdate(store, flags));
     });
 
-  withStoreFlags(db.command('import'))
-    .description('import OSV JSON files, directories of them, or zip archives (offline)')
+  withServerFlags(db.command('import'))
+    .description('import OSV JSON files, directories of them, or zip archives (offline); streamed to the server when one runs')
     .argument('<path...>')
     .option('--format <format>', 'table or json', 'table')
     .action(async (paths: string[], flags: DbImportFlags, command: Command) => {
       checkFormat(flags.format);
-      process.exitCode = await withStore(command, (store) => runDbImport(store, paths, flags));
+      const server = runningServer(command);
+      process.exitCode = server
+        ? await runDbImportThroughServer(server, paths, flags)
+        : await withStore(command, (store) => runDbImport(store, paths, flags));
     });
 
-  withStoreFlags(db.command('status'))
-    .description('advisories per ecosystem, newest modified time, last update')
+  withServerFlags(db.command('status'))
+    .description('advisories per ecosystem, newest modified time, last update (asks the server when one runs)')
     .option('--format <format>', 'table or json', 'table')
     .action(async (flags: DbStatusFlags, command: Command) => {
       checkFormat(flags.format);
+      const server = runningServer(command);
+      if (server) {
+        printDbStatus(await remoteApi(server).request<DbStatusDocument>('GET', '/db/status'), flags, consoleOutput());
+        process.exitCode = 0;
+        return;
+      }
       process.exitCode = await withStore(command, (store) => runDbStatus(store, flags));
     });
 }

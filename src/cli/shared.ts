@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { PalisadeError, isPalisadeError, loadConfig, storeLocation, type Config } from '../core/index.js';
-import { openStore, type Store } from '../store/index.js';
-import { readDiscovery } from '../server/index.js';
+import type { Store } from '../store/index.js';
+// Not through server/index.js, the server's face: importing it loads the whole app (Fastify, every
+// route and capability: 5 s measured on this loaded machine against 0.5 s for this file), which a
+// command answered by a running server never needs. discovery.ts imports only node:fs and node:path.
+// eslint-disable-next-line no-restricted-imports
+import { readDiscovery } from '../server/discovery.js';
 
 /** Flags every command that touches the database accepts; they rank above environment and palisade.yaml. */
 export function withStoreFlags(command: Command): Command {
@@ -23,6 +27,8 @@ export function configFor(command: Command): Config {
 /** Opens the configured store for the length of `work`. */
 export async function withStore<T>(command: Command, work: (store: Store, config: Config) => Promise<T>): Promise<T> {
   const config = configFor(command);
+  // Loaded here, not at the top: commands that never open the store (answered by a server) skip it.
+  const { openStore } = await import('../store/index.js');
   const store = await openStore(storeLocation(config)).catch((error: unknown) => {
     // The embedded database serves one process: name the running server and what to do instead.
     const server = isPalisadeError(error) && error.code === 'store.data_dir_in_use' ? readDiscovery(config.dataDir) : undefined;

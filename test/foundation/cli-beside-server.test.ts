@@ -1,9 +1,16 @@
+import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startProcess, type ServerProcess } from '../support/cli.js';
+import { fixture, fixturesAvailable } from '../support/fixtures.js';
+
+function run(file: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => execFile(file, args, { cwd }, (error) => (error ? reject(error) : resolve())));
+}
 
 /**
  * The README's set-up: `npm start` (a server on the embedded default, ./.palisade) and, in a second
@@ -68,11 +75,81 @@ describe('management commands beside a running server on the embedded default', 
   });
 
   it('a command that needs the data directory itself names the running server and what to do', { timeout: 300_000 }, async () => {
-    const status = await runCli(['db', 'status'], { cwd, timeoutMs: 120_000 });
-    expect(status.code).toBe(1);
-    expect(status.stderr).toContain(`the Palisade server at ${server.url}`);
-    expect(status.stderr).toMatch(/`palisade db status` needs the data directory to itself: stop the server/);
-    expect(status.stderr.trim().split('\n')).toHaveLength(1);
+    // db update downloads from osv.dev into the database itself: it still needs the directory (the
+    // server runs the same update on its own schedule). It fails on opening, before any download.
+    const update = await runCli(['db', 'update', '--ecosystem', 'npm'], { cwd, timeoutMs: 120_000 });
+    expect(update.code).toBe(1);
+    expect(update.stderr).toContain(`the Palisade server at ${server.url}`);
+    expect(update.stderr).toMatch(/`palisade db update` needs the data directory to itself: stop the server/);
+    expect(update.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it.skipIf(!fixturesAvailable())('db import streams files to it and db status asks it', { timeout: 300_000 }, async () => {
+    const empty = await runCli(['db', 'status', '--format', 'json'], { cwd, timeoutMs: 120_000 });
+    expect(empty.stderr).toBe('');
+    expect(empty.code).toBe(0);
+    expect(JSON.parse(empty.stdout)).toMatchObject({ advisories: 0, ecosystems: [] });
+
+    // A zip archive (as osv.dev publishes) and a single JSON record, in one command.
+    const work = await mkdtemp(path.join(os.tmpdir(), 'palisade-beside-osv-'));
+    const archive = path.join(work, 'go.zip');
+    await run('zip', ['-qr', archive, '.'], fixture('osv', 'go'));
+    const single = fixture('osv', 'npm', 'GHSA-29mw-wpgm-hmr9.json');
+    const imported = await runCli(['db', 'import', archive, single], { cwd, timeoutMs: 120_000 });
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain(`imported ${archive} through ${server.url}: 153 added, 0 changed, 0 unchanged, 0 skipped`);
+    expect(imported.stdout).toContain(`imported ${single} through ${server.url}: 1 added`);
+
+    // The running server holds them: its own API and the CLI's table say the same.
+    const byApi = await (await fetch(`${server.url}/api/v1/db/status`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json() as { advisories: number };
+    expect(byApi.advisories).toBe(154);
+    const table = await runCli(['db', 'status'], { cwd, timeoutMs: 120_000 });
+    expect(table.code).toBe(0);
+    const rows = table.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(rows.find((r) => r[0] === 'Go')?.[1]).toBe('153');
+    expect(rows.find((r) => r[0] === 'npm')?.[1]).toBe('1');
+
+    // Importing the same archive again changes nothing.
+    const again = await runCli(['db', 'import', archive, '--format', 'json'], { cwd, timeoutMs: 120_000 });
+    expect(JSON.parse(again.stdout)).toMatchObject({ added: [], changed: [], unchanged: 153 });
+
+    // A directory cannot be streamed: the error says to zip it or stop the server.
+    const directory = await runCli(['db', 'import', fixture('osv', 'npm')], { cwd, timeoutMs: 120_000 });
+    expect(directory.code).toBe(1);
+    expect(directory.stderr).toMatch(/cannot send directory .* \(zip it first \(zip -qr osv\.zip /);
+
+    // A file that is neither OSV JSON nor a zip of it: 422 naming the file, as the CLI reports it.
+    const junk = path.join(work, 'notes.txt');
+    await writeFile(junk, 'not an advisory\n');
+    const refused = await runCli(['db', 'import', junk], { cwd, timeoutMs: 120_000 });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/notes\.txt holds no OSV record/);
+  });
+
+  it('the import route refuses what it cannot take with a 4xx naming it, and callers without a token', { timeout: 120_000 }, async () => {
+    const auth = { authorization: `Bearer ${server.adminToken}` };
+    expect((await fetch(`${server.url}/api/v1/db/status`)).status).toBe(401);
+    expect((await fetch(`${server.url}/api/v1/db/import`, { method: 'POST', body: 'x', headers: { 'content-type': 'application/octet-stream' } })).status).toBe(401);
+    const empty = await fetch(`${server.url}/api/v1/db/import`, { method: 'POST', body: '', headers: { ...auth, 'content-type': 'application/octet-stream' } });
+    expect(empty.status).toBe(400);
+    expect(await empty.json()).toMatchObject({ code: 'vulndb.import.empty' });
+    const badName = await fetch(`${server.url}/api/v1/db/import?name=${encodeURIComponent('../etc/passwd')}`, { method: 'POST', body: '{}', headers: { ...auth, 'content-type': 'application/octet-stream' } });
+    expect(badName.status).toBe(400);
+    expect(JSON.stringify(await badName.json())).toMatch(/name/);
+    // A declared size over the limit is refused before a byte is stored.
+    const status = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(`${server.url}/api/v1/db/import`);
+      const request = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...auth, 'content-type': 'application/zip', 'content-length': String(5 * 1024 ** 3) } }, (response) => {
+        let body = '';
+        response.on('data', (d: Buffer) => (body += d));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      request.on('error', reject);
+      request.write('PK');
+    });
+    expect(status.status).toBe(413);
+    expect(JSON.parse(status.body)).toMatchObject({ code: 'vulndb.import.too_large' });
   });
 
   it('talks to a server named by --server and --token-file, or PALISADE_SERVER and PALISADE_TOKEN, from anywhere', { timeout: 300_000 }, async () => {
