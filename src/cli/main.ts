@@ -1,18 +1,38 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isPalisadeError } from '../core/index.js';
-import { register as registerAgent } from './agent.js';
-import { register as registerAlerts } from './alerts.js';
-import { register as registerAudit } from './audit.js';
-import { register as registerCluster } from './cluster.js';
-import { register as registerCost } from './cost.js';
-import { register as registerDb } from './db.js';
-import { register as registerImages } from './images.js';
-import { register as registerPolicy } from './policy.js';
-import { register as registerRegistry } from './registry.js';
-import { register as registerScan } from './scan.js';
-import { register as registerServer } from './server.js';
-import { register as registerToken } from './token.js';
+
+/**
+ * Each command's module, loaded only when that command runs: a command answered by a running
+ * server must not pay for loading the server app, the scanner and the rule engines (seconds on a
+ * loaded machine). Help and unknown commands load them all, so they list every command.
+ */
+const COMMANDS: Record<string, () => Promise<{ register(program: Command): void }>> = {
+  server: () => import('./server.js'),
+  worker: () => import('./server.js'),
+  token: () => import('./token.js'),
+  scan: () => import('./scan.js'),
+  db: () => import('./db.js'),
+  registry: () => import('./registry.js'),
+  audit: () => import('./audit.js'),
+  cluster: () => import('./cluster.js'),
+  policy: () => import('./policy.js'),
+  cost: () => import('./cost.js'),
+  alerts: () => import('./alerts.js'),
+  images: () => import('./images.js'),
+  findings: () => import('./images.js'),
+  agent: () => import('./agent.js'),
+};
+
+/** The command named on the command line: the first word that is neither an option nor its value. */
+function commandWord(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--config') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
 
 /** `palisade`: one binary for the server, workers, the agent and the offline tools. */
 const program = new Command('palisade')
@@ -22,18 +42,10 @@ const program = new Command('palisade')
   .showSuggestionAfterError()
   .exitOverride();
 
-registerServer(program);
-registerToken(program);
-registerScan(program);
-registerDb(program);
-registerRegistry(program);
-registerAudit(program);
-registerCluster(program);
-registerPolicy(program);
-registerCost(program);
-registerAlerts(program);
-registerImages(program);
-registerAgent(program);
+const named = commandWord(process.argv.slice(2));
+const loaders = named && COMMANDS[named] ? [COMMANDS[named]] : Object.values(COMMANDS);
+const modules = new Set(await Promise.all(loaders.map((load) => load())));
+for (const module of modules) module.register(program);
 
 try {
   await program.parseAsync(process.argv);

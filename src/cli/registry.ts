@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { importImage, parseRegistryKind, type RegistryConnection } from '../registry/index.js';
+import type { RegistryConnection } from '../registry/index.js';
 import { withApi, withServerFlags } from './api.js';
 
 interface AddFlags {
@@ -28,6 +28,8 @@ export function register(program: Command): void {
     .option('--format <format>', 'text or json', 'text')
     .action(async (name: string, flags: AddFlags, command: Command) => {
       const password = flags.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined;
+      // Loaded in the action, not at the top: the registry capability (image client, scanners) is heavy.
+      const { parseRegistryKind } = await import('../registry/index.js');
       const kind = parseRegistryKind(flags.kind);
       await withApi(command, async (api) => {
         const connection = await api.request<RegistryConnection>('POST', '/registries', {
@@ -57,6 +59,7 @@ export function register(program: Command): void {
     .option('--format <format>', 'text or json', 'text')
     .action(async (source: string, destination: string, flags: { insecure?: boolean; format?: string }) => {
       // Credentials come from ~/.docker/config.json (docker login / skopeo login), never from flags.
+      const { importImage } = await import('../registry/index.js');
       const report = await importImage(source, destination, { ...(flags.insecure ? { insecure: true } : {}) });
       if (flags.format === 'json') {
         console.log(JSON.stringify(report, null, 2));

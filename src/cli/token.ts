@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { PalisadeError } from '../core/index.js';
-import { parseTokenScope } from '../store/index.js';
 import { withApi, withServerFlags } from './api.js';
 import { printTable } from './table.js';
 
@@ -31,6 +30,8 @@ export function register(program: Command): void {
     .action(async (options: { scope: string; name?: string; format: string }, command: Command) => {
       checkFormat(options.format, ['text', 'json']);
       // Checked here too, so a bad scope is named before any server is contacted.
+      // The store is loaded for this check alone (lazily: the command itself only speaks the API).
+      const { parseTokenScope } = await import('../store/index.js');
       const scope = parseTokenScope(options.scope);
       await withApi(command, async (api) => {
         const created = await api.request<TokenView>('POST', '/tokens', { scope, ...(options.name ? { name: options.name } : {}) });
