@@ -50,7 +50,7 @@ describe('palisade policy check', () => {
       resource: { kind: 'Deployment', namespace: 'shop', name: 'web' }, policy: 'no-privileged-containers', effect: 'deny', severity: 'high',
       message: 'container "web" must not set securityContext.privileged=true', container: 'web', field: 'spec.template.spec.containers[0].securityContext.privileged',
     });
-    expect(results.some((r) => r.policy === 'image-tag-pinned' && (r.resource as { name: string }).name === 'web')).toBe(true);
+    expect(results.some((r) => r.policy === 'read-only-root-filesystem' && (r.resource as { name: string }).name === 'web')).toBe(true);
     expect(results.some((r) => r.policy === 'no-default-namespace' && (r.resource as { kind: string }).kind === 'Pod')).toBe(true);
     expect(results.some((r) => (r.resource as { kind: string }).kind === 'Service')).toBe(false);
   });
@@ -98,10 +98,10 @@ describe('palisade policy check', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'palisade-policy-'));
     writeFileSync(path.join(dir, 'app.yaml'), DEPLOYMENT);
     const { out } = await run(['policy', 'check', path.join(dir, 'app.yaml')]);
-    // The privileged container fails baseline, restricted and the recommendation: one row, every policy, the stronger effect.
+    // The privileged container fails baseline and the recommendation (restricted is opt-in): one row, every policy, the stronger effect.
     const privileged = out.split('\n').filter((l) => /securityContext\.privileged=true/.test(l));
     expect(privileged).toHaveLength(1);
-    expect(privileged[0]).toMatch(/Deployment\/shop\/web\s+deny\s+high\s+pod-security-baseline,pod-security-restricted,no-privileged-containers\s/);
+    expect(privileged[0]).toMatch(/Deployment\/shop\/web\s+deny\s+high\s+pod-security-baseline,no-privileged-containers\s/);
     // JSON keeps one result per policy (documented format).
     const json = JSON.parse((await run(['policy', 'check', path.join(dir, 'app.yaml'), '--format', 'json'])).out) as { results: Array<{ field?: string }> };
     expect(json.results.filter((r) => r.field?.endsWith('securityContext.privileged')).length).toBeGreaterThan(1);

@@ -65,7 +65,8 @@ describe('cluster checks over recorded API list responses', () => {
   });
 
   it('turns workload policies over the deployments into recommendations', () => {
-    const set = compilePolicySet(BUILTIN_POLICIES);
+    // image-tag-pinned is opt-in: switched on here, as a user would.
+    const set = compilePolicySet(BUILTIN_POLICIES, { policies: { 'image-tag-pinned': { effect: 'audit' } } });
     const recs = new Map(assessPosture(set, (snapshot.deployments!.items ?? []).map((d) => ({ kind: 'Deployment', apiVersion: 'apps/v1', ...d })), { cluster: 'prod' }).map((r) => [r.policy, r]));
     const tag = recs.get('image-tag-pinned')!;
     expect(names(tag.healthy)).toEqual(['kubernetes-dashboard', 'web']);

@@ -38,7 +38,7 @@ describe('policy parameters', () => {
   });
 
   it('uses allowed values from parameters', () => {
-    const set = compilePolicySet(BUILTIN_POLICIES.filter((p) => p.id === 'service-types'), { policies: { 'service-types': { parameters: { allowedTypes: ['ClusterIP', 'NodePort'] } } } });
+    const set = compilePolicySet(BUILTIN_POLICIES.filter((p) => p.id === 'service-types'), { policies: { 'service-types': { effect: 'audit', parameters: { allowedTypes: ['ClusterIP', 'NodePort'] } } } });
     const svc = (type: string): KubeObject => ({ kind: 'Service', metadata: { name: 's', namespace: 'shop' }, spec: { type } });
     expect(evaluateObject(set, svc('NodePort'))).toEqual([]);
     expect(evaluateObject(set, svc('LoadBalancer'))).toHaveLength(1);
@@ -78,7 +78,7 @@ describe('exceptions', () => {
 
 describe('UPDATE against the old object', () => {
   it('reports only new violations for policies that say so, every violation for the others', () => {
-    const set = compilePolicySet(BUILTIN_POLICIES.filter((p) => ['no-privilege-escalation', 'image-tag-pinned'].includes(p.id)));
+    const set = compilePolicySet(BUILTIN_POLICIES.filter((p) => ['no-privilege-escalation', 'image-tag-pinned'].includes(p.id)), { policies: { 'image-tag-pinned': { effect: 'audit' } } });
     const old = privilegedPod('shop');
     const updated = structuredClone(old);
     (updated.metadata!.labels as Record<string, string>).scaled = 'yes';

@@ -1,4 +1,15 @@
-/** Every built-in policy. Each folder holds policy.ts plus example_allowed.yaml and example_disallowed.yaml. */
+/**
+ * Every built-in policy. Each folder holds policy.ts plus example_allowed.yaml and example_disallowed.yaml.
+ *
+ * What a user gets with no configuration (issue 20): Pod Security Standards baseline plus the
+ * Kubernetes data plane recommendations Defender for Containers enables by default (privileged
+ * containers, privilege escalation, host namespaces, host networking and ports, host paths,
+ * capabilities, root users, read-only root filesystem, limits, AppArmor, API credential automount,
+ * default namespace, HTTPS-only ingress, trusted registries, allowed ports). Everything else is
+ * opt-in (`effect: audit` or `deny` in the configuration): restricted, tag and digest pinning,
+ * seccomp, Service types and external IPs, required labels and probes. {@link DEFAULT_POLICY_IDS}
+ * lists the default set; policies.test.ts holds the two lists to each other.
+ */
 import type { AnyPolicy } from '../model.js';
 import { allowedCapabilities } from './allowed-capabilities/policy.js';
 import { allowedHostPaths } from './allowed-host-paths/policy.js';
@@ -8,9 +19,11 @@ import { allowedUsersGroups } from './allowed-users-groups/policy.js';
 import { apparmorProfile } from './apparmor-profile/policy.js';
 import { automountServiceAccountToken } from './automount-service-account-token/policy.js';
 import { containerLimits } from './container-limits/policy.js';
+import { hostNamespaces } from './host-namespaces/policy.js';
 import { hostNetworkPorts } from './host-network-ports/policy.js';
 import { imageDigestRequired } from './image-digest-required/policy.js';
 import { imageTagPinned } from './image-tag-pinned/policy.js';
+import { ingressHttpsOnly } from './ingress-https-only/policy.js';
 import { noDefaultNamespace } from './no-default-namespace/policy.js';
 import { noPrivilegeEscalation } from './no-privilege-escalation/policy.js';
 import { noPrivilegedContainers } from './no-privileged-containers/policy.js';
@@ -26,8 +39,11 @@ import { serviceTypes } from './service-types/policy.js';
 export const BUILTIN_POLICIES: readonly AnyPolicy[] = [
   podSecurityBaseline, podSecurityRestricted,
   noPrivilegedContainers, noPrivilegeEscalation, allowedCapabilities, readOnlyRootFilesystem, allowedUsersGroups,
-  allowedHostPaths, hostNetworkPorts, allowedPorts, automountServiceAccountToken,
+  allowedHostPaths, hostNetworkPorts, hostNamespaces, allowedPorts, automountServiceAccountToken,
   containerLimits, allowedRegistries, imageTagPinned, imageDigestRequired,
   seccompProfile, apparmorProfile, serviceTypes, serviceExternalIps,
-  noDefaultNamespace, requiredLabels, requiredProbes,
+  noDefaultNamespace, requiredLabels, requiredProbes, ingressHttpsOnly,
 ];
+
+/** The policies on with no configuration: Pod Security baseline and Defender's default recommendations. */
+export const DEFAULT_POLICY_IDS: readonly string[] = BUILTIN_POLICIES.filter((p) => p.defaults.effect !== 'disabled').map((p) => p.id);

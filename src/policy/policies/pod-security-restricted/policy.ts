@@ -11,7 +11,8 @@ export const podSecurityRestricted: PolicyDefinition<Parameters> = {
   remediation: 'Change the named field of the named container as the message says; see https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted',
   control: 'Manage access and permissions',
   appliesTo: 'pods',
-  defaults: { effect: 'audit', parameters: { version: 'latest' } },
+  // Opt-in: not in Defender's default set nor Pod Security baseline (issue 20).
+  defaults: { effect: 'disabled', parameters: { version: 'latest' } },
   onUpdate: 'new-violations',
   validate: ({ version }) => {
     try { parsePsaVersion(version); return []; } catch { return [`version: ${JSON.stringify(version)} is not "latest" or a version like "v1.30"`]; }

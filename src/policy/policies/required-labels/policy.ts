@@ -22,7 +22,8 @@ export const requiredLabels: PolicyDefinition<Parameters> = {
   remediation: 'Add the listed labels to metadata.labels with values matching the allowed pattern.',
   control: 'Implement security best practices',
   appliesTo: [...NAMESPACED_KINDS.filter((k) => !['ConfigMap', 'Secret', 'Role', 'RoleBinding'].includes(k)), 'Namespace'],
-  defaults: { effect: 'audit', parameters: { labels: [] } },
+  // Opt-in: not in Defender's default set nor Pod Security baseline (issue 20).
+  defaults: { effect: 'disabled', parameters: { labels: [] } },
   onUpdate: 'always',
   sample: { parameters: { labels: [{ key: 'owner', allowedRegex: '[a-z0-9-]+' }, { key: 'app.kubernetes.io/name' }] } },
   evaluate: ({ object, parameters }) => {

@@ -15,7 +15,8 @@ export const requiredProbes: PolicyDefinition<Parameters> = {
   remediation: 'Add livenessProbe and readinessProbe (httpGet, tcpSocket, exec or grpc) to every long-running container.',
   control: 'Implement security best practices',
   appliesTo: 'pods',
-  defaults: { effect: 'audit', parameters: { probes: ['livenessProbe', 'readinessProbe'], probeTypes: ['httpGet', 'tcpSocket', 'exec', 'grpc'] } },
+  // Opt-in: not in Defender's default set nor Pod Security baseline (issue 20).
+  defaults: { effect: 'disabled', parameters: { probes: ['livenessProbe', 'readinessProbe'], probeTypes: ['httpGet', 'tcpSocket', 'exec', 'grpc'] } },
   onUpdate: 'always',
   evaluate: (ctx) => {
     // Jobs run to completion: probes make no sense there.

@@ -11,7 +11,8 @@ export const seccompProfile: PolicyDefinition<Parameters> = {
   remediation: 'Set securityContext.seccompProfile.type: RuntimeDefault on the pod (or a Localhost profile).',
   control: 'Remediate security configurations',
   appliesTo: 'pods',
-  defaults: { effect: 'audit', parameters: { allowedProfiles: ['RuntimeDefault', 'Localhost'] } },
+  // Opt-in: not in Defender's default set nor Pod Security baseline (issue 20).
+  defaults: { effect: 'disabled', parameters: { allowedProfiles: ['RuntimeDefault', 'Localhost'] } },
   onUpdate: 'new-violations',
   evaluate: (ctx) => {
     const podType = ctx.pod?.spec.securityContext?.seccompProfile?.type;

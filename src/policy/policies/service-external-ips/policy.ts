@@ -11,7 +11,8 @@ export const serviceExternalIps: PolicyDefinition<Parameters> = {
   remediation: 'Remove spec.externalIPs, or use an address on the allowed list.',
   control: 'Restrict unauthorized network access',
   appliesTo: ['Service'],
-  defaults: { effect: 'deny', parameters: { allowedIPs: [] } },
+  // Opt-in: not in Defender's default set nor Pod Security baseline (issue 20).
+  defaults: { effect: 'disabled', parameters: { allowedIPs: [] } },
   onUpdate: 'always',
   sample: { parameters: { allowedIPs: ['203.0.113.10'] } },
   evaluate: ({ object, parameters }) => {

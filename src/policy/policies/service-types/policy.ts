@@ -11,7 +11,8 @@ export const serviceTypes: PolicyDefinition<Parameters> = {
   remediation: 'Use type ClusterIP behind an ingress controller, or an internal load balancer annotation approved for the namespace.',
   control: 'Restrict unauthorized network access',
   appliesTo: ['Service'],
-  defaults: { effect: 'audit', parameters: { allowedTypes: ['ClusterIP', 'ExternalName'] } },
+  // Opt-in: not in Defender's default set nor Pod Security baseline (issue 20).
+  defaults: { effect: 'disabled', parameters: { allowedTypes: ['ClusterIP', 'ExternalName'] } },
   onUpdate: 'always',
   evaluate: ({ object, parameters }) => {
     const type = String(object.spec?.type ?? 'ClusterIP');
