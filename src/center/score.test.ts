@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ResourceRef } from '../core/index.js';
-import { openStore } from '../store/index.js';
+import { createTestStore } from '../../test/support/store.js';
 import { listRecommendations, saveRecommendations } from './recommendations.js';
 import { recordDailyScore, scoreHistory, secureScore, type ScoredRecommendation } from './score.js';
 
@@ -46,8 +43,8 @@ describe('secureScore', () => {
   });
 
   it('keeps one score per scope per day and the recommendations per scope', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'palisade-score-'));
-    const store = await openStore({ dataDir: dir });
+    const temp = await createTestStore({ name: 'score' });
+    const { store } = temp;
     try {
       await recordDailyScore(store.db, secureScore(recs), new Date('2026-03-01T08:00:00Z'));
       await recordDailyScore(store.db, secureScore(recs.slice(0, 2)), new Date('2026-03-01T20:00:00Z'));
@@ -63,8 +60,7 @@ describe('secureScore', () => {
       expect(stored.map((r) => r.policy)).toEqual(['no-privileged-containers']);
       expect(stored[0]!.unhealthy).toEqual([a1]);
     } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await temp.close();
     }
   });
 });

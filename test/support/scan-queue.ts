@@ -1,10 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { startJobQueue, type JobQueue } from '../../src/jobs/index.js';
 import { SCAN_QUEUE } from '../../src/registry/scan.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import type { Store } from '../../src/store/index.js';
+import { createTestStore } from './store.js';
 
 export interface StoreWithScanQueue {
   store: Store;
@@ -19,8 +17,8 @@ export interface StoreWithScanQueue {
  * of what decides to scan (webhooks, polling, rescans), which read what was sent.
  */
 export async function storeWithScanQueue(name: string): Promise<StoreWithScanQueue> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), `palisade-${name}-`));
-  const store = await openStore({ dataDir: dir });
+  const temp = await createTestStore({ name });
+  const { store } = temp;
   const jobs = await startJobQueue(store, { definitions: [{ queue: SCAN_QUEUE, policy: 'short', handler: async () => undefined }], runHandlers: false });
   return {
     store,
@@ -28,8 +26,7 @@ export async function storeWithScanQueue(name: string): Promise<StoreWithScanQue
     queuedScans: async () => (await sql<{ digest: string }>`select data->>'digest' as digest from pgboss.job where name = ${SCAN_QUEUE} order by 1`.execute(store.db)).rows.map((r) => r.digest),
     async close() {
       await jobs.stop(1000);
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
+      await temp.close();
     },
   };
 }
