@@ -4,13 +4,14 @@ import {
   createChannel, deleteChannel, deliveryStats, getChannel, listChannels, listDeliveries, NotificationDispatcher, openChannel, redactSettings, sendToChannel, updateChannel,
   type Channel, type ChannelInput,
 } from '../../../center/notify.js';
+import { SEVERITIES } from '../../../core/index.js';
 import { recordAction } from '../../../store/index.js';
 import { actorOf } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
 import { NotFound } from '../../errors.js';
 import { ListQuery, decodeCursor, page } from '../../pagination.js';
 
-const Severity = Type.Union(['critical', 'high', 'medium', 'low', 'informational'].map((s) => Type.Literal(s)));
+const Severity = Type.Union(SEVERITIES.map((s) => Type.Literal(s)));
 const ChannelBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 120 }),
   kind: Type.Union(['webhook', 'slack', 'teams', 'email'].map((s) => Type.Literal(s))),

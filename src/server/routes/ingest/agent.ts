@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { AGENT_BATCH_MAX_ALERTS, AGENT_BATCH_MAX_BYTES, AGENT_BATCH_MAX_EVENTS, type AgentBatch } from '../../../agent/index.js';
 import { ingestAgentBatch, isPlanEnabled, recordAgentHeartbeat, threatIntake } from '../../../center/index.js';
+import { SEVERITIES } from '../../../core/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
 
 const ID = { type: 'string', minLength: 1, maxLength: 200 } as const;
-const SEVERITY = { type: 'string', enum: ['critical', 'high', 'medium', 'low', 'informational'] } as const;
+const SEVERITY = { type: 'string', enum: SEVERITIES } as const;
 
 /**
  * `POST /ingest/agent`: batches from node agents (`palisade agent --server`). Authenticated by
