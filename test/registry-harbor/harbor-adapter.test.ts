@@ -218,6 +218,19 @@ describe.skipIf(!ready)('Harbor pluggable scanner adapter', () => {
     expect(await t.store.db.selectFrom('harbor_scan_requests' as never).select('id' as never).where('repository' as never, '=', '../../v2/_catalog' as never).execute()).toEqual([]);
   });
 
+  it('scans nothing while the registries plan is off for that Harbor, and says so (422)', async () => {
+    const off = await t.app.inject({ method: 'PUT', url: '/api/v1/plans/registry:harbor', headers: bearer(t.adminToken), payload: { enabled: false } });
+    expect(off.statusCode, off.body).toBe(200);
+    try {
+      const response = await call('POST', '/harbor/api/v1/scan', { token: harborToken, body: scanRequest() });
+      const parsed = spec.checkResponse('/scan', 'post', response) as { error: { message: string } };
+      expect(response.status).toBe(422);
+      expect(parsed.error.message).toMatch(/registries plan is off for harbor/);
+    } finally {
+      await t.app.inject({ method: 'PUT', url: '/api/v1/plans/registry:harbor', headers: bearer(t.adminToken), payload: { enabled: true } });
+    }
+  });
+
   it('answers report polls for unknown ids with 404 and unsupported report types with 400', async () => {
     const unknown = await call('GET', '/harbor/api/v1/scan/hsc_nothing/report', { token: harborToken, accept: SECURITY_REPORT });
     spec.checkResponse('/scan/{scan_request_id}/report', 'get', unknown);

@@ -22,7 +22,7 @@ const ScanRequestBody = Type.Object({
  * Harbor's pluggable scanner adapter API (goharbor/pluggable-scanner-spec; the document is vendored
  * in src/registry/harbor/spec). Called by Harbor with the token of a registry connected with kind
  * `harbor` (Harbor's scanner registration: authorization "Bearer", the token as credential). Errors
- * leave in the spec's `ErrorResponse` shape and media type, with Palisade's code beside it.
+ * leave in the spec's `ErrorResponse` shape and media type, with Palisade's `{ code, message }` beside it.
  */
 export async function harborAdapterRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   const scanner = harborScanner({ store: context.store, clock: context.clock, ...(context.logger ? { logger: context.logger } : {}) });
@@ -33,7 +33,7 @@ export async function harborAdapterRoutes(app: FastifyInstance, { context }: { c
     const code = isPalisadeError(error) ? error.code : (error as FastifyError).validation ? 'invalid_request' : ((error as FastifyError).code ?? 'error').toLowerCase();
     if (status >= 500 && !isPalisadeError(error)) request.log.error({ err: error }, 'harbor adapter request failed');
     const message = isPalisadeError(error) ? error.toLine() : status >= 500 ? 'internal error; see the server log' : error.message;
-    return sendAs(reply, status, HARBOR_MEDIA_TYPES.error, { code, error: { message } });
+    return sendAs(reply, status, HARBOR_MEDIA_TYPES.error, { code, message, error: { message } });
   });
 
   app.get('/api/v1/metadata', { config: { auth: 'registry' }, schema: { tags: ['harbor'] } }, async (request, reply) => {
@@ -63,10 +63,10 @@ export async function harborAdapterRoutes(app: FastifyInstance, { context }: { c
     }
     const mediaType = reportMediaType(request.headers.accept);
     const state = await scanner.report(caller, (request.params as { id: string }).id);
-    if (!state) return sendAs(reply, 404, HARBOR_MEDIA_TYPES.error, { code: 'not_found', error: { message: 'no scan request with this id' } });
+    if (!state) return sendAs(reply, 404, HARBOR_MEDIA_TYPES.error, { code: 'not_found', message: 'no scan request with this id', error: { message: 'no scan request with this id' } });
     if (state.state === 'pending') return reply.status(302).header('Refresh-After', String(state.refreshAfterSeconds)).send();
     // The spec's way to end Harbor's polling of a scan that failed: 500 with the reason.
-    if (state.state === 'failed') return sendAs(reply, 500, HARBOR_MEDIA_TYPES.error, { code: 'harbor.scan.failed', error: { message: state.message } });
+    if (state.state === 'failed') return sendAs(reply, 500, HARBOR_MEDIA_TYPES.error, { code: 'harbor.scan.failed', message: state.message, error: { message: state.message } });
     return sendAs(reply, 200, mediaType, state.report);
   });
 }
