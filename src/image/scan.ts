@@ -1,7 +1,7 @@
 import { compareSeverity, PalisadeError, type ImageInventory } from '../core/index.js';
 import { assembleInventory } from './assemble.js';
 import type { Store } from '../store/index.js';
-import { matchInventory } from '../vulndb/index.js';
+import { currentAdvisoryFile, matchPackages, type AdvisoryFile } from '../vulndb/index.js';
 import { analyzerKey, storeLayerCache, type LayerCache } from './cache.js';
 import { summarize, type ScanReport } from './report.js';
 import { DEFAULT_CATALOGERS } from './catalog/index.js';
@@ -160,7 +160,9 @@ export async function inventoryImage(image: string | ImageSourceSpec, options: O
 
 export interface ScanImageOptions extends OpenImageOptions, AnalyzeOptions {
   /** The advisory store (and, unless `cache` is given, the layer cache). Without it the report lists packages only. */
-  store?: Pick<Store, 'db'>;
+  store?: Pick<Store, 'db'> & Partial<Pick<Store, 'kind' | 'where'>>;
+  /** An advisory database file already open (a one-shot scan's): matched instead of the store's, no database opened. */
+  advisories?: AdvisoryFile;
 }
 
 /**
@@ -170,11 +172,11 @@ export interface ScanImageOptions extends OpenImageOptions, AnalyzeOptions {
 export async function scanImage(image: string | ImageSourceSpec, options: ScanImageOptions = {}): Promise<ScanReport> {
   const cache = options.cache ?? (options.store ? storeLayerCache(options.store.db) : undefined);
   const analysis = await inventoryImage(image, { ...options, ...(cache ? { cache } : {}) });
-  const findings = options.store ? await matchInventory(options.store, analysis.inventory) : [];
+  const advisories = options.advisories ?? (options.store ? await currentAdvisoryFile(options.store) : undefined);
+  const findings = advisories ? matchPackages(analysis.inventory, advisories.lookup) : [];
   const warnings = [...analysis.warnings];
-  if (options.store) {
-    const any = await options.store.db.selectFrom('vuln_advisories').select('id').limit(1).executeTakeFirst();
-    if (!any) warnings.unshift('the advisory database is empty: run `palisade db update` or `palisade db import FILES` (packages are listed, nothing is matched)');
+  if (advisories && advisories.header.records === 0) {
+    warnings.unshift('the advisory database is empty: run `palisade db update` or `palisade db import FILES` (packages are listed, nothing is matched)');
   }
   findings.sort(
     (a, b) =>
@@ -190,7 +192,7 @@ export async function scanImage(image: string | ImageSourceSpec, options: ScanIm
     vulnerabilities: findings,
     suppressed: [],
     summary: summarize(findings, analysis.inventory.packages.length),
-    matched: options.store !== undefined,
+    matched: advisories !== undefined,
     warnings,
   };
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { PalisadeError, randomIds, systemClock, type Clock, type IdSource } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { parseOsvJson, type ImportWarning, type WarningCode } from './osv.js';
+import { publishAdvisoryFile } from './publish.js';
 import { readZipText } from './zip.js';
 import { prepareAdvisory, recordEcosystemUpdate, writeAdvisoryBatch, type PreparedAdvisory } from './store.js';
 
@@ -34,6 +35,11 @@ export interface ImportOptions {
   source?: string;
   /** At most this many warnings are kept in the report (all are counted). Default 1000. */
   keepWarnings?: number;
+  /**
+   * Publish a new advisory database file when done (default true). `updateFromOsvDev` imports
+   * ecosystem after ecosystem and publishes once at the end.
+   */
+  publish?: boolean;
 }
 
 export interface ImportReport {
@@ -110,7 +116,7 @@ async function* fileTexts(file: string, warn: Warn, onZip: (done: number, total:
   }
 }
 
-export async function importOsv(store: Pick<Store, 'db'>, paths: string[], options: ImportOptions = {}): Promise<ImportReport> {
+export async function importOsv(store: Pick<Store, 'db'> & Partial<Pick<Store, 'kind' | 'where'>>, paths: string[], options: ImportOptions = {}): Promise<ImportReport> {
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
   const batchSize = options.batchSize ?? 1000;
@@ -195,5 +201,6 @@ export async function importOsv(store: Pick<Store, 'db'>, paths: string[], optio
       .where('id', '=', runId).execute().catch(() => {});
     throw error;
   }
+  if (options.publish !== false) await publishAdvisoryFile(store, { clock });
   return report;
 }

@@ -4,8 +4,8 @@
  */
 import type { Finding, ImageInventory } from '../core/index.js';
 import type { Store } from '../store/index.js';
-import { matchPackages, packageQueries } from './match.js';
-import { advisoryCache } from './store.js';
+import { matchPackages } from './match.js';
+import { currentAdvisoryFile } from './publish.js';
 
 export * from './versions/index.js';
 export {
@@ -24,6 +24,7 @@ export { rateRecord, scoreCvss, severityFromScore, severityFromWord, type Severi
 export { remediationFor, upgradeCommand, type Remediation } from './remediation.js';
 export {
   AdvisoryIndex,
+  withCandidates,
   matchPackages,
   matchQuery,
   packageQueries,
@@ -46,15 +47,23 @@ export {
   type EcosystemUpdate,
 } from './update.js';
 export { vulndbJobs, runScheduledUpdate, UPDATE_QUEUE, DEFAULT_UPDATE_CRON, type AdvisoryChange, type VulnDbJobContext, type UpdateJobResult } from './jobs.js';
+export { AdvisoryFile, AdvisoryFileBuilder, type AdvisoryFileHeader, type AdvisoryFileStatus } from './file.js';
+export {
+  publishAdvisoryFile,
+  currentAdvisoryFile,
+  openDataDirAdvisoryFile,
+  dataDirAdvisoryFile,
+  fileStatus,
+  palisadeCacheDir,
+  ADVISORY_FILE_NAME,
+} from './publish.js';
 export { dbStatus, AdvisoryCache, packagesForAdvisories, type DbStatus, type EcosystemStatus } from './store.js';
 
 /**
- * Findings for an inventory from the advisory store. Candidates are loaded by (ecosystem, package)
- * in one query and cached in memory until the database changes, so re-matching stored inventories
- * after an update costs milliseconds.
+ * Findings for an inventory against the store's current advisory database file, read in process
+ * (fetched once per version, see publish.ts); its records and results stay in memory until the
+ * version changes, so re-matching stored inventories after an update costs milliseconds.
  */
-export async function matchInventory(store: Pick<Store, 'db'>, inventory: ImageInventory): Promise<Finding[]> {
-  const wanted = packageQueries(inventory).flatMap((q) => q.keys.map((k): [string, string] => [q.ecosystem, k]));
-  const lookup = await advisoryCache(store).load(wanted);
-  return matchPackages(inventory, lookup);
+export async function matchInventory(store: Pick<Store, 'db'> & Partial<Pick<Store, 'kind' | 'where'>>, inventory: ImageInventory): Promise<Finding[]> {
+  return matchPackages(inventory, (await currentAdvisoryFile(store)).lookup);
 }

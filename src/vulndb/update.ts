@@ -14,6 +14,7 @@ import { PalisadeError, systemClock } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { importOsv, type ImportOptions, type ImportReport } from './import.js';
 import type { ImportWarning } from './osv.js';
+import { publishAdvisoryFile } from './publish.js';
 import { recordEcosystemUpdate } from './store.js';
 
 export const OSV_BASE_URL = 'https://osv-vuln-data.storage.googleapis.com';
@@ -60,7 +61,7 @@ export function osvArchiveUrl(ecosystem: string, baseUrl = OSV_BASE_URL): string
 }
 
 export async function updateFromOsvDev(
-  store: Pick<Store, 'db'>,
+  store: Pick<Store, 'db'> & Partial<Pick<Store, 'kind' | 'where'>>,
   ecosystems: readonly string[] = DEFAULT_ECOSYSTEMS,
   options: UpdateOptions = {},
 ): Promise<UpdateReport> {
@@ -98,6 +99,7 @@ export async function updateFromOsvDev(
         ...importOptions,
         source: url,
         ecosystems: [],
+        publish: false,
         onProgress: (p) => onProgress?.({ ecosystem, phase: 'import', done: p.entriesDone ?? p.records, ...(p.entriesTotal ? { total: p.entriesTotal } : {}) }),
       });
       await rm(file, { force: true });
@@ -113,6 +115,8 @@ export async function updateFromOsvDev(
       entry.ok = true;
       await recordEcosystemUpdate(store.db, ecosystem, (options.clock ?? systemClock).now().getTime(), url);
     }
+    // One new advisory database file for the whole update (also when nothing changed: its status did).
+    await publishAdvisoryFile(store, options.clock ? { clock: options.clock } : {});
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
