@@ -120,10 +120,14 @@ export function newVulnerabilityThreat(image: { registry: string; repository: st
   const critical = gained.some((f) => f.severity === 'critical');
   const ids = [...new Set(gained.map((f) => f.id))];
   const plural = ids.length === 1 ? 'y' : 'ies';
+  // Counts per severity ("1 critical, 7 high"), not the worst severity applied to the total.
+  const worst = new Map<string, string>();
+  for (const f of gained) if (worst.get(f.id) !== 'critical') worst.set(f.id, f.severity);
+  const counted = (['critical', 'high'] as const).map((s) => [s, [...worst.values()].filter((v) => v === s).length] as const).filter(([, n]) => n > 0);
   return {
     rule: 'registry-image-new-vulnerabilities',
     title: cause === 'scan'
-      ? `Image ${image.repository} gained ${ids.length} ${critical ? 'critical' : 'high'}-severity vulnerabilit${plural}`
+      ? `Image ${image.repository} gained ${counted.length ? counted.map(([s, n]) => `${n} ${s}`).join(', ') : ids.length}-severity vulnerabilit${plural}`
       : `Image ${image.repository} is affected by ${ids.length} newly published critical/high vulnerabilit${plural}`,
     severity: critical ? 'high' : 'medium',
     tactic: 'Initial Access',
