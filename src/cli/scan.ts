@@ -1,7 +1,8 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
+import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { Option, type Command } from 'commander';
-import { PalisadeError } from '../core/index.js';
+import { FINDING_SEVERITIES, PalisadeError } from '../core/index.js';
 import {
   applyFilters,
   parseSeverityList,
@@ -16,8 +17,8 @@ import {
   type ScanReport,
 } from '../image/index.js';
 import type { Store } from '../store/index.js';
-import { dbStatus } from '../vulndb/index.js';
-import { withStore, withStoreFlags } from './shared.js';
+import { AdvisoryFile, currentAdvisoryFile, fileStatus, openDataDirAdvisoryFile, type DbStatus } from '../vulndb/index.js';
+import { configFor, withStore, withStoreFlags } from './shared.js';
 
 /** `palisade scan IMAGE`: analyze an image (any transport), match it against the advisory database, print a report. */
 
@@ -51,8 +52,16 @@ export interface AdvisoryDatabaseInfo {
   stale: boolean;
 }
 
-export async function advisoryDatabaseInfo(store: Store, maxAgeHours: number, now = new Date()): Promise<AdvisoryDatabaseInfo> {
-  const status = await dbStatus(store);
+/** What scan matches against: the advisory file of a store, one opened without a database, or none yet. */
+export type AdvisorySource = Store | AdvisoryFile | undefined;
+
+async function advisoryFileOf(source: AdvisorySource): Promise<AdvisoryFile | undefined> {
+  return source === undefined || source instanceof AdvisoryFile ? source : currentAdvisoryFile(source);
+}
+
+export async function advisoryDatabaseInfo(source: AdvisorySource, maxAgeHours: number, now = new Date()): Promise<AdvisoryDatabaseInfo> {
+  const file = await advisoryFileOf(source);
+  const status: DbStatus = file ? fileStatus(file) : { advisories: 0, ecosystems: [] };
   const times = [...status.ecosystems.map((e) => e.lastUpdate?.getTime()), status.lastImport?.finishedAt?.getTime() ?? status.lastImport?.startedAt.getTime()]
     .filter((t): t is number => t !== undefined);
   const updated = times.length ? Math.max(...times) : undefined;
@@ -123,7 +132,7 @@ export function render(report: ScanReport, format: NonNullable<ScanFlags['format
 }
 
 /** Runs one scan; the returned number is the process exit code. */
-export async function runScan(store: Store, image: string, flags: ScanFlags, out: ScanOutput): Promise<number> {
+export async function runScan(source: AdvisorySource, image: string, flags: ScanFlags, out: ScanOutput): Promise<number> {
   const format = flags.format ?? (out.isTTY ? 'table' : 'json');
   const exitCode = flags.exitCode === undefined ? 0 : Number(flags.exitCode);
   if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255) {
@@ -133,7 +142,8 @@ export async function runScan(store: Store, image: string, flags: ScanFlags, out
   if (!Number.isFinite(maxDbAge) || maxDbAge <= 0) {
     throw new PalisadeError('scan.max-db-age.invalid', `--max-db-age must be a positive number of hours, got "${flags.maxDbAge}"`, { field: 'max-db-age' });
   }
-  const database = await advisoryDatabaseInfo(store, maxDbAge);
+  const advisories = await advisoryFileOf(source);
+  const database = await advisoryDatabaseInfo(advisories, maxDbAge);
   if (exitCode > 0 && !flags.allowEmptyDb) checkGateDatabase(database, maxDbAge);
   const filters: ReportFilters = {
     ...(flags.severity ? { severities: parseSeverityList(flags.severity) } : {}),
@@ -154,7 +164,8 @@ export async function runScan(store: Store, image: string, flags: ScanFlags, out
   try {
     // --offline: scanning never fetches advisories anyway; the flag promises it (only the registry is contacted).
     report = await scanImage(image, {
-      store,
+      ...(source !== undefined && !(source instanceof AdvisoryFile) ? { store: source } : {}),
+      ...(advisories ? { advisories } : {}),
       ...(flags.platform ? { platform: flags.platform } : {}),
       ...(flags.insecure ? { insecure: true } : {}),
       ...(credentials ? { credentials } : {}),
@@ -164,6 +175,7 @@ export async function runScan(store: Store, image: string, flags: ScanFlags, out
     bar?.stop();
   }
   report = applyFilters(report, filters);
+  if (!advisories) report.warnings.unshift('there is no advisory database yet: run `palisade db update` or `palisade db import FILES` (packages are listed, nothing is matched)');
   if (database.advisories > 0 && database.stale) out.warn(`warning: the advisory database is ${database.ageHours} h old; run \`palisade db update\``);
   for (const w of report.warnings.slice(0, 20)) out.warn(`warning: ${w}`);
   if (report.warnings.length > 20) out.warn(`warning: … and ${report.warnings.length - 20} more`);
@@ -221,7 +233,7 @@ export function register(program: Command): void {
     .argument('<image>', 'the image to scan')
     .addOption(new Option('--format <format>', 'output format (default: table on a terminal, json otherwise)').choices(['table', 'json', 'sarif', 'cyclonedx']))
     .option('-o, --output <file>', 'write the report to a file instead of standard output')
-    .option('--severity <list>', 'only report these severities (comma-separated: critical,high,medium,low,informational,unknown)')
+    .option('--severity <list>', `only report these severities (comma-separated: ${FINDING_SEVERITIES.join(',')})`)
     .option('--ignore-unfixed', 'leave out vulnerabilities without a fixed version')
     .option('--exit-code <n>', 'exit with this code when vulnerabilities remain after filtering (for CI gates); exit 2 when the advisory database is empty or stale')
     .option('--allow-empty-db', 'let --exit-code pass on an empty or stale advisory database')
@@ -234,6 +246,27 @@ export function register(program: Command): void {
     .option('--offline', 'contact nothing but the image registry (scan never downloads advisories; update with `palisade db update`)')
     .option('--no-progress', 'no progress display on a terminal')
     .action(async (image: string, flags: ScanFlags, command: Command) => {
-      process.exitCode = await withStore(command, (store) => runScan(store, image, flags, consoleScanOutput()));
+      process.exitCode = await withAdvisories(command, (source) => runScan(source, image, flags, consoleScanOutput()));
     });
+}
+
+/**
+ * A one-shot scan opens no database: it reads the advisory file `db update`/`db import` left beside
+ * the embedded database. PostgreSQL users fetch the current file from the store (cached locally
+ * per version); an embedded data directory from before the file existed gets it built once.
+ */
+async function withAdvisories(command: Command, work: (source: AdvisorySource) => Promise<number>): Promise<number> {
+  const config = configFor(command);
+  if (!config.databaseUrl) {
+    const file = openDataDirAdvisoryFile(config.dataDir);
+    if (file) {
+      try {
+        return await work(file);
+      } finally {
+        file.close();
+      }
+    }
+    if (!existsSync(path.join(config.dataDir, 'pgdata'))) return work(undefined);
+  }
+  return withStore(command, (store) => work(store));
 }
