@@ -1,4 +1,6 @@
 // @ts-check
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -7,8 +9,8 @@ import tseslint from 'typescript-eslint';
 // depth: a relative import names its target by counting `../`, so the pattern that means
 // "another folder of src/" depends on how deep the importing file sits.
 
-/** The folders of src/. Each one's index.ts is its public face. */
-const FOLDERS = ['agent', 'audit', 'center', 'cli', 'core', 'image', 'jobs', 'policy', 'registry', 'server', 'store', 'vulndb'];
+/** The folders of src/, read from disk so a new folder is checked from its first file. Each one's index.ts is its public face. */
+const FOLDERS = readdirSync(path.join(import.meta.dirname, 'src'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
 /** Surfaces read the center; nothing below them may import them (data flows one way). */
 const SURFACES = ['server', 'cli'];
 /**
@@ -59,7 +61,7 @@ export function boundaryPatterns(folder, depth, { isTest }) {
 const PENDING_FACE_FIXES = [
   'src/center/recommendations.ts', 'src/center/score.ts', 'src/cli/api.ts', 'src/cli/cost.ts', 'src/cli/scan.ts', 'src/cli/shared.ts',
   'src/policy/live/posture-job.test.ts', 'src/policy/live/posture-job.ts', 'src/registry/harbor/scan-requests.ts', 'src/registry/scan.ts',
-  'src/server/auth.ts', 'src/server/job-definitions.ts', 'src/server/routes/api/*.ts', 'src/vulndb/store.ts',
+  'src/server/auth.ts', 'src/server/job-definitions.ts', 'src/server/routes/api/*.ts', 'src/vulndb/store.ts', 'src/vulndb/publish.ts',
 ];
 
 /** Test code inside src/: excluded from the build (tsconfig.build.json), so it may reach test/. */
