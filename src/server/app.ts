@@ -18,6 +18,7 @@ import { sessionRoutes } from './routes/api/session.js';
 import { userRoutes } from './routes/api/users.js';
 import { webRoutes } from './routes/web.js';
 import { inventoryRoutes } from './routes/api/inventory.js';
+import { nodeRoutes } from './routes/api/nodes.js';
 import { planRoutes } from './routes/api/plans.js';
 import { tokenRoutes } from './routes/api/tokens.js';
 import { imageRoutes } from './routes/api/images.js';
@@ -94,6 +95,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     await api.register(alertRoutes, { context });
     await api.register(planRoutes, { context });
     await api.register(inventoryRoutes, { context });
+    await api.register(nodeRoutes, { context });
     await api.register(imageRoutes, { context });
     await api.register(registryRoutes, { context });
     await api.register(recommendationRoutes, { context });

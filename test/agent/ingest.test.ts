@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentRuleEngine, loadAgentRules, sampleEvent, type AgentBatch, type HostEvent } from '../../src/agent/index.js';
+import { AgentRuleEngine, loadAgentRules, sampleEvent, type AgentBatch, type AgentHealth, type HostEvent } from '../../src/agent/index.js';
 import { setPlan } from '../../src/center/index.js';
 import { createToken } from '../../src/store/index.js';
 import { bearer, createTestApp, type TestApp } from '../support/app.js';
@@ -73,6 +73,41 @@ describe('POST /ingest/agent', () => {
     const usage = await t.store.db.selectFrom('usage').selectAll().where('source_key', 'like', 'agent:prod:node-b:%').execute();
     expect(usage).toHaveLength(1);
     expect(usage[0]).toMatchObject({ meter: 'core_hours', scope: 'cluster:prod', quantity: 8 });
+  });
+
+  it('stores the sensor and the loss counts each heartbeat reports, and GET /api/v1/nodes shows them; an older resent heartbeat changes nothing', async () => {
+    const health = (sensor: AgentHealth['sensor'], lost: number, spoolFull: number): AgentHealth => ({
+      sensor, ...(sensor === 'proc' ? { sensorReason: 'bpftrace not found' } : {}), lostEvents: lost, droppedEvents: spoolFull,
+      droppedByReason: { spool_full: spoolFull, write_failed: 0 }, spoolWriteFailures: 0, spooledBatches: 0, memoryBatches: 0,
+    });
+    const send = async (at: Date, report: AgentHealth) => {
+      const body = batch('node-h', { events: [] });
+      const r = await t.app.inject({ method: 'POST', url: '/ingest/agent', headers: bearer(prod), payload: { ...body, node: { ...body.node, sensor: report.sensor }, heartbeat: { at: at.toISOString(), ...report } } });
+      expect(r.statusCode, r.body).toBe(200);
+    };
+    const nodeH = async () => {
+      const r = await t.app.inject({ method: 'GET', url: '/api/v1/nodes?cluster=prod&limit=100', headers: bearer(t.adminToken) });
+      expect(r.statusCode, r.body).toBe(200);
+      return (r.json().items as Array<Record<string, unknown>>).find((n) => n.name === 'node-h');
+    };
+    const now = Date.now();
+    await send(new Date(now - 60_000), health('proc', 0, 2));
+    expect(await nodeH()).toMatchObject({ sensor: 'proc', sensorReason: 'bpftrace not found', lostEvents: 0, droppedEvents: 2, droppedByReason: { spool_full: 2, write_failed: 0 } });
+    await send(new Date(now - 30_000), health('ebpf', 17, 2));
+    const current = { sensor: 'ebpf', sensorReason: null, lostEvents: 17, droppedEvents: 2 };
+    expect(await nodeH()).toMatchObject(current);
+    // A heartbeat the agent spooled earlier and sends late does not roll the report back.
+    await send(new Date(now - 45_000), health('proc', 1, 0));
+    expect(await nodeH()).toMatchObject(current);
+    // A batch without a heartbeat keeps the report; a bad count is refused naming the field.
+    const plain = await t.app.inject({ method: 'POST', url: '/ingest/agent', headers: bearer(prod), payload: batch('node-h', { events: [] }) });
+    expect(plain.statusCode, plain.body).toBe(200);
+    expect(await nodeH()).toMatchObject(current);
+    const bad = await t.app.inject({ method: 'POST', url: '/ingest/agent', headers: bearer(prod), payload: { ...batch('node-h', { events: [] }), heartbeat: { at: new Date().toISOString(), lostEvents: -1 } } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toMatch(/lostEvents/);
+    // The agents' cluster token sends batches; it cannot read the inventory.
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/nodes', headers: bearer(prod) })).statusCode).toBe(403);
   });
 
   it('answers 403 plan_disabled when the cluster plan is off, still metering usage', async () => {

@@ -40,9 +40,20 @@ export async function recordAgentHeartbeat(db: Kysely<Database>, cluster: string
   const node = batch.node;
   const at = batch.heartbeat ? new Date(batch.heartbeat.at) : now;
   const seen = Number.isNaN(at.getTime()) || at > now ? now : at;
+  const hb = batch.heartbeat;
+  // The sensor is reported by the heartbeat's health (newer agents) or the node inventory.
+  const sensor = hb?.sensor ?? node.sensor;
+  const health = hb && (sensor || hb.lostEvents !== undefined || hb.droppedEvents !== undefined) ? {
+    at: seen,
+    ...(sensor ? { sensor } : {}),
+    ...(hb.sensorReason ? { sensorReason: hb.sensorReason } : {}),
+    ...(hb.lostEvents !== undefined ? { lostEvents: hb.lostEvents } : {}),
+    ...(hb.droppedEvents !== undefined ? { droppedEvents: hb.droppedEvents } : {}),
+    ...(hb.droppedByReason ? { droppedByReason: hb.droppedByReason } : {}),
+  } : undefined;
   await inTransaction(db, async (tx) => {
     await touchCluster(tx, cluster, now);
-    await upsertAgentNode(tx, cluster, node, seen);
+    await upsertAgentNode(tx, cluster, node, seen, health);
     if (batch.heartbeat && node.cores) await meterCoreHour(tx, cluster, node.name, node.cores, seen);
   });
 }

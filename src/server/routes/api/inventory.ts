@@ -5,7 +5,7 @@ import { listRunningImages } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 import { decodeCursor, ListQuery, page } from '../../pagination.js';
 
-/** Clusters, nodes, registries and images in use as the center knows them. Credentials never leave the store. */
+/** Clusters, registries and images in use as the center knows them (nodes: nodes.ts). Credentials never leave the store. */
 export async function inventoryRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   const { db } = context.store;
 
@@ -16,19 +16,6 @@ export async function inventoryRoutes(app: FastifyInstance, { context }: { conte
     if (after) query = query.where('name', '>', after[0]);
     const rows = await query.orderBy('name').limit(limit + 1).execute();
     return page(rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, lastEventAt: r.last_event_at })), limit, (r) => [r.name]);
-  });
-
-  app.get('/nodes', { config: { auth: 'reader' }, schema: { tags: ['inventory'], querystring: Type.Intersect([ListQuery, Type.Object({ cluster: Type.Optional(Type.String()) })]) } }, async (request) => {
-    const { limit = 50, cursor, cluster } = request.query as ListQuery & { cluster?: string };
-    const after = decodeCursor(cursor) as [string] | undefined;
-    let query = db.selectFrom('nodes').selectAll();
-    if (cluster) query = query.where('cluster', '=', cluster);
-    if (after) query = query.where('id', '>', after[0]);
-    const rows = await query.orderBy('id').limit(limit + 1).execute();
-    return page(rows.map((r) => ({
-      id: r.id, cluster: r.cluster, name: r.name, cores: r.cores, kernel: r.kernel, os: r.os, runtime: r.runtime,
-      agentVersion: r.agent_version, lastHeartbeat: r.last_heartbeat,
-    })), limit, (r) => [r.id]);
   });
 
   app.get('/registries', { config: { auth: 'reader' }, schema: { tags: ['inventory'], querystring: ListQuery } }, async (request) => {

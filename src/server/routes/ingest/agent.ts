@@ -6,6 +6,8 @@ import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
 
 const ID = { type: 'string', minLength: 1, maxLength: 200 } as const;
+const SENSOR = { type: 'string', enum: ['ebpf', 'proc'] } as const;
+const COUNT = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 const SEVERITY = { type: 'string', enum: SEVERITIES } as const;
 
 /**
@@ -41,9 +43,22 @@ export async function agentIngestRoutes(app: FastifyInstance, { context }: { con
               cores: { type: 'number', minimum: 0, maximum: 100000 },
               runtime: { type: 'string', maxLength: 100 },
               agentVersion: { type: 'string', maxLength: 100 },
+              sensor: SENSOR,
             },
           },
-          heartbeat: { type: 'object', required: ['at'], properties: { at: { type: 'string' } } },
+          heartbeat: {
+            type: 'object',
+            required: ['at'],
+            properties: {
+              at: { type: 'string' },
+              // The agent's health, stored on the node (GET /api/v1/nodes): its sensor and what it lost.
+              sensor: SENSOR,
+              sensorReason: { type: 'string', maxLength: 1000 },
+              lostEvents: COUNT,
+              droppedEvents: COUNT,
+              droppedByReason: { type: 'object', maxProperties: 20, additionalProperties: COUNT },
+            },
+          },
           events: {
             type: 'array',
             maxItems: AGENT_BATCH_MAX_EVENTS,
