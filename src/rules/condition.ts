@@ -218,8 +218,15 @@ function compileTest(test: string, raw: unknown, lists: Lists, code: string, whe
     case 'in': {
       const items = Array.isArray(arg) ? arg : [arg];
       if (test === 'in' && !Array.isArray(arg)) ruleError(code, where, 'in needs a list');
+      const want = items.length === 1 ? scalarKey(items[0]) : undefined;
+      if (want !== undefined) {
+        // One scalar (`verb: create`, `hostNetwork: true`): a comparison, no set.
+        one = (v) => typeof v === 'string' ? v === want : scalarKey(v) === want;
+        break;
+      }
       const set = new Set(items.map((i) => scalarKey(i) ?? i));
       one = (v) => {
+        if (typeof v === 'string') return set.has(v);
         const key = scalarKey(v);
         return key !== undefined ? set.has(key) : set.has(v);
       };
