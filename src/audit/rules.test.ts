@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AuditDetector } from './detect.js';
 import { AuditRuleEngine } from './engine.js';
-import { loadAuditRules } from './index.js';
+import { loadAuditRules, type AuditEvent } from './index.js';
+import { judgeSamples } from '../rules/index.js';
 
 /**
  * Every rule's samples (gatekeeper-library habit): each fire sample fires its rule, each quiet
@@ -25,20 +26,16 @@ describe('built-in audit rules', () => {
       // A fresh engine per sample, with only this rule, so state does not leak between samples.
       // Rules that are off until the user lists what is allowed (k8s.disallowed-user) are tested switched on.
       const only = { rules: ruleSet.rules.filter((r) => r.rule.id === rule.id).map((r) => ({ ...r, rule: { ...r.rule, enabled: true } })), lists: ruleSet.lists };
-      const run = (events: typeof rule.samples.fire[number]['events']) => {
+      const fired = (events: AuditEvent[]) => {
         const detector = new AuditDetector({ rules: new AuditRuleEngine(only), cluster: 'samples' });
         return events.map((e) => detector.process([e]).length > 0);
       };
-      rule.samples.fire.forEach((sample, i) => {
-        it(`fires on fire sample ${i}`, () => {
-          expect(run(sample.events).at(-1)).toBe(true);
+      // The kernel's sample runner, as the agent rules use it: a fire sample's last event fires, no quiet event does.
+      for (const verdict of judgeSamples(rule.samples, fired)) {
+        it(verdict.kind === 'fire' ? `fires on fire sample ${verdict.index}` : `stays quiet on quiet sample ${verdict.index}`, () => {
+          expect(verdict.ok).toBe(true);
         });
-      });
-      rule.samples.quiet.forEach((sample, i) => {
-        it(`stays quiet on quiet sample ${i}`, () => {
-          expect(run(sample.events).some(Boolean)).toBe(false);
-        });
-      });
+      }
     });
   }
 });
