@@ -1,4 +1,4 @@
-import type { Finding, FindingSeverity } from '../../core/index.js';
+import { compareSeverity, type Finding, type FindingSeverity } from '../../core/index.js';
 import { HARBOR_SCANNER } from './metadata.js';
 
 /** Harbor's severity scale (spec `Severity`). */
@@ -12,7 +12,6 @@ const SEVERITY: Record<FindingSeverity, HarborSeverity> = {
   informational: 'Negligible',
   unknown: 'Unknown',
 };
-const ORDER: HarborSeverity[] = ['Unknown', 'Negligible', 'Low', 'Medium', 'High', 'Critical'];
 
 export interface HarborArtifact {
   repository: string;
@@ -51,10 +50,9 @@ export function harborSeverity(severity: FindingSeverity): HarborSeverity {
  * DSA/GHSA (the other ids stay in `vendor_attributes.aliases`).
  */
 export function harborVulnerabilityReport(artifact: HarborArtifact, findings: readonly Finding[], generatedAt: Date): HarborVulnerabilityReport {
-  const vulnerabilities = findings.map(toItem);
-  let severity: HarborSeverity = 'Unknown';
-  for (const v of vulnerabilities) if (ORDER.indexOf(v.severity) > ORDER.indexOf(severity)) severity = v.severity;
-  return { generated_at: generatedAt.toISOString(), artifact, scanner: HARBOR_SCANNER, severity, vulnerabilities };
+  let worst: FindingSeverity = 'unknown';
+  for (const f of findings) if (compareSeverity(f.severity, worst) > 0) worst = f.severity;
+  return { generated_at: generatedAt.toISOString(), artifact, scanner: HARBOR_SCANNER, severity: harborSeverity(worst), vulnerabilities: findings.map(toItem) };
 }
 
 function toItem(finding: Finding): HarborVulnerabilityItem {
