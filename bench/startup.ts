@@ -33,7 +33,7 @@ async function timeToReady(args: string[], env: Record<string, string>, cwd: str
         const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
         if (ok) return performance.now() - started;
       }
-      if (performance.now() - started > 60_000) throw new Error(`not ready in 60 s:\n${output}`);
+      if (performance.now() - started > 180_000) throw new Error(`not ready in 180 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   } finally {
