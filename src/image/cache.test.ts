@@ -1,6 +1,9 @@
+import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStoreIfAvailable, STORE_BACKENDS } from '../../test/support/store.js';
-import { analyzerKey, forgetRecentAnalyses, memoryLayerCache, storeLayerCache, type LayerCache } from './cache.js';
+import { analyzerKey, directoryLayerCache, forgetRecentAnalyses, memoryLayerCache, storeLayerCache, type LayerCache } from './cache.js';
 import { DEFAULT_CATALOGERS } from './catalog/index.js';
 import type { LayerAnalysis } from './layers.js';
 
@@ -17,6 +20,10 @@ const analysis = (diffId: string, version: string): LayerAnalysis => ({
 
 const backends: Array<[string, () => Promise<{ cache: LayerCache; cleanup: () => Promise<void> } | undefined>]> = [
   ['memory', async () => ({ cache: memoryLayerCache(), cleanup: async () => undefined })],
+  ['directory', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'palisade-layer-cache-'));
+    return { cache: directoryLayerCache(dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }],
   ...STORE_BACKENDS.map((backend): [string, () => Promise<{ cache: LayerCache; cleanup: () => Promise<void> } | undefined>] => [backend, async () => {
     const temp = await createTestStoreIfAvailable({ backend, name: 'image-cache' });
     return temp && { cache: storeLayerCache(temp.store.db), cleanup: temp.close };
@@ -49,5 +56,26 @@ describe.each(backends)('layer analysis cache (%s)', (kind, make) => {
     const bumped = DEFAULT_CATALOGERS.map((c) => (c.name === 'dpkg' ? { ...c, version: c.version + 1 } : c));
     expect(analyzerKey(bumped)).not.toBe(analyzerKey(DEFAULT_CATALOGERS));
     expect(analyzerKey([...DEFAULT_CATALOGERS].reverse())).toBe(analyzerKey(DEFAULT_CATALOGERS));
+  });
+});
+
+describe('directory layer cache', () => {
+  it('treats a damaged or foreign file as a miss, and leaves no temporary files', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'palisade-layer-cache-'));
+    try {
+      const cache = directoryLayerCache(dir);
+      const key = analyzerKey(DEFAULT_CATALOGERS);
+      await cache.put(analysis('sha256:aaa', '1'), key);
+      const [sub] = await readdir(path.join(dir, 'layers'));
+      const files = await readdir(path.join(dir, 'layers', sub!));
+      expect(files).toEqual(['sha256_aaa.json']);
+      await writeFile(path.join(dir, 'layers', sub!, 'sha256_aaa.json'), '{"diffId":');
+      expect(await cache.get('sha256:aaa', key)).toBeUndefined();
+      // A file holding another layer's analysis (renamed by hand) is not this layer's.
+      await writeFile(path.join(dir, 'layers', sub!, 'sha256_aaa.json'), JSON.stringify(analysis('sha256:bbb', '1')));
+      expect(await cache.get('sha256:aaa', key)).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

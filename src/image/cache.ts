@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { ColumnType, Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import type { Cataloger } from './catalog/types.js';
@@ -91,6 +94,34 @@ export function storeLayerCache(db: Kysely<Database>): LayerCache {
         .onConflict((oc) => oc.columns(['diff_id', 'analyzer']).doUpdateSet({ analysis: text }))
         .execute();
       remember(`${analysis.diffId} ${analyzer}`, analysis);
+    },
+  };
+}
+
+/**
+ * A plain directory of analyses (one JSON file per diff ID and analyzer), for one-shot scans that
+ * open no database: `~/.cache/palisade/layers` by default (`--cache-dir`). Files are written to a
+ * temporary name and renamed, so concurrent scans never read half an analysis; an unreadable file
+ * is a miss.
+ */
+export function directoryLayerCache(dir: string): LayerCache {
+  const fileOf = (diffId: string, analyzer: string): string =>
+    path.join(dir, 'layers', createHash('sha256').update(analyzer).digest('hex').slice(0, 16), `${diffId.replace(/[^A-Za-z0-9]/g, '_')}.json`);
+  return {
+    async get(diffId, analyzer) {
+      try {
+        const analysis = JSON.parse(await readFile(fileOf(diffId, analyzer), 'utf8')) as LayerAnalysis;
+        return analysis.diffId === diffId ? analysis : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async put(analysis, analyzer) {
+      const file = fileOf(analysis.diffId, analyzer);
+      await mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      await writeFile(tmp, JSON.stringify(analysis));
+      await rename(tmp, file);
     },
   };
 }

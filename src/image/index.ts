@@ -3,7 +3,7 @@ export { openImage, analyzeImage, inventoryImage, type OpenImageOptions, type An
 export { parseReference, parseWrittenReference, parseImageSource, formatReference, isDigest, isPathComponent, isTag, type ImageReference, type ImageSourceSpec } from './reference.js';
 export { parsePlatform, formatPlatform, type Platform, type ImageConfig } from './oci.js';
 export type { ImageSource, LayerRef } from './sources/source.js';
-export { memoryLayerCache, storeLayerCache, analyzerKey, forgetRecentAnalyses, type LayerCache } from './cache.js';
+export { memoryLayerCache, storeLayerCache, directoryLayerCache, analyzerKey, forgetRecentAnalyses, type LayerCache } from './cache.js';
 export { DEFAULT_CATALOGERS, type Cataloger } from './catalog/index.js';
 export { analyzeLayer, DEFAULT_LIMITS, type LayerAnalysis, type LayerLimits } from './layers.js';
 export { assembleInventory } from './assemble.js';
