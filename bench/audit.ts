@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- audit [EVENTS]`
+ * `npm run bench -- audit [EVENTS] [--engine-only | --webhook-only]`
  * (1) The audit engine alone (rule index, conditions, first-seen state, alert folding) over a
  *     realistic mixed stream built from the real samples in fixtures/audit: mostly reads (lease
  *     renewals, lists and watches), some writes (RBAC changes from the audit2rbac log, AKS lease
@@ -173,6 +173,7 @@ export default async function (args: string[], emit: (r: BenchResult) => void): 
   if (!fixturesAvailable()) throw new Error('bench audit needs the shared fixtures (PALISADE_FIXTURES)');
   const count = Number(args.find((a) => /^\d+$/.test(a)) ?? 200_000);
   const lines = buildStream(count);
+  if (args.includes('--webhook-only')) return webhook(lines, emit);
   const text = lines.join('\n') + '\n';
   const bytes = Buffer.byteLength(text);
   const rules = loadAuditRules({ dir: null });

@@ -57,21 +57,26 @@ interface Pending extends Submission {
  * The center's one intake for detected threats (audit webhook, node agents). Group commit:
  * batches arriving together (several apiservers or agents, retries) mostly hit the same alerts,
  * and upserting the same rows from concurrent transactions serialises them on row locks and pays
- * one WAL flush each. One writer takes everything queued and, in one transaction, records the
- * threats folded by key in key order (recordThreats), queues notifications and runs every
- * submission's commit; then it publishes the new alerts. Each caller waits for the write that
- * carried its submission. If a group fails, its submissions are retried one by one, so a batch
- * that cannot be stored fails alone.
+ * one WAL flush each. A writer takes everything queued and, in one transaction, runs every
+ * submission's commit (the bulk of the rows: received events), then records the threats folded
+ * by key in key order (recordThreats) and queues notifications, so alert rows stay locked only
+ * until the commit that follows; then it publishes the new alerts. On PostgreSQL two writers run
+ * at once (the server's second core, another connection); key order keeps them free of
+ * deadlocks on alerts. Each caller waits for the write that carried its submission. If a group
+ * fails, its submissions are retried one by one, so a batch that cannot be stored fails alone.
  */
 export class ThreatIntake {
   private queue: Pending[] = [];
-  private writing = false;
+  private writing = 0;
   private readonly clock: Clock;
   private readonly windowMs: number;
+  private readonly writers: number;
 
-  constructor(private readonly store: Store, options: { clock?: Clock; windowMs?: number } = {}) {
+  constructor(private readonly store: Store, options: { clock?: Clock; windowMs?: number; writers?: number } = {}) {
     this.clock = options.clock ?? systemClock;
     this.windowMs = options.windowMs ?? DEFAULT_ALERT_WINDOW_MS;
+    // PGlite is one connection: a second writer would only queue behind the first.
+    this.writers = options.writers ?? (store.kind === 'postgres' ? 2 : 1);
   }
 
   /** Resolves once the threats and the submission's commit are stored and new alerts announced. */
@@ -79,12 +84,12 @@ export class ThreatIntake {
     if (!submission.threats.length && !submission.commit) return Promise.resolve({ created: [], updated: [] });
     return new Promise<SubmissionResult>((resolve, reject) => {
       this.queue.push({ ...submission, done: (error, result) => (error === undefined ? resolve(result!) : reject(error)) });
-      if (!this.writing) void this.drain();
+      if (this.writing < this.writers) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.writing = true;
+    this.writing++;
     while (this.queue.length) {
       const group = this.queue;
       this.queue = [];
@@ -104,14 +109,13 @@ export class ThreatIntake {
         }
       }
     }
-    this.writing = false;
+    this.writing--;
   }
 
   private async write(group: Pending[]): Promise<Awaited<ReturnType<typeof recordThreats>>> {
     const recorded = await this.store.db.transaction().execute(async (tx) => {
-      const result = await recordInTransaction(tx, group.flatMap((s) => s.threats), this.clock.now(), this.windowMs);
       for (const s of group) await s.commit?.(tx);
-      return result;
+      return recordInTransaction(tx, group.flatMap((s) => s.threats), this.clock.now(), this.windowMs);
     });
     await announceAlerts(this.store, recorded.created);
     return recorded;
