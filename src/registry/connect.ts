@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { PalisadeError, type Clock } from '../core/index.js';
 import { createToken, insertRegistry, recordAction, type RegistryRecord, type Store } from '../store/index.js';
-import type { RegistryKind } from './connectors/index.js';
+import { cloudWebhookSnippet, type RegistryKind } from './connectors/index.js';
 import { sealCredentials, type RegistryLogin } from './credentials.js';
 
 export interface RegistryConnection {
@@ -86,5 +86,7 @@ export function webhookSnippet(kind: RegistryKind, webhookUrl: string, token: st
         '# Docker Hub: Repository → Webhooks (Docker Hub sends no custom headers: the token travels in the URL)',
         `Webhook URL: ${webhookUrl}?token=${token}`,
       ].join('\n');
+    default:
+      return cloudWebhookSnippet(kind, webhookUrl, token);
   }
 }

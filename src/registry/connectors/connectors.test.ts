@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_WEBHOOK_EVENTS, parseRegistryWebhook } from './index.js';
+import { MAX_WEBHOOK_EVENTS, parseQuayWebhook, parseRegistryWebhook } from './index.js';
 
 const sample = (name: string): unknown => JSON.parse(readFileSync(path.join(import.meta.dirname, 'samples', name), 'utf8'));
 
@@ -57,6 +57,58 @@ describe('registry webhook connectors', () => {
     expect(event).toMatchObject({ action: 'push', repository: 'svendowideit/testhook', tag: 'latest' });
     expect(event!.digest).toBeUndefined();
     expect(event!.at.toISOString()).toBe('2014-12-03T00:22:41.000Z');
+  });
+
+  it('reads a GitHub package event for a container version (ghcr.io/OWNER/NAME by digest), and ignores ping and other packages', () => {
+    const { events, ignored } = parseRegistryWebhook('ghcr', sample('ghcr-package-published.json'));
+    expect(ignored).toBe(0);
+    expect(events).toEqual([{
+      action: 'push', repository: 'codertocat/hello-world-npm', digest: 'sha256:3da1996a8115d7616457760d9920b815241d0a03b34cf5f04e9a0e9d8de37498',
+      tag: undefined, actor: 'Codertocat', import: false, at: new Date('2019-05-09T23:28:29Z'),
+    }]);
+    expect(parseRegistryWebhook('ghcr', sample('github-ping.json'))).toEqual({ events: [], ignored: 1 });
+    const npm = sample('ghcr-package-published.json') as { package: Record<string, unknown> };
+    npm.package = { ...npm.package, ecosystem: 'npm', registry: { type: 'NPM' } };
+    expect(parseRegistryWebhook('ghcr', npm)).toEqual({ events: [], ignored: 1 });
+    // The newer registry_package event carries the same package document.
+    const { package: pkg, ...rest } = sample('ghcr-package-published.json') as { package: unknown };
+    expect(parseRegistryWebhook('ghcr', { ...rest, registry_package: pkg }).events[0]).toMatchObject({ repository: 'codertocat/hello-world-npm' });
+  });
+
+  it('reads a Quay repository push: one tag-only push per updated tag', () => {
+    const at = new Date('2026-03-01T10:00:00Z');
+    expect(parseQuayWebhook(sample('quay-repository-push.json'), at)).toEqual({ events: [{ action: 'push', repository: 'dgangaia/test', tag: 'latest', import: false, at }], ignored: 0 });
+    const older = { ...(sample('quay-repository-push.json') as object), updated_tags: { latest: 'b750fe79269d', '1.0': 'b750fe79269d' } };
+    expect(parseQuayWebhook(older, at).events.map((e) => e.tag)).toEqual(['latest', '1.0']);
+    expect(parseRegistryWebhook('quay', { build_id: 'x', repository: 'dgangaia/test' })).toEqual({ events: [], ignored: 1 });
+  });
+
+  it('reads an ECR EventBridge image push; the documentation\'s shortened digest is refused naming the field', () => {
+    const documented = sample('ecr-image-push.json') as { detail: Record<string, string> };
+    expect(() => parseRegistryWebhook('ecr', documented)).toThrow(expect.objectContaining({ code: 'registry.webhook.invalid_digest', field: 'detail.image-digest' }));
+    documented.detail['image-digest'] += 'abcd';
+    expect(parseRegistryWebhook('ecr', documented)).toEqual({ events: [{
+      id: '13cde686-328b-6117-af20-0e5566167482', action: 'push', repository: 'my-repository-name',
+      digest: 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234abcd', tag: 'latest', import: false, at: new Date('2019-11-16T01:54:34Z'),
+    }], ignored: 0 });
+    expect(parseRegistryWebhook('ecr', { ...documented, detail: { ...documented.detail, result: 'FAILURE' } })).toEqual({ events: [], ignored: 1 });
+    expect(parseRegistryWebhook('ecr', { ...documented, 'detail-type': 'ECR Image Scan' })).toEqual({ events: [], ignored: 1 });
+    expect(() => parseRegistryWebhook('ecr', { ...documented, source: 'aws.s3' })).toThrow(/ecr webhook: source must be aws.ecr/);
+  });
+
+  it('reads an Artifact Registry notification from its Pub/Sub push envelope', () => {
+    expect(parseRegistryWebhook('artifact-registry', sample('artifact-registry-push.json'))).toEqual({ events: [{
+      id: '2070443601311540', action: 'push', repository: 'freshly-docker/freshly',
+      digest: 'sha256:17f4431497a07da98bc16e599ef9d38afb9817049b6e98b71b7e321b946a24d4', tag: 'PIG-267-refactor-email-service',
+      import: false, at: new Date('2021-02-26T19:13:55.749Z'),
+    }], ignored: 0 });
+    const push = (data: unknown) => ({ message: { data: Buffer.from(JSON.stringify(data)).toString('base64'), messageId: '1', publishTime: '2026-03-01T10:00:00Z' } });
+    const tagged = parseRegistryWebhook('artifact-registry', push({ action: 'INSERT', tag: 'us-east1-docker.pkg.dev/proj/repo/app:1.1' })).events[0]!;
+    expect(tagged).toMatchObject({ repository: 'proj/repo/app', tag: '1.1' });
+    expect(tagged.digest).toBeUndefined(); // a tag added to an image: resolved when scanned
+    expect(parseRegistryWebhook('artifact-registry', push({ action: 'DELETE', tag: 'us-east1-docker.pkg.dev/proj/repo/app:1.1' }))).toEqual({ events: [], ignored: 1 });
+    expect(() => parseRegistryWebhook('artifact-registry', push({ action: 'INSERT', digest: 'us-east1-docker.pkg.dev/../../v2/_catalog@sha256:x' }))).toThrow(expect.objectContaining({ field: 'message.data.digest' }));
+    expect(() => parseRegistryWebhook('artifact-registry', { message: { data: 'bm90IGpzb24=' } })).toThrow(/message.data must be base64 of the notification's JSON/);
   });
 
   it.each([

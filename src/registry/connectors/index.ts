@@ -4,8 +4,12 @@ import { parseAcrWebhook } from './acr.js';
 import { parseDistributionEnvelope } from './distribution.js';
 import { parseDockerHubWebhook } from './dockerhub.js';
 import { parseHarborWebhook } from './harbor.js';
+import { parseArtifactRegistryPush } from './artifact-registry.js';
+import { parseEcrEvent } from './ecr.js';
+import { parseGhcrWebhook } from './ghcr.js';
+import { parseQuayWebhook } from './quay.js';
 
-export const REGISTRY_KINDS = ['distribution', 'harbor', 'acr', 'dockerhub', 'generic'] as const;
+export const REGISTRY_KINDS = ['distribution', 'harbor', 'acr', 'dockerhub', 'generic', 'ecr', 'ghcr', 'quay', 'artifact-registry'] as const;
 export type RegistryKind = (typeof REGISTRY_KINDS)[number];
 
 /**
@@ -34,6 +38,14 @@ export function parseRegistryWebhook(kind: RegistryKind, body: unknown): { event
       return parseAcrWebhook(body);
     case 'dockerhub':
       return parseDockerHubWebhook(body);
+    case 'ecr':
+      return parseEcrEvent(body);
+    case 'ghcr':
+      return parseGhcrWebhook(body);
+    case 'quay':
+      return parseQuayWebhook(body);
+    case 'artifact-registry':
+      return parseArtifactRegistryPush(body);
   }
 }
 
@@ -41,5 +53,10 @@ export { parseDistributionEnvelope, parseDistributionEvent } from './distributio
 export { parseAcrWebhook } from './acr.js';
 export { parseHarborWebhook } from './harbor.js';
 export { parseDockerHubWebhook } from './dockerhub.js';
+export { parseEcrEvent } from './ecr.js';
+export { parseGhcrWebhook } from './ghcr.js';
+export { parseQuayWebhook } from './quay.js';
+export { parseArtifactRegistryPush } from './artifact-registry.js';
+export { cloudWebhookSnippet } from './snippets.js';
 export { MAX_WEBHOOK_BYTES, MAX_WEBHOOK_EVENTS, tooManyEvents } from './payload.js';
 export { isRepositoryName, isTag, isManifestDigest, MAX_REPOSITORY_LENGTH } from './names.js';
