@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { SEVERITIES, type Severity } from '../core/index.js';
+import { compareSeverity, SEVERITIES, type Severity } from '../core/index.js';
 import type { Database } from '../store/index.js';
 import { listRecommendations } from './recommendations.js';
 
@@ -75,7 +75,7 @@ export async function overview(db: Kysely<Database>, now: Date, days = 14): Prom
   const recommendations = !exempting ? unexempted : (await listRecommendations(db, undefined, { at: now }))
     .filter((r) => r.unhealthy.length > 0)
     .map((r) => ({ policy: r.policy, scope: r.scope, title: r.title, severity: r.severity, unhealthy: r.unhealthy.length }))
-    .sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.unhealthy - a.unhealthy)
+    .sort((a, b) => compareSeverity(b.severity, a.severity) || b.unhealthy - a.unhealthy)
     .slice(0, 5);
 
   const activeBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;

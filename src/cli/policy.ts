@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PalisadeError, SEVERITIES } from '../core/index.js';
+import { compareSeverity, PalisadeError } from '../core/index.js';
 import {
   BUILTIN_POLICIES, checkManifests, formatJson, loadPolicyConfig, parseManifests, readManifestPath, toSarif, type CheckOutcome,
 } from '../policy/index.js';
@@ -24,7 +24,7 @@ export function violationsByControl(results: readonly Violation[]): Array<{ reso
     }
     if (!row.policies.includes(r.policy)) row.policies.push(r.policy);
     if (r.effect === 'deny') row.effect = 'deny';
-    if (SEVERITIES.indexOf(r.severity) < SEVERITIES.indexOf(row.severity as Violation['severity'])) row.severity = r.severity;
+    if (compareSeverity(r.severity, row.severity) > 0) row.severity = r.severity;
   }
   return [...rows.values()];
 }
