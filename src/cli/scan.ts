@@ -10,6 +10,7 @@ import {
   renderCycloneDx,
   renderSarif,
   renderTable,
+  directoryLayerCache,
   scanImage,
   type AnalysisProgress,
   type RegistryCredentials,
@@ -17,7 +18,7 @@ import {
   type ScanReport,
 } from '../image/index.js';
 import type { Store } from '../store/index.js';
-import { AdvisoryFile, currentAdvisoryFile, fileStatus, openDataDirAdvisoryFile, type DbStatus } from '../vulndb/index.js';
+import { AdvisoryFile, currentAdvisoryFile, fileStatus, openDataDirAdvisoryFile, palisadeCacheDir, type DbStatus } from '../vulndb/index.js';
 import { configFor, withStore, withStoreFlags } from './shared.js';
 
 /** `palisade scan IMAGE`: analyze an image (any transport), match it against the advisory database, print a report. */
@@ -37,6 +38,7 @@ export interface ScanFlags {
   progress?: boolean;
   allowEmptyDb?: boolean;
   maxDbAge?: string;
+  cacheDir?: string;
 }
 
 /** Grype's default for a usable database (max-allowed-built-age 120h): older than this is stale. */
@@ -169,6 +171,8 @@ export async function runScan(source: AdvisorySource, image: string, flags: Scan
       ...(flags.platform ? { platform: flags.platform } : {}),
       ...(flags.insecure ? { insecure: true } : {}),
       ...(credentials ? { credentials } : {}),
+      // Without a store (a one-shot scan) layer analyses are kept in a plain directory.
+      ...(source === undefined || source instanceof AdvisoryFile ? { cache: directoryLayerCache(flags.cacheDir ?? palisadeCacheDir()) } : {}),
       ...(bar ? { onProgress: bar.update } : {}),
     });
   } finally {
@@ -245,6 +249,7 @@ export function register(program: Command): void {
     .option('--password-stdin', 'read the registry password or token from standard input')
     .option('--offline', 'contact nothing but the image registry (scan never downloads advisories; update with `palisade db update`)')
     .option('--no-progress', 'no progress display on a terminal')
+    .option('--cache-dir <dir>', 'where a scan without a database server keeps layer analyses (default $XDG_CACHE_HOME/palisade or ~/.cache/palisade; PALISADE_CACHE_DIR)')
     .action(async (image: string, flags: ScanFlags, command: Command) => {
       process.exitCode = await withAdvisories(command, (source) => runScan(source, image, flags, consoleScanOutput()));
     });
