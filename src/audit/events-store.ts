@@ -75,3 +75,10 @@ export async function pruneAuditEvents(db: Kysely<Database>, before: Date): Prom
   const result = await db.deleteFrom('audit_events').where('received_at', '<', before).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** When this cluster last sent an audit event, if ever (the posture check "audit logs connected" reads it). */
+export async function lastAuditEventAt(db: Kysely<Database>, cluster: string): Promise<Date | undefined> {
+  const row = await db.selectFrom('audit_events').select('received_at').where('cluster', '=', cluster)
+    .orderBy('received_at', 'desc').limit(1).executeTakeFirst();
+  return row ? new Date(row.received_at) : undefined;
+}

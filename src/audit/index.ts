@@ -22,6 +22,6 @@ export { alertResource } from './resource.js';
 export { recommendedAuditPolicy, webhookKubeconfig, type WebhookKubeconfigOptions } from './cluster.js';
 
 export { auditReport, alertJson, alertTable, alertRow, errorLine, isActivity, sortAlerts, type AuditReport } from './report.js';
-export { storeAuditEvents, pruneAuditEvents, type AuditEventTable } from './events-store.js';
+export { lastAuditEventAt, storeAuditEvents, pruneAuditEvents, type AuditEventTable } from './events-store.js';
 export { createAuditIngest, type AuditIngest, type AuditIngestResult } from './ingest.js';
 export type { AuditThreat } from './detect.js';

@@ -10,3 +10,12 @@ export { refreshSecureScore } from './score-refresh.js';
 export { listIncidents, TACTIC_ORDER, type Incident, type IncidentFilter } from './incidents.js';
 export { announceAlerts, inCluster, ingestAgentBatch, recordAgentHeartbeat, recordInTransaction, ThreatIntake, threatIntake, type AgentBatchOutcome, type AgentEventTable, type Submission, type SubmissionResult } from './intake/index.js';
 export { CORE_HOURS_METER, IMAGE_SCANS_METER, meterCoreHour, meterImageScan, recordListedNodes } from './usage/index.js';
+export {
+  createChannel, deleteChannel, deliveryStats, getChannel, listChannels, listDeliveries, NotificationDispatcher, openChannel, redactSettings, sendToChannel, updateChannel,
+  type Channel, type ChannelInput,
+} from './notify.js';
+export { endSession, resolveSession, signIn, SESSION_TTL_MS, SignInSlowedDown, type Credentials, type Session } from './sessions.js';
+export { createExemption, listExemptions, removeExemption, MAX_EXEMPTION_REASON, type Exemption } from './exemptions.js';
+export { overview, type Overview } from './overview.js';
+export { scoreView, type ScoreView } from './score-history.js';
+export { createUser, deleteUser, findUser, listUsers, parseRole, updateUser, type Role, type User } from './users.js';

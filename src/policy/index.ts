@@ -24,3 +24,4 @@ export {
 } from './cluster-checks.js';
 export { fetchClusterInventory, loadKubeConfig, type ClusterConnection, type ClusterInventory } from './live/cluster-client.js';
 export { assessCluster, scanCluster } from './live/posture-scan.js';
+export { assessLiveCluster, postureJobs, queuePostureScans, POSTURE_ALL_QUEUE, POSTURE_QUEUE, type PostureContext, type PostureOutcome } from './live/posture-job.js';

@@ -2,7 +2,7 @@ import cookie from '@fastify/cookie';
 import createError from '@fastify/error';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { resolveSession } from '../center/sessions.js';
+import { resolveSession } from '../center/index.js';
 import { touchToken, verifyToken, type TokenInfo } from '../store/index.js';
 import type { ServerContext } from './context.js';
 import { Forbidden, Unauthorized } from './errors.js';

@@ -1,7 +1,7 @@
 import type { AnyJobDefinition, JobQueue } from '../jobs/index.js';
 import { loadPolicyConfig } from '../policy/index.js';
 // Not through policy/index.js: `policy check` and admission load that and need no store or queue.
-import { postureJobs } from '../policy/live/posture-job.js';
+import { postureJobs } from '../policy/index.js';
 import { pollJob, REMATCH_QUEUE, rescanJobs, scanJob } from '../registry/index.js';
 import { vulndbJobs } from '../vulndb/index.js';
 import type { ServerContext } from './context.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReplayApiServer, type ReplayApiServer } from '../../src/policy/live/replay-api-server.js';
+import { startReplayApiServer, type ReplayApiServer } from '../support/kube-api-replay.js';
 import { startProcess, type ServerProcess } from '../support/cli.js';
 import { jsonOf } from '../support/http.js';
 

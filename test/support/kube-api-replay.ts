@@ -1,14 +1,15 @@
 /**
  * For tests: an HTTP server that answers the Kubernetes list calls a posture scan makes with the
- * recorded responses in ../cluster-testdata (cluster role bindings two per page, to exercise
+ * recorded responses in src/policy/cluster-testdata (cluster role bindings two per page, to exercise
  * `continue`), and a kubeconfig pointing at it (plain HTTP, which the client accepts only with
- * insecure-skip-tls-verify). No API server runs on these machines.
+ * insecure-skip-tls-verify). No API server runs on these machines. Test code: it lives here, not
+ * beside the posture scan, so the build never ships it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
-const TESTDATA = path.join(import.meta.dirname, '..', 'cluster-testdata');
+const TESTDATA = path.join(import.meta.dirname, '../../src/policy/cluster-testdata');
 
 const ROUTES: Record<string, string> = {
   '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings': 'clusterrolebindings',

@@ -6,7 +6,7 @@ import { compilePolicySet } from '../engine.js';
 import { BUILTIN_POLICIES } from '../policies/index.js';
 import { fetchClusterInventory } from './cluster-client.js';
 import { assessCluster } from './posture-scan.js';
-import { recordedList, startReplayApiServer, type ReplayApiServer } from './replay-api-server.js';
+import { recordedList, startReplayApiServer, type ReplayApiServer } from '../../../test/support/kube-api-replay.js';
 
 const testdata = recordedList;
 

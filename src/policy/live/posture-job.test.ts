@@ -3,18 +3,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { listRecommendations, secureScore, setPlan } from '../../center/index.js';
-import { scoreView } from '../../center/score-history.js';
+import { listRecommendations, scoreView, secureScore, setPlan } from '../../center/index.js';
 import type { Clock, ClusterSource } from '../../core/index.js';
 import { startJobQueue, type JobQueue } from '../../jobs/index.js';
 import { listRunningImages, markImageScanned, recordImagePush, type Store } from '../../store/index.js';
-import { storeAuditEvents } from '../../audit/events-store.js';
+import { storeAuditEvents } from '../../audit/index.js';
 import { compilePolicySet } from '../engine.js';
 import { BUILTIN_POLICIES } from '../policies/index.js';
 import { fetchClusterInventory } from './cluster-client.js';
 import { assessLiveCluster, cpuCores, POSTURE_ALL_QUEUE, postureJobs, type PostureContext } from './posture-job.js';
 import { assessCluster } from './posture-scan.js';
-import { startReplayApiServer, type ReplayApiServer } from './replay-api-server.js';
+import { startReplayApiServer, type ReplayApiServer } from '../../../test/support/kube-api-replay.js';
 import { createTestStore, type TestStore } from '../../../test/support/store.js';
 
 class TestClock implements Clock {

@@ -5,10 +5,11 @@
  * list also feeds the inventory and the core-hour meter, so clusters without agents are billed too,
  * and the Pods' container statuses give the images in use, matched against registry scans.
  */
+import { lastAuditEventAt } from '../../audit/index.js';
 import { isPlanEnabled, recordListedNodes, refreshSecureScore, saveRecommendations } from '../../center/index.js';
 import type { Clock, ClusterSource } from '../../core/index.js';
 import type { JobDefinition, JobQueue } from '../../jobs/index.js';
-import { runningImagesRecommendation } from '../../registry/recommendation.js';
+import { runningImagesRecommendation } from '../../registry/index.js';
 import { replaceRunningImages, type ListedNode, type RunningImage, type Store } from '../../store/index.js';
 import { parseQuantity } from '../kube/quantity.js';
 import type { KubeObject } from '../kube/types.js';
@@ -87,13 +88,6 @@ export function runningImages(pods: readonly KubeObject[]): RunningImage[] {
   return out;
 }
 
-/** When this cluster last sent an audit event (for the "audit logs connected" check). */
-async function lastAuditEventAt(store: Store, cluster: string): Promise<Date | undefined> {
-  const row = await store.db.selectFrom('audit_events').select('received_at').where('cluster', '=', cluster)
-    .orderBy('received_at', 'desc').limit(1).executeTakeFirst();
-  return row ? new Date(row.received_at) : undefined;
-}
-
 /** Assesses one configured cluster now. A cluster whose Kubernetes plan is off keeps its inventory and meter but gets no recommendations. */
 export async function assessLiveCluster(context: PostureContext, cluster: string): Promise<PostureOutcome> {
   const source = context.clusters.find((c) => c.name === cluster);
@@ -107,7 +101,7 @@ export async function assessLiveCluster(context: PostureContext, cluster: string
   if (!(await isPlanEnabled(context.store.db, `cluster:${cluster}`))) {
     return { cluster, status: 'skipped', reason: 'the Kubernetes plan is off for this cluster' };
   }
-  const lastAudit = await lastAuditEventAt(context.store, cluster);
+  const lastAudit = await lastAuditEventAt(context.store.db, cluster);
   const recommendations: PolicyRecommendation[] = assessCluster(context.policies(), {
     ...inventory,
     snapshot: { ...inventory.snapshot, ...(lastAudit ? { lastAuditEventAt: lastAudit } : {}) },

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { estimateCost, monthCosts, priceTable } from '../../../center/costs.js';
+import { estimateCost, monthCosts, priceTable } from '../../../center/index.js';
 import type { ServerContext } from '../../context.js';
 
 /** The month's cost estimate from metered usage, the price table, and the calculator. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { alertFeed, closeAlertFeed } from '../../../center/live.js';
+import { alertFeed, closeAlertFeed } from '../../../center/index.js';
 import type { ServerContext } from '../../context.js';
 
 const HEARTBEAT_MS = 25_000;

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { createExemption, listExemptions, MAX_EXEMPTION_REASON, removeExemption, type Exemption } from '../../../center/exemptions.js';
-import { refreshSecureScore } from '../../../center/score-refresh.js';
+import { createExemption, listExemptions, MAX_EXEMPTION_REASON, removeExemption, type Exemption } from '../../../center/index.js';
+import { refreshSecureScore } from '../../../center/index.js';
 import { actorOf } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
 import { NotFound } from '../../errors.js';

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   createChannel, deleteChannel, deliveryStats, getChannel, listChannels, listDeliveries, NotificationDispatcher, openChannel, redactSettings, sendToChannel, updateChannel,
   type Channel, type ChannelInput,
-} from '../../../center/notify.js';
+} from '../../../center/index.js';
 import { SEVERITIES } from '../../../core/index.js';
 import { recordAction } from '../../../store/index.js';
 import { actorOf } from '../../auth.js';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { overview, type Overview } from '../../../center/overview.js';
+import { overview, type Overview } from '../../../center/index.js';
 import { listActions } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { listPlans, setPlan } from '../../../center/index.js';
-import { queuePostureScans } from '../../../policy/live/posture-job.js';
+import { queuePostureScans } from '../../../policy/index.js';
 import { queueFirstScans } from '../../../registry/index.js';
 import { recordAction } from '../../../store/index.js';
 import { actorOf } from '../../auth.js';

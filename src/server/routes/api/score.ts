@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { scoreView } from '../../../center/score-history.js';
+import { scoreView } from '../../../center/index.js';
 import type { ServerContext } from '../../context.js';
 
 /** The secure score (overall or per cluster) and its daily trend. */

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { endSession, signIn, SESSION_TTL_MS, SignInSlowedDown, type Credentials } from '../../../center/sessions.js';
+import { endSession, signIn, SESSION_TTL_MS, SignInSlowedDown, type Credentials } from '../../../center/index.js';
 import { isPalisadeError } from '../../../core/index.js';
 import { recordAction } from '../../../store/index.js';
 import { actorOf, SESSION_COOKIE } from '../../auth.js';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { createUser, deleteUser, listUsers, parseRole, updateUser, type User } from '../../../center/users.js';
+import { createUser, deleteUser, listUsers, parseRole, updateUser, type User } from '../../../center/index.js';
 import { recordAction } from '../../../store/index.js';
 import { actorOf } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
