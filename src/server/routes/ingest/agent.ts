@@ -3,7 +3,7 @@ import { AGENT_BATCH_MAX_ALERTS, AGENT_BATCH_MAX_BYTES, AGENT_BATCH_MAX_EVENTS, 
 import { ingestAgentBatch, isPlanEnabled, recordAgentHeartbeat, threatIntake } from '../../../center/index.js';
 import { SEVERITIES } from '../../../core/index.js';
 import type { ServerContext } from '../../context.js';
-import { Forbidden } from '../../errors.js';
+import { batchCluster, CLUSTER_QUERY } from './cluster.js';
 
 const ID = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const SENSOR = { type: 'string', enum: ['ebpf', 'proc'] } as const;
@@ -26,7 +26,7 @@ export async function agentIngestRoutes(app: FastifyInstance, { context }: { con
     schema: {
       tags: ['ingest'],
       summary: 'Receive a batch of host events, alerts and the heartbeat from a node agent',
-      querystring: { type: 'object', properties: { cluster: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' } } },
+      querystring: CLUSTER_QUERY,
       body: {
         type: 'object',
         required: ['batchId', 'node', 'events', 'alerts'],
@@ -88,11 +88,7 @@ export async function agentIngestRoutes(app: FastifyInstance, { context }: { con
       },
     },
   }, async (request, reply) => {
-    const principal = request.principal;
-    const named = (request.query as { cluster?: string }).cluster;
-    const cluster = principal?.cluster ?? (principal?.isAdmin ? named : undefined);
-    if (!cluster) throw new Forbidden('agent batches need a cluster token (scope cluster:NAME), or an admin token with ?cluster=NAME');
-    if (principal?.cluster && named && named !== principal.cluster) throw new Forbidden(`this token belongs to cluster ${principal.cluster}, not ${named}`);
+    const cluster = batchCluster(request, 'agent batches');
     const batch = request.body as AgentBatch;
     const db = context.store.db;
     const now = context.clock.now();

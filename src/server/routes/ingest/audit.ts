@@ -4,7 +4,7 @@ import { createAuditIngest, loadAuditRules, WEBHOOK_MAX_BYTES, type AuditIngest,
 import { isPlanEnabled, threatIntake } from '../../../center/index.js';
 import { touchCluster } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
-import { Forbidden } from '../../errors.js';
+import { batchCluster, CLUSTER_QUERY } from './cluster.js';
 import { JSON_MEDIA_TYPE, JsonTooDeep, jsonBodyParser } from '../../json-body.js';
 
 export interface AuditIngestRouteOptions {
@@ -55,17 +55,11 @@ export async function auditIngestRoutes(app: FastifyInstance, options: AuditInge
     schema: {
       tags: ['ingest'],
       summary: 'Receive a batch of Kubernetes audit events from the API server webhook backend',
-      querystring: { type: 'object', properties: { cluster: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' } } },
+      querystring: CLUSTER_QUERY,
       body: { anyOf: [{ type: 'object' }, { type: 'array' }] },
     },
   }, async (request, reply) => {
-    const principal = request.principal;
-    const named = (request.query as { cluster?: string }).cluster;
-    const cluster = principal?.cluster ?? (principal?.isAdmin ? named : undefined);
-    if (!cluster) throw new Forbidden('audit events need a cluster token (scope cluster:NAME), or an admin token with ?cluster=NAME');
-    if (principal?.cluster && named && named !== principal.cluster) {
-      throw new Forbidden(`this token belongs to cluster ${principal.cluster}, not ${named}`);
-    }
+    const cluster = batchCluster(request, 'audit events');
     if (!(await isPlanEnabled(context.store.db, `cluster:${cluster}`))) {
       // The cluster stays in the inventory with its last event; nothing is stored or detected.
       await touchCluster(context.store.db, cluster, context.clock.now());
