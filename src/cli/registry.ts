@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .description('connect a registry: prints its ingest token (once) and the webhook configuration to paste')
     .argument('<name>', 'a short name (lowercase letters, digits, . _ -)')
     .requiredOption('--url <url>', 'registry URL, e.g. https://registry.example.com or http://127.0.0.1:5000')
-    .option('--kind <kind>', 'distribution, harbor, acr, dockerhub or generic', 'distribution')
+    .option('--kind <kind>', 'distribution, harbor, acr, dockerhub, generic, ecr, ghcr, quay or artifact-registry', 'distribution')
     .option('--username <user>', 'pull credentials, sealed with PALISADE_SECRET_KEY')
     .option('--password-stdin', 'read the password from standard input')
     .option('--poll', 'no webhooks: list the catalog and tags every 15 minutes and scan new digests')
