@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -77,6 +77,18 @@ describe('user rule files', () => {
     expect(fires(site, aptGet!)).toBe(false);
     expect(fires(site, gcc!)).toBe(false);
     expect(fires(site, sampleEvent({ kind: 'exec', process: { name: 'apk', exe: '/sbin/apk', argv: ['apk', 'add', 'nmap'] }, container: { id: 'c1', runtime: 'containerd' }, mainProcess: false }))).toBe(true);
+  });
+
+  it('the example rule file in docs/rules.md loads as written and its samples hold', () => {
+    const doc = readFileSync(path.join(import.meta.dirname, '../../docs/rules.md'), 'utf8');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-rules-'));
+    writeFileSync(path.join(dir, 'example.yaml'), /```yaml\n([\s\S]*?)```/.exec(doc)![1]!);
+    const example = loadAgentRules({ dir });
+    const rule = example.rules.find((r) => r.id === 'site.shell-in-builder')!;
+    const engine = new AgentRuleEngine(example);
+    expect(judgeSamples(rule.samples, (events) => events.map((e) => engine.match(e).some((r) => r.id === rule.id))).every((v) => v.ok)).toBe(true);
+    expect(example.rules.find((r) => r.id === 'agent.crypto-miner')!.severity).toBe('critical');
+    expect(engine.evaluate('n', rule.samples.fire[0]!.events[0]!).find((a) => a.rule === rule.id)!.title).toBe('Shell bash in container c1');
   });
 
   it('alert titles fill in event fields', () => {
