@@ -2,7 +2,7 @@
  * Runs agent rules over host events. Rules are indexed by event kind, so an event is tested
  * only against rules that can match it, and the view is built once per event.
  */
-import type { ResourceRef, Severity } from '../core/index.js';
+import type { Alert, ResourceRef } from '../core/index.js';
 import { compileAgentRule, type AgentRuleSet, type CompiledAgentRule } from './rules.js';
 import { eventId, summarize, type ContainerRef, type HostEvent, type HostEventKind, type ProcessSummary } from './events.js';
 import { eventView, type HostEventView } from './view.js';
@@ -18,16 +18,10 @@ export interface AlertEvidence {
   event: HostEvent;
 }
 
-export interface AgentAlert {
+/** A hit on a node, before the center folds it into an Alert (which adds source, status, count and times). */
+export interface AgentAlert extends Pick<Alert, 'rule' | 'title' | 'severity' | 'tactic' | 'technique' | 'remediation' | 'resource'> {
   /** Stable per rule and event: a resent alert is recorded once. */
   id: string;
-  rule: string;
-  title: string;
-  severity: Severity;
-  tactic: string;
-  technique?: string;
-  remediation: string;
-  resource: ResourceRef;
   evidence: AlertEvidence[];
   at: string;
 }
