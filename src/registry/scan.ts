@@ -1,4 +1,3 @@
-import type { FastifyBaseLogger } from 'fastify';
 import { announceAlerts, isPlanEnabled, meterImageScan, recordImageScan, recordInTransaction, refreshSecureScore, replaceImageFindings, saveRecommendations, type DetectedThreat } from '../center/index.js';
 import { PalisadeError, type Clock, type Config, type Finding, type ImageInventory } from '../core/index.js';
 import { analyzeImage, openImage, storeLayerCache } from '../image/index.js';
@@ -27,7 +26,8 @@ export interface ScanContext {
   store: Store;
   config: Pick<Config, 'secretKey'>;
   clock: Clock;
-  logger?: FastifyBaseLogger;
+  /** The server's or worker's logger (pino); only `info` is used. */
+  logger?: { info(fields: object, message: string): void };
 }
 
 /**
