@@ -3,8 +3,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
 import { type Store } from '../store/index.js';
-import { importOsv } from '../vulndb/index.js';
-import { applyFilters, readVex, scanImage, type ScanReport } from './index.js';
+import { importOsv, openDataDirAdvisoryFile } from '../vulndb/index.js';
+import { applyFilters, directoryLayerCache, readVex, scanImage, type ScanReport } from './index.js';
 import { createTestStore, type TestStore } from '../../test/support/store.js';
 
 const APP = `oci:${fixture('images/debian12')}:app`;
@@ -51,6 +51,22 @@ describe.skipIf(!fixturesAvailable())('scanImage: the app image against the fixt
     expect(again.image.layers.every((l) => l.cached)).toBe(true);
     expect(again.vulnerabilities).toEqual(report.vulnerabilities);
     expect(again.packages).toEqual(report.packages);
+  });
+
+  it('a one-shot scan against the file beside the embedded database matches the same, with the layer cache in a plain directory', async () => {
+    const file = openDataDirAdvisoryFile((temp.location as { dataDir: string }).dataDir)!;
+    try {
+      const cache = directoryLayerCache(path.join(dir, 'cache'));
+      const first = await scanImage(APP, { advisories: file, cache });
+      expect(first.vulnerabilities).toEqual(report.vulnerabilities);
+      expect(first.matched).toBe(true);
+      expect(first.image.layers.some((l) => l.cached)).toBe(false);
+      const second = await scanImage(APP, { advisories: file, cache });
+      expect(second.image.layers.every((l) => l.cached)).toBe(true);
+      expect(second.vulnerabilities).toEqual(report.vulnerabilities);
+    } finally {
+      file.close();
+    }
   });
 
   it('filters by severity, unfixed and OpenVEX, and says what it suppressed', async () => {
