@@ -16,9 +16,10 @@ const SURFACES = ['server', 'cli'];
 /**
  * Folders that may import only a few others. `core` is the shared vocabulary and imports no
  * folder; `store` persists aggregates and never imports a capability; `jobs` is the queue wiring
- * over the store. Folders not listed may import any folder that is not a surface.
+ * over the store; `rules` is the detection-rule kernel audit and agent share, and knows no
+ * capability. Folders not listed may import any folder that is not a surface.
  */
-const ONLY = { core: [], store: ['core'], jobs: ['core', 'store'] };
+const ONLY = { core: [], store: ['core'], jobs: ['core', 'store'], rules: ['core'] };
 /** How deep below src/<folder>/ a source file may sit; deeper files would go unchecked. */
 const MAX_DEPTH = 6;
 
