@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss';
 import { sql, type Kysely } from 'kysely';
 import { inTransaction, type Database, type Store } from '../store/index.js';
+import { systemClock, type Clock } from '../core/index.js';
 
 /**
  * The durable job queue: pg-boss on the same database as everything else (PGlite through its
@@ -133,10 +134,10 @@ async function requeueOrphanedJobs(store: Store): Promise<void> {
  * the work but before pg-boss heard it finish): the effect and its key commit together.
  * Returns false when the key was already done.
  */
-export async function runOnce<T>(db: Kysely<Database>, key: string, queue: string, effect: (tx: Kysely<Database>) => Promise<T>): Promise<{ done: boolean; result?: T }> {
+export async function runOnce<T>(db: Kysely<Database>, key: string, queue: string, effect: (tx: Kysely<Database>) => Promise<T>, clock: Clock = systemClock): Promise<{ done: boolean; result?: T }> {
   return inTransaction(db, async (tx) => {
     const claimed = await tx.insertInto('job_effects')
-      .values({ key, queue, done_at: new Date(), result: null })
+      .values({ key, queue, done_at: clock.now(), result: null })
       .onConflict((oc) => oc.column('key').doNothing())
       .returning('key')
       .executeTakeFirst();

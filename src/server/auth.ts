@@ -57,7 +57,7 @@ export const authentication = fp(async (app: FastifyInstance, { context }: { con
   const cache = new Map<string, { info: TokenInfo; until: number }>();
 
   async function lookup(secret: string): Promise<TokenInfo | undefined> {
-    const now = Date.now();
+    const now = context.clock.now().getTime();
     const hit = cache.get(secret);
     if (hit && hit.until > now) return hit.info;
     const info = await verifyToken(context.store.db, secret);

@@ -8,6 +8,7 @@
  * and how to restore. The mark stays until the process restarts: a damaged block does not heal,
  * and answering from a store that lost rows would hide it.
  */
+import { systemClock, type Clock } from '../core/index.js';
 export interface CorruptionReport {
   /** XX001 or XX002 (or `checksum` when only the message says so). */
   code: string;
@@ -55,6 +56,7 @@ export class CorruptionWatch {
     private readonly kind: 'pglite' | 'postgres',
     /** Maps a file path (`base/16384/16397`) to `schema.table`; best effort. */
     private readonly resolveFile: (file: string) => Promise<string | undefined> = async () => undefined,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** The first corruption seen since start, if any. */
@@ -70,7 +72,7 @@ export class CorruptionWatch {
     if (this.#seen.has(key)) return;
     this.#seen.add(key);
     // Known at once with the file path; the table name follows when the catalogue answers.
-    const report: CorruptionReport = { code: found.code, relation: found.name ?? found.file, detail: found.detail, restore: restoreAdvice(this.kind, found.name ?? found.file), at: new Date() };
+    const report: CorruptionReport = { code: found.code, relation: found.name ?? found.file, detail: found.detail, restore: restoreAdvice(this.kind, found.name ?? found.file), at: this.clock.now() };
     this.#report ??= report;
     const publish = (final: CorruptionReport) => {
       if (this.#report === report) this.#report = final;

@@ -11,9 +11,10 @@ export async function overviewRoutes(app: FastifyInstance, { context }: { contex
   const TTL_MS = 5000;
   let cached: { until: number; value: Promise<Overview> } | undefined;
   app.get('/overview', { config: { auth: 'reader' }, schema: { tags: ['overview'] } }, async () => {
-    if (!cached || cached.until < Date.now()) {
-      const value = overview(context.store.db, context.clock.now());
-      cached = { until: Date.now() + TTL_MS, value };
+    const now = context.clock.now();
+    if (!cached || cached.until < now.getTime()) {
+      const value = overview(context.store.db, now);
+      cached = { until: now.getTime() + TTL_MS, value };
       value.catch(() => (cached = undefined));
     }
     return cached.value;
