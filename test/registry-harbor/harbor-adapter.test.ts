@@ -21,6 +21,7 @@ const SCAN_REQUEST = 'application/vnd.scanner.adapter.scan.request+json; version
 const SECURITY_REPORT = 'application/vnd.security.vulnerability.report; version=1.1';
 const HARBOR_REPORT = 'application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0';
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const SBOM_REPORT = 'application/vnd.security.sbom.report+json; version=1.0';
 
 interface Report {
   artifact: { repository: string; digest: string; tag?: string };
@@ -116,13 +117,18 @@ describe.skipIf(!ready)('Harbor pluggable scanner adapter', () => {
     const metadata = spec.checkResponse('/metadata', 'get', response) as { scanner: { name: string }; capabilities: Array<{ type: string; consumes_mime_types: string[]; produces_mime_types: string[] }>; properties: Record<string, string> };
     expect(response.headers['content-type']).toBe('application/vnd.scanner.adapter.metadata+json; version=1.1');
     expect(metadata.scanner.name).toBe('Palisade');
-    expect(metadata.capabilities).toEqual([{ type: 'vulnerability', consumes_mime_types: [MANIFEST, 'application/vnd.docker.distribution.manifest.v2+json'], produces_mime_types: [SECURITY_REPORT, HARBOR_REPORT] }]);
+    const consumes = [MANIFEST, 'application/vnd.docker.distribution.manifest.v2+json'];
+    expect(metadata.capabilities).toEqual([
+      { type: 'vulnerability', consumes_mime_types: consumes, produces_mime_types: [SECURITY_REPORT, HARBOR_REPORT] },
+      { type: 'sbom', consumes_mime_types: consumes, produces_mime_types: [SBOM_REPORT], additional_attributes: { sbom_media_types: ['application/vnd.cyclonedx+json'] } },
+    ]);
     const updated = Date.parse(metadata.properties['harbor.scanner-adapter/vulnerability-database-updated-at']!);
     expect(Date.now() - updated).toBeLessThan(10 * 60_000);
     // A Harbor that speaks only spec 1.0 gets 1.0.
     const old = await call('GET', '/harbor/api/v1/metadata', { token: harborToken, accept: 'application/vnd.scanner.adapter.metadata+json; version=1.0' });
-    spec.checkResponse('/metadata', 'get', old);
+    const oldMetadata = spec.checkResponse('/metadata', 'get', old) as typeof metadata;
     expect(old.headers['content-type']).toBe('application/vnd.scanner.adapter.metadata+json; version=1.0');
+    expect(oldMetadata.capabilities.map((c) => c.type)).toEqual(['vulnerability']); // 1.0 has no capability types
   });
 
   it('scans with the robot credentials Harbor passes: 202, 302 + Refresh-After while running, then the expected findings in both report types', async () => {
@@ -147,6 +153,16 @@ describe.skipIf(!ready)('Harbor pluggable scanner adapter', () => {
     const older = await call('GET', `/harbor/api/v1/scan/${id}/report`, { token: harborToken, accept: HARBOR_REPORT });
     expect(spec.checkResponse('/scan/{scan_request_id}/report', 'get', older)).toEqual(report);
     expect(older.headers['content-type']).toBe(HARBOR_REPORT);
+    // The same scan's SBOM (spec 1.2): CycloneDX, with the image's packages.
+    const sbom = await call('GET', `/harbor/api/v1/scan/${id}/report?sbom_media_type=${encodeURIComponent('application/vnd.cyclonedx+json')}`, { token: harborToken, accept: SBOM_REPORT });
+    const sbomReport = spec.checkResponse('/scan/{scan_request_id}/report', 'get', sbom) as { media_type: string; artifact: unknown; sbom: { bomFormat: string; specVersion: string; components: Array<{ name: string; version: string; purl?: string }>; vulnerabilities: unknown[] } };
+    expect(sbom.headers['content-type']).toBe(SBOM_REPORT);
+    expect(sbomReport.media_type).toBe('application/vnd.cyclonedx+json');
+    expect(sbomReport.artifact).toEqual(report.artifact);
+    expect(sbomReport.sbom).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.6' });
+    const libssl = expected.find((e) => e.package === 'libssl3')!;
+    expect(sbomReport.sbom.components).toContainEqual(expect.objectContaining({ name: 'libssl3', version: libssl.installed }));
+    expect(sbomReport.sbom.vulnerabilities.length).toBe(report.vulnerabilities.length);
     // Metered as an image scan of that registry.
     const usage = await t.store.db.selectFrom('usage').select(['meter', 'scope', 'quantity']).where('source_key', '=', `harbor-scan:${id}`).execute();
     expect(usage).toEqual([{ meter: 'image_scans', scope: 'registry:harbor', quantity: 1 }]);

@@ -2,3 +2,4 @@
 export { harborScannerMetadata, HARBOR_MEDIA_TYPES, HARBOR_SCANNER, CONSUMED_MEDIA_TYPES, PRODUCED_REPORT_TYPES, type HarborScannerMetadata } from './metadata.js';
 export { harborScanner, REFRESH_AFTER_SECONDS, type HarborScanner, type HarborCaller, type HarborScanInput, type HarborReportState, type HarborScannerContext } from './scan-requests.js';
 export { harborVulnerabilityReport, harborSeverity, type HarborVulnerabilityReport, type HarborVulnerabilityItem, type HarborSeverity } from './report.js';
+export { harborSbomReport, SBOM_REPORT_TYPE, CYCLONEDX_MEDIA_TYPE, type HarborSbomReport } from './sbom.js';

@@ -35,15 +35,23 @@ function packageVersion(): string {
 
 export interface HarborScannerMetadata {
   scanner: typeof HARBOR_SCANNER;
-  capabilities: Array<{ type: 'vulnerability'; consumes_mime_types: string[]; produces_mime_types: string[] }>;
+  capabilities: Array<{ type: 'vulnerability' | 'sbom'; consumes_mime_types: string[]; produces_mime_types: string[]; additional_attributes?: Record<string, unknown> }>;
   properties: Record<string, string>;
 }
+
+/** Harbor's SBOM capability (spec 1.2, metadata 1.1): CycloneDX only. */
+const SBOM_CAPABILITY = {
+  type: 'sbom' as const,
+  consumes_mime_types: [...CONSUMED_MEDIA_TYPES],
+  produces_mime_types: ['application/vnd.security.sbom.report+json; version=1.0'],
+  additional_attributes: { sbom_media_types: ['application/vnd.cyclonedx+json'] },
+};
 
 /**
  * `GET /metadata`: what Harbor shows when the scanner is registered, and checks before each scan.
  * The database's update time is the last advisory import that finished (`db update` or `db import`).
  */
-export async function harborScannerMetadata(store: Pick<Store, 'db'>): Promise<HarborScannerMetadata> {
+export async function harborScannerMetadata(store: Pick<Store, 'db'>, version: '1.0' | '1.1' = '1.1'): Promise<HarborScannerMetadata> {
   const last = await store.db.selectFrom('vuln_import_runs').select('finished_at')
     .where('status', '=', 'done').where('finished_at', 'is not', null)
     .orderBy('finished_at', 'desc').limit(1).executeTakeFirst();
@@ -54,7 +62,11 @@ export async function harborScannerMetadata(store: Pick<Store, 'db'>): Promise<H
   if (last?.finished_at != null) properties['harbor.scanner-adapter/vulnerability-database-updated-at'] = new Date(Number(last.finished_at)).toISOString();
   return {
     scanner: HARBOR_SCANNER,
-    capabilities: [{ type: 'vulnerability', consumes_mime_types: [...CONSUMED_MEDIA_TYPES], produces_mime_types: [...PRODUCED_REPORT_TYPES] }],
+    // A Harbor speaking metadata 1.0 knows no capability types: it gets the vulnerability one only.
+    capabilities: [
+      { type: 'vulnerability', consumes_mime_types: [...CONSUMED_MEDIA_TYPES], produces_mime_types: [...PRODUCED_REPORT_TYPES] },
+      ...(version === '1.1' ? [SBOM_CAPABILITY] : []),
+    ],
     properties,
   };
 }

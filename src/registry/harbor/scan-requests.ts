@@ -8,6 +8,7 @@ import { isRepositoryName, isTag } from '../connectors/names.js';
 import { CONSUMED_MEDIA_TYPES } from './metadata.js';
 import { harborPullOptions } from './pull-authorization.js';
 import { harborVulnerabilityReport, type HarborArtifact, type HarborVulnerabilityReport } from './report.js';
+import { harborSbomReport, type HarborSbomReport } from './sbom.js';
 
 interface HarborScanRequestTable {
   id: string;
@@ -19,6 +20,7 @@ interface HarborScanRequestTable {
   status: 'queued' | 'running' | 'done' | 'failed';
   error: string | null;
   report: HarborVulnerabilityReport | null;
+  sbom: HarborSbomReport | null;
   created_at: Date | string;
   finished_at: Date | string | null;
 }
@@ -40,7 +42,7 @@ export interface HarborCaller {
 export type HarborReportState =
   | { state: 'pending'; refreshAfterSeconds: number }
   | { state: 'failed'; message: string }
-  | { state: 'done'; report: HarborVulnerabilityReport };
+  | { state: 'done'; report: HarborVulnerabilityReport | HarborSbomReport };
 
 /** The little of a pino logger the scanner uses (the server passes its own). */
 export interface HarborScanLogger {
@@ -109,8 +111,10 @@ export function harborScanner(context: HarborScannerContext) {
       const findings = await matchInventory(context.store, analysis.inventory);
       const at = context.clock.now();
       const report = harborVulnerabilityReport(artifact, findings, at);
+      // Harbor asks for the SBOM by the same scan id (spec 1.2); it costs little next to the pull.
+      const sbom = harborSbomReport(artifact, analysis.image, analysis.inventory, findings, analysis.warnings, at);
       await db.transaction().execute(async (tx) => {
-        await tx.updateTable('harbor_scan_requests').set({ status: 'done', report: JSON.stringify(report) as never, finished_at: at }).where('id', '=', id).execute();
+        await tx.updateTable('harbor_scan_requests').set({ status: 'done', report: JSON.stringify(report) as never, sbom: JSON.stringify(sbom) as never, finished_at: at }).where('id', '=', id).execute();
         // Metered like every image scan (plans meter whether or not anything was found).
         await tx.insertInto('usage').values({ meter: 'image_scans', scope, quantity: 1, source_key: `harbor-scan:${id}`, at })
           .onConflict((oc) => oc.column('source_key').doNothing()).execute();
@@ -145,7 +149,7 @@ export function harborScanner(context: HarborScannerContext) {
       await db.deleteFrom('harbor_scan_requests').where('created_at', '<', new Date(now.getTime() - KEEP_REQUESTS_MS)).execute();
       await db.insertInto('harbor_scan_requests').values({
         id, registry, repository: artifact.repository, digest: artifact.digest, tag: artifact.tag ?? null, mime_type: artifact.mime_type ?? null,
-        status: 'queued', error: null, report: null, created_at: now, finished_at: null,
+        status: 'queued', error: null, report: null, sbom: null, created_at: now, finished_at: null,
       }).execute();
       const scan = run(id, url, artifact, input.registry.authorization, scope);
       running.add(scan);
@@ -153,11 +157,12 @@ export function harborScanner(context: HarborScannerContext) {
       return id;
     },
 
-    /** `GET /scan/{id}/report`: the report once done; pending while queued or running; undefined for an unknown id (or another Harbor's). */
-    async report(caller: HarborCaller, id: string): Promise<HarborReportState | undefined> {
-      const row = await db.selectFrom('harbor_scan_requests').select(['registry', 'status', 'error', 'report', 'created_at']).where('id', '=', id).executeTakeFirst();
+    /** `GET /scan/{id}/report`: the vulnerability report or the SBOM once done; pending while queued or running; undefined for an unknown id (or another Harbor's). */
+    async report(caller: HarborCaller, id: string, kind: 'vulnerability' | 'sbom' = 'vulnerability'): Promise<HarborReportState | undefined> {
+      const row = await db.selectFrom('harbor_scan_requests').select(['registry', 'status', 'error', 'report', 'sbom', 'created_at']).where('id', '=', id).executeTakeFirst();
       if (!row || (!caller.isAdmin && row.registry !== caller.registry)) return undefined;
-      if (row.status === 'done' && row.report) return { state: 'done', report: (typeof row.report === 'string' ? JSON.parse(row.report) : row.report) as HarborVulnerabilityReport };
+      const document = kind === 'sbom' ? row.sbom : row.report;
+      if (row.status === 'done' && document) return { state: 'done', report: (typeof document === 'string' ? JSON.parse(document) : document) as HarborVulnerabilityReport | HarborSbomReport };
       if (row.status === 'failed') return { state: 'failed', message: row.error ?? 'the scan failed' };
       if (context.clock.now().getTime() - new Date(row.created_at).getTime() > SCAN_DEADLINE_MS) {
         return { state: 'failed', message: `the scan did not finish within ${SCAN_DEADLINE_MS / 60_000} minutes (the server running it stopped?); scan again` };

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPalisadeError, PalisadeError } from '../../../core/index.js';
-import { HARBOR_MEDIA_TYPES, harborScanner, harborScannerMetadata, type HarborCaller, type HarborScanInput } from '../../../registry/index.js';
+import { CYCLONEDX_MEDIA_TYPE, HARBOR_MEDIA_TYPES, harborScanner, harborScannerMetadata, SBOM_REPORT_TYPE, type HarborCaller, type HarborScanInput } from '../../../registry/index.js';
 import type { ServerContext } from '../../context.js';
 
 /** Harbor registers the scanner as `https://PALISADE/harbor`, then calls `/api/v1/...` under it. */
@@ -41,13 +41,15 @@ export async function harborAdapterRoutes(app: FastifyInstance, { context }: { c
     // Harbor 2.x asks for 1.1 (capability types); an older Harbor that names only 1.0 gets 1.0.
     const accept = request.headers.accept ?? '';
     const version = /version=1\.0/.test(accept) && !/version=1\.1/.test(accept) ? '1.0' : '1.1';
-    return sendAs(reply, 200, HARBOR_MEDIA_TYPES.metadata(version), await harborScannerMetadata(context.store));
+    return sendAs(reply, 200, HARBOR_MEDIA_TYPES.metadata(version), await harborScannerMetadata(context.store, version));
   });
 
   app.post('/api/v1/scan', { config: { auth: 'registry' }, schema: { tags: ['harbor'], body: ScanRequestBody } }, async (request, reply) => {
     const caller = await harborCaller(context, request);
-    if ((request.body as { enabled_capabilities?: Array<{ type: string }> }).enabled_capabilities?.every((c) => c.type !== 'vulnerability')) {
-      throw new PalisadeError('harbor.scan.capability', 'enabled_capabilities asks for no vulnerability scan: Palisade produces vulnerability reports only', { kind: 'unprocessable', field: 'enabled_capabilities' });
+    const capabilities = (request.body as { enabled_capabilities?: Array<{ type: string }> }).enabled_capabilities;
+    const unknown = capabilities?.find((c) => c.type !== 'vulnerability' && c.type !== 'sbom');
+    if (unknown) {
+      throw new PalisadeError('harbor.scan.capability', `enabled_capabilities: Palisade has no '${unknown.type.slice(0, 40)}' capability (vulnerability and sbom)`, { kind: 'unprocessable', field: 'enabled_capabilities' });
     }
     const id = await scanner.accept(caller, request.body as HarborScanInput);
     return sendAs(reply, 202, HARBOR_MEDIA_TYPES.scanResponse, { id });
@@ -58,11 +60,13 @@ export async function harborAdapterRoutes(app: FastifyInstance, { context }: { c
     schema: { tags: ['harbor'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }), querystring: Type.Object({ sbom_media_type: Type.Optional(Type.String({ maxLength: 200 })) }) },
   }, async (request, reply) => {
     const caller = await harborCaller(context, request);
-    if ((request.query as { sbom_media_type?: string }).sbom_media_type !== undefined) {
-      throw new PalisadeError('harbor.report.sbom', 'Palisade produces no SBOM reports through the Harbor adapter (its metadata lists the vulnerability capability only)', { field: 'sbom_media_type' });
+    const sbomType = (request.query as { sbom_media_type?: string }).sbom_media_type;
+    if (sbomType !== undefined && sbomType !== CYCLONEDX_MEDIA_TYPE) {
+      throw new PalisadeError('harbor.report.sbom', `sbom_media_type ${JSON.stringify(sbomType.slice(0, 80))} is not produced: Palisade's SBOMs are ${CYCLONEDX_MEDIA_TYPE}`, { field: 'sbom_media_type' });
     }
-    const mediaType = reportMediaType(request.headers.accept);
-    const state = await scanner.report(caller, (request.params as { id: string }).id);
+    // Harbor asks for an SBOM with ?sbom_media_type=; otherwise the vulnerability report, as Accept names it.
+    const mediaType = sbomType ? SBOM_REPORT_TYPE : reportMediaType(request.headers.accept);
+    const state = await scanner.report(caller, (request.params as { id: string }).id, sbomType ? 'sbom' : 'vulnerability');
     if (!state) return sendAs(reply, 404, HARBOR_MEDIA_TYPES.error, { code: 'not_found', message: 'no scan request with this id', error: { message: 'no scan request with this id' } });
     if (state.state === 'pending') return reply.status(302).header('Refresh-After', String(state.refreshAfterSeconds)).send();
     // The spec's way to end Harbor's polling of a scan that failed: 500 with the reason.
