@@ -4,6 +4,9 @@ import { AuditDetector, type AuditThreat, type Judged } from './detect.js';
 import { AuditRuleEngine } from './engine.js';
 import type { AuditInputError } from './event.js';
 import { storeAuditEvents, unseenAuditEvents } from './events-store.js';
+
+/** How often the detection state is written while batches arrive. */
+const STATE_WRITE_INTERVAL_MS = 1000;
 import type { RuleSet } from './rules.js';
 import { decodeWebhookBody } from './sources/webhook.js';
 import type { StateLimits } from './state.js';
@@ -44,28 +47,41 @@ export interface AuditIngest {
 export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, limits: StateLimits = {}, onStateError?: (error: unknown) => void): Promise<AuditIngest> {
   const state = await StoreDetectionState.open(db, limits);
   const detector = new AuditDetector({ rules: new AuditRuleEngine(rules), state });
-  // State writes run one at a time in the background, coalesced: under load one write carries the
-  // changes of many batches instead of each batch waiting for its own (measured: 18 ms a batch).
-  // A crash loses at most the changes since the last write, which only delays a first-seen alert.
+  // State writes run one at a time in the background, coalesced and at most one a second: under
+  // load one write carries the changes of many batches instead of each batch waiting for its own
+  // (measured: 18 ms a batch), and the writes leave the database to the events. A crash loses at
+  // most the changes of the last second, which only delays a first-seen alert.
   let running: Promise<void> | undefined;
-  let again = false;
-  const scheduleFlush = (): Promise<void> => {
-    if (running) {
-      again = true;
-      return running;
-    }
+  let timer: NodeJS.Timeout | undefined;
+  let lastWrite = 0;
+  const write = (): Promise<void> => {
+    clearTimeout(timer);
+    timer = undefined;
     running = (async () => {
-      do {
-        again = false;
-        try {
-          await state.flush();
-        } catch (error) {
-          onStateError?.(error);
-        }
-      } while (again);
+      lastWrite = Date.now();
+      try {
+        await state.flush();
+      } catch (error) {
+        onStateError?.(error);
+      }
       running = undefined;
     })();
     return running;
+  };
+  const scheduleFlush = (): void => {
+    if (timer) return;
+    const wait = running ? STATE_WRITE_INTERVAL_MS : lastWrite + STATE_WRITE_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      void write();
+      return;
+    }
+    timer = setTimeout(() => {
+      timer = undefined;
+      // Still writing after a whole interval: the write that follows it carries these changes.
+      if (running) void running.then(() => scheduleFlush());
+      else void write();
+    }, wait);
+    timer.unref();
   };
   // The cluster's "last event" is written at most every 10 s per cluster: under load every batch
   // would otherwise queue on that one row.
@@ -93,7 +109,7 @@ export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, li
           // Only now: a later stage of the same request (exec's ResponseComplete) does not alert again.
           detector.remember(judged);
           await touch(cluster);
-          void scheduleFlush();
+          scheduleFlush();
         },
         async commit() {
           await result.storeEvents(db);
@@ -104,7 +120,7 @@ export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, li
     },
     async flushState() {
       while (running) await running;
-      await scheduleFlush();
+      await write();
     },
   };
 }
