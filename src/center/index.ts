@@ -19,3 +19,4 @@ export { createExemption, listExemptions, removeExemption, MAX_EXEMPTION_REASON,
 export { overview, type Overview } from './overview.js';
 export { scoreView, type ScoreView } from './score-history.js';
 export { createUser, deleteUser, findUser, listUsers, parseRole, updateUser, type Role, type User } from './users.js';
+export { imagesWithPackage, imagesWithVulnerability, listImagesWithCounts, type ImageWithCounts, type ImageWithPackage, type ImageWithVulnerability } from './image-findings.js';

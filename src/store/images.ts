@@ -92,6 +92,11 @@ export async function recordImageDelete(db: Kysely<Database>, removal: { registr
   await db.updateTable('images').set({ deleted: true }).where('id', '=', imageId(removal.registry, removal.repository, removal.digest)).execute();
 }
 
+/** Whether the store knows an image by this digest (deleted or not). */
+export async function imageExists(db: Kysely<Database>, digest: string): Promise<boolean> {
+  return (await db.selectFrom('images').select('digest').where('digest', '=', digest).limit(1).executeTakeFirst()) !== undefined;
+}
+
 export async function markImageScanned(db: Kysely<Database>, digest: string, at: Date): Promise<void> {
   await db.updateTable('images').set({ last_scanned: at }).where('digest', '=', digest).execute();
 }
