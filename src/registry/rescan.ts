@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { alertFeed, latestInventories, queueNotifications, recordThreats, replaceImageFindings } from '../center/index.js';
+import { announceAlerts, latestInventories, recordInTransaction, replaceImageFindings } from '../center/index.js';
 import type { Clock } from '../core/index.js';
 import { parseReference } from '../image/index.js';
 import type { JobDefinition, JobQueue } from '../jobs/index.js';
@@ -131,11 +131,10 @@ export async function rematchStoredInventories(context: { store: Store; clock: C
       if (!gained.length) return [];
       const at = clock.now();
       const locations = await tx.selectFrom('images').select(['registry', 'repository', 'digest']).where('digest', '=', digest).execute();
-      const result = await recordThreats(tx, locations.map((image) => newVulnerabilityThreat(image, gained, at, 'new-advisories')));
-      await queueNotifications(tx, result.created, at);
+      const result = await recordInTransaction(tx, locations.map((image) => newVulnerabilityThreat(image, gained, at, 'new-advisories')), at);
       return result.created;
     });
-    await alertFeed(store).publish(created);
+    await announceAlerts(store, created);
     newAlerts += created.length;
   }
   return { images: inventories.length, newAlerts };
