@@ -159,9 +159,12 @@ export function harborScanner(context: HarborScannerContext) {
 
     /** `GET /scan/{id}/report`: the vulnerability report or the SBOM once done; pending while queued or running; undefined for an unknown id (or another Harbor's). */
     async report(caller: HarborCaller, id: string, kind: 'vulnerability' | 'sbom' = 'vulnerability'): Promise<HarborReportState | undefined> {
-      const row = await db.selectFrom('harbor_scan_requests').select(['registry', 'status', 'error', 'report', 'sbom', 'created_at']).where('id', '=', id).executeTakeFirst();
+      // Only the document asked for is read: either can be megabytes.
+      const row = await db.selectFrom('harbor_scan_requests').select(['registry', 'status', 'error', 'created_at'])
+        .select((eb) => eb.ref(kind === 'sbom' ? 'sbom' : 'report').as('document'))
+        .where('id', '=', id).executeTakeFirst();
       if (!row || (!caller.isAdmin && row.registry !== caller.registry)) return undefined;
-      const document = kind === 'sbom' ? row.sbom : row.report;
+      const document = row.document;
       if (row.status === 'done' && document) return { state: 'done', report: (typeof document === 'string' ? JSON.parse(document) : document) as HarborVulnerabilityReport | HarborSbomReport };
       if (row.status === 'failed') return { state: 'failed', message: row.error ?? 'the scan failed' };
       if (context.clock.now().getTime() - new Date(row.created_at).getTime() > SCAN_DEADLINE_MS) {
