@@ -11,6 +11,22 @@ import { SettingsPage } from './pages/Settings.js';
 import { SignInPage } from './pages/SignIn.js';
 import { Link, navigate, usePath } from './router.js';
 
+/**
+ * Who is signed in, by a name a person recognises: a user by name, a token by the name it was
+ * created with (`token create --name`), looked up in the token list (admins may read it); a
+ * reader's token, which may not list tokens, is shown by its id.
+ */
+function SignedInAs({ session }: { session: SessionInfo }) {
+  const [name, setName] = useState<string | undefined>();
+  const tokenId = session.subject.startsWith('token:') ? session.subject.slice('token:'.length) : undefined;
+  useEffect(() => {
+    if (!tokenId || session.role !== 'admin') return;
+    api<{ items: Array<{ id: string; name: string }> }>('/tokens').then((t) => setName(t.items.find((x) => x.id === tokenId)?.name), () => {});
+  }, [tokenId, session.role]);
+  if (!tokenId) return <>{session.subject.replace(/^user:/, '')}</>;
+  return name ? <>token “{name}” <span className="muted">({tokenId})</span></> : <>token {tokenId}</>;
+}
+
 interface Live {
   /** Alerts that arrived since this page was opened, newest first. */
   alerts: Alert[];
@@ -114,7 +130,7 @@ export function App() {
           <span className="brand">Palisade</span>
           <span className="muted">security center</span>
           <span className={`live ${connected ? 'on' : 'off'}`} role="status" aria-live="polite">{connected ? 'Live' : 'Reconnecting…'}</span>
-          <span className="who">Signed in as {session.subject} ({session.role})</span>
+          <span className="who">Signed in as <SignedInAs session={session} /> ({session.role})</span>
           <button type="button" onClick={signOut}>Sign out</button>
         </header>
         <div className="layout">

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, query, SEVERITIES, type Alert, type Page } from '../api.js';
 import { Card, Empty, Loadable, SeverityBadge, StatusBadge, When } from '../components.js';
+import { EvidenceTable } from '../evidence.js';
 import { useLoad } from '../hooks.js';
 import { useLive, useSession } from '../App.js';
 import { Link, navigate, usePath } from '../router.js';
@@ -178,7 +179,7 @@ export function AlertDetailPage({ id }: { id: string }) {
                 <dl>
                   <dt>MITRE ATT&amp;CK tactic</dt><dd>{a.tactic}</dd>
                   <dt>Technique</dt><dd>{a.technique ?? '—'}</dd>
-                  <dt>Affected resource</dt><dd>{a.resource.kind} {a.resource.name}{a.resource.namespace ? ` in ${a.resource.namespace}` : ''}{a.resource.cluster ? ` (cluster ${a.resource.cluster})` : ''}</dd>
+                  <dt>Affected resource</dt><dd>{a.resource.kind} <Link to={`/alerts${query({ q: a.resource.name, namespace: a.resource.namespace, cluster: a.resource.cluster })}`}>{a.resource.name}</Link>{a.resource.namespace ? <> in <Link to={`/alerts${query({ namespace: a.resource.namespace })}`}>{a.resource.namespace}</Link></> : ''}{a.resource.cluster ? ` (cluster ${a.resource.cluster})` : ''}</dd>
                   <dt>Occurrences</dt><dd>{a.count}, first <When at={a.firstSeen} />, last <When at={a.lastSeen} /></dd>
                 </dl>
               </Card>
@@ -202,7 +203,7 @@ export function AlertDetailPage({ id }: { id: string }) {
               </Loadable>
             </Card>
             <Card title="Evidence">
-              {a.evidence.length ? a.evidence.map((e, i) => <pre key={i} tabIndex={0} aria-label={`Evidence event ${i + 1}`}>{JSON.stringify(e, null, 2)}</pre>) : <Empty title="No evidence recorded" />}
+              {a.evidence.length ? a.evidence.map((e, i) => <EvidenceTable key={i} event={e} index={i} />) : <Empty title="No evidence recorded" />}
             </Card>
             <Card title="Incident: alerts on the same resource">
               <Loadable state={related} what="Related alerts">

@@ -32,6 +32,18 @@ function EstimateTable({ estimate, caption }: { estimate: Estimate; caption: str
   );
 }
 
+/** The month in one sentence: what it will cost and what that pays for, before any table. */
+function plainSummary(c: Costs): string {
+  const [year, month] = c.month.split('-').map(Number) as [number, number];
+  const hoursInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate() * 24;
+  const hoursSoFar = Math.max(c.elapsed, 1e-9) * hoursInMonth;
+  const cores = c.usage.coreHours / hoursSoFar;
+  const total = money(c.projected.containers.total, c.projected.currency);
+  if (c.usage.coreHours === 0 && c.usage.imageScans === 0) return `Nothing has been metered this month yet, so the projection is ${total}.`;
+  return `If usage stays as it is, protecting your clusters and registries costs about ${total} this month: `
+    + `on average ${cores < 10 ? cores.toFixed(1) : Math.round(cores)} CPU cores protected around the clock so far, and ${c.usage.imageScans} image scan${c.usage.imageScans === 1 ? '' : 's'}.`;
+}
+
 export function CostsPage() {
   const costs = useLoad(() => api<Costs>('/costs'), 'costs');
   const [inputs, setInputs] = useState({ cores: '8', hours: '730', images: '100' });
@@ -54,7 +66,9 @@ export function CostsPage() {
           {(c) => (
             <>
               <p className="big">{money(c.projected.containers.total, c.projected.currency)} <span className="muted">projected for {c.month} (Defender for Containers)</span></p>
-              <p>Metered so far: {c.usage.coreHours.toFixed(1)} core-hours and {c.usage.imageScans} image scans ({Math.round(c.elapsed * 100)}% of the month elapsed).</p>
+              <p>{plainSummary(c)}</p>
+              <p>Metered so far: {c.usage.coreHours.toFixed(1)} core-hours and {c.usage.imageScans} image scans ({Math.round(c.elapsed * 100)}% of the month elapsed).
+                {' '}<span className="muted">A core-hour is one CPU core of a protected node running for one hour; each image pushed or rescanned counts once.</span></p>
               <EstimateTable estimate={c.projected} caption="Projected for the whole month" />
               <EstimateTable estimate={c.toDate} caption="Usage so far" />
               <h3>Usage by scope</h3>

@@ -9,14 +9,38 @@ interface Image {
   lastPushed: string | null; lastPulled: string | null; lastScanned: string | null;
   counts: Record<string, number>;
 }
-interface Finding { id: string; aliases: string[]; title?: string; package: { name: string; version: string; ecosystem: string }; installedVersion: string; fixedVersion?: string; severity: string; status: string }
+interface Finding {
+  id: string; aliases: string[]; title?: string; package: { name: string; version: string; ecosystem: string }; installedVersion: string;
+  fixedVersion?: string; severity: string; status: string; remediation?: string; command?: string;
+}
 interface ImagesByVuln { image: string; digest: string; repository: string | null; package: string; installedVersion: string; fixedVersion: string | null; severity: string }
 
+/** The page of the advisory database the finding came from (OSV ids resolve on osv.dev). */
+const advisoryUrl = (id: string): string => `https://osv.dev/vulnerability/${encodeURIComponent(id)}`;
+
+const RANK: Record<string, number> = Object.fromEntries(SEVERITIES.map((s, i) => [s, i]));
+const worstFirst = (a: Finding, b: Finding): number =>
+  (RANK[a.severity] ?? SEVERITIES.length) - (RANK[b.severity] ?? SEVERITIES.length) || Number(Boolean(b.fixedVersion)) - Number(Boolean(a.fixedVersion)) || a.id.localeCompare(b.id);
+
+/**
+ * Findings of one image, worst first, with what to do about each. The API pages them; every page
+ * is read (a large image has thousands), so nothing is cut silently and the count says how many.
+ */
 function Findings({ digest }: { digest: string }) {
-  const findings = useLoad(() => api<Page<Finding>>(`/images/${encodeURIComponent(digest)}/findings?limit=500`), digest);
+  const findings = useLoad(async () => {
+    const items: Finding[] = [];
+    let cursor: string | undefined;
+    do {
+      const page: Page<Finding> = await api<Page<Finding>>(`/images/${encodeURIComponent(digest)}/findings${query({ limit: 500, cursor })}`);
+      items.push(...page.items);
+      cursor = page.next;
+    } while (cursor);
+    return { items: items.sort(worstFirst) };
+  }, digest);
   const [severity, setSeverity] = useState('');
   const [fix, setFix] = useState('');
   const [pkg, setPkg] = useState('');
+  const [shown, setShown] = useState(100);
   return (
     <Card title={`Findings in ${digest.slice(0, 19)}…`} id="findings">
       <div className="filters" role="group" aria-label="Filter findings">
@@ -28,18 +52,31 @@ function Findings({ digest }: { digest: string }) {
         {(p) => {
           const rows = p.items.filter((f) => (!severity || f.severity === severity) && (!fix || (fix === 'fixed' ? Boolean(f.fixedVersion) : !f.fixedVersion)) && (!pkg || f.package.name.includes(pkg)));
           return (
-            <table>
-              <thead><tr><th scope="col">Vulnerability</th><th scope="col">Severity</th><th scope="col">Package</th><th scope="col">Installed</th><th scope="col">Fixed in</th></tr></thead>
-              <tbody>{rows.map((f) => (
-                <tr key={`${f.id}-${f.package.name}-${f.installedVersion}`}>
-                  <td><a href={`/images?vulnerability=${encodeURIComponent(f.id)}`} onClick={(e) => { e.preventDefault(); navigate(`/images?vulnerability=${encodeURIComponent(f.id)}`); }}>{f.id}</a>{f.title ? <div className="muted">{f.title}</div> : null}</td>
-                  <td><SeverityBadge severity={f.severity} /></td>
-                  <td>{f.package.name} <span className="muted">({f.package.ecosystem})</span></td>
-                  <td>{f.installedVersion}</td>
-                  <td>{f.fixedVersion ?? <span className="muted">no fix</span>}</td>
-                </tr>
-              ))}</tbody>
-            </table>
+            <>
+              <p className="muted" role="status">{rows.length === p.items.length ? `${p.items.length} findings, worst first` : `${rows.length} of ${p.items.length} findings match, worst first`}</p>
+              <table>
+                <thead><tr><th scope="col">Vulnerability</th><th scope="col">Severity</th><th scope="col">Package</th><th scope="col">Installed</th><th scope="col">Fixed in</th><th scope="col">What to do</th></tr></thead>
+                <tbody>{rows.slice(0, shown).map((f) => {
+                  const cve = f.aliases.find((a) => a.startsWith('CVE-'));
+                  return (
+                    <tr key={`${f.id}-${f.package.name}-${f.installedVersion}`}>
+                      <td>
+                        <a href={advisoryUrl(f.id)} target="_blank" rel="noreferrer noopener" aria-label={`${f.id} advisory`}>{f.id}</a>
+                        {cve && cve !== f.id ? <div>{cve}</div> : null}
+                        {f.title ? <div className="muted">{f.title}</div> : null}
+                        <div><a href={`/images?vulnerability=${encodeURIComponent(f.id)}`} onClick={(e) => { e.preventDefault(); navigate(`/images?vulnerability=${encodeURIComponent(f.id)}`); }}>other images with {f.id}</a></div>
+                      </td>
+                      <td><SeverityBadge severity={f.severity} /></td>
+                      <td>{f.package.name} <span className="muted">({f.package.ecosystem})</span></td>
+                      <td>{f.installedVersion}</td>
+                      <td>{f.fixedVersion ?? <span className="muted">no fix yet</span>}</td>
+                      <td className="wrap">{f.remediation ? <div>{f.command ? f.remediation.replace(`: ${f.command}`, '') : f.remediation}</div> : null}{f.command ? <code>{f.command}</code> : null}</td>
+                    </tr>
+                  );
+                })}</tbody>
+              </table>
+              {rows.length > shown ? <button type="button" onClick={() => setShown((n) => n + 100)}>Show 100 more ({rows.length - shown} left)</button> : null}
+            </>
           );
         }}
       </Loadable>

@@ -16,26 +16,53 @@ interface Overview {
 }
 interface Score { current?: { percentage: number; score: number; maxScore: number; day: string }; history: { day: string; percentage: number }[] }
 
+/** Chart frame: the plot sits right of the y-axis labels and above the x-axis dates. */
+const PLOT = { left: 34, top: 6, width: 280, height: 80 };
+const VIEW = `0 0 ${PLOT.left + PLOT.width + 6} ${PLOT.top + PLOT.height + 22}`;
+/** `2026-03-04` → `4 Mar`, in the reader's language. */
+const shortDay = (day: string): string => new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { day: 'numeric', month: 'short', timeZone: 'UTC' });
+
+/** Axes with a label at each end of both: the reader sees what the height means and which days. */
+function Axes({ yMax, yLabel, first, last }: { yMax: string; yLabel: string; first: string; last: string }) {
+  const bottom = PLOT.top + PLOT.height;
+  return (
+    <g className="axes" aria-hidden="true">
+      <line x1={PLOT.left} y1={PLOT.top} x2={PLOT.left} y2={bottom} />
+      <line x1={PLOT.left} y1={bottom} x2={PLOT.left + PLOT.width} y2={bottom} />
+      <text x={PLOT.left - 4} y={PLOT.top + 8} textAnchor="end">{yMax}</text>
+      <text x={PLOT.left - 4} y={bottom} textAnchor="end">0</text>
+      <text x={PLOT.left - 4} y={PLOT.top + PLOT.height / 2 + 4} textAnchor="end">{yLabel}</text>
+      <text x={PLOT.left} y={bottom + 16} textAnchor="start">{shortDay(first)}</text>
+      <text x={PLOT.left + PLOT.width} y={bottom + 16} textAnchor="end">{shortDay(last)}</text>
+    </g>
+  );
+}
+
 function Bars({ points, label }: { points: { day: string; count: number }[]; label: string }) {
   const max = Math.max(1, ...points.map((p) => p.count));
-  const width = 14;
+  const slot = PLOT.width / Math.max(1, points.length);
   return (
-    <svg role="img" aria-label={`${label}: ${points.map((p) => `${p.day} ${p.count}`).join(', ')}`} viewBox={`0 0 ${points.length * (width + 4)} 60`} className="chart">
-      {points.map((p, i) => (
-        <rect key={p.day} x={i * (width + 4)} y={60 - (p.count / max) * 56} width={width} height={Math.max(1, (p.count / max) * 56)}>
-          <title>{`${p.day}: ${p.count}`}</title>
-        </rect>
-      ))}
+    <svg role="img" aria-label={`${label}: ${points.map((p) => `${p.day} ${p.count}`).join(', ')}`} viewBox={VIEW} className="chart">
+      <Axes yMax={String(max)} yLabel="" first={points[0]!.day} last={points.at(-1)!.day} />
+      {points.map((p, i) => {
+        const height = (p.count / max) * PLOT.height;
+        return (
+          <rect key={p.day} x={PLOT.left + i * slot + 1} y={PLOT.top + PLOT.height - height} width={Math.max(1, slot - 2)} height={Math.max(p.count ? 1 : 0, height)}>
+            <title>{`${p.day}: ${p.count}`}</title>
+          </rect>
+        );
+      })}
     </svg>
   );
 }
 
 function Trend({ points }: { points: { day: string; percentage: number }[] }) {
   if (points.length < 2) return <p className="muted">The trend appears after a second day of scores.</p>;
-  const step = 200 / (points.length - 1);
-  const line = points.map((p, i) => `${i * step},${60 - (p.percentage / 100) * 56}`).join(' ');
+  const step = PLOT.width / (points.length - 1);
+  const line = points.map((p, i) => `${PLOT.left + i * step},${PLOT.top + PLOT.height - (p.percentage / 100) * PLOT.height}`).join(' ');
   return (
-    <svg role="img" aria-label={`Secure score trend: ${points.map((p) => `${p.day} ${Math.round(p.percentage)}%`).join(', ')}`} viewBox="0 0 200 60" className="chart">
+    <svg role="img" aria-label={`Secure score trend: ${points.map((p) => `${p.day} ${Math.round(p.percentage)}%`).join(', ')}`} viewBox={VIEW} className="chart">
+      <Axes yMax="100%" yLabel="50%" first={points[0]!.day} last={points.at(-1)!.day} />
       <polyline points={line} fill="none" stroke="currentColor" strokeWidth="2" />
     </svg>
   );
