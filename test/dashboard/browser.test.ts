@@ -9,6 +9,9 @@ import { refreshSecureScore } from '../../src/center/score-refresh.js';
 import { createUser } from '../../src/center/users.js';
 import type { ResourceRef } from '../../src/core/index.js';
 import { createToken, openStore, replaceRunningImages, type Store } from '../../src/store/index.js';
+import { importOsv } from '../../src/vulndb/index.js';
+import { registryAvailable, startRegistry, type LocalRegistry } from '../registry/registry.js';
+import { fixture, fixturesAvailable } from '../support/fixtures.js';
 import { bearer } from '../support/app.js';
 import { PALISADE_BIN, startProcess, type ServerProcess } from '../support/cli.js';
 import { createTestPostgres, postgresAvailable, type TestPostgres } from '../support/postgres.js';
@@ -99,6 +102,8 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
   let stop: () => Promise<void> = async () => {};
   let pgdb: TestPostgres | undefined;
   let mode = '';
+  /** A real registry whose pushes the server scans (built-server mode, when the tools are installed). */
+  let registry: LocalRegistry | undefined;
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -112,7 +117,16 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
       base = server.url;
       store = await openStore({ databaseUrl: pgdb.url });
       adminToken = server.adminToken ?? (await createToken(store.db, 'admin', 'browser test')).secret;
+      if (registryAvailable() && fixturesAvailable()) {
+        // The fixture advisories, imported offline; the registry notifies the server of pushes.
+        await importOsv(store, [fixture('osv', 'debian'), fixture('osv', 'npm')]);
+        const ingest = await fetch(`${base}/api/v1/tokens`, { method: 'POST', headers: { ...bearer(adminToken), 'content-type': 'application/json' }, body: JSON.stringify({ scope: 'registry:local', name: 'local registry webhook' }) });
+        registry = await startRegistry({ notifications: { url: `${base}/ingest/registry/local`, token: ((await ingest.json()) as { secret: string }).secret } });
+        const connected = await fetch(`${base}/api/v1/registries`, { method: 'POST', headers: { ...bearer(adminToken), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'local', url: registry.url, kind: 'distribution' }) });
+        expect(connected.status).toBe(201);
+      }
       stop = async () => {
+        await registry?.stop();
         await server.stop();
         await store.close();
         await pgdb?.drop();
@@ -168,6 +182,7 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     await page.keyboard.type('a long admin passphrase');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByText('Signed in as secops (admin)').waitFor();
     const cookies = await page.context().cookies();
     const session = cookies.find((c) => c.name === 'palisade_session')!;
     expect(session.httpOnly).toBe(true);
@@ -223,7 +238,13 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     await page.getByRole('link', { name: 'Privileged container created', exact: true }).first().click();
     await page.getByRole('heading', { name: 'Privileged container created' }).waitFor();
     await page.getByText(/Remove securityContext\.privileged/).first().waitFor();
-    await page.getByText('"username": "mallory@example.com"').waitFor();
+    // Evidence reads as a table, the resources it names linked to what else concerns them.
+    const evidence = page.getByRole('table', { name: 'Evidence event 1' });
+    await evidence.getByRole('row').filter({ hasText: 'user.username' }).getByText('mallory@example.com').waitFor();
+    expect(await evidence.getByRole('row').first().textContent()).toBe('FieldValue');
+    expect(await evidence.getByRole('link', { name: 'node-debugger' }).getAttribute('href')).toBe('/alerts?q=node-debugger&namespace=payments');
+    expect(await evidence.getByRole('link', { name: 'payments' }).first().getAttribute('href')).toBe('/alerts?namespace=payments');
+    expect(await page.getByText('"username": "mallory@example.com"').isVisible()).toBe(false);
     await page.getByText('T1611').waitFor();
     await page.getByLabel('Reason (recorded in the audit trail)').fill('node debugging session, approved');
     await page.getByRole('button', { name: 'Dismiss' }).click();
@@ -234,6 +255,46 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
     const alert = (await (await fetch(`${base}/api/v1/alerts/${id}`, { headers: bearer(adminToken) })).json()) as { status: string; source: string; resource: { cluster?: string } };
     expect(alert).toMatchObject({ status: 'dismissed', source: 'audit', resource: { cluster: 'prod' } });
+  });
+
+  it('shows a pushed image\'s findings worst first, with the CVE, the fix and the command, each linked to its advisory', { timeout: 300_000 }, async (context) => {
+    if (!registry) context.skip();
+    await registry!.push(`oci:${fixture('images', 'debian12')}:app`, 'demo/app:1');
+    // Pulling, unpacking and matching a Debian image takes seconds on an idle machine, minutes on a loaded one.
+    const deadline = Date.now() + 240_000;
+    let image: { digest: string; counts: Record<string, number> } | undefined;
+    while (!image) {
+      const items = ((await (await fetch(`${base}/api/v1/images?repository=demo/app`, { headers: bearer(adminToken) })).json()) as { items: Array<{ digest: string; lastScanned: string | null; counts: Record<string, number> }> }).items;
+      image = items.find((i) => i.lastScanned);
+      if (!image && Date.now() > deadline) throw new Error('the pushed image was not scanned within 240 s');
+      if (!image) await new Promise((r) => setTimeout(r, 500));
+    }
+    const total = Object.values(image.counts).reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(0);
+    await page.goto(`${base}/images?digest=${encodeURIComponent(image.digest)}`);
+    const findings = page.getByRole('region', { name: /Findings in sha256:/ });
+    await findings.getByText(`${total} findings, worst first`).waitFor({ timeout: 30_000 });
+    // Worst first: the severity column never gets worse going down the first rows shown.
+    const rank = ['critical', 'high', 'medium', 'low', 'informational', 'unknown'];
+    const severities = await findings.locator('tbody tr td:nth-child(2)').allTextContents();
+    expect(severities.length).toBe(Math.min(total, 100));
+    for (let i = 1; i < severities.length; i++) expect(rank.indexOf(severities[i]!)).toBeGreaterThanOrEqual(rank.indexOf(severities[i - 1]!));
+    // Every finding links to its advisory; the CVE alias, fixed version and upgrade command are shown.
+    const first = findings.locator('tbody tr').first();
+    expect(await first.getByRole('link', { name: /advisory$/ }).getAttribute('href')).toMatch(/^https:\/\/osv\.dev\/vulnerability\//);
+    // The CVE is named on every row whose advisory has one (as its id, or as an alias below a DEBIAN-/GHSA- id).
+    expect(await findings.locator('tbody tr').filter({ hasText: /CVE-\d{4}-\d+/ }).count()).toBeGreaterThan(0);
+    expect(await findings.locator('tbody td code').count()).toBeGreaterThan(0);
+    // Filtering narrows the rows and says how many match.
+    await findings.getByLabel('Fix').selectOption('unfixed');
+    await findings.getByText(/of \d+ findings match, worst first/).waitFor();
+    await findings.getByLabel('Fix').selectOption('');
+    // The image's alert counts findings per severity, not the worst severity times the total.
+    const alerts = ((await (await fetch(`${base}/api/v1/alerts?source=registry`, { headers: bearer(adminToken) })).json()) as { items: Array<{ title: string }> }).items;
+    const title = alerts.find((a) => a.title.startsWith('Image demo/app gained'))?.title;
+    expect(title).toMatch(/^Image demo\/app gained (\d+ critical, \d+ high|\d+ critical|\d+ high)-severity vulnerabilit(y|ies)$/);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await shot('image-findings');
   });
 
   it('exempts an unhealthy resource from a recommendation with a reason and an expiry, and the score goes up', async () => {
@@ -294,6 +355,8 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     await page.getByRole('link', { name: 'Costs' }).click();
     await page.getByText(/projected for \d{4}-\d{2}/).waitFor();
     await page.getByText(/These are estimates from list prices/).waitFor();
+    // The month in plain words before the tables: the projection and what it pays for.
+    await page.getByText(/^If usage stays as it is, protecting your clusters and registries costs about \$[\d,.]+ this month: on average [\d.]+ CPU cores protected around the clock so far, and \d+ image scans?\.$/).waitFor();
     await page.getByLabel('vCores').fill('10');
     await page.getByLabel('Hours running').fill('730');
     await page.getByLabel('Image scans').fill('250');
@@ -316,7 +379,34 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
       await shot(name);
     }
     await page.getByRole('cell', { name: 'prod', exact: true }).first().waitFor();
+    // The alerts-per-day chart has axes: the largest count, zero, and the first and last days.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const perDay = page.getByRole('img', { name: /^New alerts per day: / });
+    await perDay.waitFor();
+    const labels = await perDay.locator('text').allTextContents();
+    expect(labels).toContain('0');
+    expect(labels.filter((l) => /^\d+$/.test(l) && l !== '0')).toHaveLength(1);
+    expect(labels.filter((l) => /[A-Za-z]/.test(l))).toHaveLength(2);
+    expect(await perDay.locator('line').count()).toBe(2);
+    await shot('overview-with-alerts');
+    await page.getByRole('link', { name: 'Inventory' }).click();
     const inUse = page.getByRole('row').filter({ hasText: 'registry.example.com/shop/web:1.4' });
     await inUse.getByRole('cell', { name: 'no digest reported' }).waitFor();
+  });
+
+  it('names a token that signed in by the name it was created with', async () => {
+    const named = await createToken(store.db, 'admin', 'release pipeline');
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      const other = await context.newPage();
+      await other.goto(base);
+      await other.getByLabel('Admin token', { exact: true }).first().check();
+      await other.locator('#signin-token').fill(named.secret);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await other.getByText(`Signed in as token “release pipeline” (${named.id}) (admin)`).waitFor();
+      expect(await other.getByText(named.secret).count()).toBe(0);
+    } finally {
+      await context.close();
+    }
   });
 });
