@@ -13,11 +13,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../core/index.js';
 import type { Database, Store } from '../store/index.js';
 import { AdvisoryFile, AdvisoryFileBuilder, type AdvisoryFileStatus, type FileRecord } from './file.js';
-import { dbStatus, readGeneration, type DbStatus } from './store.js';
+import { dbStatus, loadKysely, readGeneration, type DbStatus } from './store.js';
 
 export const ADVISORY_FILE_NAME = 'advisories.pvdb';
 const POINTER_KEY = 'vulndb.file';
@@ -108,6 +108,7 @@ export function fileStatus(file: AdvisoryFile): DbStatus {
 
 /** Every (ecosystem, key, advisory) posting of records not withdrawn, page by page in key order. */
 async function* postings(db: Kysely<Database>): AsyncGenerator<{ ecosystem: string; name: string; advisory_id: string }> {
+  const { sql } = await loadKysely();
   let after: [string, string, string] | undefined;
   for (;;) {
     const page = await sql<{ ecosystem: string; name: string; advisory_id: string }>`
@@ -123,6 +124,7 @@ async function* postings(db: Kysely<Database>): AsyncGenerator<{ ecosystem: stri
 
 /** The records in the builder's order, fetched a page of ids at a time. */
 async function* recordsInOrder(db: Kysely<Database>, order: readonly string[]): AsyncGenerator<FileRecord> {
+  const { sql } = await loadKysely();
   for (let i = 0; i < order.length; i += 2000) {
     const ids = order.slice(i, i + 2000);
     const rows = await sql<{ id: string; record: string }>`
@@ -171,6 +173,7 @@ export async function publishAdvisoryFile(store: StoreLike, options: { clock?: C
 }
 
 async function storeBlob(db: Kysely<Database>, file: AdvisoryFile, bytesPath: string): Promise<void> {
+  const { sql } = await loadKysely();
   const { version, generation, builtAt } = file.header;
   const handle = await open(bytesPath, 'r');
   try {

@@ -4,9 +4,8 @@
  * that a generation counter in palisade_meta invalidates when any process imports changes.
  */
 import { createHash } from 'node:crypto';
-import { sql, type Generated, type Kysely } from 'kysely';
-import type { Store } from '../store/index.js';
-import type { Database } from '../store/schema.js';
+import type { Generated, Kysely } from 'kysely';
+import type { Database, Store } from '../store/index.js';
 import { indexKey, packageKey, type AdvisoryLookup } from './match.js';
 import type { OsvRecord } from './osv.js';
 import { baseEcosystem } from './versions/index.js';
@@ -58,6 +57,13 @@ declare module '../store/schema.js' {
 
 const GENERATION_KEY = 'vulndb.generation';
 
+/**
+ * Kysely is loaded when SQL runs, not when vulndb is imported: a one-shot scan reads the advisory
+ * file and never touches the store, and loading the query builder is a noticeable part of its start.
+ */
+export const loadKysely = () => import('kysely');
+
+
 /** Bumped by every write in this process, so this process's caches never serve stale candidates. */
 let localWrites = 0;
 
@@ -99,6 +105,7 @@ export async function writeAdvisoryBatch(
   runId: string,
   nowMs: number,
 ): Promise<Map<string, WriteOutcome>> {
+  const { sql } = await loadKysely();
   const outcomes = new Map<string, WriteOutcome>();
   if (batch.length === 0) return outcomes;
   await db.transaction().execute(async (trx) => {
@@ -150,6 +157,7 @@ export async function writeAdvisoryBatch(
 }
 
 async function bumpGeneration(db: Kysely<Database>): Promise<void> {
+  const { sql } = await loadKysely();
   await sql`insert into palisade_meta (key, value) values (${GENERATION_KEY}, '1')
     on conflict (key) do update set value = (palisade_meta.value::bigint + 1)::text`.execute(db);
 }
@@ -190,6 +198,7 @@ export class AdvisoryCache {
   }
 
   async load(wanted: Array<[string, string]>): Promise<AdvisoryLookup> {
+    const { sql } = await loadKysely();
     await this.refresh();
     const missing = new Map<string, [string, string]>();
     for (const [eco, key] of wanted) {
@@ -247,6 +256,7 @@ export interface DbStatus {
 
 /** Per ecosystem: how many advisories, the newest `modified`, and when it was last updated. */
 export async function dbStatus(store: Pick<Store, 'db'>): Promise<DbStatus> {
+  const { sql } = await loadKysely();
   const db = store.db;
   const counts = await sql<{ ecosystem: string; advisories: string | number; newest: string | number | null }>`
     select a.ecosystem, count(distinct a.advisory_id) as advisories, max(v.modified) as newest
@@ -296,6 +306,7 @@ export async function recordEcosystemUpdate(db: Kysely<Database>, ecosystem: str
  * inventories holding one of these need re-matching.
  */
 export async function packagesForAdvisories(store: Pick<Store, 'db'>, ids: readonly string[]): Promise<Array<{ ecosystem: string; name: string }>> {
+  const { sql } = await loadKysely();
   const out: Array<{ ecosystem: string; name: string }> = [];
   for (let i = 0; i < ids.length; i += 5000) {
     const chunk = JSON.stringify(ids.slice(i, i + 5000));
