@@ -1,24 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { createAuditIngest, loadAuditRules } from './index.js';
+import { createTestStore, type TestStore } from '../../test/support/store.js';
 
 /**
  * The webhook path over a real (embedded) PostgreSQL: the stages of one exec session arrive in
  * separate batches, as the apiserver sends them (the ResponseComplete when the session ends).
  */
 describe('audit ingest across batches', () => {
-  let dir: string;
+  let temp: TestStore;
   let store: Store;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-ingest-'));
-    store = await openStore({ dataDir: dir });
+    temp = await createTestStore({ name: 'ingest' });
+    store = temp.store;
   }, 300_000);
   afterAll(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
+    await temp?.close();
   });
 
   // Recorded by Falco (falcosecurity/falco 1f28f85bdf1bde15aa2af9ca30bcd64bb5021561, also cited at 2583ea9b,

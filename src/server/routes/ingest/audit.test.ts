@@ -1,16 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAlerts, setPlan } from '../../../center/index.js';
 import { loadConfig, systemClock } from '../../../core/index.js';
-import { createToken, openStore, type Store } from '../../../store/index.js';
+import { createToken, type Store } from '../../../store/index.js';
 import { fixture, fixturesAvailable } from '../../../../test/support/fixtures.js';
 import { authentication } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
 import { installErrorHandling } from '../../errors.js';
 import { auditIngestRoutes } from './audit.js';
+import { createTestStore, type TestStore } from '../../../../test/support/store.js';
 
 const event = (i: number, over: Record<string, unknown> = {}) => ({
   kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'RequestResponse', auditID: `id-${i}`, stage: 'ResponseComplete',
@@ -25,14 +24,16 @@ const list = (items: unknown[]) => ({ kind: 'EventList', apiVersion: 'audit.k8s.
 
 describe('POST /ingest/audit', () => {
   let dir: string;
+  let temp: TestStore;
   let store: Store;
   let app: FastifyInstance;
   let cluster: string;
   let registry: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'palisade-audit-ingest-'));
-    store = await openStore({ dataDir: dir });
+    temp = await createTestStore({ name: 'audit-ingest' });
+    store = temp.store;
+    dir = temp.dir;
     const context: ServerContext = { config: loadConfig({ env: {}, cwd: dir }), store, jobs: undefined, clock: systemClock };
     app = Fastify();
     installErrorHandling(app);
@@ -43,8 +44,7 @@ describe('POST /ingest/audit', () => {
   });
   afterAll(async () => {
     await app?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await temp?.close();
   });
 
   const post = (payload: unknown, token = cluster, headers: Record<string, string> = {}) =>
