@@ -1,13 +1,13 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { replaceImageFindings } from '../../src/center/findings.js';
 import type { Finding, FindingSeverity } from '../../src/core/index.js';
-import { openStore, type Database, type Store } from '../../src/store/index.js';
+import { type Database } from '../../src/store/index.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
+import { createTestStore, type TestStore } from '../support/store.js';
 
 const MIGRATIONS = path.resolve(import.meta.dirname, '../../src/store/migrations');
 
@@ -35,18 +35,15 @@ async function kept(db: Kysely<Database>) {
 }
 
 describe('per-image finding counts (kept by the database as findings are written)', () => {
-  let store: Store | undefined;
-  let dir = '';
+  let temp: TestStore | undefined;
   afterEach(async () => {
-    await store?.close();
-    store = undefined;
-    await rm(dir, { recursive: true, force: true });
+    await temp?.close();
+    temp = undefined;
   });
 
   it('follow scans, re-matches, direct writes and deletes exactly', async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-counts-'));
-    store = await openStore({ dataDir: dir });
-    const { db } = store;
+    temp = await createTestStore({ name: 'counts' });
+    const { db } = temp.store;
     await db.transaction().execute((tx) => replaceImageFindings(tx, 'sha256:aa', [finding('CVE-1', 'critical'), finding('CVE-2', 'high'), finding('CVE-3', 'informational'), finding('CVE-2', 'high')]));
     await db.transaction().execute((tx) => replaceImageFindings(tx, 'sha256:bb', [finding('CVE-4', 'low', 'zlib')]));
     expect(await kept(db)).toEqual(await aggregated(db));
@@ -63,8 +60,8 @@ describe('per-image finding counts (kept by the database as findings are written
   });
 
   it('are counted from the stored findings when an existing database is upgraded', async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-counts-'));
-    store = await openStore({ dataDir: dir }, { migrate: false });
+    temp = await createTestStore({ name: 'counts', migrate: false });
+    const { store } = temp;
     const files = (await readdir(MIGRATIONS)).filter((f) => /^\d{4}_[\w-]+\.ts$/.test(f) && !f.includes('.test.'));
     const migrations: Record<string, Migration> = {};
     for (const file of files) migrations[file.replace(/\.ts$/, '')] = (await import(pathToFileURL(path.join(MIGRATIONS, file)).href)) as Migration;
@@ -73,7 +70,7 @@ describe('per-image finding counts (kept by the database as findings are written
     expect((await migrator.migrateTo('0700_center')).error).toBeUndefined();
     await store.db.transaction().execute((tx) => replaceImageFindings(tx, 'sha256:aa', [finding('CVE-1', 'critical'), finding('CVE-2', 'high'), finding('CVE-3', 'high', 'curl')]));
     await store.db.transaction().execute((tx) => replaceImageFindings(tx, 'sha256:bb', [finding('CVE-4', 'low')]));
-    const applied = await migrateToLatest(store.db, dir);
+    const applied = await migrateToLatest(store.db, store.where);
     expect(applied).toContain('0701_image_finding_counts');
     expect(await kept(store.db)).toEqual([
       { digest: 'sha256:aa', critical: 1, high: 2, medium: 0, low: 0, unknown: 0 },

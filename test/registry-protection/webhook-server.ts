@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
@@ -8,7 +6,8 @@ import { loadConfig, systemClock } from '../../src/core/index.js';
 import { startJobQueue, type JobQueue } from '../../src/jobs/index.js';
 import { connectRegistry, SCAN_QUEUE } from '../../src/registry/index.js';
 import { buildApp } from '../../src/server/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import type { Store } from '../../src/store/index.js';
+import { createTestStore } from '../support/store.js';
 
 /**
  * Events shaped like a real docker-registry notification, recorded in
@@ -48,10 +47,10 @@ export interface WebhookServer {
  * named registries connected.
  */
 export async function startWebhookServer(registries: string[]): Promise<WebhookServer> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-flood-'));
-  const store = await openStore({ dataDir: dir });
+  const temp = await createTestStore({ name: 'flood' });
+  const { store, dir } = temp;
   const jobs = await startJobQueue(store, { definitions: [{ queue: SCAN_QUEUE, policy: 'short', handler: async () => undefined }], runHandlers: false });
-  const config = loadConfig({ env: {}, cwd: dir, flags: { dataDir: dir } });
+  const config = loadConfig({ env: {}, cwd: dir, flags: temp.location });
   const app: FastifyInstance = await buildApp({ config, store, jobs, clock: systemClock });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   const tokens: Record<string, string> = {};
@@ -73,8 +72,7 @@ export async function startWebhookServer(registries: string[]): Promise<WebhookS
     async close() {
       await app.close();
       await jobs.stop(1000);
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
+      await temp.close();
     },
   };
 }
