@@ -2,7 +2,7 @@ import type { AnyJobDefinition, JobQueue } from '../jobs/index.js';
 import { loadPolicyConfig } from '../policy/index.js';
 // Not through policy/index.js: `policy check` and admission load that and need no store or queue.
 import { postureJobs } from '../policy/index.js';
-import { pollJob, REMATCH_QUEUE, rescanJobs, scanJob } from '../registry/index.js';
+import { ecrLoginJob, pollJob, REMATCH_QUEUE, rescanJobs, scanJob } from '../registry/index.js';
 import { vulndbJobs } from '../vulndb/index.js';
 import type { ServerContext } from './context.js';
 
@@ -16,6 +16,8 @@ export function jobDefinitions(context: Omit<ServerContext, 'jobs'>, jobs: () =>
     scanJob(context),
     ...rescanJobs({ ...context, jobs, schedule: { pulledWithinDays: config.rescanWindowDays, pushedWithinDays: config.rescanPushedWindowDays, running: config.rescanRunningImages } }).map((d) => scheduled(d, config.rescanSchedule)),
     scheduled(pollJob({ ...context, jobs }), config.pollSchedule),
+    // ECR pull logins last 12 hours: renewed from the registry's AWS keys before they expire.
+    ecrLoginJob({ ...context, secretKey: config.secretKey }),
     // New or changed advisories re-match every stored inventory, without pulling images.
     ...postureJobs({ ...context, jobs, clusters: config.clusters, policies: () => loadPolicyConfig(config.policyFile) }).map((d) => scheduled(d, config.postureSchedule)),
     ...vulndbJobs({ ...context, onChanged: async () => void (await jobs()?.send(REMATCH_QUEUE, {}, { singletonKey: 'rematch' })) }).map((d) => scheduled(d, config.dbUpdateSchedule)),

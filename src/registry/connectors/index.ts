@@ -58,5 +58,6 @@ export { parseGhcrWebhook } from './ghcr.js';
 export { parseQuayWebhook } from './quay.js';
 export { parseArtifactRegistryPush } from './artifact-registry.js';
 export { cloudWebhookSnippet } from './snippets.js';
+export { ecrLocation, ecrPullLogin, renewEcrLogins, ecrLoginJob, ECR_LOGIN_QUEUE, ECR_RENEW_BEFORE_MS } from './ecr-login.js';
 export { MAX_WEBHOOK_BYTES, MAX_WEBHOOK_EVENTS, tooManyEvents } from './payload.js';
 export { isRepositoryName, isTag, isManifestDigest, MAX_REPOSITORY_LENGTH } from './names.js';
