@@ -7,6 +7,10 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fixture } from '../../../test/support/fixtures.js';
 import type { ImageInventory, InstalledPackage } from '../../core/index.js';
+import { AdvisoryFile, AdvisoryFileBuilder, type AdvisoryFileStatus } from '../file.js';
+import { packageKey } from '../match.js';
+import { validateOsvRecord, type OsvRecord } from '../osv.js';
+import { baseEcosystem } from '../versions/index.js';
 
 export interface DpkgStanza {
   Package: string;
@@ -128,4 +132,18 @@ export function seededRandom(seed: number): () => number {
 
 export function hasBinary(name: string): boolean {
   return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && existsSync(path.join(dir, name)));
+}
+
+/** Writes an advisory database file of `records` (as publishing does from the store's tables) and opens it. */
+export async function writeRecordsFile(file: string, records: readonly OsvRecord[], status: AdvisoryFileStatus = { advisories: records.length, ecosystems: [] }): Promise<AdvisoryFile> {
+  const builder = new AdvisoryFileBuilder();
+  for (const r of records) for (const a of r.affected) builder.addPosting(baseEcosystem(a.package.ecosystem), packageKey(a.package.ecosystem, a.package.name), r.id);
+  const byId = new Map(records.map((r) => [r.id, r]));
+  await builder.write(file, builder.recordOrder().map((id) => ({ id, json: JSON.stringify(byId.get(id)) })), { generation: 'fixture', builtAt: new Date(0), status });
+  return AdvisoryFile.open(file);
+}
+
+/** The fixture records of `subs` (osv/debian, osv/npm, ...), validated as an import would. */
+export function validRecords(...subs: string[]): OsvRecord[] {
+  return subs.flatMap((sub) => osvRecords(sub)).map(({ file, record }) => validateOsvRecord(record, file).record).filter((r): r is OsvRecord => r !== undefined);
 }
