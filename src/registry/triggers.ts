@@ -6,6 +6,7 @@ import { inTransaction, recordImageDeletes, recordImagePulls, recordImagePushes,
 import type { RegistryEvent } from './events.js';
 import type { ScanRequest } from './scan.js';
 import { queueScans, yieldToOtherRequests } from './scan-queue.js';
+import { renewEcrLogins } from './connectors/ecr-login.js';
 
 export interface IngestOutcome {
   events: number;
@@ -26,7 +27,7 @@ export const INGEST_BATCH = 50;
  * batches of INGEST_BATCH, one transaction each, yielding between them, and the scans are
  * queued fairly among registries (scan-queue.ts).
  */
-export async function ingestRegistryEvents(context: { store: Store; jobs: JobQueue | undefined; clock: Clock }, registry: string, events: RegistryEvent[]): Promise<IngestOutcome> {
+export async function ingestRegistryEvents(context: { store: Store; jobs: JobQueue | undefined; clock: Clock; config?: { secretKey?: string | undefined }; ecrEndpoint?: string }, registry: string, events: RegistryEvent[]): Promise<IngestOutcome> {
   const { db } = context.store;
   const planOn = await isPlanEnabled(db, `registry:${registry}`);
   const scans: ScanRequest[] = [];
@@ -37,6 +38,7 @@ export async function ingestRegistryEvents(context: { store: Store; jobs: JobQue
     });
     await yieldToOtherRequests();
   }
+  if (planOn && scans.length && context.config) await ensureEcrLogin(context as typeof context & { config: { secretKey?: string } }, registry);
   const scansQueued = planOn && context.jobs ? await queueScans({ store: context.store, jobs: context.jobs }, scans) : 0;
   return { events: events.length, scansQueued, planOff: !planOn };
 }
@@ -119,4 +121,16 @@ export async function queueFirstScans(context: { store: Store; jobs: JobQueue | 
   const images = await query.orderBy('id').execute();
   const requests = images.map((image): ScanRequest => ({ registry, repository: image.repository, digest: image.digest, reason: 'push' }));
   return queueScans({ store: context.store, jobs: context.jobs }, requests);
+}
+
+/**
+ * An ECR registry connected a moment ago still holds its AWS keys, not a pull login (the renewal job
+ * runs every 15 minutes): make the login now, before its first scans, so they do not fail. Best
+ * effort: a refusal leaves the scans to fail and retry, and the job to say why.
+ */
+async function ensureEcrLogin(context: { store: Store; clock: Clock; config: { secretKey?: string }; ecrEndpoint?: string }, registry: string): Promise<void> {
+  const row = await context.store.db.selectFrom('registries').select('kind').where('name', '=', registry).executeTakeFirst();
+  if (row?.kind !== 'ecr') return;
+  // ecrEndpoint: tests' loopback ECR API.
+  await renewEcrLogins({ store: context.store, clock: context.clock, secretKey: context.config.secretKey, ...(context.ecrEndpoint ? { endpoint: context.ecrEndpoint } : {}) }, registry).catch(() => undefined);
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStore, type TestStore } from '../../../test/support/store.js';
 import { ManualClock } from '../../core/index.js';
 import { connectRegistry } from '../connect.js';
+import { ingestRegistryEvents } from '../triggers.js';
 import { openCredentials } from '../credentials.js';
 import { ecrLocation, renewEcrLogins } from './ecr-login.js';
 
@@ -73,6 +74,21 @@ describe('ECR logins from GetAuthorizationToken', () => {
     answer = { status: 200, body: { authorizationData: [{ authorizationToken: Buffer.from('AWS:second').toString('base64'), expiresAt: clock.now().getTime() / 1000 + 12 * 3600, proxyEndpoint: url }] } };
     expect(await renewEcrLogins({ store: t.store, clock, secretKey, endpoint })).toEqual(['prod']);
     expect((await stored()).password).toBe('second');
+  });
+
+  it('makes a just-connected registry\'s first login when its first push arrives, before its scans are queued', async () => {
+    await connectRegistry(t.store, { name: 'fresh', url: 'https://123456789012.dkr.ecr.eu-west-1.amazonaws.com', kind: 'ecr', login: keys, secretKey, actor: 'test', clock });
+    answer = { status: 200, body: { authorizationData: [{ authorizationToken: Buffer.from('AWS:first-push').toString('base64'), expiresAt: clock.now().getTime() / 1000 + 12 * 3600, proxyEndpoint: 'https://123456789012.dkr.ecr.eu-west-1.amazonaws.com' }] } };
+    const before = requests.length;
+    const push = { action: 'push' as const, repository: 'team/api', digest: `sha256:${'e'.repeat(64)}`, tag: '1', import: false, at: clock.now() };
+    await ingestRegistryEvents({ store: t.store, jobs: undefined, clock, config: { secretKey }, ecrEndpoint: endpoint }, 'fresh', [push]);
+    expect(requests.length).toBe(before + 1);
+    expect(requests.at(-1)!.headers.authorization).toMatch(/\/eu-west-1\/ecr\/aws4_request/);
+    const login = openCredentials(secretKey, (await t.store.db.selectFrom('registries').select('credentials').where('name', '=', 'fresh').executeTakeFirstOrThrow()).credentials!);
+    expect(login).toMatchObject({ username: 'AWS', password: 'first-push' });
+    // A second push finds a fresh login: no call.
+    await ingestRegistryEvents({ store: t.store, jobs: undefined, clock, config: { secretKey }, ecrEndpoint: endpoint }, 'fresh', [push]);
+    expect(requests.length).toBe(before + 1);
   });
 
   it('says which registry AWS refused, without the keys, and keeps the old login', async () => {

@@ -53,10 +53,12 @@ export async function ecrPullLogin(keys: EcrLogin['aws'], location: { accountId:
  * Renews the pull login of every ECR registry whose token is missing or expires within
  * ECR_RENEW_BEFORE_MS. A registry connected with `--username ACCESS_KEY_ID --password-stdin` (the
  * secret) has its keys kept, sealed, beside the token; scans then pull with the token as any
- * registry's login. Returns the registries renewed.
+ * registry's login. `only` limits it to one registry (its first webhook). Returns the registries renewed.
  */
-export async function renewEcrLogins(context: { store: Store; clock: Clock; secretKey: string | undefined; endpoint?: string }): Promise<string[]> {
-  const registries = await context.store.db.selectFrom('registries').select(['name', 'url', 'credentials']).where('kind', '=', 'ecr').where('credentials', 'is not', null).execute();
+export async function renewEcrLogins(context: { store: Store; clock: Clock; secretKey: string | undefined; endpoint?: string }, only?: string): Promise<string[]> {
+  let query = context.store.db.selectFrom('registries').select(['name', 'url', 'credentials']).where('kind', '=', 'ecr').where('credentials', 'is not', null);
+  if (only !== undefined) query = query.where('name', '=', only);
+  const registries = await query.execute();
   const renewed: string[] = [];
   const failed: string[] = [];
   for (const registry of registries) {
