@@ -1,7 +1,7 @@
 /** Recommendations as the security center keeps them: one row per policy per scope, replaced on each evaluation. */
 import type { Kysely } from 'kysely';
-import type { Recommendation, ResourceRef, Severity } from '../core/index.js';
-import type { Database } from '../store/schema.js';
+import { systemClock, type Recommendation, type ResourceRef, type Severity } from '../core/index.js';
+import type { Database } from '../store/index.js';
 import { activeExemptions, applyExemptions, type Exemption } from './exemptions.js';
 
 /**
@@ -58,5 +58,5 @@ export async function listRecommendations(db: Kysely<Database>, scope?: string, 
     ...(r.control ? { control: r.control } : {}), evaluatedAt: new Date(r.evaluated_at), exempt: [], exemptions: [],
   }));
   if (options.exemptions === false || stored.length === 0) return stored;
-  return applyExemptions(stored, await activeExemptions(db, options.at ?? new Date(), scope));
+  return applyExemptions(stored, await activeExemptions(db, options.at ?? systemClock.now(), scope));
 }

@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Recommendation, ResourceRef } from '../core/index.js';
-import type { Database } from '../store/schema.js';
+import type { Database } from '../store/index.js';
 
 export interface SecurityControl {
   name: string;

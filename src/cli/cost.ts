@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { estimateCost, priceTable, type CostEstimate } from '../center/costs.js';
+import { estimateCost, priceTable, type CostEstimate } from '../center/index.js';
 import { PalisadeError } from '../core/index.js';
 
 function number(flag: string) {

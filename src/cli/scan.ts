@@ -2,7 +2,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { Option, type Command } from 'commander';
-import { FINDING_SEVERITIES, PalisadeError } from '../core/index.js';
+import { FINDING_SEVERITIES, PalisadeError, systemClock } from '../core/index.js';
 import {
   applyFilters,
   parseSeverityList,
@@ -61,7 +61,7 @@ async function advisoryFileOf(source: AdvisorySource): Promise<AdvisoryFile | un
   return source === undefined || source instanceof AdvisoryFile ? source : currentAdvisoryFile(source);
 }
 
-export async function advisoryDatabaseInfo(source: AdvisorySource, maxAgeHours: number, now = new Date()): Promise<AdvisoryDatabaseInfo> {
+export async function advisoryDatabaseInfo(source: AdvisorySource, maxAgeHours: number, now = systemClock.now()): Promise<AdvisoryDatabaseInfo> {
   const file = await advisoryFileOf(source);
   const status: DbStatus = file ? fileStatus(file) : { advisories: 0, ecosystems: [] };
   const times = [...status.ecosystems.map((e) => e.lastUpdate?.getTime()), status.lastImport?.finishedAt?.getTime() ?? status.lastImport?.startedAt.getTime()]

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { atLeast } from '../../core/index.js';
+import { atLeast, systemClock } from '../../core/index.js';
 import type { Database } from '../../store/index.js';
 import './channels.js';
 
@@ -8,7 +8,7 @@ import './channels.js';
  * severity). Delivery rows are unique per channel and alert, so queueing twice sends once.
  * Informational alerts are activity records (who created or deleted what): kept, never sent.
  */
-export async function queueNotifications(db: Kysely<Database>, alertIds: string[], now: Date = new Date()): Promise<number> {
+export async function queueNotifications(db: Kysely<Database>, alertIds: string[], now: Date = systemClock.now()): Promise<number> {
   if (!alertIds.length) return 0;
   const channels = await db.selectFrom('notification_channels').select(['id', 'min_severity']).where('enabled', '=', true).execute();
   if (!channels.length) return 0;

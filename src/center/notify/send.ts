@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import type { Alert } from '../../core/index.js';
+import { systemClock, type Alert } from '../../core/index.js';
 import type { Channel, EmailSettings, IncomingWebhookSettings, WebhookSettings } from './channels.js';
 
 /** The header a generic webhook receiver verifies: `sha256=` + hex HMAC-SHA256 of the raw body with the channel secret. */
@@ -54,7 +54,7 @@ async function sendWebhook(channel: Channel, settings: WebhookSettings, message:
   const body = JSON.stringify({
     type: message.test ? 'palisade.test' : 'palisade.alerts',
     channel: channel.name,
-    sentAt: new Date().toISOString(),
+    sentAt: systemClock.now().toISOString(),
     alerts: message.alerts,
     ...(message.dashboardUrl ? { dashboardUrl: message.dashboardUrl } : {}),
   });

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { PalisadeError } from '../../core/index.js';
+import { PalisadeError, systemClock } from '../../core/index.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, digestOf, verifyDigest } from '../oci.js';
 import { apiHost } from '../reference.js';
 import { digestVerifier, readAll } from '../sources/source.js';
@@ -344,5 +344,5 @@ function retryAfterSeconds(header: string | null): number | undefined {
   if (!header) return undefined;
   if (/^\d+$/.test(header.trim())) return Number(header.trim());
   const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - systemClock.now().getTime()) / 1000));
 }
