@@ -57,7 +57,7 @@ export {
   palisadeCacheDir,
   ADVISORY_FILE_NAME,
 } from './publish.js';
-export { dbStatus, AdvisoryCache, packagesForAdvisories, type DbStatus, type EcosystemStatus } from './store.js';
+export { dbStatus, packagesForAdvisories, type DbStatus, type EcosystemStatus } from './store.js';
 
 /**
  * Findings for an inventory against the store's current advisory database file, read in process

@@ -1,12 +1,13 @@
 /**
  * The advisory store: OSV records in the database (migration 0200_vulndb), written in batches
- * with one transaction each, read back by (ecosystem, package name) through an in-memory cache
- * that a generation counter in palisade_meta invalidates when any process imports changes.
+ * with one transaction each; a generation counter in palisade_meta changes with every write.
+ * Matching does not query these tables: it reads the advisory database file built from them
+ * (publish.ts, file.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Generated, Kysely } from 'kysely';
 import type { Database, Store } from '../store/index.js';
-import { indexKey, packageKey, type AdvisoryLookup } from './match.js';
+import { indexKey, packageKey } from './match.js';
 import type { OsvRecord } from './osv.js';
 import { baseEcosystem } from './versions/index.js';
 
@@ -63,9 +64,6 @@ const GENERATION_KEY = 'vulndb.generation';
  */
 export const loadKysely = () => import('kysely');
 
-
-/** Bumped by every write in this process, so this process's caches never serve stale candidates. */
-let localWrites = 0;
 
 export interface PreparedAdvisory {
   record: OsvRecord;
@@ -152,7 +150,6 @@ export async function writeAdvisoryBatch(
       on conflict do nothing`.execute(trx);
     await bumpGeneration(trx);
   });
-  if ([...outcomes.values()].some((o) => o !== 'unchanged')) localWrites++;
   return outcomes;
 }
 
@@ -165,79 +162,6 @@ async function bumpGeneration(db: Kysely<Database>): Promise<void> {
 export async function readGeneration(db: Kysely<Database>): Promise<string> {
   const row = await db.selectFrom('palisade_meta').select('value').where('key', '=', GENERATION_KEY).executeTakeFirst();
   return row?.value ?? '0';
-}
-
-/**
- * Candidate advisories by (ecosystem, package key), cached per store. Writes by this process drop
- * the cache at once; writes by other processes (a worker's scheduled update) are noticed through
- * the generation in palisade_meta, read at most every `maxAgeMs` so matching stays query-free.
- */
-export class AdvisoryCache {
-  private generation: string | undefined;
-  private seenLocalWrites = -1;
-  private checkedAt = 0;
-  private readonly byKey = new Map<string, OsvRecord[]>();
-  private readonly byId = new Map<string, OsvRecord>();
-  /** Matching results per (package, version, release), valid for the cached records. */
-  private readonly memo = new Map<string, unknown>();
-
-  constructor(private readonly db: Kysely<Database>, private readonly maxAgeMs = 1000) {}
-
-  private async refresh(): Promise<void> {
-    const now = Date.now();
-    if (this.seenLocalWrites === localWrites && now - this.checkedAt < this.maxAgeMs) return;
-    const generation = await readGeneration(this.db);
-    if (generation !== this.generation || this.seenLocalWrites !== localWrites) {
-      this.byKey.clear();
-      this.byId.clear();
-      this.memo.clear();
-      this.generation = generation;
-      this.seenLocalWrites = localWrites;
-    }
-    this.checkedAt = now;
-  }
-
-  async load(wanted: Array<[string, string]>): Promise<AdvisoryLookup> {
-    const { sql } = await loadKysely();
-    await this.refresh();
-    const missing = new Map<string, [string, string]>();
-    for (const [eco, key] of wanted) {
-      const k = indexKey(eco, key);
-      if (!this.byKey.has(k)) missing.set(k, [eco, key]);
-    }
-    if (missing.size > 0) {
-      for (const k of missing.keys()) this.byKey.set(k, []);
-      const pairs = JSON.stringify([...missing.values()].map(([ecosystem, name]) => ({ ecosystem, name })));
-      const rows = await sql<{ ecosystem: string; name: string; id: string; record: string }>`
-        select a.ecosystem, a.name, v.id, v.record
-        from json_to_recordset(${pairs}::json) as w(ecosystem text, name text)
-        join vuln_affected a on a.ecosystem = w.ecosystem and a.name = w.name
-        join vuln_advisories v on v.id = a.advisory_id
-        where not v.withdrawn`.execute(this.db);
-      for (const row of rows.rows) {
-        let record = this.byId.get(row.id);
-        if (!record) {
-          record = JSON.parse(row.record) as OsvRecord;
-          this.byId.set(row.id, record);
-        }
-        this.byKey.get(indexKey(row.ecosystem, row.name))!.push(record);
-      }
-    }
-    const lookup: AdvisoryLookup = (eco, key) => this.byKey.get(indexKey(eco, key)) ?? [];
-    lookup.memo = this.memo;
-    return lookup;
-  }
-}
-
-const caches = new WeakMap<object, AdvisoryCache>();
-
-export function advisoryCache(store: Pick<Store, 'db'>): AdvisoryCache {
-  let cache = caches.get(store.db);
-  if (!cache) {
-    cache = new AdvisoryCache(store.db);
-    caches.set(store.db, cache);
-  }
-  return cache;
 }
 
 export interface EcosystemStatus {
