@@ -59,11 +59,6 @@ export function boundaryPatterns(folder, depth, { isTest }) {
   return patterns;
 }
 
-const PENDING_FACE_FIXES = [
-  'src/center/recommendations.ts', 'src/center/score.ts', 'src/cli/api.ts', 'src/cli/cost.ts', 'src/cli/scan.ts', 'src/cli/shared.ts',
-  'src/registry/harbor/scan-requests.ts', 'src/registry/scan.ts',
-  'src/vulndb/store.ts', 'src/vulndb/publish.ts',
-];
 
 /** Test code inside src/: excluded from the build (tsconfig.build.json), so it may reach test/. */
 const SRC_TEST_FILES = ['src/**/*.test.ts', 'src/*/testing/**/*.ts'];
@@ -109,11 +104,4 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   ...boundaryBlocks(),
-  {
-    // Imports still crossing a face in files other people are changing right now (issue 15):
-    // reported as warnings until each file's owner commits and the import moves to the face.
-    // Shrink this list; never add to it.
-    files: PENDING_FACE_FIXES,
-    rules: { 'no-restricted-imports': 'warn' },
-  },
 );
