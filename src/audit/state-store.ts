@@ -1,4 +1,5 @@
 import type { ColumnType, Kysely } from 'kysely';
+import { systemClock, type Clock } from '../core/index.js';
 import type { Database } from '../store/index.js';
 import { withoutNul } from './events-store.js';
 import { MemoryDetectionState, type ScopeState, type StateLimits } from './state.js';
@@ -35,12 +36,13 @@ const CHUNK = 500;
  * store holds the same bounded state as memory.
  */
 export class StoreDetectionState extends MemoryDetectionState {
-  private constructor(private readonly db: Kysely<Database>, limits: StateLimits) {
+  private constructor(private readonly db: Kysely<Database>, limits: StateLimits, private readonly clock: Clock) {
     super(limits);
   }
 
-  static async open(db: Kysely<Database>, limits: StateLimits = {}): Promise<StoreDetectionState> {
-    const state = new StoreDetectionState(db, limits);
+  /** `clock` stamps each written scope's `updated_at`, by which a restart keeps the most recent. */
+  static async open(db: Kysely<Database>, limits: StateLimits = {}, clock: Clock = systemClock): Promise<StoreDetectionState> {
+    const state = new StoreDetectionState(db, limits, clock);
     const scopes = await db.selectFrom('audit_state_scopes').selectAll()
       .orderBy('updated_at', 'asc').orderBy('scope', 'asc').execute();
     const keep = scopes.slice(-state.maxScopes);
@@ -57,7 +59,7 @@ export class StoreDetectionState extends MemoryDetectionState {
   override async flush(): Promise<void> {
     const changes = this.takeChanges();
     if (changes.scopes.length === 0 && changes.values.length === 0 && changes.dropped.length === 0) return;
-    const now = Date.now();
+    const now = this.clock.now().getTime();
     const live = new Set(changes.scopes.filter((key) => this.scope(key)));
     const scopes = [...live].map((key) => {
       const s = this.scope(key)!;

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { generate } from 'selfsigned';
 import { sql } from 'kysely';
-import { PalisadeError, seal, unseal, type Config } from '../core/index.js';
+import { PalisadeError, seal, systemClock, unseal, type Config } from '../core/index.js';
 import type { Store } from '../store/index.js';
 
 export interface TlsMaterial {
@@ -24,7 +24,7 @@ export function webhookHostNames(config: Pick<Config, 'publicUrl'>): string[] {
 /** A new self-signed certificate for the webhook's host names (10 years, EC P-256). */
 async function generateCertificate(config: Pick<Config, 'publicUrl'>): Promise<{ cert: string; key: string }> {
   const names = webhookHostNames(config);
-  const now = new Date();
+  const now = systemClock.now();
   const pems = await generate([{ name: 'commonName', value: 'palisade admission webhook' }], {
     keyType: 'ec',
     curve: 'P-256',

@@ -1,3 +1,4 @@
+import { systemClock } from '../../core/index.js';
 import { IMAGE_MANIFEST_TYPES, isImportUserAgent, isPalisadeScanUserAgent, type RegistryAction, type RegistryEvent } from '../events.js';
 import { dateAt, digestAt, eventsAt, malformed, objectAt, optionalString, optionalTagAt, repositoryAt, stringAt } from './payload.js';
 
@@ -45,6 +46,6 @@ export function parseDistributionEvent(raw: unknown, at = 'body', kind = KIND): 
     userAgent,
     actor: optionalString(actor.name),
     import: isImportUserAgent(userAgent),
-    at: event.timestamp === undefined ? new Date() : dateAt(event.timestamp, kind, `${at}.timestamp`),
+    at: event.timestamp === undefined ? systemClock.now() : dateAt(event.timestamp, kind, `${at}.timestamp`),
   };
 }
