@@ -2,6 +2,7 @@
  * The agent's loop: collect every interval, ship what was found (with a heartbeat carrying the
  * node inventory every `heartbeatMs`), refresh the threat list, and stop cleanly on a signal.
  */
+import { systemClock } from '../core/index.js';
 import { NodeAgent, type Collection, type NodeAgentOptions } from './agent.js';
 import { foldAlerts, type AgentAlert } from './engine.js';
 import { nodeInventory } from './inventory.js';
@@ -128,7 +129,7 @@ export async function runAgent(options: AgentRunOptions): Promise<{ collections:
       if (shipper && (events.length || alerts.length || heartbeat)) {
         if (heartbeat) lastHeartbeat = started;
         await shipper.ship(splitBatch({
-          sentAt: new Date().toISOString(),
+          sentAt: (options.clock ?? systemClock).now().toISOString(),
           node: inventory,
           ...(heartbeat ? { heartbeat: { at: new Date(started).toISOString(), ...health() } } : {}),
           events,
