@@ -84,7 +84,7 @@ describe('management commands beside a running server on the embedded default', 
     expect(update.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it.skipIf(!fixturesAvailable())('db import streams files to it and db status asks it', { timeout: 300_000 }, async () => {
+  it.skipIf(!fixturesAvailable())('db import streams files to it, db status asks it, and scan reads what it published', { timeout: 400_000 }, async () => {
     const empty = await runCli(['db', 'status', '--format', 'json'], { cwd, timeoutMs: 120_000 });
     expect(empty.stderr).toBe('');
     expect(empty.code).toBe(0);
@@ -94,7 +94,7 @@ describe('management commands beside a running server on the embedded default', 
     const work = await mkdtemp(path.join(os.tmpdir(), 'palisade-beside-osv-'));
     const archive = path.join(work, 'go.zip');
     await run('zip', ['-qr', archive, '.'], fixture('osv', 'go'));
-    const single = fixture('osv', 'npm', 'GHSA-29mw-wpgm-hmr9.json');
+    const single = fixture('osv', 'npm', 'GHSA-35jh-r3h4-6jhm.json');
     const imported = await runCli(['db', 'import', archive, single], { cwd, timeoutMs: 120_000 });
     expect(imported.stderr).toBe('');
     expect(imported.code).toBe(0);
@@ -109,6 +109,14 @@ describe('management commands beside a running server on the embedded default', 
     const rows = table.stdout.trim().split('\n').map((l) => l.split('\t'));
     expect(rows.find((r) => r[0] === 'Go')?.[1]).toBe('153');
     expect(rows.find((r) => r[0] === 'npm')?.[1]).toBe('1');
+
+    // scan beside the server reads the advisory file the server's import published: no data directory
+    // lock, and the npm advisory just imported (lodash 4.17.20 in the image's /app) is found.
+    const scanned = await runCli(['scan', `oci:${fixture('images', 'debian12')}:app`, '--format', 'json', '--offline'], { cwd, timeoutMs: 240_000 });
+    expect(scanned.stderr).not.toMatch(/in use|needs the data directory/);
+    expect(scanned.code).toBe(0);
+    const report = JSON.parse(scanned.stdout) as { vulnerabilities: Array<{ id: string; package: { name: string } }> };
+    expect(report.vulnerabilities.some((v) => v.id === 'GHSA-35jh-r3h4-6jhm' && v.package.name === 'lodash')).toBe(true);
 
     // Importing the same archive again changes nothing.
     const again = await runCli(['db', 'import', archive, '--format', 'json'], { cwd, timeoutMs: 120_000 });
