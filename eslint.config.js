@@ -20,6 +20,12 @@ const SURFACES = ['server', 'cli'];
  * capability. Folders not listed may import any folder that is not a surface.
  */
 const ONLY = { core: [], store: ['core'], jobs: ['core', 'store'], rules: ['core'] };
+const WHY_ONLY = {
+  core: 'core is the vocabulary every folder shares',
+  store: 'the store never imports a capability (DESIGN.md): owners declare their tables on its Database type',
+  jobs: 'the queue wiring knows no capability; each registers its own handlers',
+  rules: 'the rule kernel serves audit and agent alike and knows no event type',
+};
 /** How deep below src/<folder>/ a source file may sit; deeper files would go unchecked. */
 const MAX_DEPTH = 6;
 
@@ -47,7 +53,7 @@ export function boundaryPatterns(folder, depth, { isTest }) {
     if (forbidden.length > 0) {
       patterns.push({
         regex: `${toSrc}${any(forbidden)}(?:/|$)`,
-        message: `${folder}/ may import ${allowed.length ? `only ${allowed.join(', ')}` : 'no other folder'} (DESIGN.md: store/ never imports a capability; core is the vocabulary all share)`,
+        message: `${folder}/ may import ${allowed.length ? `only ${allowed.join(', ')}` : 'no other folder'}: ${WHY_ONLY[folder] ?? 'see ONLY in eslint.config.js'}`,
       });
     }
   }

@@ -20,6 +20,7 @@ const forbidden: Array<[string, string, string, RegExp]> = [
   ['a capability importing fastify', 'src/registry/virtual.ts', `import type { FastifyBaseLogger } from 'fastify';`, /only the HTTP surface/],
   ['the center importing a Fastify plugin', 'src/center/virtual.ts', `import cookie from '@fastify/cookie';`, /only the HTTP surface/],
   ['the store importing a capability through its face', 'src/store/virtual.ts', `import { matchInventory } from '../vulndb/index.js';`, /store\/ may import only core/],
+  ['the rule kernel importing a capability', 'src/rules/virtual.ts', `import { loadAuditRules } from '../audit/index.js';`, /rules\/ may import only core/],
   ['core importing the store', 'src/core/virtual.ts', `import type { Store } from '../store/index.js';`, /core\/ may import no other folder/],
   ['a folder reaching past another folder\'s face', 'src/policy/live/virtual.ts', `import { storeAuditEvents } from '../../audit/events-store.js';`, /only through its face/],
   ['a route reaching into the center', 'src/server/routes/api/virtual.ts', `export { scoreView } from '../../../center/score-history.js';`, /only through its face/],
