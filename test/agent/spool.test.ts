@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runAgent, sampleEvent, Spool, type AgentBatch, type Collection } from '../../src/agent/index.js';
 import { loadConfig, systemClock } from '../../src/core/index.js';
 import { buildApp } from '../../src/server/index.js';
-import { createToken, openStore, type Store } from '../../src/store/index.js';
+import { createToken, type Store } from '../../src/store/index.js';
+import { createTestStore } from '../support/store.js';
 
 function fakeBatch(n: number, events: number): AgentBatch {
   return {
@@ -59,10 +60,10 @@ describe('agent shipping through a server outage', () => {
   }
 
   it('spools while the server is down, resends in order after it returns, and every event is stored once', async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'agent-ship-'));
+    const temp = await createTestStore({ name: 'agent-ship' });
+    const { store, dir: dataDir } = temp;
     const spoolDir = path.join(dataDir, 'spool');
-    const store = await openStore({ dataDir });
-    cleanups.push(async () => { await store.close(); rmSync(dataDir, { recursive: true, force: true }); });
+    cleanups.push(temp.close);
     const token = (await createToken(store.db, 'cluster:lab')).secret;
     let server = await startServer(store, dataDir, 0);
     cleanups.push(() => server.app.close());
