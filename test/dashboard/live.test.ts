@@ -5,13 +5,10 @@ import { openStore, type Store } from '../../src/store/index.js';
 import { bearer } from '../support/app.js';
 import { createTestPostgres, postgresAvailable, type TestPostgres } from '../support/postgres.js';
 import { createCenterApp } from './support.js';
+import { podThreat } from '../support/threats.js';
 
 function threat(name: string, severity: DetectedThreat['severity'] = 'high'): DetectedThreat {
-  return {
-    rule: 'exec-into-pod', title: `Exec into ${name}`, severity, tactic: 'Execution', technique: 'T1609',
-    resource: { kind: 'pod', id: `prod/default/pod/${name}`, name, cluster: 'prod', namespace: 'default' },
-    evidence: [{ verb: 'create', subresource: 'exec' }], remediation: 'Restrict pods/exec', source: 'audit', at: new Date(),
-  };
+  return podThreat(name, new Date(), { severity, technique: 'T1609', evidence: [{ verb: 'create', subresource: 'exec' }] });
 }
 
 /** Reads server-sent events from a live server until `count` alert events arrived. */

@@ -6,17 +6,14 @@ import { recordDailyScore, secureScore } from '../../src/center/score.js';
 import { ManualClock } from '../../src/core/index.js';
 import { bearer } from '../support/app.js';
 import { createCenterApp } from './support.js';
+import { podThreat } from '../support/threats.js';
 
 const NOW = new Date('2026-05-20T12:00:00Z');
 // npm run build (build:web) makes web/dist; CI always builds first.
 const webBuilt = existsSync(path.resolve(import.meta.dirname, '../../web/dist/index.html')) || process.env.CI === 'true';
 
 function threat(name: string, severity: DetectedThreat['severity'], at: Date, source: DetectedThreat['source'] = 'audit'): DetectedThreat {
-  return {
-    rule: `rule-${name}`, title: name, severity, tactic: 'Execution', source, at,
-    resource: { kind: 'pod', id: `prod/ns/pod/${name}`, name, cluster: 'prod', namespace: 'ns' },
-    evidence: [], remediation: 'fix',
-  };
+  return podThreat(name, at, { rule: `rule-${name}`, title: name, severity, source, remediation: 'fix', resource: { kind: 'pod', id: `prod/ns/pod/${name}`, name, cluster: 'prod', namespace: 'ns' } });
 }
 
 describe('overview API', () => {

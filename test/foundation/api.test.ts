@@ -2,20 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordThreats, type DetectedThreat } from '../../src/center/index.js';
 import { createToken, listActions } from '../../src/store/index.js';
 import { bearer, createTestApp, type TestApp } from '../support/app.js';
+import { podThreat } from '../support/threats.js';
 
 function threat(i: number, overrides: Partial<DetectedThreat> = {}): DetectedThreat {
-  return {
-    rule: 'exec-into-pod',
-    title: 'Exec into a pod',
-    severity: 'medium',
-    tactic: 'Execution',
-    resource: { kind: 'pod', id: `prod/default/pod/web-${i}`, name: `web-${i}`, cluster: 'prod', namespace: 'default' },
-    evidence: [{ auditID: `a-${i}` }],
-    remediation: 'Restrict pods/exec',
-    source: 'audit',
-    at: new Date(Date.UTC(2026, 0, 1, 0, i)),
-    ...overrides,
-  };
+  return podThreat(`web-${i}`, new Date(Date.UTC(2026, 0, 1, 0, i)), { title: 'Exec into a pod', severity: 'medium', evidence: [{ auditID: `a-${i}` }], ...overrides });
 }
 
 describe('security center HTTP surface', () => {
