@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/store/index.js';
 import { bearer, createTestApp, type TestApp } from '../support/app.js';
 import { assertNoServerErrors, storeSnapshot } from './hostile-input.js';
+import { admissionReview, pod } from '../support/admission.js';
 
 /**
  * Issue 14 point 4 on the ingest and admission routes: malformed input gets a 4xx with a code,
@@ -27,14 +28,7 @@ const agentBatch = (id: string) => ({
   }],
 });
 
-const admissionReview = (privileged: boolean) => ({
-  apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-  request: {
-    uid: 'e911857d-c318-11e8-bbad-025000000001', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' },
-    namespace: 'shop', operation: 'CREATE', userInfo: { username: 'alice' }, dryRun: false,
-    object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [{ name: 'c', image: 'registry.example.com/c:1', securityContext: { privileged } }] } },
-  },
-});
+const podReview = (privileged: boolean) => admissionReview(pod('p', 'registry.example.com/c:1', { privileged }));
 
 const deep = (levels: number) => '{"a":'.repeat(levels - 1) + '[]' + '}'.repeat(levels - 1);
 // Property runs per route: bounded so each test stays well under a minute on a loaded 2-core machine.
@@ -128,7 +122,7 @@ describe('hostile bodies on the ingest and admission routes', () => {
 
   it('POST /admission/validate: hostile reviews never get a 5xx, a refused one stores nothing', async () => {
     const seen = await assertNoServerErrors({
-      app: t.app, db: t.store.db, method: 'POST', url: '/admission/validate/prod', headers: cluster, numRuns: RUNS, seeds: [admissionReview(true), admissionReview(false)],
+      app: t.app, db: t.store.db, method: 'POST', url: '/admission/validate/prod', headers: cluster, numRuns: RUNS, seeds: [podReview(true), podReview(false)],
     });
     expect([...seen.keys()].some((s) => s >= 400)).toBe(true);
   }, 120_000);

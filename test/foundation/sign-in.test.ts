@@ -3,6 +3,7 @@ import { createUser } from '../../src/center/users.js';
 import { ManualClock } from '../../src/core/index.js';
 import { createToken } from '../../src/store/index.js';
 import { bearer, createTestApp, type TestApp } from '../support/app.js';
+import { admissionReview, pod } from '../support/admission.js';
 
 /**
  * Issue 14 point 7: Secure cookies behind a TLS-terminating proxy (`trustProxy`), failed sign-ins
@@ -91,14 +92,7 @@ describe('sign-in behind a proxy, back-off, and the admission log retention', ()
 
   it('deletes admission decisions older than admissionLogRetentionDays', async () => {
     const token = bearer((await createToken(proxied.store.db, 'cluster:prod')).secret);
-    const review = (uid: string) => ({
-      apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-      request: {
-        uid, kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'shop', operation: 'CREATE',
-        userInfo: { username: 'alice' }, dryRun: false,
-        object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${uid}`, namespace: 'shop' }, spec: { containers: [{ name: 'c', image: 'registry.example.com/c:1', securityContext: { privileged: true } }] } },
-      },
-    });
+    const review = (uid: string) => admissionReview(pod(`p-${uid}`, 'registry.example.com/c:1', { privileged: true }), { uid });
     const decisions = async () => (await proxied.store.db.selectFrom('admission_decisions').select('uid').orderBy('uid').execute()).map((r) => r.uid);
     const send = async (uid: string) => {
       const res = await proxied.app.inject({ method: 'POST', url: '/admission/validate/prod', headers: token, payload: review(uid) });

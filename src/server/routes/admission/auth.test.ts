@@ -2,15 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../../test/support/app.js';
 import { listAdmissionDecisions } from '../../../policy/index.js';
 import { createToken } from '../../../store/index.js';
+import { admissionReview, pod } from '../../../../test/support/admission.js';
 
-const review = (uid: string) => ({
-  apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-  request: {
-    uid, kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' },
-    namespace: 'shop', operation: 'CREATE', userInfo: { username: 'alice' }, dryRun: false,
-    object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [{ name: 'c', image: 'r.example.com/c:1', securityContext: { privileged: true } }] } },
-  },
-});
+const review = (uid: string) => admissionReview(pod('p', 'r.example.com/c:1', { privileged: true }), { uid });
 
 describe.each(['optional', 'required'] as const)('admission webhook authentication (admissionAuth: %s)', (mode) => {
   let t: TestApp;

@@ -7,18 +7,11 @@ import type { ServerContext } from '../../context.js';
 import { installErrorHandling } from '../../errors.js';
 import { admissionRoutes } from './validate.js';
 import { createTestStore, type TestStore } from '../../../../test/support/store.js';
+import { admissionReview } from '../../../../test/support/admission.js';
 
 const pod = (privileged: boolean) => ({
   apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' },
   spec: { containers: [{ name: 'c', image: 'registry.example.com/c:1', securityContext: { privileged } }] },
-});
-const review = (object: unknown, extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-  request: {
-    uid: 'e911857d-c318-11e8-bbad-025000000001',
-    kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' },
-    namespace: 'shop', operation: 'CREATE', userInfo: { username: 'alice' }, object, dryRun: false, ...extra,
-  },
 });
 
 describe('POST /admission/validate', () => {
@@ -42,12 +35,12 @@ describe('POST /admission/validate', () => {
   });
 
   it('answers an AdmissionReview, records it, and does not record dry runs', async () => {
-    const denied = await app.inject({ method: 'POST', url: '/admission/validate/prod', payload: review(pod(true)) });
+    const denied = await app.inject({ method: 'POST', url: '/admission/validate/prod', payload: admissionReview(pod(true)) });
     expect(denied.statusCode).toBe(200);
     const body = denied.json();
     expect(body).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'e911857d-c318-11e8-bbad-025000000001', allowed: false, status: { code: 403 } } });
 
-    const dry = await app.inject({ method: 'POST', url: '/admission/validate/prod', payload: review(pod(true), { uid: 'dry-1', dryRun: true }) });
+    const dry = await app.inject({ method: 'POST', url: '/admission/validate/prod', payload: admissionReview(pod(true), { uid: 'dry-1', dryRun: true }) });
     expect(dry.json().response.allowed).toBe(false);
 
     await new Promise((r) => setTimeout(r, 200));
@@ -60,7 +53,7 @@ describe('POST /admission/validate', () => {
   it('accepts an UPDATE review of large objects (beyond the default 1 MiB body limit)', async () => {
     const big = pod(false);
     (big.metadata as Record<string, unknown>).annotations = { blob: 'x'.repeat(1_400_000) };
-    const res = await app.inject({ method: 'POST', url: '/admission/validate', payload: review(big, { uid: 'big-1', operation: 'UPDATE', oldObject: big }) });
+    const res = await app.inject({ method: 'POST', url: '/admission/validate', payload: admissionReview(big, { uid: 'big-1', operation: 'UPDATE', oldObject: big }) });
     expect(res.statusCode).toBe(200);
     expect(res.json().response.allowed).toBe(true);
   });
