@@ -1,5 +1,5 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import { PalisadeError, type Clock } from '../../core/index.js';
+import { PalisadeError, systemClock, type Clock } from '../../core/index.js';
 import type { JobDefinition } from '../../jobs/index.js';
 import type { Store } from '../../store/index.js';
 import { openCredentials, sealCredentials, type RegistryLogin } from '../credentials.js';
@@ -26,7 +26,7 @@ export interface EcrLogin extends RegistryLogin {
  * region's ECR API): the token is base64 of `AWS:PASSWORD`, the basic-auth login Docker clients
  * use. `endpoint` replaces the AWS API endpoint (tests: a loopback server).
  */
-export async function ecrPullLogin(keys: EcrLogin['aws'], location: { accountId: string; region: string }, options: { endpoint?: string } = {}): Promise<{ username: string; password: string; expiresAt: number }> {
+export async function ecrPullLogin(keys: EcrLogin['aws'], location: { accountId: string; region: string }, options: { endpoint?: string; clock?: Clock } = {}): Promise<{ username: string; password: string; expiresAt: number }> {
   // A copy: the SDK marks the credentials object it is given (`$source`), which would then be sealed.
   const client = new ECRClient({ region: location.region, credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey }, maxAttempts: 2, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
   try {
@@ -35,7 +35,7 @@ export async function ecrPullLogin(keys: EcrLogin['aws'], location: { accountId:
     const decoded = data?.authorizationToken ? Buffer.from(data.authorizationToken, 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
     if (colon <= 0) throw new PalisadeError('registry.ecr.token', 'ECR GetAuthorizationToken returned no authorization token', { kind: 'unavailable' });
-    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), expiresAt: data?.expiresAt?.getTime() ?? Date.now() + 12 * 3_600_000 };
+    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), expiresAt: data?.expiresAt?.getTime() ?? (options.clock ?? systemClock).now().getTime() + 12 * 3_600_000 };
   } catch (error) {
     if (error instanceof PalisadeError) throw error;
     const name = (error as { name?: string }).name ?? 'Error';
