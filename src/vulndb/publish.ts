@@ -169,6 +169,7 @@ export async function publishAdvisoryFile(store: StoreLike, options: { clock?: C
   await mkdir(path.dirname(target), { recursive: true });
   await rename(staging, target);
   forgetOpenFile(store.db);
+  if (store.kind !== 'pglite') await pruneCache(version);
   return AdvisoryFile.open(target);
 }
 
