@@ -109,6 +109,9 @@ describe('hostile bodies on the ingest and admission routes', () => {
     const seen = await assertNoServerErrors({
       app: t.app, db: t.store.db, method: 'POST', url: '/ingest/audit', headers: cluster, numRuns: RUNS,
       seeds: [eventList([auditEvent(1), auditEvent(2)]), [auditEvent(3)], auditEvent(4)],
+      // The detection state of earlier accepted batches is written in the background (coalesced,
+      // at most once a second), so it may land while a later, refused batch is answered.
+      snapshot: { skip: ['audit_state_scopes', 'audit_state_values'] },
     });
     expect([...seen.keys()].some((s) => s >= 400)).toBe(true);
   }, 120_000);
