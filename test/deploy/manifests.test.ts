@@ -18,7 +18,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const RESTRICTED = path.join(ROOT, 'deploy/policy/restricted.yaml');
 const RESTRICTED_AGENT = path.join(ROOT, 'deploy/policy/restricted-agent.yaml');
 const CHART = path.join(ROOT, 'deploy/helm/palisade');
-const AGENT_EXCEPTION_POLICIES = ['pod-security-baseline', 'pod-security-restricted', 'allowed-capabilities', 'allowed-users-groups', 'allowed-host-paths'];
+const AGENT_EXCEPTION_POLICIES = ['pod-security-baseline', 'pod-security-restricted', 'allowed-capabilities', 'allowed-users-groups', 'allowed-host-paths', 'host-namespaces'];
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests are checked field by field */
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
