@@ -5,28 +5,19 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/index.js';
 import { runServer, type RunningProcess } from '../../src/server/index.js';
+import { admissionReview, pod } from '../support/admission.js';
 
 /** A real AdmissionReview (the shape of the Kubernetes documentation's example) for a privileged pod. */
 function review(privileged: boolean) {
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      requestKind: { group: '', version: 'v1', kind: 'Pod' },
-      requestResource: { group: '', version: 'v1', resource: 'pods' },
-      name: 'web',
-      namespace: 'shop',
-      operation: 'CREATE',
-      userInfo: { username: 'admin', uid: '014fbff9a07c', groups: ['system:authenticated'] },
-      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop' }, spec: { containers: [{ name: 'web', image: 'nginx:1.25', securityContext: { privileged } }] } },
-      oldObject: null,
-      dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
-    },
-  };
+  return admissionReview(pod('web', 'nginx:1.25', { privileged }), {
+    uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+    requestKind: { group: '', version: 'v1', kind: 'Pod' },
+    requestResource: { group: '', version: 'v1', resource: 'pods' },
+    name: 'web',
+    userInfo: { username: 'admin', uid: '014fbff9a07c', groups: ['system:authenticated'] },
+    oldObject: null,
+    options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
+  });
 }
 
 function post(url: string, ca: string, body: unknown): Promise<{ status: number; json: { response: { allowed: boolean; uid: string; status?: { message: string } } } }> {
