@@ -126,5 +126,3 @@ export async function closeAlertFeed(store: Store): Promise<void> {
   await feed?.close();
 }
 
-/** Kept here for callers that import it from the live feed; the intake owns it. */
-export { recordThreatsAndPublish } from './intake/threats.js';

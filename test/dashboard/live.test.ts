@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DetectedThreat } from '../../src/center/alerts.js';
-import { recordThreatsAndPublish } from '../../src/center/live.js';
+import { recordThreatsAndPublish } from '../../src/center/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { bearer } from '../support/app.js';
 import { createTestPostgres, postgresAvailable, type TestPostgres } from '../support/postgres.js';

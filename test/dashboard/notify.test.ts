@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DetectedThreat } from '../../src/center/alerts.js';
-import { recordThreatsAndPublish } from '../../src/center/live.js';
+import { recordThreatsAndPublish } from '../../src/center/index.js';
 import { createChannel, dispatchNotifications, MAX_ATTEMPTS, SIGNATURE_HEADER } from '../../src/center/notify.js';
 import { ManualClock } from '../../src/core/index.js';
 import { openStore } from '../../src/store/index.js';
