@@ -1,12 +1,7 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import type { Command } from 'commander';
-import { isProcessAlive, PalisadeError, storeLocation, systemClock, type ErrorKind } from '../core/index.js';
-// Not through server/index.js, the server's face: importing it loads the whole app (Fastify, every
-// route and capability: 5 s measured on this loaded machine against 0.5 s for this file), which a
-// command answered by a running server never needs. discovery.ts imports only node:fs and node:path.
-// eslint-disable-next-line no-restricted-imports
-import { readDiscovery } from '../server/discovery.js';
+import { isProcessAlive, PalisadeError, readDiscovery, storeLocation, systemClock, type ErrorKind } from '../core/index.js';
 import { configFor, withStoreFlags } from './shared.js';
 
 /** The documented, versioned API prefix (DESIGN.md "Interfaces others rely on"), as any client spells it. */

@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import { PalisadeError, isPalisadeError, loadConfig, storeLocation, type Config } from '../core/index.js';
+import { PalisadeError, isPalisadeError, loadConfig, readDiscovery, storeLocation, type Config } from '../core/index.js';
 import type { Store } from '../store/index.js';
-// Not through server/index.js, the server's face: importing it loads the whole app (Fastify, every
-// route and capability: 5 s measured on this loaded machine against 0.5 s for this file), which a
-// command answered by a running server never needs. discovery.ts imports only node:fs and node:path.
-// eslint-disable-next-line no-restricted-imports
-import { readDiscovery } from '../server/discovery.js';
 
 /** Flags every command that touches the database accepts; they rank above environment and palisade.yaml. */
 export function withStoreFlags(command: Command): Command {

@@ -9,3 +9,4 @@ export * from './config.js';
 export * from './sarif.js';
 export { seal, unseal } from './seal.js';
 export { isProcessAlive } from './process.js';
+export { discoveryPath, localUrl, readDiscovery, removeDiscovery, writeDiscovery, DISCOVERY_FILE, type ServerDiscovery } from './discovery.js';

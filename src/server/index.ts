@@ -1,5 +1,4 @@
 export { buildApp, buildAdmissionApp, API_PREFIX, type AppOptions } from './app.js';
 export { admissionTls, webhookHostNames, type TlsMaterial } from './tls.js';
 export { runServer, runWorker, stopOnSignals, type RunningProcess } from './start.js';
-export { readDiscovery, discoveryPath, type ServerDiscovery } from './discovery.js';
 export type { ServerContext } from './context.js';

@@ -9,7 +9,7 @@ import { admissionTls } from './tls.js';
 import type { ServerContext } from './context.js';
 import { jobDefinitions } from './job-definitions.js';
 import { createMetrics } from './metrics.js';
-import { localUrl, readDiscovery, removeDiscovery, writeDiscovery } from './discovery.js';
+import { localUrl, readDiscovery, removeDiscovery, writeDiscovery } from '../core/index.js';
 
 export interface RunningProcess {
   /** The bound address, e.g. http://127.0.0.1:8080 (servers only). */
