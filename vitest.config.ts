@@ -1,4 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Advisory files fetched from a PostgreSQL store and one-shot layer analyses go to a cache
+// directory (~/.cache/palisade for users): the suite keeps its own, never the user's.
+const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'palisade-test-cache-'));
 
 export default defineConfig({
   test: {
@@ -8,5 +15,6 @@ export default defineConfig({
     // Tests start real servers, registries and databases: keep parallelism to the 2 cores.
     maxWorkers: 2,
     pool: 'forks',
+    env: { PALISADE_CACHE_DIR: cacheDir },
   },
 });
