@@ -1,11 +1,12 @@
-import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // Advisory files fetched from a PostgreSQL store and one-shot layer analyses go to a cache
-// directory (~/.cache/palisade for users): the suite keeps its own, never the user's.
-const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'palisade-test-cache-'));
+// directory (~/.cache/palisade for users): the suite keeps its own, never the user's. One fixed
+// directory, so runs reuse it instead of leaving one behind each (its files are keyed by version
+// and written atomically).
+const cacheDir = path.join(os.tmpdir(), 'palisade-test-cache');
 
 export default defineConfig({
   test: {
