@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { PalisadeError } from '../core/index.js';
 import type { Database } from '../store/index.js';
+import { CORE_HOURS_METER, IMAGE_SCANS_METER } from './usage/index.js';
 
 /**
  * What protection would cost at Defender's public list prices, from metered usage (node
@@ -122,8 +123,8 @@ export async function monthCosts(db: Kysely<Database>, now: Date, prices: PriceT
   const byScope = new Map<string, { scope: string; coreHours: number; imageScans: number; billed: boolean }>();
   for (const row of rows) {
     const entry = byScope.get(row.scope) ?? { scope: row.scope, coreHours: 0, imageScans: 0, billed: !off.has(row.scope) };
-    if (row.meter === 'core_hours') entry.coreHours += Number(row.total);
-    else if (row.meter === 'image_scans') entry.imageScans += Number(row.total);
+    if (row.meter === CORE_HOURS_METER) entry.coreHours += Number(row.total);
+    else if (row.meter === IMAGE_SCANS_METER) entry.imageScans += Number(row.total);
     byScope.set(row.scope, entry);
   }
   const scopes = [...byScope.values()].sort((a, b) => a.scope.localeCompare(b.scope));
