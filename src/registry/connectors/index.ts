@@ -26,27 +26,24 @@ export function parseRegistryKind(value: string): RegistryKind {
   return value as RegistryKind;
 }
 
+type WebhookParser = (body: unknown) => { events: RegistryEvent[]; ignored: number };
+
+/** One parser a kind; a Record so adding a kind without its parser fails to compile. */
+const WEBHOOK_PARSERS: Record<RegistryKind, WebhookParser> = {
+  distribution: parseDistributionEnvelope,
+  generic: parseDistributionEnvelope,
+  harbor: parseHarborWebhook,
+  acr: parseAcrWebhook,
+  dockerhub: parseDockerHubWebhook,
+  ecr: parseEcrEvent,
+  ghcr: parseGhcrWebhook,
+  quay: parseQuayWebhook,
+  'artifact-registry': parseArtifactRegistryPush,
+};
+
 /** Turns a connector's webhook body into RegistryEvents; a malformed body throws a 400 naming the field. */
 export function parseRegistryWebhook(kind: RegistryKind, body: unknown): { events: RegistryEvent[]; ignored: number } {
-  switch (kind) {
-    case 'distribution':
-    case 'generic':
-      return parseDistributionEnvelope(body);
-    case 'harbor':
-      return parseHarborWebhook(body);
-    case 'acr':
-      return parseAcrWebhook(body);
-    case 'dockerhub':
-      return parseDockerHubWebhook(body);
-    case 'ecr':
-      return parseEcrEvent(body);
-    case 'ghcr':
-      return parseGhcrWebhook(body);
-    case 'quay':
-      return parseQuayWebhook(body);
-    case 'artifact-registry':
-      return parseArtifactRegistryPush(body);
-  }
+  return WEBHOOK_PARSERS[kind](body);
 }
 
 export { parseDistributionEnvelope, parseDistributionEvent } from './distribution.js';
