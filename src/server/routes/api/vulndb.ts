@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../../../core/index.js';
 import { REMATCH_QUEUE } from '../../../registry/index.js';
 import { recordAction } from '../../../store/index.js';
-import { dbStatus, importOsv, type DbStatus } from '../../../vulndb/index.js';
+import { dbStatus, importOsv } from '../../../vulndb/index.js';
 import { actorOf } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
 
@@ -46,9 +46,8 @@ function byteLimit(limit: number, counted: (n: number) => void): Transform {
   });
 }
 
-function statusView(status: DbStatus) {
-  // JSON of the capability's document, dates as ISO strings: what `db status --format json` prints in process.
-  return JSON.parse(JSON.stringify(status)) as unknown;
+function emptyBody(): PalisadeError {
+  return new PalisadeError('vulndb.import.empty', 'the request body is empty', { field: 'body', hint: 'send the OSV JSON file or zip archive as the body' });
 }
 
 /**
@@ -63,8 +62,9 @@ export async function vulnDbRoutes(app: FastifyInstance, { context, maxImportByt
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
+  // Serialised as JSON (dates as ISO strings): what `db status --format json` prints in process.
   app.get('/db/status', { schema: { tags: ['vulnerabilities'], description: 'advisories per ecosystem, newest modified time, last update and import' } }, async () =>
-    statusView(await dbStatus(store)));
+    dbStatus(store));
 
   app.post('/db/import', {
     schema: {
@@ -78,7 +78,7 @@ export async function vulnDbRoutes(app: FastifyInstance, { context, maxImportByt
     if (Number.isFinite(declared) && declared > maxImportBytes) throw tooLarge(maxImportBytes);
     const body = request.body as Readable | undefined;
     if (!body || declared === 0) {
-      throw new PalisadeError('vulndb.import.empty', 'the request body is empty', { field: 'body', hint: 'send the OSV JSON file or zip archive as the body' });
+      throw emptyBody();
     }
     const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-import-'));
     const file = path.join(dir, 'upload');
@@ -86,7 +86,7 @@ export async function vulnDbRoutes(app: FastifyInstance, { context, maxImportByt
       let received = 0;
       await pipeline(body, byteLimit(maxImportBytes, (n) => (received = n)), createWriteStream(file, { mode: 0o600 }));
       if (received === 0) {
-        throw new PalisadeError('vulndb.import.empty', 'the request body is empty', { field: 'body', hint: 'send the OSV JSON file or zip archive as the body' });
+        throw emptyBody();
       }
       const report = await importOsv(store, [file], { source: `upload ${name}`, clock: context.clock });
       // Warnings name the temporary file; the user knows the file by the name they sent.
