@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../store/index.js';
-import { createTestPostgres, postgresAvailable, type TestPostgres } from '../../../test/support/postgres.js';
+import type { Store } from '../../store/index.js';
+import { postgresAvailable } from '../../../test/support/postgres.js';
+import { createTestStore, type TestStore } from '../../../test/support/store.js';
 import type { DetectedThreat } from '../alerts.js';
 import { ThreatIntake } from './threats.js';
 
@@ -18,17 +19,14 @@ const threat = (pod: string, count = 1): DetectedThreat => ({
  * a submission's own rows commit with its alerts, and one failing submission fails alone.
  */
 describe.runIf(await postgresAvailable())('ThreatIntake on PostgreSQL', () => {
-  let pg: TestPostgres;
+  let temp: TestStore | undefined;
   let store: Store;
   beforeAll(async () => {
-    pg = await createTestPostgres();
-    store = await openStore({ databaseUrl: pg.url });
+    temp = await createTestStore({ backend: 'postgres', name: 'intake' });
+    store = temp.store;
     await sql`create table intake_marks (id text primary key)`.execute(store.db);
   }, 120_000);
-  afterAll(async () => {
-    await store?.close();
-    await pg?.drop();
-  });
+  afterAll(async () => temp?.close());
 
   const mark = (id: string) => async (tx: typeof store.db) => {
     await sql`insert into intake_marks (id) values (${id})`.execute(tx);
