@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../core/index.js';
 import type { Database, Store } from '../store/index.js';
-import { AdvisoryFile, AdvisoryFileBuilder, type AdvisoryFileStatus, type FileRecord } from './file.js';
+import { AdvisoryFile, AdvisoryFileBuilder, type AdvisoryFileHeader, type AdvisoryFileStatus, type FileRecord } from './file.js';
 import { dbStatus, loadKysely, readGeneration, type DbStatus } from './store.js';
 
 export const ADVISORY_FILE_NAME = 'advisories.pvdb';
@@ -63,7 +63,7 @@ function localPath(store: StoreLike, version: string): string {
   return store.kind === 'pglite' && store.where ? path.join(store.where, ADVISORY_FILE_NAME) : path.join(palisadeCacheDir(), 'advisories', `${version}.pvdb`);
 }
 
-export function serializeStatus(status: DbStatus): AdvisoryFileStatus {
+function serializeStatus(status: DbStatus): AdvisoryFileStatus {
   const iso = (d: Date | undefined) => (d ? d.toISOString() : undefined);
   return {
     advisories: status.advisories,
@@ -138,15 +138,14 @@ async function* recordsInOrder(db: Kysely<Database>, order: readonly string[]): 
   }
 }
 
-/** Writes the store's current records to `file` (atomically). */
-export async function buildAdvisoryFile(store: Pick<Store, 'db'>, file: string, clock: Clock = systemClock): Promise<AdvisoryFile> {
+/** Writes the store's current records to `file` (atomically); its header, without opening it (the caller opens the copy it keeps). */
+async function buildAdvisoryFile(store: Pick<Store, 'db'>, file: string, clock: Clock = systemClock): Promise<AdvisoryFileHeader> {
   const generation = await readGeneration(store.db);
   const status = serializeStatus(await dbStatus(store));
   const builder = new AdvisoryFileBuilder();
   for await (const p of postings(store.db)) builder.addPosting(p.ecosystem, p.name, p.advisory_id);
   await mkdir(path.dirname(file), { recursive: true });
-  await builder.write(file, recordsInOrder(store.db, builder.recordOrder()), { generation, builtAt: clock.now(), status });
-  return AdvisoryFile.open(file);
+  return builder.write(file, recordsInOrder(store.db, builder.recordOrder()), { generation, builtAt: clock.now(), status });
 }
 
 /**
@@ -155,16 +154,14 @@ export async function buildAdvisoryFile(store: Pick<Store, 'db'>, file: string, 
  */
 export async function publishAdvisoryFile(store: StoreLike, options: { clock?: Clock } = {}): Promise<AdvisoryFile> {
   const staging = path.join(store.kind === 'pglite' && store.where ? store.where : path.join(palisadeCacheDir(), 'advisories'), `.building-${process.pid}-${Date.now()}.pvdb`);
-  const built = await buildAdvisoryFile(store, staging, options.clock);
-  const { version } = built.header;
+  const header = await buildAdvisoryFile(store, staging, options.clock);
+  const { version } = header;
   try {
-    await storeBlob(store.db, built, staging);
+    await storeBlob(store.db, header, staging);
   } catch (error) {
-    built.close();
     await rm(staging, { force: true });
     throw error;
   }
-  built.close();
   const target = localPath(store, version);
   await mkdir(path.dirname(target), { recursive: true });
   await rename(staging, target);
@@ -173,9 +170,9 @@ export async function publishAdvisoryFile(store: StoreLike, options: { clock?: C
   return AdvisoryFile.open(target);
 }
 
-async function storeBlob(db: Kysely<Database>, file: AdvisoryFile, bytesPath: string): Promise<void> {
+async function storeBlob(db: Kysely<Database>, header: AdvisoryFileHeader, bytesPath: string): Promise<void> {
   const { sql } = await loadKysely();
-  const { version, generation, builtAt } = file.header;
+  const { version, generation, builtAt } = header;
   const handle = await open(bytesPath, 'r');
   try {
     const size = (await handle.stat()).size;
@@ -203,7 +200,7 @@ async function storeBlob(db: Kysely<Database>, file: AdvisoryFile, bytesPath: st
   }
 }
 
-export async function publishedVersion(db: Kysely<Database>): Promise<string | undefined> {
+async function publishedVersion(db: Kysely<Database>): Promise<string | undefined> {
   const row = await db.selectFrom('palisade_meta').select('value').where('key', '=', POINTER_KEY).executeTakeFirst();
   return row?.value;
 }
