@@ -11,7 +11,7 @@ import { queueScans } from './scan-queue.js';
 
 export const RESCAN_QUEUE = 'registry-rescan';
 export const REMATCH_QUEUE = 'registry-rematch';
-export const DEFAULT_RESCAN_WINDOW_DAYS = 30;
+const DEFAULT_RESCAN_WINDOW_DAYS = 30;
 
 /**
  * What the daily rescan covers: Defender for Containers' current schedule. An image qualifies by
@@ -101,13 +101,10 @@ export async function rescanCandidates(store: Store, now: Date, schedule: Rescan
 
 /**
  * The daily rescan: new vulnerabilities appear daily, so every image the schedule covers is scanned
- * again. Layers come from the analysis cache, so this costs little. A number is the pulled-within
- * window alone (the interface before pushed and running images counted).
+ * again. Layers come from the analysis cache, so this costs little.
  */
-export async function queueDailyRescans(context: { store: Store; jobs: JobQueue; clock: Clock }, schedule: Partial<RescanSchedule> | number = {}): Promise<number> {
-  const chosen: RescanSchedule = typeof schedule === 'number'
-    ? { pulledWithinDays: schedule, pushedWithinDays: 0, running: false }
-    : { ...DEFAULT_RESCAN_SCHEDULE, ...schedule };
+export async function queueDailyRescans(context: { store: Store; jobs: JobQueue; clock: Clock }, schedule: Partial<RescanSchedule> = {}): Promise<number> {
+  const chosen: RescanSchedule = { ...DEFAULT_RESCAN_SCHEDULE, ...schedule };
   const now = context.clock.now();
   const day = now.toISOString().slice(0, 10);
   if (chosen.pulledWithinDays > 0) await lastPullsFromRunningImages(context.store);
@@ -140,9 +137,9 @@ export async function rematchStoredInventories(context: { store: Store; clock: C
   return { images: inventories.length, newAlerts };
 }
 
-/** `windowDays` (older callers) is the pulled-within window; `schedule` sets any criterion. */
-export function rescanJobs(context: { store: Store; clock: Clock; jobs: () => JobQueue | undefined; windowDays?: number; schedule?: Partial<RescanSchedule> }, cron: string | undefined = '0 3 * * *'): JobDefinition<object>[] {
-  const schedule: Partial<RescanSchedule> = { ...(context.windowDays !== undefined ? { pulledWithinDays: context.windowDays } : {}), ...context.schedule };
+/** `schedule` sets any criterion; the rest keep DEFAULT_RESCAN_SCHEDULE. */
+export function rescanJobs(context: { store: Store; clock: Clock; jobs: () => JobQueue | undefined; schedule?: Partial<RescanSchedule> }, cron: string | undefined = '0 3 * * *'): JobDefinition<object>[] {
+  const schedule = context.schedule ?? {};
   return [
     {
       queue: RESCAN_QUEUE,
