@@ -47,6 +47,12 @@ export interface AgentNodeHealth {
   at: Date;
 }
 
+/** What a node-list scan and an agent both report: a value sent replaces the stored one, one left out keeps it. */
+function inventoryUpdate() {
+  const sentOrKept = <T>(column: 'cores' | 'kernel' | 'os' | 'runtime') => sql<T>`coalesce(${sql.ref(`excluded.${column}`)}, ${sql.ref(`nodes.${column}`)})`;
+  return { cores: sentOrKept<number | null>('cores'), kernel: sentOrKept<string | null>('kernel'), os: sentOrKept<string | null>('os'), runtime: sentOrKept<string | null>('runtime') };
+}
+
 /**
  * Upserts the nodes a cluster's API lists (cores, kernel, OS, runtime) without touching what only
  * an agent knows (its version, its last heartbeat). Call inside the caller's transaction.
@@ -57,12 +63,7 @@ export async function upsertListedNodes(db: Kysely<Database>, cluster: string, n
     await db.insertInto('nodes').values({
       id: nodeRowId(cluster, node.name), cluster, name: node.name,
       cores: node.cores ?? null, kernel: node.kernel ?? null, os: node.os ?? null, runtime: node.runtime ?? null,
-    }).onConflict((oc) => oc.columns(['cluster', 'name']).doUpdateSet((eb) => ({
-      cores: eb.fn.coalesce(eb.ref('excluded.cores'), eb.ref('nodes.cores')),
-      kernel: eb.fn.coalesce(eb.ref('excluded.kernel'), eb.ref('nodes.kernel')),
-      os: eb.fn.coalesce(eb.ref('excluded.os'), eb.ref('nodes.os')),
-      runtime: eb.fn.coalesce(eb.ref('excluded.runtime'), eb.ref('nodes.runtime')),
-    }))).execute();
+    }).onConflict((oc) => oc.columns(['cluster', 'name']).doUpdateSet(inventoryUpdate())).execute();
   }
 }
 
@@ -88,10 +89,7 @@ export async function upsertAgentNode(db: Kysely<Database>, cluster: string, nod
     dropped_by_reason: health?.droppedByReason ? JSON.stringify(health.droppedByReason) : null,
     health_at: health?.at ?? null,
   }).onConflict((oc) => oc.columns(['cluster', 'name']).doUpdateSet((eb) => ({
-    cores: eb.fn.coalesce(eb.ref('excluded.cores'), eb.ref('nodes.cores')),
-    kernel: eb.fn.coalesce(eb.ref('excluded.kernel'), eb.ref('nodes.kernel')),
-    os: eb.fn.coalesce(eb.ref('excluded.os'), eb.ref('nodes.os')),
-    runtime: eb.fn.coalesce(eb.ref('excluded.runtime'), eb.ref('nodes.runtime')),
+    ...inventoryUpdate(),
     agent_version: eb.fn.coalesce(eb.ref('excluded.agent_version'), eb.ref('nodes.agent_version')),
     last_heartbeat: eb.fn('greatest', [eb.ref('nodes.last_heartbeat'), eb.ref('excluded.last_heartbeat')]),
     sensor: fromReport<string | null>('sensor'),
