@@ -44,7 +44,6 @@ export interface EventSchema<E> {
 }
 
 export const TESTS = ['equals', 'in', 'prefix', 'suffix', 'contains', 'glob', 'regex', 'cidr', 'exists', 'gt', 'lt'] as const;
-export type TestName = (typeof TESTS)[number];
 const KEYWORDS = new Set(['all', 'any', 'not', 'cel', 'anyOf', 'where', 'field', 'macro']);
 
 export function ruleError(code: string, where: string, message: string, hint?: string): never {
@@ -59,7 +58,7 @@ type Walker<E> = (root: unknown, event: E, visit: Visit) => boolean;
  * Splits `a.b[].c` and `annotations["authorization.k8s.io/decision"]` (keys holding dots) into
  * steps; `[]` after a key expands the array there.
  */
-export function parsePath(path: string): Array<{ key: string; expand: boolean }> {
+function parsePath(path: string): Array<{ key: string; expand: boolean }> {
   const steps: Array<{ key: string; expand: boolean }> = [];
   const re = /\.?(?:\["([^"]+)"\]|([^.[\]]+))(\[\])?/gy;
   let m: RegExpExecArray | null;
@@ -164,7 +163,7 @@ export function globToRegExp(globs: readonly string[]): RegExp {
 }
 
 /** IP addresses and CIDR ranges, each validated (a bad prefix is an error, not a range that never matches). */
-export function buildBlockList(entries: readonly unknown[], code = 'rules', where = 'cidr'): BlockList {
+function buildBlockList(entries: readonly unknown[], code = 'rules', where = 'cidr'): BlockList {
   const list = new BlockList();
   for (const entry of entries) {
     const text = String(entry).trim();

@@ -6,11 +6,11 @@
  * variables) and indexes its own rules (audit by verb and resource, agent by event kind).
  */
 export {
-  buildBlockList, compileCondition, compileFirst, compileValues, globToRegExp, indexValues, parsePath, ruleError, TESTS,
-  type Condition, type EventSchema, type Lists, type Predicate, type TestName,
+  compileCondition, compileFirst, compileValues, globToRegExp, indexValues, ruleError,
+  type Condition, type EventSchema, type Lists, type Predicate,
 } from './condition.js';
-export { expandMacros, loadRuleFiles, type LoadedRules, type LoadRuleFilesOptions } from './load.js';
-export { appendExceptions, compileExceptions, parseExceptions, type ExceptionKind, type RuleException } from './exceptions.js';
+export { loadRuleFiles, type LoadedRules, type LoadRuleFilesOptions } from './load.js';
+export { type ExceptionKind, type RuleException } from './exceptions.js';
 export { compileRuleMatch, parseRuleMeta, type CompiledMatch, type RuleMeta } from './rule.js';
-export { deepMerge, judgeSamples, parseDuration, parseSamples, SAMPLE_EPOCH, type RuleSample, type RuleSamples, type SampleVerdict } from './samples.js';
+export { deepMerge, judgeSamples, parseDuration, parseSamples, type RuleSample, type RuleSamples, type SampleVerdict } from './samples.js';
 export { compileTitle, type Title } from './template.js';

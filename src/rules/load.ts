@@ -142,7 +142,7 @@ function mergeRule(old: Json, entry: Json, code: string, where: string): Json {
  * ANDed with the rest of the object: the shared pieces (who the control plane is, which
  * subresources do not change a pod spec) are written once. Macros may use macros.
  */
-export function expandMacros(condition: unknown, macros: ReadonlyMap<string, Condition | boolean>, code: string, where: string, depth = 0): unknown {
+function expandMacros(condition: unknown, macros: ReadonlyMap<string, Condition | boolean>, code: string, where: string, depth = 0): unknown {
   if (depth > 20) ruleError(code, where, 'macros nest too deep (a macro that uses itself?)');
   if (Array.isArray(condition)) return condition.map((c, i) => expandMacros(c, macros, code, `${where}[${i}]`, depth));
   if (typeof condition !== 'object' || condition === null) return condition;

@@ -18,7 +18,7 @@ export interface RuleSamples<E> {
 type Json = Record<string, unknown>;
 
 /** Sample sequences start here, one minute apart unless `every` says otherwise. */
-export const SAMPLE_EPOCH = Date.UTC(2025, 5, 1, 12, 0, 0);
+const SAMPLE_EPOCH = Date.UTC(2025, 5, 1, 12, 0, 0);
 
 const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
