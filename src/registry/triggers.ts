@@ -6,7 +6,7 @@ import { inTransaction, recordImageDeletes, recordImagePulls, recordImagePushes,
 import type { RegistryEvent } from './events.js';
 import type { ScanRequest } from './scan.js';
 import { queueScans, yieldToOtherRequests } from './scan-queue.js';
-import { renewEcrLogins } from './connectors/ecr-login.js';
+import { renewEcrLogins } from './connectors/index.js';
 
 export interface IngestOutcome {
   events: number;
@@ -38,7 +38,7 @@ export async function ingestRegistryEvents(context: { store: Store; jobs: JobQue
     });
     await yieldToOtherRequests();
   }
-  if (planOn && scans.length && context.config) await ensureEcrLogin(context as typeof context & { config: { secretKey?: string } }, registry);
+  if (planOn && scans.length && context.config) await ensureEcrLogin(context, context.config.secretKey, registry);
   const scansQueued = planOn && context.jobs ? await queueScans({ store: context.store, jobs: context.jobs }, scans) : 0;
   return { events: events.length, scansQueued, planOff: !planOn };
 }
@@ -128,9 +128,9 @@ export async function queueFirstScans(context: { store: Store; jobs: JobQueue | 
  * runs every 15 minutes): make the login now, before its first scans, so they do not fail. Best
  * effort: a refusal leaves the scans to fail and retry, and the job to say why.
  */
-async function ensureEcrLogin(context: { store: Store; clock: Clock; config: { secretKey?: string }; ecrEndpoint?: string }, registry: string): Promise<void> {
+async function ensureEcrLogin(context: { store: Store; clock: Clock; ecrEndpoint?: string }, secretKey: string | undefined, registry: string): Promise<void> {
   const row = await context.store.db.selectFrom('registries').select('kind').where('name', '=', registry).executeTakeFirst();
   if (row?.kind !== 'ecr') return;
   // ecrEndpoint: tests' loopback ECR API.
-  await renewEcrLogins({ store: context.store, clock: context.clock, secretKey: context.config.secretKey, ...(context.ecrEndpoint ? { endpoint: context.ecrEndpoint } : {}) }, registry).catch(() => undefined);
+  await renewEcrLogins({ store: context.store, clock: context.clock, secretKey, ...(context.ecrEndpoint ? { endpoint: context.ecrEndpoint } : {}) }, registry).catch(() => undefined);
 }
