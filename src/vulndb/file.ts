@@ -30,6 +30,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { PalisadeError } from '../core/index.js';
 import { withCandidates, type AdvisoryLookup } from './match.js';
 import type { OsvRecord } from './osv.js';
+import { BoundedCache } from './versions/memo.js';
 
 const MAGIC = Buffer.from('PALVDB01', 'latin1');
 const FORMAT = 1;
@@ -214,8 +215,11 @@ function corrupt(file: string, why: string): PalisadeError {
   });
 }
 
-/** Parsed records and keys kept per open file, up to these counts; then the cache starts afresh. */
-const KEY_CACHE = 20_000;
+/**
+ * Parsed records kept per open file, up to this count; then the cache starts afresh. Lists per key
+ * are not kept here: the matcher keeps its compiled candidates per key (withCandidates).
+ */
+const RECORD_CACHE = 50_000;
 const BLOCK_CACHE = 64;
 
 /**
@@ -231,8 +235,7 @@ export class AdvisoryFile {
   private readonly keyTable: Uint32Array;
   private readonly keyStrings: Buffer;
   private readonly postings: Uint32Array;
-  private readonly byKey = new Map<string, OsvRecord[]>();
-  private readonly records = new Map<number, OsvRecord>();
+  private readonly records = new BoundedCache<number, OsvRecord>(RECORD_CACHE);
   private readonly blocks = new Map<number, Buffer>();
   /** Matching results valid for this file's records (see AdvisoryLookup.memo). */
   readonly memo = new Map<string, unknown>();
@@ -322,34 +325,24 @@ export class AdvisoryFile {
     return block;
   }
 
+  private readonly parseRecord = (n: number): OsvRecord => {
+    const block = this.block(this.recordTable[n * 3]!);
+    const start = this.recordTable[n * 3 + 1]!;
+    return JSON.parse(block.toString('utf8', start, start + this.recordTable[n * 3 + 2]!)) as OsvRecord;
+  };
+
   private record(n: number): OsvRecord {
-    let record = this.records.get(n);
-    if (!record) {
-      const block = this.block(this.recordTable[n * 3]!);
-      const start = this.recordTable[n * 3 + 1]!;
-      record = JSON.parse(block.toString('utf8', start, start + this.recordTable[n * 3 + 2]!)) as OsvRecord;
-      this.records.set(n, record);
-    }
-    return record;
+    return this.records.get(n, this.parseRecord);
   }
 
   /** Candidate records for (ecosystem without release, package key). */
   find(ecosystem: string, key: string): readonly OsvRecord[] {
-    const k = `${ecosystem}\u0000${key}`;
-    let list = this.byKey.get(k);
-    if (!list) {
-      if (this.byKey.size >= KEY_CACHE) {
-        this.byKey.clear();
-        this.records.clear();
-      }
-      const i = this.findKey(Buffer.from(k, 'utf8'));
-      list = [];
-      if (i >= 0) {
-        const first = this.keyTable[i * 4 + 2]!;
-        const count = this.keyTable[i * 4 + 3]!;
-        for (let p = first; p < first + count; p++) list.push(this.record(this.postings[p]!));
-      }
-      this.byKey.set(k, list);
+    const i = this.findKey(Buffer.from(`${ecosystem}\u0000${key}`, 'utf8'));
+    const list: OsvRecord[] = [];
+    if (i >= 0) {
+      const first = this.keyTable[i * 4 + 2]!;
+      const count = this.keyTable[i * 4 + 3]!;
+      for (let p = first; p < first + count; p++) list.push(this.record(this.postings[p]!));
     }
     return list;
   }

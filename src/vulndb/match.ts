@@ -14,6 +14,7 @@ import { compileAffected, evaluateCompiledAffected, type CompiledAffected } from
 import { remediationFor } from './remediation.js';
 import { preferRating, rateRecord, type SeverityRating } from './severity.js';
 import { baseEcosystem, comparatorFor, versionScheme } from './versions/index.js';
+import { BoundedCache } from './versions/memo.js';
 
 /**
  * Candidate records for (ecosystem without release, normalized package name). A lookup may carry
@@ -113,16 +114,15 @@ export interface PackageQuery {
 }
 
 /** Per ecosystem name as inventories spell it: the base ecosystem and its version scheme (asked for every package). */
-const ecosystemInfo = new Map<string, { ecosystem: string; scheme: string | undefined }>();
+const ecosystemInfo = new BoundedCache<string, { ecosystem: string; scheme: string | undefined }>(1000);
 
 function infoOf(ecosystem: string): { ecosystem: string; scheme: string | undefined } {
-  let info = ecosystemInfo.get(ecosystem);
-  if (!info) {
-    const base = baseEcosystem(ecosystem);
-    info = { ecosystem: base, scheme: versionScheme(base) };
-    if (ecosystemInfo.size < 1000) ecosystemInfo.set(ecosystem, info);
-  }
-  return info;
+  return ecosystemInfo.get(ecosystem, ecosystemInfoOf);
+}
+
+function ecosystemInfoOf(ecosystem: string): { ecosystem: string; scheme: string | undefined } {
+  const base = baseEcosystem(ecosystem);
+  return { ecosystem: base, scheme: versionScheme(base) };
 }
 
 /** What to look up for each package; OS packages of an unknown release cannot be matched and are left out. */
@@ -354,18 +354,13 @@ function candidatesOf(record: OsvRecord, ecosystem: string, key: string): Candid
  * and kept (up to `max` keys, then afresh), so matching a package walks only entries that can hold it.
  */
 export function withCandidates(records: (ecosystem: string, key: string) => readonly OsvRecord[], memo?: Map<string, unknown>, max = 50_000): AdvisoryLookup {
-  const cache = new Map<string, Candidate[]>();
-  const candidates = (ecosystem: string, key: string): Candidate[] => {
-    const k = indexKey(ecosystem, key);
-    let list = cache.get(k);
-    if (!list) {
-      list = [];
+  const cache = new BoundedCache<string, Candidate[]>(max);
+  const candidates = (ecosystem: string, key: string): Candidate[] =>
+    cache.get(indexKey(ecosystem, key), () => {
+      const list: Candidate[] = [];
       for (const record of records(ecosystem, key)) for (const c of candidatesOf(record, ecosystem, key)) list.push(c);
-      if (cache.size >= max) cache.clear();
-      cache.set(k, list);
-    }
-    return list;
-  };
+      return list;
+    });
   const lookup: AdvisoryLookup = Object.assign((ecosystem: string, key: string) => records(ecosystem, key), { candidates });
   if (memo) lookup.memo = memo;
   return lookup;
