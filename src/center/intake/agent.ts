@@ -37,24 +37,19 @@ const ROWS_PER_INSERT = 500;
  * many heartbeats (or resends) arrive in it. Metered whether the plan is on or off.
  */
 export async function recordAgentHeartbeat(db: Kysely<Database>, cluster: string, batch: Pick<AgentBatch, 'node' | 'heartbeat'>, now: Date): Promise<void> {
-  const node = batch.node;
-  const at = batch.heartbeat ? new Date(batch.heartbeat.at) : now;
+  const { node, heartbeat: hb } = batch;
+  const at = hb ? new Date(hb.at) : now;
   const seen = Number.isNaN(at.getTime()) || at > now ? now : at;
-  const hb = batch.heartbeat;
   // The sensor is reported by the heartbeat's health (newer agents) or the node inventory.
   const sensor = hb?.sensor ?? node.sensor;
-  const health = hb && (sensor || hb.lostEvents !== undefined || hb.droppedEvents !== undefined) ? {
-    at: seen,
-    ...(sensor ? { sensor } : {}),
-    ...(hb.sensorReason ? { sensorReason: hb.sensorReason } : {}),
-    ...(hb.lostEvents !== undefined ? { lostEvents: hb.lostEvents } : {}),
-    ...(hb.droppedEvents !== undefined ? { droppedEvents: hb.droppedEvents } : {}),
-    ...(hb.droppedByReason ? { droppedByReason: hb.droppedByReason } : {}),
-  } : undefined;
+  // A field the heartbeat leaves out is stored as null: upsertAgentNode takes a report whole.
+  const health = hb && (sensor || hb.lostEvents !== undefined || hb.droppedEvents !== undefined)
+    ? { at: seen, sensor, sensorReason: hb.sensorReason || undefined, lostEvents: hb.lostEvents, droppedEvents: hb.droppedEvents, droppedByReason: hb.droppedByReason }
+    : undefined;
   await inTransaction(db, async (tx) => {
     await touchCluster(tx, cluster, now);
     await upsertAgentNode(tx, cluster, node, seen, health);
-    if (batch.heartbeat && node.cores) await meterCoreHour(tx, cluster, node.name, node.cores, seen);
+    if (hb && node.cores) await meterCoreHour(tx, cluster, node.name, node.cores, seen);
   });
 }
 
