@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditDetector, loadAuditRules, normalizeEvent } from '../../src/audit/index.js';
-import { recordThreatsAndPublish } from '../../src/center/index.js';
-import { createChannel } from '../../src/center/notify.js';
-import { type Store } from '../../src/store/index.js';
+import { createChannel, recordThreatsAndPublish } from '../../src/center/index.js';
+import type { Store } from '../../src/store/index.js';
 import { createTestStore, type TestStore } from '../../test/support/store.js';
 
 /**
