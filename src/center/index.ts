@@ -8,8 +8,8 @@ export * from './costs.js';
 export { queueNotifications } from './notify/queue.js';
 export { refreshSecureScore } from './score-refresh.js';
 export { listIncidents, TACTIC_ORDER, type Incident, type IncidentFilter } from './incidents.js';
-export { announceAlerts, inCluster, ingestAgentBatch, recordAgentHeartbeat, recordInTransaction, recordThreatsAndPublish, ThreatIntake, threatIntake, type AgentBatchOutcome, type AgentEventTable, type Submission, type SubmissionResult } from './intake/index.js';
-export { CORE_HOURS_METER, IMAGE_SCANS_METER, meterCoreHour, meterImageScan, recordListedNodes } from './usage/index.js';
+export { announceAlerts, ingestAgentBatch, recordAgentHeartbeat, recordInTransaction, recordThreatsAndPublish, ThreatIntake, threatIntake, type AgentBatchOutcome, type AgentEventTable, type Submission, type SubmissionResult } from './intake/index.js';
+export { meterImageScan, recordListedNodes } from './usage/index.js';
 export {
   createChannel, deleteChannel, deliveryStats, getChannel, listChannels, listDeliveries, NotificationDispatcher, openChannel, redactSettings, sendToChannel, updateChannel,
   type Channel, type ChannelInput,

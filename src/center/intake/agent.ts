@@ -115,6 +115,6 @@ function validDate(value: string, fallback: Date): Date {
 }
 
 /** The alert's resource within the cluster that sent it. */
-export function inCluster(resource: ResourceRef, cluster: string): ResourceRef {
+function inCluster(resource: ResourceRef, cluster: string): ResourceRef {
   return { ...resource, cluster, id: resource.kind === 'node' ? `${cluster}/${resource.id}` : resource.id };
 }

@@ -4,4 +4,4 @@
  * the live feed, with the source's own "already received" write committed alongside.
  */
 export { announceAlerts, recordInTransaction, recordThreatsAndPublish, ThreatIntake, threatIntake, type Submission, type SubmissionResult } from './threats.js';
-export { inCluster, ingestAgentBatch, recordAgentHeartbeat, type AgentBatchOutcome, type AgentEventTable } from './agent.js';
+export { ingestAgentBatch, recordAgentHeartbeat, type AgentBatchOutcome, type AgentEventTable } from './agent.js';
