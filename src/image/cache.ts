@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ColumnType, Kysely } from 'kysely';
@@ -119,7 +119,8 @@ export function directoryLayerCache(dir: string): LayerCache {
     async put(analysis, analyzer) {
       const file = fileOf(analysis.diffId, analyzer);
       await mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      // Unique per write: two workers may store the same layer (an image listing one diff ID twice) in the same millisecond.
+      const tmp = `${file}.${randomUUID()}.tmp`;
       await writeFile(tmp, JSON.stringify(analysis));
       await rename(tmp, file);
     },
