@@ -12,8 +12,11 @@ import { appendExceptions, compileExceptions, parseExceptions, type RuleExceptio
  *   falcosecurity/falco test/rules/exceptions/rule_exception_append_second_item.yaml
  *   falcosecurity/falco test/rules/exceptions/rule_exception_single_field_append.yaml
  *     both at commit c483f41605059bbe87a945ecdc88daa0a8e41d11
- *   expectations: falcosecurity/testing tests/falco/legacy_test.go
- *     (TestFalco_Legacy_RuleExceptionAppendSecondItem, ..._RuleExceptionSingleFieldAppend: Detections().Count() == 0)
+ *   falcosecurity/falco test/rules/exceptions/rule_exception_new_single_field_append.yaml
+ *     at commit 34cebffd39ffed25f155a481522fde5942efaddb
+ *   expectations: falcosecurity/testing tests/falco/legacy_test.go at commit d849b777dbad61ea3b48a5fa2ae739669e0fbaaf
+ *     (TestFalco_Legacy_RuleExceptionAppendSecondItem, ..._RuleExceptionSingleFieldAppend,
+ *     ..._RuleExceptionNewSingleFieldAppend: Detections().Count() == 0)
  *
  * The conditions are Falco's filter language, which the kernel does not read; only the
  * exceptions are taken, with Falco's field names given as a schema of their own.
@@ -67,6 +70,23 @@ const SINGLE_FIELD_APPEND = `
   append: true
 `;
 
+const NEW_SINGLE_FIELD_APPEND = `
+- rule: Open From Cat
+  desc: A process named cat does an open
+  condition: evt.type=open and proc.name=cat
+  output: "An open was seen (command=%proc.cmdline)"
+  priority: WARNING
+
+- rule: Open From Cat
+  exceptions:
+    - name: proc_cmdline
+      fields: proc.cmdline
+      comps: in
+      values:
+        - "cat /dev/null"
+  append: true
+`;
+
 type Ev = { proc: Record<string, string> };
 const FALCO_FIELDS: EventSchema<Ev> = { code: 'test', roots: new Set(['proc']), cel: (e) => ({ event: e }) };
 /** The open of cat_write.scap, in Falco's field names. */
@@ -98,6 +118,13 @@ describe('Falco exception files (recorded from falcosecurity/falco)', () => {
     expect(appended(CAT_OPEN)).toBe(true);
     // Appended, not replaced: the rule's own value still excepts.
     expect(appended({ proc: { ...CAT_OPEN.proc, cmdline: 'cat /dev/zero' } })).toBe(true);
+    expect(appended(OTHER_CAT)).toBe(false);
+  });
+
+  it('an append may bring a new exception to a rule that had none (rule_exception_new_single_field_append)', () => {
+    const { base, appended } = excepted(NEW_SINGLE_FIELD_APPEND);
+    expect(base(CAT_OPEN)).toBe(false);
+    expect(appended(CAT_OPEN)).toBe(true);
     expect(appended(OTHER_CAT)).toBe(false);
   });
 });
