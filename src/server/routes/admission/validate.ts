@@ -4,6 +4,7 @@ import {
 } from '../../../policy/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
+import { CLUSTER_NAME } from '../ingest/cluster.js';
 
 export const ADMISSION_BODY_LIMIT = 8 * 1024 * 1024;
 
@@ -59,6 +60,6 @@ export async function admissionRoutes(app: FastifyInstance, options: AdmissionRo
   app.post('/admission/validate', route, handler);
   app.post('/admission/validate/:cluster', {
     ...route,
-    schema: { ...route.schema, params: { type: 'object', properties: { cluster: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' } }, required: ['cluster'] } },
+    schema: { ...route.schema, params: { type: 'object', properties: { cluster: CLUSTER_NAME }, required: ['cluster'] } },
   }, handler);
 }
