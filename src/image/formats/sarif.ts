@@ -7,6 +7,7 @@ const LEVEL: Record<FindingSeverity, SarifLevel> = { critical: 'error', high: 'e
 const SCORE: Record<FindingSeverity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '2.0', informational: '0.0', unknown: '5.0' };
 
 export function renderSarif(report: ScanReport, toolVersion: string): string {
+  const packagePath = packagePaths(report);
   const rules = new Map<string, Finding>();
   for (const f of report.vulnerabilities) if (!rules.has(f.id)) rules.set(f.id, f);
   const log = sarifLog({
@@ -25,7 +26,7 @@ export function renderSarif(report: ScanReport, toolVersion: string): string {
       message: { text: `${f.package.name} ${f.installedVersion} is affected by ${f.id}${f.fixedVersion ? `; fixed in ${f.fixedVersion}` : '; no fix yet'}. Image: ${report.image.name}` },
       locations: [
         {
-          physicalLocation: { artifactLocation: { uri: packagePath(report, f) } },
+          physicalLocation: { artifactLocation: { uri: packagePath(f) } },
           logicalLocations: [{ name: f.package.purl, kind: 'package' }],
         },
       ],
@@ -37,7 +38,12 @@ export function renderSarif(report: ScanReport, toolVersion: string): string {
   return `${JSON.stringify(log, null, 2)}\n`;
 }
 
-function packagePath(report: ScanReport, f: Finding): string {
-  const pkg = report.packages.find((p) => p.purl === f.package.purl && p.name === f.package.name);
-  return pkg?.path ?? report.image.name;
+/** Where each finding's package was read from (the first package of that purl and name), looked up once per report rather than once per finding. */
+function packagePaths(report: ScanReport): (f: Finding) => string {
+  const paths = new Map<string, string | undefined>();
+  for (const p of report.packages) {
+    const key = `${p.purl}\u0000${p.name}`;
+    if (!paths.has(key)) paths.set(key, p.path);
+  }
+  return (f) => paths.get(`${f.package.purl}\u0000${f.package.name}`) ?? report.image.name;
 }
