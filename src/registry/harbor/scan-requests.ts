@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
-import { isPlanEnabled } from '../../center/index.js';
+import { isPlanEnabled, meterImageScan } from '../../center/index.js';
 import { isPalisadeError, PalisadeError, randomIds, type Clock } from '../../core/index.js';
 import { analyzeImage, isDigest, openImage, storeLayerCache } from '../../image/index.js';
 import type { Database, Store } from '../../store/index.js';
 import { matchInventory } from '../../vulndb/index.js';
-import { isRepositoryName, isTag } from '../connectors/names.js';
+import { isRepositoryName, isTag } from '../connectors/index.js';
 import { CONSUMED_MEDIA_TYPES } from './metadata.js';
 import { harborPullOptions } from './pull-authorization.js';
 import { harborVulnerabilityReport, type HarborArtifact, type HarborVulnerabilityReport } from './report.js';
@@ -93,7 +93,7 @@ export function harborScanner(context: HarborScannerContext) {
     else active--;
   }
 
-  async function run(id: string, registryUrl: URL, artifact: HarborArtifact & { digest: string }, authorization: string | undefined, scope: string): Promise<void> {
+  async function run(id: string, registryUrl: URL, artifact: HarborArtifact & { digest: string }, authorization: string | undefined, registry: string): Promise<void> {
     await slot();
     try {
       if (closed) throw new PalisadeError('harbor.scan.stopped', 'the server stopped before this scan ran; scan again', { kind: 'unavailable' });
@@ -116,8 +116,8 @@ export function harborScanner(context: HarborScannerContext) {
       await db.transaction().execute(async (tx) => {
         await tx.updateTable('harbor_scan_requests').set({ status: 'done', report: JSON.stringify(report) as never, sbom: JSON.stringify(sbom) as never, finished_at: at }).where('id', '=', id).execute();
         // Metered like every image scan (plans meter whether or not anything was found).
-        await tx.insertInto('usage').values({ meter: 'image_scans', scope, quantity: 1, source_key: `harbor-scan:${id}`, at })
-          .onConflict((oc) => oc.column('source_key').doNothing()).execute();
+        // The store's Database type does not list harbor_scan_requests yet (HarborDb adds it), hence the cast.
+        await meterImageScan(tx as unknown as Kysely<Database>, registry, `harbor-scan:${id}`, at);
       });
       context.logger?.info({ id, repository: artifact.repository, digest: artifact.digest, findings: findings.length }, 'harbor scan done');
     } catch (error) {
@@ -151,7 +151,7 @@ export function harborScanner(context: HarborScannerContext) {
         id, registry, repository: artifact.repository, digest: artifact.digest, tag: artifact.tag ?? null, mime_type: artifact.mime_type ?? null,
         status: 'queued', error: null, report: null, sbom: null, created_at: now, finished_at: null,
       }).execute();
-      const scan = run(id, url, artifact, input.registry.authorization, scope);
+      const scan = run(id, url, artifact, input.registry.authorization, registry);
       running.add(scan);
       void scan.finally(() => running.delete(scan));
       return id;
