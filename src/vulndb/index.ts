@@ -24,7 +24,6 @@ export { rateRecord, scoreCvss, severityFromScore, severityFromWord, type Severi
 export { remediationFor, upgradeCommand, type Remediation } from './remediation.js';
 export {
   AdvisoryIndex,
-  withCandidates,
   matchPackages,
   matchQuery,
   packageQueries,
@@ -47,16 +46,8 @@ export {
   type EcosystemUpdate,
 } from './update.js';
 export { vulndbJobs, runScheduledUpdate, UPDATE_QUEUE, DEFAULT_UPDATE_CRON, type AdvisoryChange, type VulnDbJobContext, type UpdateJobResult } from './jobs.js';
-export { AdvisoryFile, AdvisoryFileBuilder, type AdvisoryFileHeader, type AdvisoryFileStatus } from './file.js';
-export {
-  publishAdvisoryFile,
-  currentAdvisoryFile,
-  openDataDirAdvisoryFile,
-  dataDirAdvisoryFile,
-  fileStatus,
-  palisadeCacheDir,
-  ADVISORY_FILE_NAME,
-} from './publish.js';
+export { AdvisoryFile, AdvisoryFileBuilder } from './file.js';
+export { currentAdvisoryFile, openDataDirAdvisoryFile, fileStatus, palisadeCacheDir } from './publish.js';
 export { dbStatus, packagesForAdvisories, type DbStatus, type EcosystemStatus } from './store.js';
 
 /**

@@ -19,7 +19,7 @@ import type { Database, Store } from '../store/index.js';
 import { AdvisoryFile, AdvisoryFileBuilder, type AdvisoryFileHeader, type AdvisoryFileStatus, type FileRecord } from './file.js';
 import { dbStatus, loadKysely, readGeneration, type DbStatus } from './store.js';
 
-export const ADVISORY_FILE_NAME = 'advisories.pvdb';
+const ADVISORY_FILE_NAME = 'advisories.pvdb';
 const POINTER_KEY = 'vulndb.file';
 const CHUNK_BYTES = 8 * 1024 * 1024;
 const PAGE = 20_000;
