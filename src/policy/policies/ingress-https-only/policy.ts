@@ -33,14 +33,18 @@ export const ingressHttpsOnly: PolicyDefinition<Parameters> = {
     const spec = (object.spec ?? {}) as { tls?: unknown; rules?: unknown };
     const tls = Array.isArray(spec.tls) ? (spec.tls as IngressTls[]) : [];
     if (tls.length === 0) return [{ message: 'the Ingress has no spec.tls: it is served over plain HTTP', field: 'spec.tls' }];
-    const covered = new Set<string>(tls.flatMap((t) => (Array.isArray(t?.hosts) ? (t.hosts as unknown[]).map(String) : [])));
+    // A tls entry without hosts takes the controller's default (wildcard) certificate, which the
+    // Ingress API reference says covers every host (gatekeeper-library's allowed example is `tls: [{}]`).
+    if (tls.some((t) => !Array.isArray(t?.hosts) || t.hosts.length === 0)) return [];
+    const covered = tls.flatMap((t) => (t.hosts as unknown[]).map(String));
     const rules = Array.isArray(spec.rules) ? (spec.rules as IngressRule[]) : [];
     const out: PolicyViolation[] = [];
     rules.forEach((rule, i) => {
-      // A rule without a host answers every name: only a tls entry without hosts (the default certificate) covers it.
+      // A rule without a host answers every name: only the default certificate (handled above) covers it.
       const host = typeof rule?.host === 'string' ? rule.host : undefined;
-      const isCovered = host === undefined ? tls.some((t) => !Array.isArray(t?.hosts) || t.hosts.length === 0) : [...covered].some((c) => hostMatches(c, host));
-      if (!isCovered) out.push({ message: `host ${q(host ?? '*')} is not listed in spec.tls: it is served over plain HTTP`, field: `spec.rules[${i}].host` });
+      if (host === undefined || !covered.some((c) => hostMatches(c, host))) {
+        out.push({ message: `host ${q(host ?? '*')} is not listed in spec.tls: it is served over plain HTTP`, field: `spec.rules[${i}].host` });
+      }
     });
     return out;
   },
