@@ -8,7 +8,7 @@ import { podOf } from './kube/pods.js';
 import type { KubeObject } from './kube/types.js';
 import {
   DEFAULT_EXCLUDED_NAMESPACES, EFFECTS, type AnyPolicy, type Effect, type LabelSelector, type PolicyConfig,
-  type PolicyException, type PolicyResult, type PolicyViolation, type ResourceId,
+  type ImageAssessment, type PolicyException, type PolicyResult, type PolicyViolation, type ResourceId,
 } from './model.js';
 import { matchesSelector } from './selectors.js';
 
@@ -31,6 +31,8 @@ export interface EvaluateOptions {
   clock?: Clock;
   /** Labels of a namespace, for namespaceSelector; unknown namespaces never match a selector. */
   namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
+  /** Image assessments for policies that need them (`needs: 'image-assessments'`), keyed by the image as written. */
+  images?: ReadonlyMap<string, ImageAssessment>;
 }
 
 export type AssessmentStatus = 'healthy' | 'unhealthy' | 'notApplicable';
@@ -156,7 +158,8 @@ function visit(set: PolicySet, object: KubeObject, options: EvaluateOptions, onV
   const pod = POD_KINDS.has(kind) ? podOf(object) : undefined;
   for (const policy of set.policies) {
     if (policy.effect === 'disabled') continue;
-    const applies = policy.kinds ? policy.kinds.has(kind) : pod !== undefined;
+    const applies = (policy.kinds ? policy.kinds.has(kind) : pod !== undefined)
+      && (policy.definition.needs !== 'image-assessments' || options.images !== undefined);
     if (!applies || (namespace && policy.excludedNamespaces.has(namespace))
       || !matchesSelector(policy.labelSelector, object.metadata?.labels)
       || !namespaceMatches(policy, namespace, options)) {
@@ -171,7 +174,7 @@ function visit(set: PolicySet, object: KubeObject, options: EvaluateOptions, onV
         continue;
       }
     }
-    const violations = policy.definition.evaluate({ object, pod, parameters: policy.parameters });
+    const violations = policy.definition.evaluate({ object, pod, parameters: policy.parameters, images: options.images });
     if (violations.length || !onlyViolations) onVerdict({ policy, status: violations.length ? 'unhealthy' : 'healthy', violations });
   }
 }

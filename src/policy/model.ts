@@ -1,4 +1,4 @@
-import type { Severity } from '../core/index.js';
+import type { FindingSeverity, Severity } from '../core/index.js';
 import type { PodView } from './kube/pods.js';
 import type { KubeObject } from './kube/types.js';
 
@@ -18,7 +18,44 @@ export interface PolicyContext<P> {
   /** The pod or pod template inside the object, when it carries one. */
   pod: PodView | undefined;
   parameters: P;
+  /** What is known about each container image, keyed by the image exactly as the manifest writes it (see {@link ImageAssessment}). */
+  images?: ReadonlyMap<string, ImageAssessment>;
 }
+
+/** One vulnerability finding as a policy names it in a message. */
+export interface ImageFindingRef {
+  id: string;
+  severity: FindingSeverity;
+  package: string;
+  installedVersion: string;
+  fixedVersion?: string;
+}
+
+/**
+ * An image's stored findings, reduced to what a gate decides on: how many per severity (with and
+ * without a fix), and the worst few by name. Bounded whatever the image holds.
+ */
+export interface ImageFindingsSummary {
+  digest: string;
+  counts: Partial<Record<FindingSeverity, { fixable: number; unfixable: number }>>;
+  /** Most severe first, fixable before unfixable within a severity; a few per severity and fix state. */
+  worst: ImageFindingRef[];
+}
+
+/**
+ * What Palisade knows about one container image before a policy runs: policies stay synchronous
+ * and pure, so whoever evaluates (the admission route) resolves images to digests and stored
+ * findings first and passes the answers in.
+ * - `scanned`: resolved to a digest Palisade has scanned; its findings (after VEX and exemptions).
+ * - `exempt`: a recommendation exemption in force covers this image; `reason` says which.
+ * - `unscanned`: Palisade has no scan of it; `reason` says why (registry not connected, scan did not finish in time...).
+ * - `unresolved`: could not be decided (timeout, registry error); `reason` says what failed.
+ */
+export type ImageAssessment =
+  | { state: 'scanned'; summary: ImageFindingsSummary }
+  | { state: 'exempt'; digest: string; reason: string }
+  | { state: 'unscanned'; digest?: string; reason: string }
+  | { state: 'unresolved'; reason: string };
 
 /**
  * A policy is data (id, title, severity, parameters with defaults, samples) plus one evaluator.
@@ -42,8 +79,14 @@ export interface PolicyDefinition<P extends object = Record<string, unknown>> {
    * workload that predates the policy are not blocked.
    */
   onUpdate: 'always' | 'new-violations';
-  /** Parameters the example manifests are evaluated with. */
-  sample?: { parameters?: Partial<P> };
+  /** Parameters (and, for policies that read images, image assessments) the example manifests are evaluated with. */
+  sample?: { parameters?: Partial<P>; images?: Record<string, ImageAssessment> };
+  /**
+   * `image-assessments`: the policy judges images by what Palisade knows of them, which only an
+   * evaluator that passes `images` (admission) can tell; elsewhere (posture scans, `policy check`)
+   * every resource is not applicable rather than falsely healthy.
+   */
+  needs?: 'image-assessments';
   evaluate(ctx: PolicyContext<P>): PolicyViolation[];
   /** Problems with merged parameters, checked once when the configuration is compiled. */
   validate?(parameters: P): string[];

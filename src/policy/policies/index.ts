@@ -7,7 +7,9 @@
  * capabilities, root users, read-only root filesystem, limits, AppArmor, API credential automount,
  * default namespace, HTTPS-only ingress, trusted registries, allowed ports). Everything else is
  * opt-in (`effect: audit` or `deny` in the configuration): restricted, tag and digest pinning,
- * seccomp, Service types and external IPs, required labels and probes. {@link DEFAULT_POLICY_IDS}
+ * seccomp, Service types and external IPs, required labels and probes, and the vulnerability gate
+ * (image-vulnerabilities: it blocks deployments on scan results, a decision each team makes for itself,
+ * and Defender's gated deployment is opt-in too). {@link DEFAULT_POLICY_IDS}
  * lists the default set; policies.test.ts holds the two lists to each other.
  */
 import type { AnyPolicy } from '../model.js';
@@ -23,6 +25,7 @@ import { hostNamespaces } from './host-namespaces/policy.js';
 import { hostNetworkPorts } from './host-network-ports/policy.js';
 import { imageDigestRequired } from './image-digest-required/policy.js';
 import { imageTagPinned } from './image-tag-pinned/policy.js';
+import { imageVulnerabilities } from './image-vulnerabilities/policy.js';
 import { ingressHttpsOnly } from './ingress-https-only/policy.js';
 import { noDefaultNamespace } from './no-default-namespace/policy.js';
 import { noPrivilegeEscalation } from './no-privilege-escalation/policy.js';
@@ -40,7 +43,7 @@ export const BUILTIN_POLICIES: readonly AnyPolicy[] = [
   podSecurityBaseline, podSecurityRestricted,
   noPrivilegedContainers, noPrivilegeEscalation, allowedCapabilities, readOnlyRootFilesystem, allowedUsersGroups,
   allowedHostPaths, hostNetworkPorts, hostNamespaces, allowedPorts, automountServiceAccountToken,
-  containerLimits, allowedRegistries, imageTagPinned, imageDigestRequired,
+  containerLimits, allowedRegistries, imageTagPinned, imageDigestRequired, imageVulnerabilities,
   seccompProfile, apparmorProfile, serviceTypes, serviceExternalIps,
   noDefaultNamespace, requiredLabels, requiredProbes, ingressHttpsOnly,
 ];

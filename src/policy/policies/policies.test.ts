@@ -12,6 +12,11 @@ function only(policy: AnyPolicy) {
   return compilePolicySet([policy], { policies: { [policy.id]: { effect, parameters: policy.sample?.parameters ?? {} } } });
 }
 
+/** Image assessments the samples are judged with, for policies that read images. */
+function sampleOptions(policy: AnyPolicy) {
+  return policy.sample?.images ? { images: new Map(Object.entries(policy.sample.images)) } : {};
+}
+
 function examples(policy: AnyPolicy, which: 'allowed' | 'disallowed') {
   const file = path.join(import.meta.dirname, policy.id, `example_${which}.yaml`);
   return parseManifests(readFileSync(file, 'utf8'), file).map((s) => s.object);
@@ -51,14 +56,14 @@ describe('built-in policies run their gatekeeper-style samples', () => {
         const set = only(policy);
         const objects = examples(policy, 'allowed');
         expect(objects.length).toBeGreaterThan(0);
-        for (const o of objects) expect(evaluateObject(set, o)).toEqual([]);
+        for (const o of objects) expect(evaluateObject(set, o, sampleOptions(policy))).toEqual([]);
       });
       it('fires on every object of example_disallowed.yaml, naming the field', () => {
         const set = only(policy);
         const objects = examples(policy, 'disallowed');
         expect(objects.length).toBeGreaterThan(0);
         for (const o of objects) {
-          const results = evaluateObject(set, o);
+          const results = evaluateObject(set, o, sampleOptions(policy));
           expect(results.length, `${policy.id} on ${o.kind}/${o.metadata?.name}`).toBeGreaterThan(0);
           for (const r of results) {
             expect(r.policy).toBe(policy.id);
