@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { register } from './policy.js';
 import { runCommands, type CommandRun } from './testing/run.js';
+import { sarifSchemaErrors } from '../../test/support/sarif-schema.js';
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -67,6 +68,8 @@ describe('palisade policy check', () => {
     const dir = workdir();
     const sarif = JSON.parse((await run(['policy', 'check', path.join(dir, 'app.yaml'), '--format', 'sarif'])).out);
     expect(sarif.version).toBe('2.1.0');
+    // What users upload to code-scanning tools must pass the OASIS SARIF 2.1.0 schema, not only our own reading of it.
+    expect(sarifSchemaErrors(sarif)).toEqual([]);
     const run0 = sarif.runs[0];
     expect(run0.tool.driver.rules.map((r: { id: string }) => r.id)).toContain('no-privileged-containers');
     const result = run0.results.find((r: { ruleId: string }) => r.ruleId === 'no-privileged-containers');

@@ -5,6 +5,7 @@ import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
 import { openStore, type Store } from '../store/index.js';
 import { importOsv } from '../vulndb/index.js';
 import { runScan, type ScanFlags, type ScanOutput } from './scan.js';
+import { sarifSchemaErrors } from '../../test/support/sarif-schema.js';
 import { createTestStore, type TestStore } from '../../test/support/store.js';
 
 const APP = `oci:${fixture('images/debian12')}:app`;
@@ -78,6 +79,8 @@ describe.skipIf(!fixturesAvailable())('palisade scan', () => {
     const json = JSON.parse((await scan({ format: 'json' })).out.text) as { vulnerabilities: Array<{ id: string }> };
     const sarif = JSON.parse((await scan({ format: 'sarif' })).out.text) as { version: string; runs: Array<{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; ruleIndex: number; level: string }> }> };
     expect(sarif.version).toBe('2.1.0');
+    // What users upload to code-scanning tools must pass the OASIS SARIF 2.1.0 schema, not only our own reading of it.
+    expect(sarifSchemaErrors(sarif)).toEqual([]);
     const run = sarif.runs[0]!;
     expect(run.results).toHaveLength(json.vulnerabilities.length);
     expect(new Set(run.tool.driver.rules.map((r) => r.id))).toEqual(new Set(json.vulnerabilities.map((v) => v.id)));

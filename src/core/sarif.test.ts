@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SARIF_SCHEMA, sarifLog } from './sarif.js';
-import { sarifSchemaErrors } from './testing/sarif-schema.js';
+import { sarifSchemaErrors } from '../../test/support/sarif-schema.js';
 
 describe('sarifLog', () => {
   it('writes one run naming the tool, with each result pointing at the index of the rule it cites', () => {
@@ -26,7 +26,7 @@ describe('sarifLog', () => {
 
 describe('sarifLog against the OASIS SARIF 2.1.0 schema', () => {
   // The schema comes from oasis-tcs/sarif-spec@a560296ca8c921f3bdb8d4a8db57ab83dae968a7
-  // (sarif-2.1/schema/sarif-schema-2.1.0.json), vendored in src/core/testdata (see SOURCES.md).
+  // (sarif-2.1/schema/sarif-schema-2.1.0.json), vendored in test/support/testdata (see SOURCES.md).
   it('writes a log the standard schema accepts, with every field the scan and policy writers use', () => {
     const log = sarifLog({
       toolVersion: '1.2.3',

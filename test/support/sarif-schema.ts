@@ -1,5 +1,5 @@
 /**
- * The OASIS SARIF 2.1.0 JSON schema (src/core/testdata/sarif-schema-2.1.0.json, from
+ * The OASIS SARIF 2.1.0 JSON schema (test/support/testdata/sarif-schema-2.1.0.json, from
  * oasis-tcs/sarif-spec@a560296ca8c921f3bdb8d4a8db57ab83dae968a7 sarif-2.1/schema/sarif-schema-2.1.0.json)
  * as a validator, so the SARIF writer is held to the standard code-scanning UIs read rather than
  * only to our own expectations. The schema is draft-04, hence ajv-draft-04.
@@ -9,7 +9,7 @@ import ajvDraft04 from 'ajv-draft-04';
 import ajvFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
 
-const schema = JSON.parse(readFileSync(new URL('../testdata/sarif-schema-2.1.0.json', import.meta.url), 'utf8')) as object;
+const schema = JSON.parse(readFileSync(new URL('./testdata/sarif-schema-2.1.0.json', import.meta.url), 'utf8')) as object;
 
 let validate: ValidateFunction | undefined;
 
