@@ -20,3 +20,4 @@ export { overview, type Overview } from './overview.js';
 export { scoreView, type ScoreView } from './score-history.js';
 export { createUser, deleteUser, findUser, listUsers, parseRole, updateUser, type Role, type User } from './users.js';
 export { imagesWithPackage, imagesWithVulnerability, listImagesWithCounts, type ImageWithCounts, type ImageWithPackage, type ImageWithVulnerability } from './image-findings.js';
+export { findingsPage, isFindingsPosition, SUPPRESSION_MODES, type FindingsPage, type FindingsPageFilter, type FindingsPosition, type SuppressionMode } from './findings-page.js';

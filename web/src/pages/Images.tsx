@@ -1,84 +1,138 @@
-import { useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, query, SEVERITIES, type Page } from '../api.js';
 import { Card, Empty, Loadable, SeverityBadge, When } from '../components.js';
 import { useLoad } from '../hooks.js';
-import { navigate, usePath } from '../router.js';
+import { Link, navigate, usePath } from '../router.js';
 
 interface Image {
   id: string; digest: string; registry: string | null; repository: string | null; tags: string[];
   lastPushed: string | null; lastPulled: string | null; lastScanned: string | null;
   counts: Record<string, number>;
 }
-interface Finding {
-  id: string; aliases: string[]; title?: string; package: { name: string; version: string; ecosystem: string }; installedVersion: string;
-  fixedVersion?: string; severity: string; status: string; remediation?: string; command?: string;
+interface Vex {
+  status: 'not_affected' | 'affected' | 'fixed' | 'under_investigation';
+  justification?: string; impactStatement?: string; author: string; statedAt: string; documentId: string;
 }
+interface Finding {
+  id: string; aliases: string[]; title?: string; package: { name: string; version: string; ecosystem: string; purl?: string }; installedVersion: string;
+  fixedVersion?: string; severity: string; status: string; remediation?: string; command?: string; vex?: Vex;
+}
+interface FindingsPage extends Page<Finding> { total: number }
 interface ImagesByVuln { image: string; digest: string; repository: string | null; package: string; installedVersion: string; fixedVersion: string | null; severity: string }
 
 /** The page of the advisory database the finding came from (OSV ids resolve on osv.dev). */
 const advisoryUrl = (id: string): string => `https://osv.dev/vulnerability/${encodeURIComponent(id)}`;
 
-const RANK: Record<string, number> = Object.fromEntries(SEVERITIES.map((s, i) => [s, i]));
-const worstFirst = (a: Finding, b: Finding): number =>
-  (RANK[a.severity] ?? SEVERITIES.length) - (RANK[b.severity] ?? SEVERITIES.length) || Number(Boolean(b.fixedVersion)) - Number(Boolean(a.fixedVersion)) || a.id.localeCompare(b.id);
+/** A VEX statement that says the image is not exposed: the finding is listed, last, but not counted. */
+const suppresses = (vex: Vex | undefined): boolean => vex?.status === 'not_affected' || vex?.status === 'fixed';
+const words = (s: string): string => s.replace(/_/g, ' ');
+
+/** Who said what about this vulnerability in this image, and why. */
+function VexStatement({ vex }: { vex: Vex }) {
+  return (
+    <div className="vex" aria-label={`VEX statement: ${words(vex.status)}`}>
+      <strong>VEX: {words(vex.status)}</strong>{suppresses(vex) ? <span className="muted"> (suppressed)</span> : null}
+      {vex.justification ? <div>Justification: {words(vex.justification)}</div> : null}
+      {vex.impactStatement ? <div className="wrap">{vex.impactStatement}</div> : null}
+      <div className="muted">by {vex.author}, <When at={vex.statedAt} />, document {vex.documentId}</div>
+    </div>
+  );
+}
+
+const FINDINGS_PER_PAGE = 100;
+
+interface FindingFilters { severity: string; fixable: boolean; package: string; q: string; suppressed: string }
+const NO_FILTERS: FindingFilters = { severity: '', fixable: false, package: '', q: '', suppressed: '' };
 
 /**
- * Findings of one image, worst first, with what to do about each. The API pages them; every page
- * is read (a large image has thousands), so nothing is cut silently and the count says how many.
+ * Findings of one image as the server pages them: worst first (what a VEX statement suppresses
+ * last), filtered by the server, a page at a time, with the count of all that match, so nothing
+ * is cut silently however many an image has.
  */
 function Findings({ digest }: { digest: string }) {
-  const findings = useLoad(async () => {
-    const items: Finding[] = [];
-    let cursor: string | undefined;
-    do {
-      const page: Page<Finding> = await api<Page<Finding>>(`/images/${encodeURIComponent(digest)}/findings${query({ limit: 500, cursor })}`);
-      items.push(...page.items);
-      cursor = page.next;
-    } while (cursor);
-    return { items: items.sort(worstFirst) };
-  }, digest);
-  const [severity, setSeverity] = useState('');
-  const [fix, setFix] = useState('');
-  const [pkg, setPkg] = useState('');
-  const [shown, setShown] = useState(100);
+  const [draft, setDraft] = useState<FindingFilters>(NO_FILTERS);
+  const [filters, setFilters] = useState<FindingFilters>(NO_FILTERS);
+  const [cursors, setCursors] = useState<string[]>([]);
+  useEffect(() => {
+    setDraft(NO_FILTERS);
+    setFilters(NO_FILTERS);
+    setCursors([]);
+  }, [digest]);
+  const cursor = cursors.at(-1);
+  const params = { severity: filters.severity, fixable: filters.fixable ? 'true' : undefined, package: filters.package, q: filters.q, suppressed: filters.suppressed };
+  const findings = useLoad(
+    () => api<FindingsPage>(`/images/${encodeURIComponent(digest)}/findings${query({ ...params, limit: FINDINGS_PER_PAGE, cursor })}`),
+    JSON.stringify([digest, filters, cursor]),
+  );
+  const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
+  const apply = (event: FormEvent) => {
+    event.preventDefault();
+    setFilters({ ...draft, package: draft.package.trim(), q: draft.q.trim() });
+    setCursors([]);
+  };
+  const clear = () => {
+    setDraft(NO_FILTERS);
+    setFilters(NO_FILTERS);
+    setCursors([]);
+  };
+  const set = (k: keyof FindingFilters) => (e: { target: { value: string; checked?: boolean; type?: string } }) =>
+    setDraft((d) => ({ ...d, [k]: e.target.type === 'checkbox' ? Boolean(e.target.checked) : e.target.value }));
+  const first = cursors.length * FINDINGS_PER_PAGE;
   return (
     <Card title={`Findings in ${digest.slice(0, 19)}…`} id="findings">
-      <div className="filters" role="group" aria-label="Filter findings">
-        <label>Severity <select value={severity} onChange={(e) => setSeverity(e.target.value)}><option value="">Any</option>{SEVERITIES.map((s) => <option key={s}>{s}</option>)}</select></label>
-        <label>Fix <select value={fix} onChange={(e) => setFix(e.target.value)}><option value="">Any</option><option value="fixed">Fix available</option><option value="unfixed">No fix yet</option></select></label>
-        <label>Package <input value={pkg} onChange={(e) => setPkg(e.target.value)} /></label>
-      </div>
-      <Loadable state={findings} what="Findings" empty={(p) => p.items.length === 0}>
-        {(p) => {
-          const rows = p.items.filter((f) => (!severity || f.severity === severity) && (!fix || (fix === 'fixed' ? Boolean(f.fixedVersion) : !f.fixedVersion)) && (!pkg || f.package.name.includes(pkg)));
-          return (
-            <>
-              <p className="muted" role="status">{rows.length === p.items.length ? `${p.items.length} findings, worst first` : `${rows.length} of ${p.items.length} findings match, worst first`}</p>
+      <form className="filters" aria-label="Filter findings" onSubmit={apply}>
+        <label>Severity at or above <select value={draft.severity} onChange={set('severity')}><option value="">Any</option>{SEVERITIES.map((s) => <option key={s} value={s}>{s}</option>)}</select></label>
+        <label className="switch"><input type="checkbox" checked={draft.fixable} onChange={set('fixable')} /> Fix available only</label>
+        <label>Package <input value={draft.package} onChange={set('package')} placeholder="openssl" /></label>
+        <label>CVE or advisory id <input value={draft.q} onChange={set('q')} placeholder="CVE-2024-…" /></label>
+        <label>Suppressed by VEX
+          <select value={draft.suppressed} onChange={set('suppressed')}>
+            <option value="">Listed last</option><option value="exclude">Hidden</option><option value="only">Only these</option>
+          </select>
+        </label>
+        <button type="submit">Apply</button>
+        {filtered ? <button type="button" onClick={clear}>Clear filters</button> : null}
+      </form>
+      <Loadable state={findings} what="Findings" empty={(p) => p.items.length === 0 && !filtered}>
+        {(p) => (
+          <>
+            <p className="muted" role="status">
+              {p.items.length === 0 ? 'No findings match these filters'
+                : `${p.total} ${filtered ? 'matching ' : ''}finding${p.total === 1 ? '' : 's'}, worst first${p.total > p.items.length ? `; showing ${first + 1}–${first + p.items.length}` : ''}`}
+            </p>
+            {p.items.length ? (
               <table>
                 <thead><tr><th scope="col">Vulnerability</th><th scope="col">Severity</th><th scope="col">Package</th><th scope="col">Installed</th><th scope="col">Fixed in</th><th scope="col">What to do</th></tr></thead>
-                <tbody>{rows.slice(0, shown).map((f) => {
+                <tbody>{p.items.map((f) => {
                   const cve = f.aliases.find((a) => a.startsWith('CVE-'));
                   return (
-                    <tr key={`${f.id}-${f.package.name}-${f.installedVersion}`}>
+                    <tr key={`${f.id}-${f.package.purl ?? f.package.name}-${f.installedVersion}`} className={suppresses(f.vex) ? 'suppressed' : undefined}>
                       <td>
                         <a href={advisoryUrl(f.id)} target="_blank" rel="noreferrer noopener" aria-label={`${f.id} advisory`}>{f.id}</a>
                         {cve && cve !== f.id ? <div>{cve}</div> : null}
                         {f.title ? <div className="muted">{f.title}</div> : null}
-                        <div><a href={`/images?vulnerability=${encodeURIComponent(f.id)}`} onClick={(e) => { e.preventDefault(); navigate(`/images?vulnerability=${encodeURIComponent(f.id)}`); }}>other images with {f.id}</a></div>
+                        <div><Link to={`/images?vulnerability=${encodeURIComponent(f.id)}`}>other images with {f.id}</Link></div>
                       </td>
                       <td><SeverityBadge severity={f.severity} /></td>
                       <td>{f.package.name} <span className="muted">({f.package.ecosystem})</span></td>
                       <td>{f.installedVersion}</td>
                       <td>{f.fixedVersion ?? <span className="muted">no fix yet</span>}</td>
-                      <td className="wrap">{f.remediation ? <div>{f.command ? f.remediation.replace(`: ${f.command}`, '') : f.remediation}</div> : null}{f.command ? <code>{f.command}</code> : null}</td>
+                      <td className="wrap">
+                        {f.remediation ? <div>{f.command ? f.remediation.replace(`: ${f.command}`, '') : f.remediation}</div> : null}
+                        {f.command ? <code>{f.command}</code> : null}
+                        {f.vex ? <VexStatement vex={f.vex} /> : null}
+                      </td>
                     </tr>
                   );
                 })}</tbody>
               </table>
-              {rows.length > shown ? <button type="button" onClick={() => setShown((n) => n + 100)}>Show 100 more ({rows.length - shown} left)</button> : null}
-            </>
-          );
-        }}
+            ) : null}
+            <div className="pager">
+              {cursors.length ? <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))}>Previous findings</button> : null}
+              {p.next ? <button type="button" onClick={() => setCursors((c) => [...c, p.next!])}>Next findings</button> : null}
+            </div>
+          </>
+        )}
       </Loadable>
     </Card>
   );

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { findingsOfImage, imagesWithPackage, imagesWithVulnerability, listImagesWithCounts } from '../../../center/index.js';
+import { findingsPage, imagesWithPackage, imagesWithVulnerability, isFindingsPosition, listImagesWithCounts, SUPPRESSION_MODES, type FindingsPageFilter } from '../../../center/index.js';
+import { FINDING_SEVERITIES, PalisadeError } from '../../../core/index.js';
 import { imageExists } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 import { NotFound } from '../../errors.js';
@@ -30,14 +31,31 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
 
   app.get('/images/:digest/findings', {
     config: { auth: 'reader' },
-    schema: { tags: ['images'], params: Type.Object({ digest: Type.String({ pattern: DIGEST }) }), querystring: ListQuery },
+    schema: {
+      tags: ['images'],
+      summary: 'Findings of one image, worst first (suppressed by VEX last), filtered and paged by the server',
+      params: Type.Object({ digest: Type.String({ pattern: DIGEST }) }),
+      querystring: Type.Intersect([ListQuery, Type.Object({
+        severity: Type.Optional(Type.Union(FINDING_SEVERITIES.map((s) => Type.Literal(s)), { description: 'at or above this severity' })),
+        fixable: Type.Optional(Type.Boolean({ description: 'true: only findings with a fixed version' })),
+        package: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'part of the package name, any case' })),
+        q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'part of the vulnerability id or an alias (CVE-…, GHSA-…), any case' })),
+        suppressed: Type.Optional(Type.Union(SUPPRESSION_MODES.map((m) => Type.Literal(m)), { description: 'findings a VEX statement suppresses: include (last, the default), exclude, only' })),
+      })]),
+    },
   }, async (request) => {
     const { digest } = request.params as { digest: string };
-    const { limit = 100, cursor } = request.query as ListQuery;
+    const { limit = 100, cursor, severity, fixable, package: pkg, q, suppressed } = request.query as ListQuery & FindingsPageFilter & { q?: string };
+    const after = decodeCursor(cursor);
+    // A cursor of another list (or of this list before it sorted worst first) cannot continue this one.
+    if (after !== undefined && !isFindingsPosition(after)) {
+      throw new PalisadeError('invalid_cursor', 'cursor is not one this list returned', { field: 'cursor', hint: 'pass the `next` value of the previous page unchanged' });
+    }
     if (!(await imageExists(db, digest))) throw new NotFound(`no image ${digest}`);
-    const rows = await findingsOfImage(db, digest, limit + 1, decodeCursor(cursor) as [string, string] | undefined);
-    const paged = page(rows, limit, (r) => r.key);
-    return { items: paged.items.map((r) => r.finding), ...(paged.next ? { next: paged.next } : {}) };
+    const filter: FindingsPageFilter = { severity, fixable, package: pkg?.trim() || undefined, text: q?.trim() || undefined, suppressed };
+    const { rows, total } = await findingsPage(db, digest, filter, { after, limit: limit + 1 });
+    const paged = page(rows, limit, (r) => r.position);
+    return { items: paged.items.map((r) => r.finding), total, ...(paged.next ? { next: paged.next } : {}) };
   });
 
   app.get('/vulnerabilities/:id/images', {
