@@ -20,13 +20,13 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { loadConfig, systemClock } from '../src/core/index.js';
 import { authentication } from '../src/server/auth.js';
 import type { ServerContext } from '../src/server/context.js';
 import { installErrorHandling } from '../src/server/errors.js';
 import { auditIngestRoutes } from '../src/server/routes/ingest/audit.js';
-import { createToken, openStore } from '../src/store/index.js';
+import { createToken, openStore, type Database } from '../src/store/index.js';
 import { createTestPostgres, postgresAvailable } from '../test/support/postgres.js';
 import { AuditBatch, AuditDetector, AuditRuleEngine, decodeAuditText, loadAuditRules, type AuditEvent } from '../src/audit/index.js';
 import { fixture, fixturesAvailable } from '../test/support/fixtures.js';
@@ -98,6 +98,30 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/**
+ * CPU seconds the PostgreSQL backends serving `db` have used so far (utime + stime from /proc, which
+ * exists when the server runs on this machine, as the loopback test server does; 0 otherwise).
+ */
+async function postgresCpu(db: Kysely<Database>): Promise<Map<number, number>> {
+  const rows = (await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(db)).rows;
+  const ticks = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // not on this machine, or gone
+    }
+  }
+  return ticks;
+}
+
+function cpuSpent(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  return total;
+}
+
 interface Sent {
   seconds: number;
   latencies: number[];
@@ -152,7 +176,13 @@ async function webhook(lines: string[], emit: (r: BenchResult) => void): Promise
     // write path's cost (each commit waits for a WAL flush), unlike rates on a shared machine.
     const commits = async () => Number((await sql<{ n: string }>`select xact_commit as n from pg_stat_database where datname = current_database()`.execute(store.db)).rows[0]!.n);
     const commitsBefore = await commits();
+    // CPU time per event, of this process (server and client) and of the database's backends: less
+    // sensitive to other load than rates are, so before/after comparisons hold on a busy machine.
+    const pgBefore = await postgresCpu(store.db);
+    const cpuBefore = process.cpuUsage();
     const ingest = await send(`${base}/ingest/audit`, token, bodies, CONCURRENCY);
+    const cpu = process.cpuUsage(cpuBefore);
+    const pgAfter = await postgresCpu(store.db);
     await new Promise((resolve) => setTimeout(resolve, 600)); // statistics are reported every 500 ms
     const commitsPerBatch = Math.round(((await commits()) - commitsBefore) / batches * 100) / 100;
     const events = batches * BATCH;
@@ -162,7 +192,10 @@ async function webhook(lines: string[], emit: (r: BenchResult) => void): Promise
     const p99Echo = Math.round(percentile(echo.latencies, 99));
     const common = {
       events, batch: BATCH, concurrency: CONCURRENCY, store: 'postgres', in_process_client: true, p50_ms: Math.round(percentile(ingest.latencies, 50)),
-      commits_per_batch: commitsPerBatch, load_average_1m: Math.round(loadavg()[0]! * 100) / 100,
+      commits_per_batch: commitsPerBatch,
+      node_cpu_us_per_event: Math.round((cpu.user + cpu.system) / (batches * BATCH) * 10) / 10,
+      postgres_cpu_us_per_event: Math.round(cpuSpent(pgBefore, pgAfter) * 1e6 / (batches * BATCH) * 10) / 10,
+      load_average_1m: Math.round(loadavg()[0]! * 100) / 100,
     };
     emit(result({
       bench: 'audit', metric: 'webhook_events_per_s', value: rateIngest, baseline: 'http_json_parse_only', baseline_value: rateEcho,
