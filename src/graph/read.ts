@@ -1,0 +1,173 @@
+/**
+ * Reading the graph: an identity's neighbourhood along the identity chain (owner → pod →
+ * container → image, node → pod), a whole cluster for attack paths, aliases, and image references
+ * resolved to digests through the registries Palisade knows.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/index.js';
+import { digestOf } from './ids.js';
+
+export interface StoredNode {
+  id: string;
+  kind: string;
+  cluster: string | null;
+  namespace: string | null;
+  name: string;
+  attrs: Record<string, unknown>;
+}
+
+export interface StoredEdge {
+  src: string;
+  dst: string;
+  kind: string;
+  attrs: Record<string, unknown>;
+}
+
+/** An in-memory piece of the graph with adjacency both ways. */
+export class SubGraph {
+  readonly nodes = new Map<string, StoredNode>();
+  readonly out = new Map<string, StoredEdge[]>();
+  readonly in = new Map<string, StoredEdge[]>();
+  private readonly keys = new Set<string>();
+
+  addEdge(e: StoredEdge): void {
+    const key = `${e.src}\u0000${e.dst}\u0000${e.kind}`;
+    if (this.keys.has(key)) return;
+    this.keys.add(key);
+    this.out.set(e.src, [...(this.out.get(e.src) ?? []), e]);
+    this.in.set(e.dst, [...(this.in.get(e.dst) ?? []), e]);
+  }
+
+  children(id: string, kind?: string): StoredEdge[] {
+    return (this.out.get(id) ?? []).filter((e) => !kind || e.kind === kind);
+  }
+
+  parents(id: string, kind?: string): StoredEdge[] {
+    return (this.in.get(id) ?? []).filter((e) => !kind || e.kind === kind);
+  }
+
+  /** The topmost owner of a pod or workload (a Deployment above its ReplicaSet), or itself. */
+  topOwner(id: string): string {
+    let current = id;
+    for (let i = 0; i < 5; i++) {
+      const owner = this.parents(current, 'owns')[0];
+      if (!owner) break;
+      current = owner.src;
+    }
+    return current;
+  }
+}
+
+const IDENTITY_EDGES = ['owns', 'runs', 'image', 'hosts'];
+const PER_QUERY = 500;
+
+/**
+ * The identity chain around some identities: owners up and down, a pod's containers, their
+ * images, the node; `depth` steps out (three reach pod → ReplicaSet → Deployment and back).
+ */
+export async function loadAround(db: Kysely<Database>, seeds: Iterable<string>, depth = 3): Promise<SubGraph> {
+  const graph = new SubGraph();
+  let frontier = [...new Set(seeds)];
+  const visited = new Set<string>();
+  for (let step = 0; step <= depth && frontier.length; step++) {
+    frontier.forEach((id) => visited.add(id));
+    const next = new Set<string>();
+    for (let i = 0; i < frontier.length; i += PER_QUERY) {
+      const part = frontier.slice(i, i + PER_QUERY);
+      const nodes = await db.selectFrom('graph_nodes').select(['id', 'kind', 'cluster', 'namespace', 'name', 'attrs']).where('id', 'in', part).execute();
+      for (const n of nodes) graph.nodes.set(n.id, n);
+      if (step === depth) continue;
+      const edges = await db.selectFrom('graph_edges').select(['src', 'dst', 'kind', 'attrs'])
+        .where('kind', 'in', IDENTITY_EDGES)
+        .where((eb) => eb.or([eb('src', 'in', part), eb('dst', 'in', part)]))
+        .limit(20_000)
+        .execute();
+      for (const e of edges) {
+        graph.addEdge(e);
+        // A node hosts every pod scheduled on it: from a node, do not walk to all of them.
+        if (e.kind === 'hosts' && part.includes(e.src)) continue;
+        for (const id of [e.src, e.dst]) if (!visited.has(id)) next.add(id);
+      }
+    }
+    frontier = [...next];
+  }
+  return graph;
+}
+
+/** Every identity and edge of one cluster (attack paths), images included. */
+export async function loadCluster(db: Kysely<Database>, cluster: string): Promise<SubGraph> {
+  const graph = new SubGraph();
+  const nodes = await db.selectFrom('graph_nodes').select(['id', 'kind', 'cluster', 'namespace', 'name', 'attrs']).where('cluster', '=', cluster).execute();
+  for (const n of nodes) graph.nodes.set(n.id, n);
+  const edges = await db.selectFrom('graph_edges').select(['src', 'dst', 'kind', 'attrs']).where('cluster', '=', cluster).execute();
+  for (const e of edges) graph.addEdge(e);
+  const images = [...new Set(edges.filter((e) => e.kind === 'image').map((e) => e.dst))];
+  for (let i = 0; i < images.length; i += PER_QUERY) {
+    for (const n of await db.selectFrom('graph_nodes').select(['id', 'kind', 'cluster', 'namespace', 'name', 'attrs']).where('id', 'in', images.slice(i, i + PER_QUERY)).execute()) graph.nodes.set(n.id, n);
+  }
+  return graph;
+}
+
+/** The identities some aliases (container runtime ids, pod uids) name. */
+export async function resolveAliases(db: Kysely<Database>, aliases: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < aliases.length; i += PER_QUERY) {
+    const rows = await db.selectFrom('graph_aliases').select(['alias', 'node_id']).where('alias', 'in', aliases.slice(i, i + PER_QUERY)).execute();
+    for (const r of rows) out.set(r.alias, r.node_id);
+  }
+  return out;
+}
+
+/** `host/repo:tag` split as a container runtime reads it (no host part: Docker Hub). */
+export function parseReference(reference: string): { host: string; repository: string; tag: string } {
+  let rest = reference.split('@')[0]!;
+  let host = 'docker.io';
+  const slash = rest.indexOf('/');
+  const first = slash >= 0 ? rest.slice(0, slash) : '';
+  if (first && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    host = first;
+    rest = rest.slice(slash + 1);
+  }
+  const colon = rest.lastIndexOf(':');
+  const tag = colon > rest.lastIndexOf('/') && colon >= 0 ? rest.slice(colon + 1) : 'latest';
+  const repository = colon > rest.lastIndexOf('/') && colon >= 0 ? rest.slice(0, colon) : rest;
+  return { host, repository: host === 'docker.io' && !repository.includes('/') ? `library/${repository}` : repository, tag };
+}
+
+/**
+ * Image references to manifest digests: a reference that carries its digest names it; a tag is
+ * looked up among the images of the connected registries (the registry's URL host must match the
+ * reference's host, so an image of the same name elsewhere is not taken for it).
+ */
+export async function resolveImageDigests(db: Kysely<Database>, references: Iterable<string>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const pending: { reference: string; host: string; repository: string; tag: string }[] = [];
+  for (const reference of new Set(references)) {
+    const digest = digestOf(reference);
+    if (digest) out.set(reference, digest);
+    else pending.push({ reference, ...parseReference(reference) });
+  }
+  if (!pending.length) return out;
+  const registries = await db.selectFrom('registries').select(['name', 'url']).execute();
+  const namesByHost = new Map<string, string[]>();
+  for (const r of registries) {
+    try {
+      const host = new URL(r.url).host;
+      namesByHost.set(host, [...(namesByHost.get(host) ?? []), r.name]);
+    } catch {
+      // A registry URL that does not parse names no host.
+    }
+  }
+  const repositories = [...new Set(pending.map((p) => p.repository))];
+  const images = repositories.length
+    ? await db.selectFrom('images').select(['registry', 'repository', 'digest', 'tags', 'last_pushed']).where('repository', 'in', repositories.slice(0, 1000)).where('deleted', '=', false).execute()
+    : [];
+  for (const p of pending) {
+    const names = namesByHost.get(p.host) ?? [];
+    const candidates = images.filter((i) => names.includes(i.registry) && i.repository === p.repository && (i.tags as string[]).includes(p.tag));
+    // A tag moved: the latest push carries it now.
+    candidates.sort((a, b) => new Date(b.last_pushed ?? 0).getTime() - new Date(a.last_pushed ?? 0).getTime());
+    if (candidates[0]) out.set(p.reference, candidates[0].digest);
+  }
+  return out;
+}
