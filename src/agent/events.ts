@@ -85,6 +85,14 @@ export interface ProgramFacts {
   viaFd?: boolean;
   /** In a container, changed after the container started: not shipped in its image. */
   writtenAfterStart?: boolean;
+  /**
+   * On overlayfs, the file is in the container's writable upper layer: created, copied in or
+   * changed after the container started, so not as its image shipped it (Falco's
+   * proc.is_exe_upper_layer). Absent when the file is not on an overlay.
+   */
+  upperLayer?: boolean;
+  /** Where the agent found the file on the host (the upper or lower layer directory), when it could. */
+  layerPath?: string;
   /** Seconds between the file's last change and its execution (written then run). */
   ageSeconds?: number;
 }

@@ -87,6 +87,31 @@ describe.skipIf(!available)('eBPF sensor on real containers (runc)', () => {
       lab.kill(name);
     }
   }, 60_000);
+
+  it('flags binary drift on an overlay root (as containerd gives it): the dropped binary is in the upper layer, /bin/ls from the image is not', async () => {
+    const name = containerName('ovl');
+    try {
+      // The image is usr-merged (/bin -> usr/bin): the copy lands in upper/usr/bin, found through the image's symlink.
+      await lab.run(name, { args: ['/bin/bash', '-c', 'sleep 1.5; cp /bin/true /bin/dropped; /bin/dropped; /bin/ls / >/dev/null; sleep 60'], overlay: true });
+      const events: ExecEvent[] = [];
+      const alerts: AgentAlert[] = [];
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && !(alerts.some((a) => a.rule === 'agent.binary-drift') && events.some((e) => e.process.exe === '/bin/ls'))) {
+        const collection = await agent.collect();
+        events.push(...collection.events.filter((e): e is ExecEvent => e.kind === 'exec' && e.container?.id === name));
+        alerts.push(...collection.alerts.filter((a) => a.resource.id === name));
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const drift = alerts.filter((a) => a.rule === 'agent.binary-drift');
+      expect(drift.map((a) => (a.evidence[0]!.event as ExecEvent).process.exe), JSON.stringify(alerts.map((a) => a.rule))).toEqual(['/bin/dropped']);
+      expect((drift[0]!.evidence[0]!.event as ExecEvent).program).toMatchObject({ upperLayer: true, layerPath: `${lab.dir}/${name}/upper/usr/bin/dropped` });
+      // Must not fire: ls as the image shipped it, found in the lower layer.
+      const ls = events.find((e) => e.process.exe === '/bin/ls');
+      expect(ls?.program).toMatchObject({ upperLayer: false, layerPath: `${lab.rootfs}/usr/bin/ls` });
+    } finally {
+      lab.kill(name);
+    }
+  }, 60_000);
 });
 
 const agentOnceJson = async (args: string[]): Promise<OnceJson> => (await agentOnce(args)) as OnceJson;

@@ -33,6 +33,12 @@ export interface ContainerSpec {
   binds?: { source: string; destination: string }[];
   /** Writable tmpfs mounts (the shared rootfs is read-only). */
   tmpfs?: string[];
+  /**
+   * The root file system as containerd gives it: an overlay with the image's rootfs as its lower
+   * layer and a writable upper layer of the container's own (BUNDLE/upper), instead of the
+   * shared read-only rootfs.
+   */
+  overlay?: boolean;
 }
 
 export interface Container {
@@ -58,9 +64,20 @@ export class RuncLab {
     return lab;
   }
 
-  private config(spec: ContainerSpec): Record<string, unknown> {
+  private readonly overlays: string[] = [];
+
+  /** Mounts BUNDLE/rootfs as an overlay of the image's rootfs under BUNDLE/upper; returns the mount point. */
+  private overlayRoot(bundle: string): string {
+    const [upper, work, merged] = ['upper', 'work', 'rootfs'].map((d) => path.join(bundle, d)) as [string, string, string];
+    for (const d of [upper, work, merged]) mkdirSync(d, { recursive: true });
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${this.rootfs},upperdir=${upper},workdir=${work}`, merged], { stdio: 'pipe', timeout: 10_000 });
+    this.overlays.push(merged);
+    return merged;
+  }
+
+  private config(spec: ContainerSpec, bundle: string): Record<string, unknown> {
     const base = JSON.parse(readFileSync(path.join(this.dir, 'image', 'config.json'), 'utf8')) as { root: unknown; process: Record<string, unknown>; linux: Record<string, unknown>; mounts: unknown[] };
-    base.root = { path: this.rootfs, readonly: true };
+    base.root = spec.overlay ? { path: this.overlayRoot(bundle), readonly: false } : { path: this.rootfs, readonly: true };
     base.process.terminal = false;
     base.process.args = spec.args;
     if (spec.privileged) {
@@ -78,7 +95,7 @@ export class RuncLab {
   async run(name: string, spec: ContainerSpec): Promise<Container> {
     const bundle = path.join(this.dir, name);
     mkdirSync(bundle, { recursive: true });
-    writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(this.config(spec)));
+    writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(this.config(spec, bundle)));
     const logFile = path.join(bundle, 'log');
     const out = openSync(logFile, 'w');
     this.names.push(name);
@@ -104,6 +121,7 @@ export class RuncLab {
   /** Kills and deletes every container started here, then removes the files. */
   cleanup(): void {
     for (const name of this.names) this.kill(name);
+    for (const merged of this.overlays) spawnSync('umount', ['-l', merged], { stdio: 'ignore', timeout: 10_000 });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -34,6 +34,25 @@ const RECORDED = [
   "{\"type\": \"printf\", \"data\": \"Q\\t3272112682379\\t14630\\t14630\\t0\\n\"}",
   "{\"type\": \"printf\", \"data\": \"C\\t3274617774243\\t14635\\t3\\t4\\t127.0.0.53\\t53\\t2\\n\"}",
 ];
+/**
+ * Recorded the same way while an overlay (lowerdir holding imgtrue, upperdir holding newtrue
+ * copied in after the mount) was mounted at /tmp/h17/ovl/m: `imgtrue x` then `newtrue y`.
+ * Z is the kernel's upper-layer answer (0 for the lower file, 1 for the copied one).
+ */
+const RECORDED_OVERLAY = [
+  "{\"type\": \"printf\", \"data\": \"E\\t10123486020492\\t11081\\t0\\t/tmp/h17/ovl/m/imgtrue\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t10123486030998\\t11081\\t0\\t/tmp/h17/ovl/m/imgtrue\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t10123486037968\\t11081\\t1\\tx\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"X\\t10123486259477\\t11081\\t10667\\t0\\t1\\t4026531832\\t4026531833\\t8630\\t1796268895\\t354899005\\t1\\t/tmp/h17/ovl/m/imgtrue\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"Z\\t10123486271334\\t11081\\t0\\t2175758\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"Q\\t10123486980897\\t11081\\t11081\\t0\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"F\\t10123495261638\\t10667\\t11082\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"E\\t10123495356118\\t11082\\t0\\t/tmp/h17/ovl/m/newtrue\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t10123495364851\\t11082\\t0\\t/tmp/h17/ovl/m/newtrue\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t10123495371020\\t11082\\t1\\ty\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"X\\t10123495567141\\t11082\\t10667\\t0\\t1\\t4026531832\\t4026531833\\t8630\\t1796268895\\t364948400\\t1\\t/tmp/h17/ovl/m/newtrue\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"Z\\t10123495578939\\t11082\\t1\\t2175761\\n\"}",
+];
 const LOST = '{"type": "lost_events", "data": {"events": 12}}';
 
 describe('sensor records and the process tree', () => {
@@ -77,6 +96,15 @@ describe('sensor records and the process tree', () => {
     expect(open.ancestors!.map((a) => a.name)).toEqual(['bash']);
     const udp = out.find((e): e is NetworkEvent => e.kind === 'network')!;
     expect(udp).toMatchObject({ direction: 'connect', protocol: 'udp', remote: { ip: '127.0.0.53', port: 53 } });
+  });
+
+  it('takes the kernel upper-layer answer for an exec on overlayfs when the agent cannot look the file up itself', () => {
+    const { events: out } = events(RECORDED_OVERLAY);
+    const execs = out.filter((e): e is ExecEvent => e.kind === 'exec');
+    expect(execs.map((e) => [e.process.argv, e.program?.upperLayer, e.program?.layerPath])).toEqual([
+      [['/tmp/h17/ovl/m/imgtrue', 'x'], false, undefined],
+      [['/tmp/h17/ovl/m/newtrue', 'y'], true, undefined],
+    ]);
   });
 });
 

@@ -10,6 +10,7 @@ import { containerFromCgroup } from '../containers.js';
 import { readProcess } from '../collectors/proc.js';
 import { basename, eventId, type ContainerRef, type Endpoint, type ExecEvent, type FileEvent, type HostEvent, type NetworkEvent, type ProcessInfo, type ProcessSummary, type SyscallEvent } from '../events.js';
 import type { CgroupResolver } from './cgroups.js';
+import { UpperLayerCheck } from './overlay.js';
 import type { SensorRecord } from './records.js';
 
 const KEEP_EXITED_NS = 60e9;
@@ -54,6 +55,8 @@ export interface KernelEventsOptions {
   attribute: (container: ContainerRef) => ContainerRef;
   /** Kernel monotonic ns → wall-clock ms. */
   wallMs: (ns: number) => number;
+  /** Prefix under which the host's files (containerd's snapshot directories) are visible, when not at /. */
+  hostRoot?: string;
 }
 
 /** Stdin's file type (i_mode) as the rules name it. */
@@ -93,9 +96,14 @@ export class KernelEvents {
   private readonly lastConnect = new Map<number, { remote: string; t: number }>();
   /** Mount namespace → container, learned from processes whose cgroup named it. */
   private readonly mntnsContainer = new Map<number, ContainerRef>();
+  /** Mount namespace → the first process exec'd in it (a container's main process): a live process to read its mounts from. */
+  private readonly mntnsPid = new Map<number, number>();
+  private readonly upperLayer: UpperLayerCheck;
   private lastT = 0;
 
-  constructor(private readonly options: KernelEventsOptions) {}
+  constructor(private readonly options: KernelEventsOptions) {
+    this.upperLayer = new UpperLayerCheck({ procRoot: options.procRoot, ...(options.hostRoot ? { hostRoot: options.hostRoot } : {}) });
+  }
 
   get size(): number {
     return this.tree.size;
@@ -140,6 +148,11 @@ export class KernelEvents {
         case 'D': {
           const event = lastExec.get(r.pid);
           if (event) event.program = { ...event.program, deleted: true, dentry: r.dentry };
+          break;
+        }
+        case 'Z': {
+          const event = lastExec.get(r.pid);
+          if (event) this.markUpperLayer(event, r.upper);
           break;
         }
         case 'F': {
@@ -275,6 +288,10 @@ export class KernelEvents {
     };
     this.tree.set(r.pid, node);
     capped(this.tree, MAX_PROCESSES * 1.1);
+    if (!this.mntnsPid.has(r.mntns)) {
+      this.mntnsPid.set(r.mntns, r.pid);
+      capped(this.mntnsPid, MAX_SIDE);
+    }
     const wall = this.options.wallMs(r.t);
     // Bit 31 of i_ctime_nsec is the kernel's multigrain "ctime queried" flag (6.13+), not time.
     const changedMs = r.ctime * 1000 + Math.floor((r.ctimeNsec & 0x3fffffff) / 1e6);
@@ -296,6 +313,17 @@ export class KernelEvents {
       ...(container ? { container, mainProcess: !parent || parent.container?.id !== container.id } : {}),
       program,
     };
+  }
+
+  /**
+   * The upper-layer answer for an exec on overlayfs: the agent's own lookup of the executed path
+   * in the container's layers when it can make one (it also says where the file is), else the
+   * kernel's (the overlay inode's upper dentry), which holds even for a file deleted since.
+   */
+  private markUpperLayer(event: ExecEvent, kernelUpper: boolean): void {
+    const mntns = event.process.namespaces?.mnt ?? 0;
+    const finding = this.upperLayer.check(event.process.exe, mntns, [event.process.pid, event.process.ppid, this.mntnsPid.get(mntns) ?? 0]);
+    event.program = { ...event.program, upperLayer: finding?.upperLayer ?? kernelUpper, ...(finding ? { layerPath: finding.hostPath } : {}) };
   }
 
   private liveContainer(pid: number): ContainerRef | undefined {
