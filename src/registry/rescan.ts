@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
-import { announceAlerts, latestInventories, recordInTransaction, replaceImageFindings } from '../center/index.js';
+import { announceAlerts, latestInventories, recordInTransaction, refreshSecureScore, replaceImageFindings, saveRecommendations } from '../center/index.js';
 import type { Clock } from '../core/index.js';
 import { parseReference } from '../image/index.js';
 import type { JobDefinition, JobQueue } from '../jobs/index.js';
 import { imageId, type Store } from '../store/index.js';
-import { matchInventory } from '../vulndb/index.js';
+import { currentAdvisoryFile, markRematched, matchInventory, rematchScope } from '../vulndb/index.js';
 import { KINDS_WITH_PULL_EVENTS, type RegistryKind } from './connectors/index.js';
+import { registryRecommendation } from './recommendation.js';
 import { newVulnerabilityThreat, type ScanRequest } from './scan.js';
 import { queueScans } from './scan-queue.js';
 
@@ -113,32 +114,59 @@ export async function queueDailyRescans(context: { store: Store; jobs: JobQueue;
   return queueScans(context, images.map(({ registry, repository, digest }): ScanRequest => ({ registry, repository, digest, reason: 'rescan', day })));
 }
 
+/** What a re-match did: how many stored inventories it re-matched, and why those. */
+export interface RematchOutcome {
+  images: number;
+  newAlerts: number;
+  /** The advisory database versions whose change it settled. */
+  versions: string[];
+  /** Every stored inventory was re-matched (`reason` says why), not only those holding a changed package. */
+  full: boolean;
+  reason?: string;
+  changedPackages: number;
+}
+
 /**
- * After the vulnerability database gains or changes advisories: re-match the stored inventory of
- * every scanned image, without pulling anything, and alert on newly found critical/high findings.
+ * After the vulnerability database gains or changes advisories: re-match the stored inventories
+ * holding a package whose advisories changed (every one when the change is not known package by
+ * package), without pulling anything; update their findings, their registries' recommendations and
+ * the secure score, and alert on newly found critical/high findings. `version` names the published
+ * database version whose change to cover; without it, every change not yet re-matched.
+ * Idempotent: a second run finds nothing new to alert on.
  */
-export async function rematchStoredInventories(context: { store: Store; clock: Clock }): Promise<{ images: number; newAlerts: number }> {
+export async function rematchStoredInventories(context: { store: Store; clock: Clock; logger?: { info(fields: object, message: string): void } }, request: { version?: string } = {}): Promise<RematchOutcome> {
   const { store, clock } = context;
-  const inventories = await latestInventories(store.db);
+  // Match against the newest published version, not the one this process last checked.
+  await currentAdvisoryFile(store, 0);
+  const scope = await rematchScope(store, request);
+  if (scope.full) context.logger?.info({ versions: scope.versions, reason: scope.reason }, 're-matching every stored inventory: the database change is not known package by package');
+  const inventories = scope.full || scope.digests?.length ? await latestInventories(store.db, scope.digests) : [];
   let newAlerts = 0;
+  const registries = new Set<string>();
   for (const { digest, inventory } of inventories) {
     const findings = await matchInventory(store, inventory);
     const created = await store.db.transaction().execute(async (tx) => {
       const gained = await replaceImageFindings(tx, digest, findings);
+      const locations = await tx.selectFrom('images').select(['registry', 'repository', 'digest']).where('digest', '=', digest).execute();
+      for (const l of locations) registries.add(l.registry);
       if (!gained.length) return [];
       const at = clock.now();
-      const locations = await tx.selectFrom('images').select(['registry', 'repository', 'digest']).where('digest', '=', digest).execute();
       const result = await recordInTransaction(tx, locations.map((image) => newVulnerabilityThreat(image, gained, at, 'new-advisories')), at);
       return result.created;
     });
     await announceAlerts(store, created);
     newAlerts += created.length;
   }
-  return { images: inventories.length, newAlerts };
+  const at = clock.now();
+  for (const registry of registries) await saveRecommendations(store.db, `registry:${registry}`, [await registryRecommendation(store.db, registry)], at);
+  if (inventories.length) await refreshSecureScore(store.db, at);
+  await markRematched(store, scope.versions, at.getTime());
+  context.logger?.info({ versions: scope.versions, images: inventories.length, changedPackages: scope.changedPackages, newAlerts }, 'stored inventories re-matched');
+  return { images: inventories.length, newAlerts, versions: scope.versions, full: scope.full, ...(scope.reason ? { reason: scope.reason } : {}), changedPackages: scope.changedPackages };
 }
 
 /** `schedule` sets any criterion; the rest keep DEFAULT_RESCAN_SCHEDULE. */
-export function rescanJobs(context: { store: Store; clock: Clock; jobs: () => JobQueue | undefined; schedule?: Partial<RescanSchedule> }, cron: string | undefined = '0 3 * * *'): JobDefinition<object>[] {
+export function rescanJobs(context: { store: Store; clock: Clock; jobs: () => JobQueue | undefined; schedule?: Partial<RescanSchedule>; logger?: { info(fields: object, message: string): void } }, cron: string | undefined = '0 3 * * *'): JobDefinition<object>[] {
   const schedule = context.schedule ?? {};
   return [
     {
@@ -154,7 +182,8 @@ export function rescanJobs(context: { store: Store; clock: Clock; jobs: () => Jo
       queue: REMATCH_QUEUE,
       policy: 'short',
       retryLimit: 3,
-      handler: () => rematchStoredInventories(context),
+      // One job per published database version (singleton key `rematch:VERSION`); a job without one settles every pending change.
+      handler: (data: { version?: string }) => rematchStoredInventories(context, typeof data?.version === 'string' ? { version: data.version } : {}),
     },
   ];
 }

@@ -18,10 +18,16 @@ export function jobDefinitions(context: Omit<ServerContext, 'jobs'>, jobs: () =>
     scheduled(pollJob({ ...context, jobs }), config.pollSchedule),
     // ECR pull logins last 12 hours: renewed from the registry's AWS keys before they expire.
     ecrLoginJob({ ...context, secretKey: config.secretKey }),
-    // New or changed advisories re-match every stored inventory, without pulling images.
     ...postureJobs({ ...context, jobs, clusters: config.clusters, policies: () => loadPolicyConfig(config.policyFile) }).map((d) => scheduled(d, config.postureSchedule)),
-    ...vulndbJobs({ ...context, onChanged: async () => void (await jobs()?.send(REMATCH_QUEUE, {}, { singletonKey: 'rematch' })) }).map((d) => scheduled(d, config.dbUpdateSchedule)),
+    // New or changed advisories re-match the stored inventories holding a changed package, without
+    // pulling images: one job per published database version.
+    ...vulndbJobs({ ...context, onChanged: async ({ versions }) => void (await sendRematchJobs(jobs(), versions)) }).map((d) => scheduled(d, config.dbUpdateSchedule)),
   ];
+}
+
+/** One re-match job per advisory database version: sent twice, it is queued once. */
+export async function sendRematchJobs(jobs: JobQueue | undefined, versions: readonly string[]): Promise<void> {
+  for (const version of versions) await jobs?.send(REMATCH_QUEUE, { version }, { singletonKey: `rematch:${version}` });
 }
 
 /** The configured schedule replaces a job's default; `off` leaves it runnable on demand only. */

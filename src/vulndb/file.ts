@@ -347,6 +347,28 @@ export class AdvisoryFile {
     return list;
   }
 
+  /**
+   * Entry `i` of the sorted key table, for walking two versions side by side (diff.ts): its key
+   * bytes (`ecosystem \0 key`) and the raw JSON bytes of the records it lists, in posting order,
+   * read only when asked. Records are not parsed; blocks are inflated through the same small cache as lookups.
+   */
+  keyEntry(i: number): { key: Buffer; records: () => Buffer[] } {
+    const at = this.keyTable[i * 4]!;
+    const key = this.keyStrings.subarray(at, at + this.keyTable[i * 4 + 1]!);
+    const records = (): Buffer[] => {
+      const first = this.keyTable[i * 4 + 2]!;
+      const count = this.keyTable[i * 4 + 3]!;
+      const out: Buffer[] = [];
+      for (let p = first; p < first + count; p++) {
+        const n = this.postings[p]!;
+        const start = this.recordTable[n * 3 + 1]!;
+        out.push(this.block(this.recordTable[n * 3]!).subarray(start, start + this.recordTable[n * 3 + 2]!));
+      }
+      return out;
+    };
+    return { key, records };
+  }
+
   /** A lookup for the matcher: compiled candidates per key, and this file's result memo. */
   readonly lookup: AdvisoryLookup = withCandidates((ecosystem, key) => this.find(ecosystem, key), this.memo);
 

@@ -56,6 +56,8 @@ export interface ImportReport {
   files: number;
   /** Runs that were still marked running (a crash or kill) and are superseded by this one. */
   resumedRuns: string[];
+  /** The advisory database version published at the end (absent with `publish: false`). */
+  version?: string;
 }
 
 interface SourceText {
@@ -201,6 +203,10 @@ export async function importOsv(store: Pick<Store, 'db'> & Partial<Pick<Store, '
       .where('id', '=', runId).execute().catch(() => {});
     throw error;
   }
-  if (options.publish !== false) await publishAdvisoryFile(store, { clock });
+  if (options.publish !== false) {
+    const published = await publishAdvisoryFile(store, { clock });
+    report.version = published.version;
+    published.close();
+  }
   return report;
 }

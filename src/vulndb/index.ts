@@ -47,6 +47,8 @@ export {
 } from './update.js';
 export { vulndbJobs, runScheduledUpdate, UPDATE_QUEUE, DEFAULT_UPDATE_CRON, type AdvisoryChange, type VulnDbJobContext, type UpdateJobResult } from './jobs.js';
 export { AdvisoryFile, AdvisoryFileBuilder } from './file.js';
+export { diffAdvisoryFiles, type ChangedPackage } from './diff.js';
+export { indexStoredInventories, inventoryKeys, markRematched, pendingChanges, rematchScope, type RematchScope } from './rematch-scope.js';
 export { currentAdvisoryFile, openDataDirAdvisoryFile, fileStatus, palisadeCacheDir } from './publish.js';
 export { dbStatus, packagesForAdvisories, type DbStatus, type EcosystemStatus } from './store.js';
 

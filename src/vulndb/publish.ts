@@ -17,6 +17,8 @@ import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../core/index.js';
 import type { Database, Store } from '../store/index.js';
 import { AdvisoryFile, AdvisoryFileBuilder, type AdvisoryFileHeader, type AdvisoryFileStatus, type FileRecord } from './file.js';
+import { diffAdvisoryFiles } from './diff.js';
+import { recordPublishedChange, type PublishedChange } from './rematch-scope.js';
 import { dbStatus, loadKysely, readGeneration, type DbStatus } from './store.js';
 
 const ADVISORY_FILE_NAME = 'advisories.pvdb';
@@ -153,14 +155,20 @@ async function buildAdvisoryFile(store: Pick<Store, 'db'>, file: string, clock: 
  * current version. Called by `importOsv` and `updateFromOsvDev` when they finish.
  */
 export async function publishAdvisoryFile(store: StoreLike, options: { clock?: Clock } = {}): Promise<AdvisoryFile> {
+  const clock = options.clock ?? systemClock;
   const staging = path.join(store.kind === 'pglite' && store.where ? store.where : path.join(palisadeCacheDir(), 'advisories'), `.building-${process.pid}-${Date.now()}.pvdb`);
-  const header = await buildAdvisoryFile(store, staging, options.clock);
+  // The version being replaced, opened before the new one takes its place (beside an embedded database they share a name).
+  const previous = await previousVersionFile(store);
+  const header = await buildAdvisoryFile(store, staging, clock);
   const { version } = header;
   try {
-    await storeBlob(store.db, header, staging);
+    const change = changeSince(previous, staging, version);
+    await storeBlob(store.db, header, staging, change, clock.now().getTime());
   } catch (error) {
     await rm(staging, { force: true });
     throw error;
+  } finally {
+    if (previous.file && previous.file !== openFiles.get(store.db)?.file) previous.file.close();
   }
   const target = localPath(store, version);
   await mkdir(path.dirname(target), { recursive: true });
@@ -170,7 +178,42 @@ export async function publishAdvisoryFile(store: StoreLike, options: { clock?: C
   return AdvisoryFile.open(target);
 }
 
-async function storeBlob(db: Kysely<Database>, header: AdvisoryFileHeader, bytesPath: string): Promise<void> {
+interface PreviousVersion {
+  version?: string;
+  file?: AdvisoryFile;
+  /** Why there is no file to compare with. */
+  why?: string;
+}
+
+/** The currently published version and its file, when this process can open it (local copy, else fetched from the store). */
+async function previousVersionFile(store: StoreLike): Promise<PreviousVersion> {
+  const version = await publishedVersion(store.db);
+  if (!version) return { why: 'no advisory database version was published before (first import or update)' };
+  const open = openFiles.get(store.db)?.file;
+  if (open?.version === version) return { version, file: open };
+  const local = localPath(store, version);
+  try {
+    let file = tryOpen(local, version);
+    if (!file && (await downloadAdvisoryFile(store.db, version, local))) file = tryOpen(local, version);
+    return file ? { version, file } : { version, why: `the previous advisory database version ${version} is gone` };
+  } catch (error) {
+    return { version, why: `the previous advisory database version ${version} cannot be read: ${(error as Error).message}` };
+  }
+}
+
+/** What the new file changed against the previous version, package by package, or `full` when there is nothing to compare with. */
+function changeSince(previous: PreviousVersion, staging: string, version: string): PublishedChange {
+  const base = { version, ...(previous.version ? { previous: previous.version } : {}) };
+  if (!previous.file) return { ...base, full: true, reason: previous.why ?? 'no previous version', packages: [] };
+  const next = AdvisoryFile.open(staging);
+  try {
+    return { ...base, full: false, packages: diffAdvisoryFiles(previous.file, next) };
+  } finally {
+    next.close();
+  }
+}
+
+async function storeBlob(db: Kysely<Database>, header: AdvisoryFileHeader, bytesPath: string, change: PublishedChange, at: number): Promise<void> {
   const { sql } = await loadKysely();
   const { version, generation, builtAt } = header;
   const handle = await open(bytesPath, 'r');
@@ -188,6 +231,14 @@ async function storeBlob(db: Kysely<Database>, header: AdvisoryFileHeader, bytes
           await handle.read(data, 0, length, seq * CHUNK_BYTES);
           await trx.insertInto('vuln_db_file_chunks').values({ version, seq, data }).execute();
         }
+      }
+      // What re-matching must cover: nothing when the same content is published again; everything
+      // when another process published a version after the one this change was computed against.
+      if (previous?.value !== version) {
+        const raced = change.previous !== previous?.value;
+        await recordPublishedChange(trx, raced
+          ? { version, ...(previous?.value ? { previous: previous.value } : {}), full: true, reason: `version ${previous?.value ?? '(none)'} was published while this one was built`, packages: [] }
+          : change, at);
       }
       await sql`insert into palisade_meta (key, value) values (${POINTER_KEY}, ${version})
         on conflict (key) do update set value = excluded.value`.execute(trx);

@@ -8,7 +8,7 @@ import { createTestStoreIfAvailable, STORE_BACKENDS, type TestStore } from '../.
 import { ManualClock, sequentialIds, type InstalledPackage } from '../core/index.js';
 import { type Store } from '../store/index.js';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
-import { AdvisoryIndex, dbStatus, importOsv, matchInventory, matchPackages, packagesForAdvisories, updateFromOsvDev, validateOsvRecord, vulndbJobs, type AdvisoryChange } from './index.js';
+import { AdvisoryIndex, currentAdvisoryFile, dbStatus, importOsv, matchInventory, matchPackages, markRematched, packagesForAdvisories, updateFromOsvDev, validateOsvRecord, vulndbJobs, type AdvisoryChange } from './index.js';
 import { dpkgInventory, osvRecords, readImageFile } from './testing/fixtures.js';
 import { zipToBuffer, zipToFile } from './testing/zip.js';
 
@@ -212,10 +212,16 @@ describe.each(STORE_BACKENDS)('vulndb store on %s', (backend) => {
       const changes: AdvisoryChange[] = [];
       archive = await zipToBuffer([['GHSA-u3.json', JSON.stringify(npmRecord('GHSA-u3', 'job-pkg', '1.0.0'))]]);
       const localFetch: typeof fetch = (input, init) => fetch(String(input).replace('https://osv-vuln-data.storage.googleapis.com', base), init);
-      const [job] = vulndbJobs({ store, ecosystems: ['npm'], fetch: localFetch, onChanged: async (c) => void changes.push(c) });
+      // As the re-match job does: the versions it is told about are settled, so they are not reported again.
+      const [job] = vulndbJobs({ store, ecosystems: ['npm'], fetch: localFetch, onChanged: async (c) => {
+        changes.push(c);
+        await markRematched(store, c.versions, Date.now());
+      } });
       expect(job!.queue).toBe('vulndb-update');
       expect(await job!.handler({}, { id: 'j1', retryCount: 0 })).toEqual({ added: 1, changed: 0, failed: [] });
-      expect(changes).toEqual([{ added: ['GHSA-u3'], changed: [], packages: [{ ecosystem: 'npm', name: 'job-pkg' }] }]);
+      expect(changes).toEqual([{ added: ['GHSA-u3'], changed: [], packages: [{ ecosystem: 'npm', name: 'job-pkg' }], versions: expect.any(Array) }]);
+      // This update's version last, after the versions earlier imports in this suite published and nothing re-matched.
+      expect(changes[0]!.versions.at(-1)).toBe((await currentAdvisoryFile(store, 0)).version);
       await job!.handler({}, { id: 'j2', retryCount: 0 });
       expect(changes).toHaveLength(1);
     });

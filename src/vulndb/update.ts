@@ -54,6 +54,8 @@ export interface UpdateReport {
   added: string[];
   changed: string[];
   warnings: ImportWarning[];
+  /** The advisory database version published at the end: its change (rematch-scope.ts) is what re-matching covers. */
+  version?: string;
 }
 
 export function osvArchiveUrl(ecosystem: string, baseUrl = OSV_BASE_URL): string {
@@ -116,7 +118,9 @@ export async function updateFromOsvDev(
       await recordEcosystemUpdate(store.db, ecosystem, (options.clock ?? systemClock).now().getTime(), url);
     }
     // One new advisory database file for the whole update (also when nothing changed: its status did).
-    await publishAdvisoryFile(store, options.clock ? { clock: options.clock } : {});
+    const published = await publishAdvisoryFile(store, options.clock ? { clock: options.clock } : {});
+    result.version = published.version;
+    published.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../../../core/index.js';
 import { REMATCH_QUEUE } from '../../../registry/index.js';
 import { recordAction } from '../../../store/index.js';
-import { dbStatus, importOsv } from '../../../vulndb/index.js';
+import { dbStatus, importOsv, pendingChanges } from '../../../vulndb/index.js';
 import { actorOf } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
 
@@ -99,10 +99,9 @@ export async function vulnDbRoutes(app: FastifyInstance, { context, maxImportByt
           hint: 'send an OSV JSON file (one record or an array) or a zip archive of them, such as osv.dev all.zip',
         });
       }
-      if (report.added.length || report.changed.length) {
-        // As after a scheduled update: stored inventories are re-matched, without pulling images.
-        await context.jobs?.send(REMATCH_QUEUE, {}, { singletonKey: 'rematch' });
-      }
+      // As after a scheduled update: the stored inventories holding a changed package are re-matched,
+      // without pulling images, one job per published database version still to re-match.
+      for (const version of await pendingChanges(store)) await context.jobs?.send(REMATCH_QUEUE, { version }, { singletonKey: `rematch:${version}` });
       await recordAction(store.db, {
         actor: actorOf(request),
         action: 'vulndb.import',
