@@ -30,30 +30,27 @@ export function withoutNul(text: string): string {
 }
 
 /**
- * Stores a batch of events and returns the ones that were new: a batch the apiserver re-sends
- * (after a timeout, a restart) must not be detected on twice. The batch travels as one jsonb
- * array parameter that PostgreSQL unpacks itself: one statement, one parameter, instead of
- * thousands of bound values (measured: 4x faster for 400 events).
+ * Stores a batch of events (the caller has left out those stored before: see unseenAuditEvents).
+ * The batch travels as one jsonb array parameter that PostgreSQL unpacks itself: one statement,
+ * one parameter, instead of thousands of bound values (measured: 4x faster for 400 events).
+ * `on conflict do nothing` keeps a batch whose twin committed in the meantime (a resend racing its
+ * original) from failing; nothing is returned, which the caller does not need.
  */
-export async function storeAuditEvents(db: Kysely<Database>, cluster: string, events: AuditEvent[]): Promise<AuditEvent[]> {
-  if (events.length === 0) return [];
+export async function storeAuditEvents(db: Kysely<Database>, cluster: string, events: AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
   // The same (auditID, stage) twice inside one batch is one event.
   const unique = new Map<string, AuditEvent>();
   for (const e of events) unique.set(`${withoutNul(e.auditID)}\u0000${withoutNul(e.stage)}`, e);
-  const fresh = new Set<string>();
   const list = [...unique.values()];
   for (let i = 0; i < list.length; i += CHUNK) {
     const json = JSON.stringify(list.slice(i, i + CHUNK)).replace(/\\u0000/g, '\\ufffd');
-    const inserted = await sql<{ audit_id: string; stage: string }>`
+    await sql`
       insert into audit_events (cluster, audit_id, stage, received_at, verb, resource, namespace, username, event)
       select ${cluster}, e->>'auditID', e->>'stage', (e->>'requestReceivedTimestamp')::timestamptz, e->>'verb',
              e->'objectRef'->>'resource', e->'objectRef'->>'namespace', e->'user'->>'username', e
       from jsonb_array_elements(${json}::jsonb) as e
-      on conflict (cluster, audit_id, stage) do nothing
-      returning audit_id, stage`.execute(db);
-    for (const r of inserted.rows) fresh.add(`${r.audit_id}\u0000${r.stage}`);
+      on conflict (cluster, audit_id, stage) do nothing`.execute(db);
   }
-  return [...unique.entries()].filter(([key]) => fresh.has(key)).map(([, e]) => e);
 }
 
 /** The events of a batch not stored yet (a batch the apiserver re-sends after a timeout has been). */
@@ -63,9 +60,14 @@ export async function unseenAuditEvents(db: Kysely<Database>, cluster: string, e
   if (unique.size === 0) return [];
   const ids = [...new Set(events.map((e) => withoutNul(e.auditID)))];
   const seen = new Set<string>();
-  // One array parameter rather than one bound value per id.
+  // One probe of the primary key per id, whatever the statistics say. Written as a plain
+  // `audit_id = any(...)` filter, a table whose statistics predate its growth (any new install's
+  // first minutes) is read through the (cluster, received_at) index instead: every event of the
+  // cluster per batch (measured: 20 ms at 32,000 stored events, and growing). `offset 0` keeps
+  // the lateral subquery from being flattened into a join the planner may hash.
   const rows = await sql<{ audit_id: string; stage: string }>`
-    select audit_id, stage from audit_events where cluster = ${cluster} and audit_id = any(${ids}::text[])`.execute(db);
+    select i.id as audit_id, e.stage from unnest(${ids}::text[]) as i(id)
+    cross join lateral (select stage from audit_events where cluster = ${cluster} and audit_id = i.id offset 0) as e`.execute(db);
   for (const r of rows.rows) seen.add(`${r.audit_id}\u0000${r.stage}`);
   return [...unique.values()].filter((e) => !seen.has(`${withoutNul(e.auditID)}\u0000${withoutNul(e.stage)}`));
 }
