@@ -1,17 +1,23 @@
-import type { Kysely } from 'kysely';
+import { sql, type Generated, type Kysely, type SqlBool } from 'kysely';
 import { atLeast, randomIds, type Finding, type ImageInventory } from '../core/index.js';
 import type { Database } from '../store/index.js';
+import { assessmentOf, effectiveStatement, hasVexDocuments, isSuppressing, normalizeRepository, statementsAbout, type AttributedStatement, type ImageIdentity, type VexAssessment } from '../vex/index.js';
+
+/** A stored finding: the scanner's finding with the VEX statement that speaks for it, if any (contract of #21). */
+export type StoredFinding = Finding & { vex?: VexAssessment };
 
 const findingKey = (f: { vulnerability: string; purl: string }) => `${f.vulnerability}\u0000${f.purl}`;
 
 /**
- * Replaces an image's findings with a scan's (or a re-match's) in the caller's transaction, and
- * returns the critical and high findings the image did not have before: those raise alerts.
+ * Replaces an image's findings with a scan's (or a re-match's) in the caller's transaction, each
+ * with the VEX statement that speaks for it, and returns the critical and high findings the image
+ * did not have before that no statement suppresses: those raise alerts.
  */
 export async function replaceImageFindings(db: Kysely<Database>, digest: string, findings: Finding[]): Promise<Finding[]> {
   const previous = new Set((await db.selectFrom('findings').select(['vulnerability', 'purl']).where('digest', '=', digest).execute()).map(findingKey));
   await db.deleteFrom('findings').where('digest', '=', digest).execute();
-  const rows = findings.map((f) => ({
+  const assessed = await withVex(db, digest, findings);
+  const rows = assessed.map((f) => ({
     digest,
     vulnerability: f.id,
     aliases: JSON.stringify(f.aliases),
@@ -30,7 +36,79 @@ export async function replaceImageFindings(db: Kysely<Database>, digest: string,
   for (let i = 0; i < unique.length; i += 500) {
     await db.insertInto('findings').values(unique.slice(i, i + 500)).execute();
   }
-  return findings.filter((f) => atLeast(f.severity, 'high') && !previous.has(findingKey({ vulnerability: f.id, purl: f.package.purl })));
+  // A finding a statement suppresses raises no alert (docs/vex.md).
+  return assessed
+    .filter((f) => !isSuppressing(f.vex?.status) && atLeast(f.severity, 'high') && !previous.has(findingKey({ vulnerability: f.id, purl: f.package.purl })))
+    .map(withoutVex);
+}
+
+const withoutVex = (finding: StoredFinding): Finding => {
+  const { vex: _vex, ...plain } = finding;
+  return plain;
+};
+
+/** What each digest is known by in the registries that hold it: the identities a VEX product may name. */
+async function imageIdentities(db: Kysely<Database>, digests: readonly string[]): Promise<Map<string, ImageIdentity>> {
+  const identities = new Map<string, ImageIdentity>(digests.map((d) => [d, { digests: [d], repositories: [], tags: [] }]));
+  for (let i = 0; i < digests.length; i += 500) {
+    const rows = await db.selectFrom('images').leftJoin('registries', 'registries.name', 'images.registry')
+      .select(['images.digest', 'images.repository', 'images.tags', 'registries.url'])
+      .where('images.digest', 'in', digests.slice(i, i + 500)).where('images.deleted', '=', false).execute();
+    for (const row of rows) {
+      const identity = identities.get(row.digest)!;
+      identity.repositories.push(normalizeRepository(row.url && URL.canParse(row.url) ? `${new URL(row.url).host}/${row.repository}` : row.repository));
+      identity.tags.push(...(row.tags ?? []));
+    }
+  }
+  return identities;
+}
+
+const namesOf = (findings: ReadonlyArray<Pick<Finding, 'id' | 'aliases'>>) => [...new Set(findings.flatMap((f) => [f.id, ...f.aliases]))];
+
+/** The finding with the latest statement that speaks for it, or with none. */
+function assess(finding: StoredFinding, statements: readonly AttributedStatement[], image: ImageIdentity): StoredFinding {
+  const plain = withoutVex(finding);
+  const statement = statements.length ? effectiveStatement(statements, plain, image) : undefined;
+  return statement ? { ...plain, vex: assessmentOf(statement) } : plain;
+}
+
+async function withVex(db: Kysely<Database>, digest: string, findings: Finding[]): Promise<StoredFinding[]> {
+  if (!findings.length || !(await hasVexDocuments(db))) return findings;
+  const statements = await statementsAbout(db, namesOf(findings));
+  if (!statements.length) return findings;
+  const image = (await imageIdentities(db, [digest])).get(digest)!;
+  return findings.map((f) => assess(f, statements, image));
+}
+
+/**
+ * Re-applies the stored statements to every stored finding of these vulnerabilities (by id or
+ * alias), after a VEX document is added or removed, in the caller's transaction. Only findings
+ * whose statement changed are written; the per-image counts follow through the database's
+ * triggers (migrations 0701, 0740). Images are read 50 at a time, so memory stays bounded.
+ */
+export async function reapplyVex(db: Kysely<Database>, vulnerabilities: readonly string[]): Promise<{ images: number; changed: number }> {
+  const names = [...new Set(vulnerabilities)];
+  const result = { images: 0, changed: 0 };
+  if (!names.length) return result;
+  const named = sql.join(names.map((n) => sql`${n}`));
+  const carries = sql<SqlBool>`(findings.vulnerability in (${named}) or findings.aliases ?| array[${named}]::text[])`;
+  const digests = (await db.selectFrom('findings').select('digest').distinct().where(carries).orderBy('digest').execute()).map((r) => r.digest);
+  for (let i = 0; i < digests.length; i += 50) {
+    const batch = digests.slice(i, i + 50);
+    const identities = await imageIdentities(db, batch);
+    const rows = await db.selectFrom('findings').select(['id', 'digest', 'detail']).where('digest', 'in', batch).where(carries).execute();
+    // Every name of these findings: a statement may name the vulnerability by another alias.
+    const statements = await statementsAbout(db, namesOf(rows.map((r) => r.detail as unknown as Finding)));
+    for (const row of rows) {
+      const before = row.detail as unknown as StoredFinding;
+      const after = assess(before, statements, identities.get(row.digest)!);
+      if (JSON.stringify(before.vex ?? null) === JSON.stringify(after.vex ?? null)) continue;
+      await db.updateTable('findings').set({ detail: JSON.stringify(after) }).where('id', '=', row.id).execute();
+      result.changed++;
+    }
+    result.images += batch.length;
+  }
+  return result;
 }
 
 /** Records a scan with its inventory, so a database update can re-match without pulling the image. */
@@ -81,5 +159,9 @@ export interface ImageFindingCountsTable {
 declare module '../store/schema.js' {
   interface Database {
     image_finding_counts: ImageFindingCountsTable;
+  }
+  interface FindingTable {
+    /** Derived by the database from `detail.vex` (migration 0740): a VEX not_affected or fixed statement. */
+    suppressed: Generated<boolean>;
   }
 }

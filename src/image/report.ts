@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { FINDING_SEVERITIES, isFindingSeverity, PalisadeError, type Finding, type FindingSeverity, type InstalledPackage, type OperatingSystem } from '../core/index.js';
+import { effectiveStatement, isSuppressing, normalizeRepository, parseVexText, type AttributedStatement, type ImageIdentity, type VexStatement } from '../vex/index.js';
 import type { ImageDescription } from './scan.js';
 
 /**
@@ -45,43 +46,39 @@ export function parseSeverityList(value: string): FindingSeverity[] {
   return list as FindingSeverity[];
 }
 
-/** One OpenVEX statement, reduced to what suppression needs. */
-export interface VexStatement {
-  vulnerability: string[];
-  products: string[];
-  status: string;
-  justification?: string;
-}
+export type { VexStatement } from '../vex/index.js';
 
-/** Reads an OpenVEX document (v0.0.1 and v0.2.0 shapes). */
+/**
+ * Reads an OpenVEX document (v0.0.1 and v0.2.0 shapes) for `scan --vex`, with the parser the
+ * center uses for uploads (src/vex) in its lenient mode: a hand-written document needs only its
+ * statements.
+ */
 export async function readVex(file: string): Promise<VexStatement[]> {
-  let doc: { statements?: unknown };
+  let text: string;
   try {
-    doc = JSON.parse(await readFile(file, 'utf8')) as typeof doc;
+    text = await readFile(file, 'utf8');
   } catch (error) {
     throw new PalisadeError('scan.vex.invalid', `cannot read VEX document ${file}: ${(error as Error).message}`, { field: 'vex', hint: 'give an OpenVEX JSON document (https://openvex.dev)' });
   }
-  if (!Array.isArray(doc.statements)) throw new PalisadeError('scan.vex.invalid', `${file} has no "statements" list`, { field: 'vex', hint: 'give an OpenVEX JSON document (https://openvex.dev)' });
-  return (doc.statements as Array<Record<string, unknown>>).map((s) => {
-    const v = s.vulnerability as string | { name?: string; '@id'?: string; aliases?: string[] } | undefined;
-    const vulnerability = typeof v === 'string' ? [v] : [v?.name, v?.['@id'], ...(v?.aliases ?? [])].filter((x): x is string => typeof x === 'string');
-    const products = ((s.products as Array<string | { '@id'?: string; subcomponents?: Array<{ '@id'?: string }> }> | undefined) ?? []).flatMap((p) =>
-      typeof p === 'string' ? [p] : [p['@id'], ...(p.subcomponents ?? []).map((c) => c['@id'])].filter((x): x is string => typeof x === 'string'),
-    );
-    return { vulnerability, products, status: String(s.status ?? ''), ...(typeof s.justification === 'string' ? { justification: s.justification } : {}) };
-  });
+  return parseVexText(text, { strict: false, source: file }).statements;
 }
 
-const purlBase = (purl: string) => purl.split('?')[0]!.split('#')[0]!;
+/** Transports whose image has no registry repository a VEX product could name. */
+const LOCAL_TRANSPORTS = /^(oci|oci-archive|docker-archive|dir|containers-storage|tarball|docker-daemon):/;
 
-function vexMatch(finding: Finding, statements: readonly VexStatement[], image: ImageDescription): VexStatement | undefined {
-  const ids = new Set([finding.id, ...finding.aliases]);
-  return statements.find((s) => {
-    if (s.status !== 'not_affected' && s.status !== 'fixed') return false;
-    if (!s.vulnerability.some((v) => ids.has(v))) return false;
-    if (s.products.length === 0) return true;
-    return s.products.some((p) => purlBase(p) === purlBase(finding.package.purl) || (image.digest !== undefined && p.includes(image.digest)) || p.includes(image.id));
-  });
+/** What the scanned image is known by: its digests, and its repository and tag when it came from a registry. */
+function identityOf(image: ImageDescription): ImageIdentity {
+  const identity: ImageIdentity = { digests: [image.digest, image.id].filter((d): d is string => !!d), repositories: [], tags: [], ...(image.platform ? { platform: image.platform } : {}) };
+  const name = image.name.replace(/^docker:\/\//, '');
+  if (LOCAL_TRANSPORTS.test(name)) return identity;
+  let path = name.split('@')[0]!;
+  const colon = path.lastIndexOf(':');
+  if (colon > path.lastIndexOf('/')) {
+    identity.tags.push(path.slice(colon + 1));
+    path = path.slice(0, colon);
+  }
+  if (path) identity.repositories.push(normalizeRepository(path));
+  return identity;
 }
 
 export interface ReportFilters {
@@ -93,9 +90,13 @@ export interface ReportFilters {
 export function applyFilters(report: ScanReport, filters: ReportFilters): ScanReport {
   const kept: Finding[] = [];
   const suppressed: SuppressedFinding[] = [...report.suppressed];
+  const image = identityOf(report.image);
+  const statements: AttributedStatement[] = (filters.vex ?? []).map((statement, order) => ({ statement, documentId: '', author: '', order }));
   for (const f of report.vulnerabilities) {
     const pkg = { name: f.package.name, version: f.installedVersion, ecosystem: f.package.ecosystem, purl: f.package.purl };
-    const statement = filters.vex ? vexMatch(f, filters.vex, report.image) : undefined;
+    // The latest statement that speaks for the finding decides (a later `affected` re-enables it).
+    const latest = statements.length ? effectiveStatement(statements, f, image)?.statement : undefined;
+    const statement = latest && isSuppressing(latest.status) ? latest : undefined;
     if (statement) {
       suppressed.push({ id: f.id, package: pkg, reason: `vex:${statement.status}`, ...(statement.justification ? { justification: statement.justification } : {}) });
     } else if (filters.severities && !filters.severities.includes(f.severity)) {
