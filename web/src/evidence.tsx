@@ -46,7 +46,7 @@ const leaf = (path: string): string => path.split('.').pop()!.replace(/\[\d+\]$/
 function linkFor(path: string, value: string, event: Record<string, unknown>): string | undefined {
   const name = leaf(path);
   if (name === 'namespace') return `/alerts${query({ namespace: value })}`;
-  if (name === 'node' || name === 'nodeName') return '/inventory';
+  if (name === 'node' || name === 'nodeName') return `/inventory${query({ node: value })}`;
   if (path === 'pod.name') {
     // A node agent's evidence: { node, container, pod: { name, namespace }, process, processTree, event }.
     const pod = event.pod as { namespace?: string } | undefined;
@@ -65,6 +65,62 @@ const HEADLINE = [
   'requestReceivedTimestamp', 'node', 'pod.name', 'pod.namespace', 'container.name', 'container.image', 'process.exe', 'process.cmdline', 'process.uid',
 ];
 
+interface HostProcess { pid?: number; name?: string; exe?: string; argv?: string[]; uid?: number }
+interface HostEvidence {
+  node: string;
+  container?: { id: string; name?: string; image?: string; runtime?: string; pod?: string; namespace?: string };
+  pod?: { name: string; namespace?: string; uid?: string };
+  process?: HostProcess;
+  processTree: HostProcess[];
+  event?: { kind?: string; at?: string };
+}
+
+/** A node agent's evidence: the node, the process with its ancestors, and the container and pod it ran in. */
+function isHostEvidence(value: unknown): value is HostEvidence {
+  const v = value as Partial<HostEvidence> | null;
+  return Boolean(v && typeof v === 'object' && typeof v.node === 'string' && Array.isArray(v.processTree));
+}
+
+const commandLine = (p: HostProcess): string => (p.argv?.length ? p.argv.join(' ') : p.exe ?? p.name ?? '');
+const processLabel = (p: HostProcess): string => `${p.name ?? p.exe ?? 'process'}${p.pid !== undefined ? ` (pid ${p.pid})` : ''}`;
+
+/**
+ * What a person asks first about a process alert, answered in words before the field table: which
+ * process (command line, user, its parents), in which container, pod and node, each linked to
+ * what else concerns it: the container's and the pod's alerts, the node in the inventory.
+ */
+function HostSummary({ evidence, index }: { evidence: HostEvidence; index: number }) {
+  const { node, container, pod, process, processTree } = evidence;
+  const namespace = pod?.namespace ?? container?.namespace;
+  const ancestors = processTree.slice(process ? 1 : 0);
+  return (
+    <table aria-label={`Host evidence ${index + 1}`} className="host-evidence">
+      <tbody>
+        {process ? (
+          <tr><th scope="row">Process</th><td className="wrap"><code>{commandLine(process)}</code><div className="muted">{processLabel(process)}{process.exe && process.exe !== commandLine(process) ? `, executable ${process.exe}` : ''}{process.uid !== undefined ? `, user id ${process.uid}${process.uid === 0 ? ' (root)' : ''}` : ''}</div></td></tr>
+        ) : null}
+        {ancestors.length ? (
+          <tr><th scope="row">Started by</th><td className="wrap">
+            <ol className="ancestors">{ancestors.map((p, i) => <li key={i}>{processLabel(p)}{p.argv?.length ? <>: <code>{commandLine(p)}</code></> : null}</li>)}</ol>
+          </td></tr>
+        ) : null}
+        {container ? (
+          <tr><th scope="row">Container</th><td className="wrap">
+            <Link to={`/alerts${query({ resource: container.id })}`} aria-label={`alerts on container ${container.name ?? container.id.slice(0, 12)}`}>{container.name ?? container.id.slice(0, 12)}</Link>
+            <span className="muted"> id {container.id.slice(0, 12)}{container.runtime ? `, ${container.runtime}` : ''}</span>
+            {container.image ? <div>image {container.image}</div> : null}
+          </td></tr>
+        ) : null}
+        {pod ? (
+          <tr><th scope="row">Pod</th><td><Link to={`/alerts${query({ q: pod.name, namespace })}`} aria-label={`alerts on pod ${pod.name}`}>{pod.name}</Link>{namespace ? <> in namespace <Link to={`/alerts${query({ namespace })}`}>{namespace}</Link></> : null}</td></tr>
+        ) : null}
+        <tr><th scope="row">Node</th><td><Link to={`/inventory${query({ node })}`} aria-label={`node ${node} in the inventory`}>{node}</Link></td></tr>
+        {evidence.event?.kind ? <tr><th scope="row">Event</th><td>{evidence.event.kind}{evidence.event.at ? <> at <time dateTime={evidence.event.at}>{new Date(evidence.event.at).toLocaleString()}</time></> : null}</td></tr> : null}
+      </tbody>
+    </table>
+  );
+}
+
 export function EvidenceTable({ event, index }: { event: unknown; index: number }) {
   const rows: Row[] = [];
   flatten(event, '', rows, 0);
@@ -78,16 +134,23 @@ export function EvidenceTable({ event, index }: { event: unknown; index: number 
     const to = linkFor(path, value, record);
     return to ? <Link to={to}>{value}</Link> : value;
   };
+  const fields = (
+    <table aria-label={`Evidence event ${index + 1}`}>
+      <thead><tr><th scope="col">Field</th><th scope="col">Value</th></tr></thead>
+      <tbody>
+        {rows.map(([path, value]) => (
+          <tr key={path}><th scope="row"><code>{path || '(value)'}</code></th><td className="wrap">{cell(path, value)}</td></tr>
+        ))}
+      </tbody>
+    </table>
+  );
+  // A node agent's record repeats the process and container at several depths: the summary
+  // says what matters, the field table is one click away.
+  const host = isHostEvidence(event);
   return (
     <figure className="evidence">
-      <table aria-label={`Evidence event ${index + 1}`}>
-        <thead><tr><th scope="col">Field</th><th scope="col">Value</th></tr></thead>
-        <tbody>
-          {rows.map(([path, value]) => (
-            <tr key={path}><th scope="row"><code>{path || '(value)'}</code></th><td className="wrap">{cell(path, value)}</td></tr>
-          ))}
-        </tbody>
-      </table>
+      {host ? <HostSummary evidence={event} index={index} /> : null}
+      {host ? <details><summary>Every recorded field ({rows.length})</summary>{fields}</details> : fields}
       {rows.length >= MAX_ROWS ? <figcaption className="muted">First {MAX_ROWS} fields; the raw record below holds all of them.</figcaption> : null}
       <details>
         <summary>Raw record (JSON)</summary>

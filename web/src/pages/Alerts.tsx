@@ -6,7 +6,7 @@ import { useLoad } from '../hooks.js';
 import { useLive, useSession } from '../App.js';
 import { Link, navigate, usePath } from '../router.js';
 
-const FILTERS = ['severity', 'status', 'source', 'cluster', 'namespace', 'tactic', 'since', 'q'] as const;
+const FILTERS = ['severity', 'status', 'source', 'cluster', 'namespace', 'tactic', 'since', 'q', 'resource'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 interface Incident {
@@ -25,6 +25,7 @@ function matches(alert: Alert, f: Filters): boolean {
   if (f.cluster && alert.resource.cluster !== f.cluster) return false;
   if (f.namespace && alert.resource.namespace !== f.namespace) return false;
   if (f.tactic && alert.tactic !== f.tactic) return false;
+  if (f.resource && alert.resource.id !== f.resource) return false;
   if (f.q && !`${alert.title} ${alert.rule} ${alert.resource.id}`.toLowerCase().includes(f.q.toLowerCase())) return false;
   return true;
 }
@@ -94,6 +95,7 @@ export function AlertsPage() {
         <button type="submit">Apply filters</button>
         <button type="button" onClick={() => navigate('/alerts')}>Clear</button>
       </form>
+      {filters.resource ? <p className="note" role="status">Alerts on resource <code>{filters.resource}</code> only (linked from an alert's evidence). Clear shows all.</p> : null}
       <Loadable state={first} what="Alerts" empty={(p) => p.items.length === 0 && liveMatches.length === 0}>
         {(page) => (
           <>

@@ -1,6 +1,7 @@
 import { api, type Page } from '../api.js';
 import { Card, Loadable, When } from '../components.js';
 import { useLoad } from '../hooks.js';
+import { Link, usePath } from '../router.js';
 
 interface Cluster { id: string; name: string; createdAt: string; lastEventAt: string | null }
 interface Node { id: string; cluster: string; name: string; cores: number | null; kernel: string | null; os: string | null; runtime: string | null; agentVersion: string | null; lastHeartbeat: string | null }
@@ -15,6 +16,8 @@ function scanSummary(r: RunningImage): string {
 }
 
 export function InventoryPage() {
+  // `?node=NAME`: the node an alert's evidence links to, shown alone until "all nodes".
+  const node = new URLSearchParams(usePath().split('?')[1] ?? '').get('node');
   const clusters = useLoad(() => api<Page<Cluster>>('/clusters?limit=500'), 'clusters');
   const nodes = useLoad(() => api<Page<Node>>('/nodes?limit=500'), 'nodes');
   const registries = useLoad(() => api<Page<Registry>>('/registries?limit=500'), 'registries');
@@ -33,12 +36,13 @@ export function InventoryPage() {
           )}
         </Loadable>
       </Card>
-      <Card title="Nodes">
+      <Card title={node ? `Node ${node}` : 'Nodes'} id="nodes">
+        {node ? <p><Link to="/inventory">Show all nodes</Link></p> : null}
         <Loadable state={nodes} what="Nodes" empty={(p) => p.items.length === 0}>
           {(p) => (
             <table>
               <thead><tr><th scope="col">Cluster</th><th scope="col">Node</th><th scope="col">Cores</th><th scope="col">OS / kernel</th><th scope="col">Runtime</th><th scope="col">Agent version</th><th scope="col">Last heartbeat</th></tr></thead>
-              <tbody>{p.items.map((n) => <tr key={n.id}><td>{n.cluster}</td><td>{n.name}</td><td>{n.cores ?? '—'}</td><td>{[n.os, n.kernel].filter(Boolean).join(' / ') || '—'}</td><td>{n.runtime ?? '—'}</td><td>{n.agentVersion ?? <span className="muted">no agent</span>}</td><td><When at={n.lastHeartbeat} /></td></tr>)}</tbody>
+              <tbody>{p.items.filter((n) => !node || n.name === node).map((n) => <tr key={n.id}><td>{n.cluster}</td><td>{n.name}</td><td>{n.cores ?? '—'}</td><td>{[n.os, n.kernel].filter(Boolean).join(' / ') || '—'}</td><td>{n.runtime ?? '—'}</td><td>{n.agentVersion ?? <span className="muted">no agent</span>}</td><td><When at={n.lastHeartbeat} /></td></tr>)}</tbody>
             </table>
           )}
         </Loadable>
