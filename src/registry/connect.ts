@@ -1,8 +1,9 @@
 import { stringify } from 'yaml';
 import { PalisadeError, type Clock } from '../core/index.js';
 import { createToken, insertRegistry, recordAction, type RegistryRecord, type Store } from '../store/index.js';
-import { cloudWebhookSnippet, type RegistryKind } from './connectors/index.js';
+import { checkRegistryLogin, cloudWebhookSnippet, newWebhookSecret, registryBaseUrl, storeWebhookSecret, type RegistryKind } from './connectors/index.js';
 import { sealCredentials, type RegistryLogin } from './credentials.js';
+import { storePollRepositories } from './poll.js';
 
 export interface RegistryConnection {
   registry: Omit<RegistryRecord, 'credentials'>;
@@ -16,7 +17,7 @@ export interface RegistryConnection {
 const NAME = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
 
 /** Connects a registry: stores it (credentials sealed), makes its ingest token, and writes its webhook set-up. */
-export async function connectRegistry(store: Store, input: { name: string; url: string; kind: RegistryKind; login?: RegistryLogin; tokenRealms?: string[]; poll?: boolean; secretKey?: string; publicUrl?: string; actor: string; clock: Clock }): Promise<RegistryConnection> {
+export async function connectRegistry(store: Store, input: { name: string; url: string; kind: RegistryKind; login?: RegistryLogin; tokenRealms?: string[]; authority?: string; repositories?: string[]; webhookSecret?: string; poll?: boolean; secretKey?: string; publicUrl?: string; actor: string; clock: Clock }): Promise<RegistryConnection> {
   if (!NAME.test(input.name)) throw new PalisadeError('registry.name', `invalid registry name '${input.name}'`, { field: 'name', hint: 'lowercase letters, digits, . _ - (up to 64)' });
   let url: URL;
   try {
@@ -30,10 +31,18 @@ export async function connectRegistry(store: Store, input: { name: string; url: 
   if (input.tokenRealms?.length && !input.login) {
     throw new PalisadeError('registry.token_realms', 'tokenRealms say where the registry\'s credentials may be sent: give a username and password too', { field: 'tokenRealms' });
   }
-  const login = input.login && input.tokenRealms?.length ? { ...input.login, tokenRealms: input.tokenRealms.map(tokenRealmHost) } : input.login;
+  if (input.authority && !input.login) {
+    throw new PalisadeError('registry.authority', 'an authority is where the registry\'s credentials are exchanged: give a username and password too', { field: 'authority' });
+  }
+  const realms = input.login && input.tokenRealms?.length ? { ...input.login, tokenRealms: input.tokenRealms.map(tokenRealmHost) } : input.login;
+  const login = realms && input.authority ? checkRegistryLogin(input.kind, { ...realms, authority: input.authority }) : realms && checkRegistryLogin(input.kind, realms);
   const credentials = login ? sealCredentials(input.secretKey, login) : null;
+  if (input.webhookSecret !== undefined && input.kind !== 'nexus') throw new PalisadeError('registry.webhook_secret', `a webhook secret is only used by nexus registries, not ${input.kind}`, { field: 'webhookSecret' });
+  const webhookSecret = input.kind === 'nexus' ? (input.webhookSecret ?? newWebhookSecret()) : undefined;
   const { record, token } = await store.db.transaction().execute(async (tx) => {
-    const record = await insertRegistry(tx, { name: input.name, url: url.origin, kind: input.kind, credentials, poll: input.poll ?? false, at });
+    const record = await insertRegistry(tx, { name: input.name, url: registryBaseUrl(input.kind, url), kind: input.kind, credentials, poll: input.poll ?? false, at });
+    if (input.repositories?.length) await storePollRepositories(tx, input.name, input.repositories);
+    if (webhookSecret) await storeWebhookSecret(tx, input.name, webhookSecret, input.secretKey);
     const token = await createToken(tx, `registry:${input.name}`, `${input.name} webhook`, input.clock);
     await recordAction(tx, { actor: input.actor, action: 'registry.add', target: `registry:${input.name}`, details: { url: url.origin, kind: input.kind }, at });
     return { record, token };
@@ -41,7 +50,7 @@ export async function connectRegistry(store: Store, input: { name: string; url: 
   const base = (input.publicUrl ?? 'https://PALISADE_HOST').replace(/\/$/, '');
   const webhookUrl = `${base}/ingest/registry/${input.name}`;
   const { credentials: _sealed, ...registry } = record;
-  return { registry, token: token.secret, webhookUrl, snippet: webhookSnippet(input.kind, webhookUrl, token.secret) };
+  return { registry, token: token.secret, webhookUrl, snippet: webhookSnippet(input.kind, webhookUrl, token.secret, webhookSecret) };
 }
 
 /** A token realm host as the user wrote it (`auth.example.com` or its URL) → its host name; anything else is refused. */
@@ -59,7 +68,7 @@ function tokenRealmHost(entry: string): string {
 }
 
 /** The exact configuration each registry needs to call Palisade. */
-export function webhookSnippet(kind: RegistryKind, webhookUrl: string, token: string): string {
+export function webhookSnippet(kind: RegistryKind, webhookUrl: string, token: string, webhookSecret?: string): string {
   switch (kind) {
     case 'distribution':
     case 'generic':
@@ -80,6 +89,9 @@ export function webhookSnippet(kind: RegistryKind, webhookUrl: string, token: st
         '# Azure Container Registry',
         `az acr webhook create --registry REGISTRY --name palisade --actions push delete quarantine \\`,
         `  --uri ${webhookUrl} --headers "Authorization=Bearer ${token}"`,
+        '# or through Event Grid (the subscription validation handshake is answered automatically)',
+        `az eventgrid event-subscription create --name palisade --source-resource-id REGISTRY_RESOURCE_ID \\`,
+        `  --endpoint '${webhookUrl}?token=${token}' --included-event-types Microsoft.ContainerRegistry.ImagePushed Microsoft.ContainerRegistry.ImageDeleted`,
       ].join('\n');
     case 'dockerhub':
       return [
@@ -87,6 +99,6 @@ export function webhookSnippet(kind: RegistryKind, webhookUrl: string, token: st
         `Webhook URL: ${webhookUrl}?token=${token}`,
       ].join('\n');
     default:
-      return cloudWebhookSnippet(kind, webhookUrl, token);
+      return cloudWebhookSnippet(kind, webhookUrl, token, webhookSecret);
   }
 }

@@ -6,6 +6,12 @@ export interface RegistryLogin {
   password: string;
   /** Token realm hosts besides the registry's own that may receive these credentials (a token service on another host). */
   tokenRealms?: string[];
+  /**
+   * The identity provider the login is exchanged at, as the user configured it: ACR's Azure AD
+   * authority (`https://login.microsoftonline.com/TENANT`, the username and password being a service
+   * principal's client id and secret), or the OAuth token endpoint for a Google service-account key.
+   */
+  authority?: string;
 }
 
 const VERSION = 'v1';

@@ -36,7 +36,7 @@ describe.skipIf(!fixturesAvailable() || !registryAvailable())('polling a registr
   it('finds new digests through the catalog and tags, queues one scan per digest, and nothing on the next poll', async () => {
     const context = { store, jobs, clock, config: { secretKey: 'k'.repeat(40) } };
     const first = await pollRegistry(context, await getRegistry(store.db, 'silent'));
-    expect(first).toEqual({ repositories: 2, tags: 3, newImages: 2, scansQueued: 2, invalidNames: 0 });
+    expect(first).toEqual({ repositories: 2, tags: 3, newImages: 2, scansQueued: 2, invalidNames: 0, source: 'catalog' });
     const images = await store.db.selectFrom('images').select(['repository', 'tags']).orderBy('repository').execute();
     expect(images.map((i) => [i.repository, [...i.tags].sort()])).toEqual([['demo/app', ['1', 'latest']], ['demo/base', ['1']]]);
     const second = await pollRegistry(context, await getRegistry(store.db, 'silent'));

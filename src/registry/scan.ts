@@ -4,7 +4,7 @@ import { analyzeImage, openImage, storeLayerCache } from '../image/index.js';
 import { runOnce, type JobDefinition } from '../jobs/index.js';
 import { getRegistry, markImageScanned, type Store } from '../store/index.js';
 import { matchInventory } from '../vulndb/index.js';
-import { openCredentials } from './credentials.js';
+import { clientOptions, registryAccess } from './connectors/access.js';
 import { registryRecommendation } from './recommendation.js';
 
 export const SCAN_QUEUE = 'registry-scan';
@@ -58,13 +58,9 @@ export async function scanRegistryImage(context: ScanContext, request: ScanReque
 
   const registry = await getRegistry(store.db, request.registry);
   context.logger?.info({ registry: request.registry, repository: request.repository, digest: request.digest, reason: request.reason }, 'scanning image');
-  const url = new URL(registry.url);
-  const credentials = registry.credentials ? openCredentials(context.config.secretKey, registry.credentials) : undefined;
+  const access = await registryAccess(registry, { secretKey: context.config.secretKey, clock });
   const startedAt = clock.now();
-  const source = await openImage({ transport: 'registry', reference: { registry: url.host, repository: request.repository, ...(request.digest ? { digest: request.digest } : { tag: request.tag ?? 'latest' }) } }, {
-    insecure: url.protocol === 'http:',
-    ...(credentials ? { credentials } : {}),
-  });
+  const source = await openImage({ transport: 'registry', reference: { registry: access.host, repository: request.repository, ...(request.digest ? { digest: request.digest } : { tag: request.tag ?? 'latest' }) } }, clientOptions(access));
   let analysis;
   try {
     analysis = await analyzeImage(source, { cache: storeLayerCache(store.db) });

@@ -93,4 +93,26 @@ describe('cloud registry webhooks over loopback HTTP', () => {
     const images = await (await fetch(`${base}/api/v1/images?registry=gar`, { headers: bearer(admin) })).json() as { items: Array<{ repository: string; tags: string[] }> };
     expect(images.items).toEqual([expect.objectContaining({ repository: 'freshly-docker/freshly', tags: ['PIG-267-refactor-email-service'] })]);
   });
+  it('ACR through Event Grid: the validation handshake is answered 200 with its code, then pushes are queued and deletes recorded', async () => {
+    const { token, snippet } = await connect('acr-eg', 'acr', 'https://demo.azurecr.io');
+    expect(snippet).toContain(`--endpoint '${base.replace(/^http:\/\/127\.0\.0\.1:\d+/, 'https://PALISADE_HOST')}/ingest/registry/acr-eg?token=${token}'`);
+    const headers = { 'content-type': 'application/json', 'aeg-event-type': 'SubscriptionValidation' };
+    const validation = await fetch(`${base}/ingest/registry/acr-eg?token=${token}`, { method: 'POST', headers, body: sample('eventgrid-subscription-validation.json') });
+    expect(validation.status).toBe(200);
+    expect(await validation.json()).toEqual({ validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6' });
+    expect(await queued('acr-eg')).toEqual([]);
+    // Without the registry's token the handshake fails: nobody else can subscribe this endpoint.
+    expect((await fetch(`${base}/ingest/registry/acr-eg`, { method: 'POST', headers, body: sample('eventgrid-subscription-validation.json') })).status).toBe(401);
+    const pushed = await fetch(`${base}/ingest/registry/acr-eg?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json', 'aeg-event-type': 'Notification' }, body: sample('acr-eventgrid-image-pushed.json') });
+    expect(pushed.status).toBe(202);
+    expect(await pushed.json()).toMatchObject({ accepted: 1, scansQueued: 1 });
+    expect(await queued('acr-eg')).toEqual([{ repository: 'aci-helloworld', digest: 'sha256:213bbc182920ab41e18edc2001e06abcca6735d87782d9cef68abd83941cf0e5', tag: 'v1' }]);
+    const deleted = await fetch(`${base}/ingest/registry/acr-eg?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sample('acr-eventgrid-image-deleted.json') });
+    expect(deleted.status).toBe(202);
+    const images = await (await fetch(`${base}/api/v1/images?registry=acr-eg`, { headers: bearer(admin) })).json() as { items: unknown[] };
+    expect(images.items).toEqual([]);
+    const bad = await fetch(`${base}/ingest/registry/acr-eg?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ eventType: 'Microsoft.ContainerRegistry.ImagePushed', data: { action: 'push', target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', repository: 'a', digest: 'md5:x' } } }]) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'registry.webhook.invalid_digest', message: expect.stringContaining('[0].data.target.digest') });
+  });
 });

@@ -52,6 +52,30 @@ describe('registry webhook connectors', () => {
     expect(parseRegistryWebhook('acr', sample('acr-chart-push.json'))).toEqual({ events: [], ignored: 1 });
   });
 
+  it('reads ACR Event Grid deliveries (CloudEvents and Event Grid schema) as pushes and deletes', () => {
+    expect(parseRegistryWebhook('acr', sample('acr-eventgrid-image-pushed.json'))).toEqual({ events: [expect.objectContaining({
+      id: '831e1650-001e-001b-66ab-eeb76e069631', action: 'push', repository: 'aci-helloworld', tag: 'v1',
+      digest: 'sha256:213bbc182920ab41e18edc2001e06abcca6735d87782d9cef68abd83941cf0e5', at: new Date('2018-04-25T21:39:47.276Z'),
+    })], ignored: 0 });
+    expect(parseRegistryWebhook('acr', sample('acr-eventgrid-image-deleted.json'))).toEqual({ events: [expect.objectContaining({
+      action: 'delete', repository: 'aci-helloworld', digest: 'sha256:213bbc182920ab41e18edc2001e06abcca6735d87782d9cef68abd83941cf0e5',
+    })], ignored: 0 });
+    const chart = (sample('acr-eventgrid-image-pushed.json') as Array<Record<string, unknown>>).map((e) => ({ ...e, type: 'Microsoft.ContainerRegistry.ChartPushed' }));
+    expect(parseRegistryWebhook('acr', chart)).toEqual({ events: [], ignored: 1 });
+  });
+
+  it("answers Event Grid's subscription validation with its code, recording nothing", () => {
+    expect(parseRegistryWebhook('acr', sample('eventgrid-subscription-validation.json'))).toEqual({ events: [], ignored: 0, answer: { validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6' } });
+    const hostile = sample('eventgrid-subscription-validation.json') as Array<{ data: Record<string, unknown> }>;
+    hostile[0]!.data.validationCode = '<script>alert(1)</script>';
+    expect(() => parseRegistryWebhook('acr', hostile)).toThrow(expect.objectContaining({ field: '[0].data.validationCode' }));
+    expect(() => parseRegistryWebhook('acr', [{ eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', data: {} }])).toThrow(/\[0\]\.data\.validationCode must be a non-empty string/);
+    expect(() => parseRegistryWebhook('acr', [{ data: {} }])).toThrow(/\[0\]\.eventType must be a non-empty string/);
+    const mismatched = (sample('acr-eventgrid-image-pushed.json') as Array<{ data: Record<string, unknown> }>);
+    mismatched[0]!.data.action = 'delete';
+    expect(() => parseRegistryWebhook('acr', mismatched)).toThrow(expect.objectContaining({ field: '[0].data.action' }));
+  });
+
   it('reads a Docker Hub push, which names a tag but no digest', () => {
     const [event] = parseRegistryWebhook('dockerhub', sample('dockerhub-push.json')).events;
     expect(event).toMatchObject({ action: 'push', repository: 'svendowideit/testhook', tag: 'latest' });
@@ -117,7 +141,8 @@ describe('registry webhook connectors', () => {
     ['distribution', { events: [{ action: 'explode', target: {} }] }, /events\[0\]\.action 'explode' is not push/],
     ['harbor', { type: 'PUSH_ARTIFACT', event_data: { repository: { repo_full_name: 'a/b' } } }, /event_data\.resources must be an array/],
     ['harbor', { type: 'NEW_THING' }, /'NEW_THING' is not a Harbor event type/],
-    ['acr', [], /acr webhook: body must be an object/],
+    ['acr', [], /acr webhook: body must be an ACR webhook event or a non-empty Event Grid array/],
+    ['acr', 'x', /acr webhook: body must be an object/],
     ['dockerhub', { push_data: { tag: 'x', pushed_at: 1 } }, /repository must be an object/],
   ] as const)('rejects a malformed %s payload naming the field', (kind, body, message) => {
     expect(() => parseRegistryWebhook(kind, body)).toThrow(message);

@@ -1,5 +1,4 @@
 import { PalisadeError } from '../../core/index.js';
-import type { RegistryEvent } from '../events.js';
 import { parseAcrWebhook } from './acr.js';
 import { parseDistributionEnvelope } from './distribution.js';
 import { parseDockerHubWebhook } from './dockerhub.js';
@@ -8,8 +7,11 @@ import { parseArtifactRegistryPush } from './artifact-registry.js';
 import { parseEcrEvent } from './ecr.js';
 import { parseGhcrWebhook } from './ghcr.js';
 import { parseQuayWebhook } from './quay.js';
+import { parseArtifactoryWebhook } from './artifactory.js';
+import { parseNexusWebhook } from './nexus.js';
+import type { WebhookContext, WebhookResult } from './webhook.js';
 
-export const REGISTRY_KINDS = ['distribution', 'harbor', 'acr', 'dockerhub', 'generic', 'ecr', 'ghcr', 'quay', 'artifact-registry'] as const;
+export const REGISTRY_KINDS = ['distribution', 'harbor', 'acr', 'dockerhub', 'generic', 'ecr', 'ghcr', 'quay', 'artifact-registry', 'artifactory', 'nexus'] as const;
 export type RegistryKind = (typeof REGISTRY_KINDS)[number];
 
 /**
@@ -26,7 +28,7 @@ export function parseRegistryKind(value: string): RegistryKind {
   return value as RegistryKind;
 }
 
-type WebhookParser = (body: unknown) => { events: RegistryEvent[]; ignored: number };
+type WebhookParser = (body: unknown, context: WebhookContext) => WebhookResult;
 
 /** One parser a kind; a Record so adding a kind without its parser fails to compile. */
 const WEBHOOK_PARSERS: Record<RegistryKind, WebhookParser> = {
@@ -37,13 +39,15 @@ const WEBHOOK_PARSERS: Record<RegistryKind, WebhookParser> = {
   dockerhub: parseDockerHubWebhook,
   ecr: parseEcrEvent,
   ghcr: parseGhcrWebhook,
-  quay: parseQuayWebhook,
+  quay: (body, context) => parseQuayWebhook(body, context.receivedAt),
   'artifact-registry': parseArtifactRegistryPush,
+  artifactory: parseArtifactoryWebhook,
+  nexus: parseNexusWebhook,
 };
 
 /** Turns a connector's webhook body into RegistryEvents; a malformed body throws a 400 naming the field. */
-export function parseRegistryWebhook(kind: RegistryKind, body: unknown): { events: RegistryEvent[]; ignored: number } {
-  return WEBHOOK_PARSERS[kind](body);
+export function parseRegistryWebhook(kind: RegistryKind, body: unknown, context: WebhookContext = {}): WebhookResult {
+  return WEBHOOK_PARSERS[kind](body, context);
 }
 
 export { parseDistributionEnvelope, parseDistributionEvent } from './distribution.js';
@@ -54,7 +58,15 @@ export { parseEcrEvent } from './ecr.js';
 export { parseGhcrWebhook } from './ghcr.js';
 export { parseQuayWebhook } from './quay.js';
 export { parseArtifactRegistryPush } from './artifact-registry.js';
+export { parseArtifactoryWebhook } from './artifactory.js';
+export { parseNexusWebhook, verifyNexusSignature } from './nexus.js';
+export type { WebhookContext, WebhookResult } from './webhook.js';
 export { cloudWebhookSnippet } from './snippets.js';
+export { registryAccess, clientOptions, registryBaseUrl, forgetExchangedLogins, type RegistryAccess } from './access.js';
+export { checkRegistryLogin } from './login-check.js';
+export { acrServicePrincipalLogin, acrBearerFetch, ACR_REFRESH_TOKEN_USERNAME } from './acr-login.js';
+export { googleRegistryLogin, parseServiceAccountKey, GOOGLE_TOKEN_ENDPOINT } from './google-login.js';
+export { storeWebhookSecret, webhookSecretOf, newWebhookSecret } from './webhook-secrets.js';
 export { ecrLocation, ecrPullLogin, renewEcrLogins, ecrLoginJob, ECR_LOGIN_QUEUE, ECR_RENEW_BEFORE_MS } from './ecr-login.js';
 export { MAX_WEBHOOK_BYTES, MAX_WEBHOOK_EVENTS, tooManyEvents } from './payload.js';
 export { isRepositoryName, isTag, isManifestDigest, MAX_REPOSITORY_LENGTH } from './names.js';

@@ -1,5 +1,5 @@
 /** What to configure in each cloud registry so its events reach Palisade (printed by `registry add`). */
-export function cloudWebhookSnippet(kind: 'ecr' | 'ghcr' | 'quay' | 'artifact-registry', webhookUrl: string, token: string): string {
+export function cloudWebhookSnippet(kind: 'ecr' | 'ghcr' | 'quay' | 'artifact-registry' | 'artifactory' | 'nexus', webhookUrl: string, token: string, webhookSecret?: string): string {
   switch (kind) {
     case 'ecr':
       return [
@@ -31,6 +31,21 @@ export function cloudWebhookSnippet(kind: 'ecr' | 'ghcr' | 'quay' | 'artifact-re
         '# Artifact Registry / Container Registry: a push subscription on the project\'s "gcr" topic',
         '# (Pub/Sub sends no custom headers: the token travels in the URL; leave push authentication off)',
         `gcloud pubsub subscriptions create palisade --topic=gcr --push-endpoint='${webhookUrl}?token=${token}'`,
+      ].join('\n');
+    case 'artifactory':
+      return [
+        '# JFrog Artifactory: Administration → General → Webhooks → New Webhook',
+        'Event: Docker → Docker tag was pushed, Docker tag was deleted (domain docker: pushed, deleted)',
+        `URL: ${webhookUrl}`,
+        `Custom header: Authorization = Bearer ${token}`,
+      ].join('\n');
+    case 'nexus':
+      return [
+        '# Sonatype Nexus Repository: Administration → System → Capabilities → Create capability → Webhook: Repository',
+        '# (Nexus sends no custom headers: the token travels in the URL; every delivery is signed with the secret key)',
+        'Repository: the Docker repository; Event Types: component',
+        `URL: ${webhookUrl}?token=${token}`,
+        `Secret Key: ${webhookSecret ?? 'SECRET'}`,
       ].join('\n');
   }
 }
