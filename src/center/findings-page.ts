@@ -36,11 +36,8 @@ export interface FindingsPage {
 
 /** 0 for critical … 5 for unknown: ascending order is worst first. */
 const severityOrder = sql<number>`case findings.severity ${sql.join(FINDING_SEVERITIES.map((s, i) => sql`when ${s} then ${sql.lit(i)}`), sql` `)} else ${sql.lit(FINDING_SEVERITIES.length - 1)} end`;
-/**
- * A finding a VEX statement says does not affect the image (or is fixed in it). The statement is
- * kept on the finding's record (`vex`, contract of #21) by the center when statements are applied.
- */
-const suppressedExpr = sql<boolean>`coalesce(findings.detail->'vex'->>'status' in ('not_affected', 'fixed'), false)`;
+/** A VEX not_affected or fixed statement speaks for the finding: the column migration 0740 derives from `detail.vex`. */
+const suppressedExpr = sql<boolean>`findings.suppressed`;
 const suppressedOrder = sql<number>`(case when ${suppressedExpr} then 1 else 0 end)`;
 const unfixableOrder = sql<number>`(case when findings.fixed_version is null then 1 else 0 end)`;
 

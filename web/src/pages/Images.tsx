@@ -11,7 +11,7 @@ interface Image {
 }
 interface Vex {
   status: 'not_affected' | 'affected' | 'fixed' | 'under_investigation';
-  justification?: string; impactStatement?: string; author: string; statedAt: string; documentId: string;
+  justification?: string; impactStatement?: string; actionStatement?: string; author: string; statedAt: string; documentId: string;
 }
 interface Finding {
   id: string; aliases: string[]; title?: string; package: { name: string; version: string; ecosystem: string; purl?: string }; installedVersion: string;
@@ -33,7 +33,8 @@ function VexStatement({ vex }: { vex: Vex }) {
     <div className="vex" aria-label={`VEX statement: ${words(vex.status)}`}>
       <strong>VEX: {words(vex.status)}</strong>{suppresses(vex) ? <span className="muted"> (suppressed)</span> : null}
       {vex.justification ? <div>Justification: {words(vex.justification)}</div> : null}
-      {vex.impactStatement ? <div className="wrap">{vex.impactStatement}</div> : null}
+      {vex.impactStatement ? <div className="wrap">Impact: {vex.impactStatement}</div> : null}
+      {vex.actionStatement ? <div className="wrap">Action: {vex.actionStatement}</div> : null}
       <div className="muted">by {vex.author}, <When at={vex.statedAt} />, document {vex.documentId}</div>
     </div>
   );
