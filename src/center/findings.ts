@@ -86,10 +86,11 @@ async function withVex(db: Kysely<Database>, digest: string, findings: Finding[]
  * whose statement changed are written; the per-image counts follow through the database's
  * triggers (migrations 0701, 0740). Images are read 50 at a time, so memory stays bounded.
  */
-export async function reapplyVex(db: Kysely<Database>, vulnerabilities: readonly string[]): Promise<{ images: number; changed: number }> {
+export async function reapplyVex(db: Kysely<Database>, vulnerabilities: readonly string[]): Promise<{ images: number; changed: number; registries: string[] }> {
   const names = [...new Set(vulnerabilities)];
-  const result = { images: 0, changed: 0 };
+  const result = { images: 0, changed: 0, registries: [] as string[] };
   if (!names.length) return result;
+  const changedDigests = new Set<string>();
   const named = sql.join(names.map((n) => sql`${n}`));
   const carries = sql<SqlBool>`(findings.vulnerability in (${named}) or findings.aliases ?| array[${named}]::text[])`;
   const digests = (await db.selectFrom('findings').select('digest').distinct().where(carries).orderBy('digest').execute()).map((r) => r.digest);
@@ -105,9 +106,18 @@ export async function reapplyVex(db: Kysely<Database>, vulnerabilities: readonly
       if (JSON.stringify(before.vex ?? null) === JSON.stringify(after.vex ?? null)) continue;
       await db.updateTable('findings').set({ detail: JSON.stringify(after) }).where('id', '=', row.id).execute();
       result.changed++;
+      changedDigests.add(row.digest);
     }
     result.images += batch.length;
   }
+  // The registries whose "images should have vulnerability findings resolved" must be re-evaluated.
+  const changed = [...changedDigests];
+  const registries = new Set<string>();
+  for (let i = 0; i < changed.length; i += 500) {
+    const rows = await db.selectFrom('images').select('registry').distinct().where('digest', 'in', changed.slice(i, i + 500)).execute();
+    for (const r of rows) registries.add(r.registry);
+  }
+  result.registries = [...registries].sort();
   return result;
 }
 

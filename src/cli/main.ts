@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   images: () => import('./images.js'),
   findings: () => import('./images.js'),
   agent: () => import('./agent.js'),
+  vex: () => import('./vex.js'),
 };
 
 /** The command named on the command line: the first word that is neither an option nor its value. */

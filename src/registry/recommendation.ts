@@ -26,7 +26,8 @@ function byScanResult(images: readonly ImageState[]): Pick<Recommendation, 'heal
  */
 export async function registryRecommendation(db: Kysely<Database>, registry: string): Promise<Recommendation> {
   const images = await db.selectFrom('images')
-    .leftJoin('findings', (join) => join.onRef('findings.digest', '=', 'images.digest').on('findings.severity', 'in', ['critical', 'high', 'medium']))
+    // Findings a VEX statement suppresses (not_affected, fixed) need no remediation (migration 0740).
+    .leftJoin('findings', (join) => join.onRef('findings.digest', '=', 'images.digest').on('findings.severity', 'in', ['critical', 'high', 'medium']).on('findings.suppressed', '=', false))
     .select(['images.id', 'images.repository', 'images.digest', 'images.last_scanned'])
     .select((eb) => eb.fn.count<number>('findings.id').as('serious'))
     .where('images.registry', '=', registry).where('images.deleted', '=', false)

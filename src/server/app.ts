@@ -24,6 +24,7 @@ import { tokenRoutes } from './routes/api/tokens.js';
 import { imageRoutes } from './routes/api/images.js';
 import { recommendationRoutes } from './routes/api/recommendations.js';
 import { exemptionRoutes } from './routes/api/exemptions.js';
+import { vexRoutes } from './routes/api/vex.js';
 import { registryRoutes } from './routes/api/registries.js';
 import { vulnDbRoutes } from './routes/api/vulndb.js';
 import { healthRoutes } from './routes/health.js';
@@ -100,6 +101,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     await api.register(registryRoutes, { context });
     await api.register(recommendationRoutes, { context });
     await api.register(exemptionRoutes, { context });
+    await api.register(vexRoutes, { context });
     await api.register(sessionRoutes, { context });
     await api.register(userRoutes, { context });
     await api.register(eventRoutes, { context });
