@@ -14,8 +14,12 @@
  * (5) The advisory database file of those records: open it and match both images once (what a
  *     one-shot scan does), against the first match over a fresh in-memory index of the same parsed
  *     records. Target <= 50 ms. `npm run bench -- vulndb match` runs (4) and (5) alone.
+ * (6) Re-matching stored inventories after a database change touching 1% of 10,000 of them,
+ *     against matching all of them from scratch in the same run. Target ratio <= 0.05.
+ *     `npm run bench -- vulndb rematch [INVENTORIES]` runs it alone.
  */
-import { readdir, stat, mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, stat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createReadStream, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +27,7 @@ import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { sql } from 'kysely';
 import { openStore } from '../src/store/index.js';
-import type { ImageInventory, InstalledPackage } from '../src/core/index.js';
+import { ManualClock, type ImageInventory, type InstalledPackage } from '../src/core/index.js';
 import { AdvisoryFile, AdvisoryFileBuilder, AdvisoryIndex, baseEcosystem, importOsv, matchInventory, matchPackages, packageKey, packageQueries, validateOsvRecord, type OsvRecord } from '../src/vulndb/index.js';
 import { zipJsonEntries } from '../src/vulndb/import.js';
 import { dpkgInventory, osvRecords, readImageFile, seededRandom } from '../src/vulndb/testing/fixtures.js';
@@ -232,9 +236,87 @@ async function matchInProcess(emit: (r: BenchResult) => void, inventories: Image
   }));
 }
 
+/**
+ * (6) Re-matching after a database change (issue 21): INVENTORIES stored inventories (default
+ * 10,000: the Debian 12 minbase and app images' dpkg packages, alternately, each with one npm
+ * package `bench-marker-K`, K = i mod 100, so one marker is held by 1% of them). First every
+ * inventory is matched from scratch (the first database version has nothing to compare with: a
+ * full re-match writes every image's findings); then an advisory for one marker is imported and
+ * only the images holding it are re-matched. Target: targeted <= 0.05 x from scratch, same run.
+ * Also reported: the one-time indexing of the stored inventories (done by the first targeted
+ * re-match after an upgrade, then only for new scans).
+ */
+async function rematchAfterChange(emit: (r: BenchResult) => void, inventories: ImageInventory[], count: number): Promise<void> {
+  const { rematchStoredInventories } = await import('../src/registry/index.js');
+  const { indexStoredInventories } = await import('../src/vulndb/index.js');
+  const { recordImagePushes } = await import('../src/store/index.js');
+  const clock = new ManualClock('2026-12-01T00:00:00Z');
+  const work = await mkdtemp(path.join(os.tmpdir(), 'palisade-bench-rematch-'));
+  const store = await openStore({ dataDir: path.join(work, 'data') });
+  try {
+    await importOsv(store, [fixture('osv', 'debian'), fixture('osv', 'npm'), fixture('osv', 'go')], { clock });
+    const bases = inventories.map((inv) => ({ os: inv.os!, packages: inv.packages.filter((p) => p.ecosystem !== 'npm') }));
+    const digestOf = (i: number) => `sha256:${createHash('sha256').update(`bench-image-${i}`).digest('hex')}`;
+    let t = performance.now();
+    for (let start = 0; start < count; start += 500) {
+      const batch = Array.from({ length: Math.min(500, count - start) }, (_, k) => start + k);
+      await recordImagePushes(store.db, batch.map((i) => ({ registry: 'bench', repository: `team${i % 50}/app${i}`, digest: digestOf(i), tag: '1', imported: false, at: clock.now() })));
+      await store.db.insertInto('image_scans').values(batch.map((i) => {
+        const base = bases[i % bases.length]!;
+        const inventory: ImageInventory = { os: base.os, packages: [...base.packages, { name: `bench-marker-${i % 100}`, version: '1.0.0', ecosystem: 'npm', purl: `pkg:npm/bench-marker-${i % 100}@1.0.0` }] };
+        return { id: `scn_bench_${i}`, digest: digestOf(i), status: 'succeeded', started_at: clock.now(), finished_at: clock.now(), error: null, inventory: JSON.stringify(inventory) };
+      })).execute();
+    }
+    const seedSeconds = (performance.now() - t) / 1000;
+
+    // From scratch: the first version's change is full, every inventory is matched and its findings written.
+    t = performance.now();
+    const scratch = await rematchStoredInventories({ store, clock });
+    const scratchMs = performance.now() - t;
+
+    const markerAdvisory = (marker: number, id: string) => JSON.stringify({
+      id, modified: clock.now().toISOString(), aliases: [], summary: `bench advisory for bench-marker-${marker}`,
+      severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }],
+      affected: [{ package: { ecosystem: 'npm', name: `bench-marker-${marker}` }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.0.1' }] }] }],
+    });
+    const importMarker = async (marker: number) => {
+      clock.advance(86_400_000);
+      const file = path.join(work, `marker-${marker}.json`);
+      await writeFile(file, markerAdvisory(marker, `GHSA-bench-mark-${String(marker).padStart(4, '0')}`));
+      return (await importOsv(store, [file], { clock })).version!;
+    };
+
+    // The first targeted re-match after an upgrade indexes every stored inventory once: measured apart.
+    t = performance.now();
+    const indexed = await indexStoredInventories(store.db);
+    const indexMs = performance.now() - t;
+
+    // A change touching 1% of the inventories (bench-marker-7), re-matched as the job does.
+    const version = await importMarker(7);
+    t = performance.now();
+    const targeted = await rematchStoredInventories({ store, clock }, { version });
+    const targetedMs = performance.now() - t;
+
+    const ratio = targetedMs / scratchMs;
+    emit(result({
+      bench: 'vulndb', metric: 'rematch_1pct_change_ms', value: Math.round(targetedMs),
+      baseline: 'rematch_all_from_scratch_ms', baseline_value: Math.round(scratchMs),
+      target: 'ratio <= 0.05', ok: ratio <= 0.05 && targeted.images === count / 100 && targeted.newAlerts === count / 100 && scratch.images === count,
+      ratio,
+      inventories: count, rematched: targeted.images, new_alerts: targeted.newAlerts, changed_packages: targeted.changedPackages,
+      index_inventories_once_ms: Math.round(indexMs), indexed, seed_seconds: Math.round(seedSeconds * 10) / 10,
+      load_average_1m: Math.round(os.loadavg()[0]! * 100) / 100,
+    }));
+  } finally {
+    await store.close().catch(() => {});
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 export default async function (args: string[], emit: (r: BenchResult) => void): Promise<void> {
   if (!fixturesAvailable()) throw new Error('vulndb bench needs the shared fixtures (PALISADE_FIXTURES)');
   if (args[0] === 'match') return matchInProcess(emit, await benchInventories());
+  if (args[0] === 'rematch') return rematchAfterChange(emit, await benchInventories(), rematchCount(args[1]));
   const count = Number(args[0] ?? 200_000);
   if (!Number.isInteger(count) || count <= 0) throw new Error(`RECORDS must be a positive integer, got ${args[0]}`);
   const work = await mkdtemp(path.join(os.tmpdir(), 'palisade-bench-vulndb-'));
@@ -327,7 +409,15 @@ export default async function (args: string[], emit: (r: BenchResult) => void): 
       await store.close().catch(() => {});
     }
     await matchInProcess(emit, inventories);
+    await rematchAfterChange(emit, inventories, rematchCount(undefined));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** INVENTORIES of `vulndb rematch [INVENTORIES]`: a positive multiple of 100 (so 1% is whole), default 10,000. */
+function rematchCount(arg: string | undefined): number {
+  const n = Number(arg ?? 10_000);
+  if (!Number.isInteger(n) || n <= 0 || n % 100) throw new Error(`INVENTORIES must be a positive multiple of 100, got ${arg}`);
+  return n;
 }
