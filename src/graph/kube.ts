@@ -8,7 +8,7 @@ import { emptyDelta, type GraphDelta, type GraphNode } from './schema.js';
 
 export interface KubeObjectLike {
   kind?: string;
-  metadata?: Record<string, unknown>;
+  metadata?: object;
   spec?: unknown;
   status?: unknown;
   subjects?: unknown;

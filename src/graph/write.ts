@@ -218,3 +218,15 @@ export function observeThreats(db: Kysely<Database>, threats: readonly ObservedT
 export function flushGraph(db: Kysely<Database>): Promise<void> {
   return writers.get(db)?.flush() ?? Promise.resolve();
 }
+
+/**
+ * A posture scan's inventory (src/policy/live): its workload list (pods, controllers, services,
+ * service accounts), namespaces, and every list of its snapshot (RBAC, nodes).
+ */
+export async function recordClusterInventory(db: Kysely<Database>, cluster: string, inventory: { workloads: readonly KubeObjectLike[]; namespaces: readonly KubeObjectLike[]; snapshot: object }, at: Date): Promise<void> {
+  const lists = Object.values(inventory.snapshot).flatMap((v) => {
+    const items = (v as { items?: unknown } | null)?.items;
+    return Array.isArray(items) ? (items as KubeObjectLike[]) : [];
+  });
+  await recordClusterGraph(db, cluster, [...inventory.namespaces, ...lists, ...inventory.workloads], at);
+}

@@ -9,6 +9,8 @@ import { installErrorHandling } from './errors.js';
 import { installJsonBodies } from './json-body.js';
 import { createMetrics, instrumentRequests, type Metrics } from './metrics.js';
 import { alertRoutes } from './routes/api/alerts.js';
+import { attackPathRoutes } from './routes/api/attack-paths.js';
+import { incidentRoutes } from './routes/api/incidents.js';
 import { costRoutes } from './routes/api/costs.js';
 import { eventRoutes } from './routes/api/events.js';
 import { notificationRoutes } from './routes/api/notifications.js';
@@ -94,6 +96,8 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   await app.register(async (api) => {
     await api.register(tokenRoutes, { context });
     await api.register(alertRoutes, { context });
+    await api.register(incidentRoutes, { context });
+    await api.register(attackPathRoutes, { context });
     await api.register(planRoutes, { context });
     await api.register(inventoryRoutes, { context });
     await api.register(nodeRoutes, { context });

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../../core/index.js';
+import { observeThreats } from '../../graph/index.js';
 import type { Database, Store } from '../../store/index.js';
 import { DEFAULT_ALERT_WINDOW_MS, dedupeKey, recordThreats, type DetectedThreat } from '../alerts.js';
 import { alertFeed } from '../live.js';
@@ -45,6 +46,7 @@ export async function announceAlerts(store: Store, created: string[]): Promise<v
 export async function recordThreatsAndPublish(store: Store, threats: DetectedThreat[], options: { windowMs?: number; clock?: Clock } = {}): Promise<SubmissionResult> {
   const now = (options.clock ?? systemClock).now();
   const { created, updated } = await store.db.transaction().execute((tx) => recordInTransaction(tx, threats, now, options.windowMs));
+  observeThreats(store.db, threats);
   await announceAlerts(store, created);
   return { created, updated };
 }
@@ -117,6 +119,9 @@ export class ThreatIntake {
       for (const s of group) await s.commit?.(tx);
       return recordInTransaction(tx, group.flatMap((s) => s.threats), this.clock.now(), this.windowMs);
     });
+    // The resource graph learns from what was recorded (pods, containers, RBAC objects in the
+    // evidence): queued here, written in the background in batches, never on this request's path.
+    observeThreats(this.store.db, group.flatMap((s) => s.threats));
     await announceAlerts(this.store, recorded.created);
     return recorded;
   }

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { type Clock, systemClock } from '../../core/index.js';
 import type { Database } from '../../store/index.js';
 import { getAlert } from '../alerts.js';
+import { incidentKeys } from '../incidents.js';
 import { listChannels, openChannel, type Channel } from './channels.js';
 import { sendToChannel } from './send.js';
 
@@ -15,7 +16,8 @@ export function retryDelayMs(attempts: number): number {
   return Math.min(30_000 * 2 ** Math.max(0, attempts - 1), 15 * 60_000);
 }
 
-export interface DispatchResult { sent: number; failed: number; retried: number }
+/** `merged`: deliveries not sent because their alert joined an incident already announced on that channel. */
+export interface DispatchResult { sent: number; failed: number; retried: number; merged: number }
 
 /**
  * Sends due deliveries. Rows are claimed with FOR UPDATE SKIP LOCKED and a claim deadline, so
@@ -26,7 +28,7 @@ export interface DispatchResult { sent: number; failed: number; retried: number 
 export async function dispatchNotifications(db: Kysely<Database>, options: { clock?: Clock; dashboardUrl?: string; secretKey?: string } = {}): Promise<DispatchResult> {
   const clock = options.clock ?? systemClock;
   const now = clock.now();
-  const result: DispatchResult = { sent: 0, failed: 0, retried: 0 };
+  const result: DispatchResult = { sent: 0, failed: 0, retried: 0, merged: 0 };
   const channels = new Map((await listChannels(db)).filter((c) => c.enabled).map((c) => [c.id, c]));
   if (!channels.size) return result;
 
@@ -55,7 +57,9 @@ export async function dispatchNotifications(db: Kysely<Database>, options: { clo
   });
 
   const byChannel = new Map<string, typeof claimed>();
-  for (const row of claimed) byChannel.set(row.channel, [...(byChannel.get(row.channel) ?? []), row]);
+  const announce = await onePerIncident(db, claimed.filter((r) => !channels.get(r.channel)!.digestMinutes), now);
+  result.merged = claimed.length - announce.length - claimed.filter((r) => channels.get(r.channel)!.digestMinutes).length;
+  for (const row of [...announce, ...claimed.filter((r) => channels.get(r.channel)!.digestMinutes)]) byChannel.set(row.channel, [...(byChannel.get(row.channel) ?? []), row]);
   for (const [channelId, rows] of byChannel) {
     const channel = channels.get(channelId)!;
     // A digest is one message; an immediate channel sends one message per alert.
@@ -66,6 +70,33 @@ export async function dispatchNotifications(db: Kysely<Database>, options: { clo
     }
   }
   return result;
+}
+
+/**
+ * Notifications go out once per incident (issue 18): of an immediate channel's deliveries, only
+ * the first alert of each incident is sent; the others are marked `merged`, naming the incident
+ * and the alert that announced it. The (channel, incident) row is claimed with an insert, so two
+ * servers dispatching at once cannot both announce one incident; a retry of the announcing
+ * delivery finds its own row and is sent.
+ */
+async function onePerIncident<T extends { id: string; channel: string; alert_id: string }>(db: Kysely<Database>, rows: T[], now: Date): Promise<T[]> {
+  if (!rows.length) return rows;
+  const incidents = await incidentKeys(db, [...new Set(rows.map((r) => r.alert_id))]);
+  const send: T[] = [];
+  for (const row of [...rows].sort((a, b) => Number(a.id) - Number(b.id))) {
+    const incident = incidents.get(row.alert_id)!;
+    await db.insertInto('incident_notifications').values({ channel: row.channel, incident_id: incident, alert_id: row.alert_id, at: now })
+      .onConflict((oc) => oc.columns(['channel', 'incident_id']).doNothing()).execute();
+    const owner = await db.selectFrom('incident_notifications').select('alert_id').where('channel', '=', row.channel).where('incident_id', '=', incident).executeTakeFirst();
+    if (!owner || owner.alert_id === row.alert_id) {
+      send.push(row);
+      continue;
+    }
+    await db.updateTable('notification_deliveries')
+      .set({ status: 'merged', sent_at: now, claimed_until: null, last_error: `part of incident ${incident}, announced with alert ${owner.alert_id}` })
+      .where('id', '=', row.id).execute();
+  }
+  return send;
 }
 
 async function deliver(db: Kysely<Database>, channel: Channel, rows: { id: string; alert_id: string; attempts: number }[], clock: Clock, dashboardUrl?: string, secretKey?: string): Promise<'sent' | 'failed' | 'retried'> {

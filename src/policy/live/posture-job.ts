@@ -8,6 +8,7 @@
 import { lastAuditEventAt } from '../../audit/index.js';
 import { isPlanEnabled, recordListedNodes, refreshSecureScore, saveRecommendations } from '../../center/index.js';
 import type { Clock, ClusterSource } from '../../core/index.js';
+import { recordClusterInventory } from '../../graph/index.js';
 import type { JobDefinition, JobQueue } from '../../jobs/index.js';
 import { runningImagesRecommendation } from '../../registry/index.js';
 import { replaceRunningImages, type ListedNode, type RunningImage, type Store } from '../../store/index.js';
@@ -98,6 +99,8 @@ export async function assessLiveCluster(context: PostureContext, cluster: string
   const nodes = (inventory.snapshot.nodes?.items ?? []).map(listedNode).filter((n) => n.name);
   await recordListedNodes(context.store.db, cluster, nodes, at);
   await replaceRunningImages(context.store.db, cluster, runningImages(inventory.workloads), at);
+  // The resource graph (issue 18): workloads, pods, services, RBAC and nodes as listed now.
+  await recordClusterInventory(context.store.db, cluster, inventory, at);
   if (!(await isPlanEnabled(context.store.db, `cluster:${cluster}`))) {
     return { cluster, status: 'skipped', reason: 'the Kubernetes plan is off for this cluster' };
   }

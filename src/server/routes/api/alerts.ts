@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { getAlert, listAlerts, listIncidents, setAlertStatus, type AlertFilter } from '../../../center/index.js';
+import { getAlert, listAlerts, setAlertStatus, type AlertFilter } from '../../../center/index.js';
 import { SEVERITIES, type AlertStatus } from '../../../core/index.js';
 import { recordAction } from '../../../store/index.js';
 import { actorOf } from '../../auth.js';
@@ -23,7 +23,7 @@ const AlertQuery = Type.Intersect([ListQuery, Type.Object({
   q: Type.Optional(Type.String({ maxLength: 200 })),
 })]);
 
-/** Security alerts: list with filters, incidents, one alert, and the dismiss / resolve / reopen actions. */
+/** Security alerts: list with filters (incidents: ./incidents.ts), one alert, and the dismiss / resolve / reopen actions. */
 export async function alertRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   const { db } = context.store;
 
@@ -45,21 +45,6 @@ export async function alertRoutes(app: FastifyInstance, { context }: { context: 
     const after = decodeCursor(q.cursor as string | undefined) as [string, string] | undefined;
     const rows = await listAlerts(db, filter, limit + 1, after);
     return page(rows, limit, (a) => [a.lastSeen.toISOString(), a.id]);
-  });
-
-  app.get('/incidents', {
-    config: { auth: 'reader' },
-    schema: {
-      tags: ['alerts'],
-      summary: 'Resources with two or more alerts, taken together as one incident',
-      querystring: Type.Intersect([ListQuery, Type.Object({ status: csv('active|dismissed|resolved'), cluster: Type.Optional(Type.String({ maxLength: 253 })) })]),
-    },
-  }, async (request) => {
-    const q = request.query as { limit?: number; cursor?: string; status?: string; cluster?: string };
-    const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor) as [string, string] | undefined;
-    const rows = await listIncidents(db, { status: split(q.status) as AlertStatus[] | undefined, ...(q.cluster ? { cluster: q.cluster } : {}) }, limit + 1, after);
-    return page(rows, limit, (i) => [i.lastSeen.toISOString(), i.resource.id]);
   });
 
   app.get('/alerts/:id', { config: { auth: 'reader' }, schema: { tags: ['alerts'], params: Type.Object({ id: Type.String({ maxLength: 80 }) }) } }, async (request) => {
