@@ -2,7 +2,9 @@ import { createContext, useCallback, useContext, useEffect, useState } from 'rea
 import { api, ApiError, setCsrf, whenSignedOut, type Alert, type SessionInfo } from './api.js';
 import { useLiveAlerts } from './live.js';
 import { AlertDetailPage, AlertsPage } from './pages/Alerts.js';
+import { AttackPathDetailPage, AttackPathsPage } from './pages/AttackPaths.js';
 import { CostsPage } from './pages/Costs.js';
+import { IncidentDetailPage, IncidentsPage } from './pages/Incidents.js';
 import { ImagesPage } from './pages/Images.js';
 import { InventoryPage } from './pages/Inventory.js';
 import { OverviewPage } from './pages/Overview.js';
@@ -43,6 +45,8 @@ export const useLive = () => useContext(LiveContext);
 const NAV = [
   { to: '/', label: 'Overview' },
   { to: '/alerts', label: 'Security alerts' },
+  { to: '/incidents', label: 'Incidents' },
+  { to: '/attack-paths', label: 'Attack paths' },
   { to: '/recommendations', label: 'Recommendations' },
   { to: '/images', label: 'Container images' },
   { to: '/inventory', label: 'Inventory' },
@@ -115,6 +119,10 @@ export function App() {
   if (route === '/' || route === '/overview') page = <OverviewPage />;
   else if (route === '/alerts') page = <AlertsPage />;
   else if (route.startsWith('/alerts/')) page = <AlertDetailPage id={decodeURIComponent(route.slice('/alerts/'.length))} />;
+  else if (route === '/incidents') page = <IncidentsPage />;
+  else if (route.startsWith('/incidents/')) page = <IncidentDetailPage id={decodeURIComponent(route.slice('/incidents/'.length))} />;
+  else if (route === '/attack-paths') page = <AttackPathsPage />;
+  else if (route.startsWith('/attack-paths/')) page = <AttackPathDetailPage id={decodeURIComponent(route.slice('/attack-paths/'.length))} />;
   else if (route === '/recommendations') page = <RecommendationsPage />;
   else if (route.startsWith('/images')) page = <ImagesPage />;
   else if (route === '/inventory') page = <InventoryPage />;

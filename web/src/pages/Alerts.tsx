@@ -5,18 +5,10 @@ import { EvidenceTable } from '../evidence.js';
 import { useLoad } from '../hooks.js';
 import { useLive, useSession } from '../App.js';
 import { Link, navigate, usePath } from '../router.js';
+import { IncidentTable, type Incident } from './Incidents.js';
 
 const FILTERS = ['severity', 'status', 'source', 'cluster', 'namespace', 'tactic', 'since', 'q', 'resource'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
-
-interface Incident {
-  resource: Alert['resource'];
-  severity: Alert['severity'];
-  tactics: string[];
-  alertCount: number;
-  alerts: { id: string; title: string }[];
-  lastSeen: string;
-}
 
 function matches(alert: Alert, f: Filters): boolean {
   if (f.severity && !f.severity.split(',').includes(alert.severity)) return false;
@@ -120,21 +112,13 @@ export function AlertsPage() {
           </>
         )}
       </Loadable>
-      <Card title="Incidents: several active alerts on one resource">
+      <Card title="Incidents: alerts on connected resources, taken together" id="alert-incidents">
         <Loadable state={incidents} what="Incidents" empty={(p) => p.items.length === 0}>
           {(p) => (
-            <table>
-              <thead><tr><th scope="col">Severity</th><th scope="col">Resource</th><th scope="col">Alerts</th><th scope="col">Tactics</th><th scope="col">Last seen</th></tr></thead>
-              <tbody>{p.items.map((i) => (
-                <tr key={i.resource.id}>
-                  <td><SeverityBadge severity={i.severity} /></td>
-                  <td><Link to={`/alerts/${encodeURIComponent(i.alerts[0]!.id)}`}>{[i.resource.cluster, i.resource.namespace, `${i.resource.kind}/${i.resource.name}`].filter(Boolean).join(' / ')}</Link></td>
-                  <td>{i.alertCount}</td>
-                  <td>{i.tactics.join(' → ')}</td>
-                  <td><When at={i.lastSeen} /></td>
-                </tr>
-              ))}</tbody>
-            </table>
+            <>
+              <IncidentTable items={p.items} />
+              <p><Link to="/incidents">All incidents</Link></p>
+            </>
           )}
         </Loadable>
       </Card>
