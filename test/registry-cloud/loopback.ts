@@ -18,9 +18,9 @@ export interface Loopback {
 /**
  * A loopback HTTP server standing in for a cloud service (an identity provider, a registry's token
  * endpoints): it records every request and lets `handle` answer it; `proxy` passes it on to a real
- * server (the docker-registry the images are in).
+ * server (the docker-registry the images are in), at the same path or another.
  */
-export async function startLoopback(handle: (request: Recorded, response: ServerResponse, proxy: (target: string) => void) => void): Promise<Loopback> {
+export async function startLoopback(handle: (request: Recorded, response: ServerResponse, proxy: (target: string, path?: string) => void) => void): Promise<Loopback> {
   const requests: Recorded[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
@@ -28,8 +28,8 @@ export async function startLoopback(handle: (request: Recorded, response: Server
     req.on('end', () => {
       const recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       requests.push(recorded);
-      const proxy = (target: string) => {
-        const to = new URL(recorded.url, target);
+      const proxy = (target: string, path = recorded.url) => {
+        const to = new URL(path, target);
         const headers = { ...req.headers, host: to.host };
         delete headers.authorization;
         const forward = httpRequest(to, { method: req.method, headers }, (upstream) => {

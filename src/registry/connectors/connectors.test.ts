@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_WEBHOOK_EVENTS, parseQuayWebhook, parseRegistryWebhook } from './index.js';
+import { MAX_WEBHOOK_EVENTS, parseQuayWebhook, parseRegistryWebhook, verifyNexusSignature } from './index.js';
 
 const sample = (name: string): unknown => JSON.parse(readFileSync(path.join(import.meta.dirname, 'samples', name), 'utf8'));
 
@@ -74,6 +74,54 @@ describe('registry webhook connectors', () => {
     const mismatched = (sample('acr-eventgrid-image-pushed.json') as Array<{ data: Record<string, unknown> }>);
     mismatched[0]!.data.action = 'delete';
     expect(() => parseRegistryWebhook('acr', mismatched)).toThrow(expect.objectContaining({ field: '[0].data.action' }));
+  });
+
+  it('reads an Artifactory docker push: the documented data object and its delivery envelope, by the repository path method', () => {
+    const data = sample('artifactory-docker-pushed.json') as Record<string, unknown>;
+    const expected = { action: 'push', repository: 'docker-remote-cache/library/ubuntu', tag: 'latest', digest: 'sha256:35c4a2c15539c6c1e4e5fa4e554dac323ad0107d8eb5c582d6ff386b383b7dce', import: false };
+    const at = new Date('2026-03-01T10:00:00Z');
+    expect(parseRegistryWebhook('artifactory', data, { receivedAt: at })).toEqual({ events: [{ ...expected, at }], ignored: 0 });
+    const envelope = { domain: 'docker', event_type: 'pushed', data, subscription_key: 'palisade', jpd_origin: 'https://acme.jfrog.io', source: 'jfrog/admin' };
+    expect(parseRegistryWebhook('artifactory', envelope, { receivedAt: at })).toEqual({ events: [{ ...expected, actor: 'jfrog/admin', at }], ignored: 0 });
+    // Older Artifactory names the event docker.tagPushed.
+    expect(parseRegistryWebhook('artifactory', { ...data, event_type: 'docker.tagPushed' }).events[0]).toMatchObject({ repository: 'docker-remote-cache/library/ubuntu' });
+    expect(parseRegistryWebhook('artifactory', { ...envelope, domain: 'artifact' })).toEqual({ events: [], ignored: 1 });
+    expect(parseRegistryWebhook('artifactory', { ...envelope, event_type: 'promoted' })).toEqual({ events: [], ignored: 1 });
+  });
+
+  it("reads an Artifactory push against the repository's API path: the image name alone, other repositories' events ignored", () => {
+    const data = sample('artifactory-docker-pushed.json') as Record<string, unknown>;
+    expect(parseRegistryWebhook('artifactory', data, { url: 'https://acme.jfrog.io/artifactory/api/docker/docker-remote-cache' }).events[0]).toMatchObject({ repository: 'library/ubuntu' });
+    expect(parseRegistryWebhook('artifactory', data, { url: 'https://acme.jfrog.io/artifactory/api/docker/docker-local' })).toEqual({ events: [], ignored: 1 });
+    expect(() => parseRegistryWebhook('artifactory', { ...data, sha256: 'sample_checksum' })).toThrow(expect.objectContaining({ field: 'sha256' }));
+    expect(() => parseRegistryWebhook('artifactory', { domain: 'docker', event_type: 'pushed', data: { ...data, image_name: '../../v2/_catalog' } })).toThrow(expect.objectContaining({ code: 'registry.webhook.invalid_repository', field: 'data.image_name' }));
+    expect(() => parseRegistryWebhook('artifactory', { domain: 'docker', event_type: 'pushed', data: { ...data, tag: undefined } })).toThrow(/data\.tag must be a non-empty string/);
+  });
+
+  it('reads the recorded Nexus component event (a Docker image and tag, no digest)', () => {
+    const body = sample('nexus-component-created.json');
+    expect(parseRegistryWebhook('nexus', body, { headers: { 'x-nexus-webhook-id': 'rm:repository:component', 'x-nexus-webhook-delivery': 'bd9e6aef-0e27-4570-980d-f639c49ab5ed' } })).toEqual({ events: [{
+      id: 'bd9e6aef-0e27-4570-980d-f639c49ab5ed', action: 'push', repository: 'app1/alpine', tag: '3.4', actor: 'admin', import: false, at: new Date('2020-04-05T21:49:44.219Z'),
+    }], ignored: 0 });
+    expect(parseRegistryWebhook('nexus', body, { url: 'https://nexus.example.com/repository/app1' }).events).toHaveLength(1);
+    expect(parseRegistryWebhook('nexus', body, { url: 'https://nexus.example.com/repository/other' })).toEqual({ events: [], ignored: 1 });
+    expect(parseRegistryWebhook('nexus', body, { headers: { 'x-nexus-webhook-id': 'rm:repository:asset' } })).toEqual({ events: [], ignored: 1 });
+    const maven = { ...(body as object), component: { format: 'maven2', name: 'guava', version: '21.0' } };
+    expect(parseRegistryWebhook('nexus', maven)).toEqual({ events: [], ignored: 1 });
+    expect(parseRegistryWebhook('nexus', { ...(body as object), action: 'DELETED' })).toEqual({ events: [], ignored: 1 });
+    expect(() => parseRegistryWebhook('nexus', { ...(body as object), component: { format: 'docker', name: 'App1/Alpine', version: '3.4' } })).toThrow(expect.objectContaining({ field: 'component.name' }));
+  });
+
+  it("checks the Nexus HMAC-SHA1 signature flux-recv recorded, in constant time, and refuses any change", () => {
+    const raw = readFileSync(path.join(import.meta.dirname, 'samples', 'nexus-component-created.json'));
+    const key = readFileSync(path.join(import.meta.dirname, 'samples', 'nexus-component-created.key'), 'utf8');
+    expect(() => verifyNexusSignature(key, raw, 'd06eea380d4631e8c1180b689d10d9ba83ab68f6')).not.toThrow();
+    expect(() => verifyNexusSignature(key, raw, 'D06EEA380D4631E8C1180B689D10D9BA83AB68F6')).not.toThrow();
+    const tampered = Buffer.from(raw.toString('utf8').replace('"3.4"', '"3.5"'));
+    expect(() => verifyNexusSignature(key, tampered, 'd06eea380d4631e8c1180b689d10d9ba83ab68f6')).toThrow(expect.objectContaining({ code: 'registry.webhook.signature', kind: 'unauthorized' }));
+    expect(() => verifyNexusSignature('another-secret', raw, 'd06eea380d4631e8c1180b689d10d9ba83ab68f6')).toThrow(/does not match/);
+    expect(() => verifyNexusSignature(key, raw, undefined)).toThrow(/missing/);
+    expect(() => verifyNexusSignature(key, raw, 'deadbeef')).toThrow(/missing or not a hex HMAC-SHA1/);
   });
 
   it('reads a Docker Hub push, which names a tag but no digest', () => {
