@@ -127,10 +127,13 @@ export interface ContainerEvent extends EventBase {
 /** A security-relevant system call seen by the eBPF sensor. */
 export interface SyscallEvent extends EventBase {
   kind: 'syscall';
-  call: 'memfd_create' | 'init_module' | 'finit_module' | 'ptrace' | 'mount' | 'setuid' | 'capset' | 'unshare' | 'setns';
+  call: 'memfd_create' | 'init_module' | 'finit_module' | 'ptrace' | 'mount' | 'setuid' | 'capset' | 'unshare' | 'setns' | 'utimensat' | 'kill';
   /**
    * Call-specific: memfd_create { name }, ptrace { request, requestName, target }, mount { source,
-   * target, fstype }, setuid { from, to }, unshare/setns { flags, namespaces: "mnt,net,..." }.
+   * target, fstype }, setuid { from, to }, unshare/setns { flags, namespaces: "mnt,net,..." },
+   * utimensat { path, mtime (ISO) }, kill { target (host pid), signal, signalName, targetName, targetExe,
+   * targets: distinct processes this process signalled in the last 10 s, burst: 1 on the signal that
+   * reached the mass-kill threshold }.
    */
   args: Record<string, string | number>;
 }

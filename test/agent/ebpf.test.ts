@@ -112,6 +112,38 @@ describe.skipIf(!available)('eBPF sensor on real containers (runc)', () => {
       lab.kill(name);
     }
   }, 60_000);
+
+  it('sees timestomping and kills: utime on a dropped binary, touch -r, a security tool killed, 25 processes killed at once', async () => {
+    const name = containerName('stomp');
+    const script = [
+      'sleep 1.5; cp /bin/true /usr/local/bin/kworkerd',
+      'perl -e \'utime 1663687647, 1663687647, "/usr/local/bin/kworkerd"\'', // fires: utimes(2) with a path
+      'touch -r /bin/ls /usr/local/bin/kworkerd', // fires: touch -r on a system directory (futimens: the exec rule)
+      'touch /usr/local/bin/fresh', // quiet: times set to now
+      'cp /bin/sleep /usr/local/bin/falco; /usr/local/bin/falco 60 & sleep 0.3; kill -9 $!', // fires: a monitor killed
+      'sleep 61 & sleep 0.3; kill $!', // quiet for security-tool-killed
+      'for i in $(seq 25); do sleep 62 & done; sleep 0.3; kill -9 $(jobs -p)', // fires once: mass kill
+      'sleep 60',
+    ].join('; ');
+    try {
+      await lab.run(name, { args: ['/bin/bash', '-c', script], overlay: true });
+      const wanted = ['agent.timestamp-tampering', 'agent.security-tool-killed', 'agent.mass-process-kill'];
+      const alerts = await alertsFor(name, (a) => wanted.every((w) => a.some((x) => x.rule === w)) && a.filter((x) => x.rule === 'agent.timestamp-tampering').length >= 2, 20_000);
+      const rules = (rule: string) => alerts.filter((a) => a.rule === rule).map((a) => a.evidence[0]!.event);
+      const stomps = rules('agent.timestamp-tampering');
+      expect(stomps.map((e) => e.kind).sort(), JSON.stringify(alerts.map((a) => a.rule))).toEqual(['exec', 'syscall']);
+      expect(stomps.find((e) => e.kind === 'syscall')).toMatchObject({ source: 'ebpf', call: 'utimensat', args: { path: '/usr/local/bin/kworkerd', mtime: '2022-09-20T15:27:27.000Z' }, process: { name: 'perl' } });
+      expect(stomps.filter((e) => e.process?.argv.includes('/usr/local/bin/fresh') || (e.kind === 'syscall' && e.args.path === '/usr/local/bin/fresh'))).toEqual([]);
+      const killed = rules('agent.security-tool-killed');
+      expect(killed).toHaveLength(1);
+      expect(killed[0]).toMatchObject({ call: 'kill', args: { signal: 9, signalName: 'SIGKILL', targetName: 'falco', targetExe: '/usr/local/bin/falco' }, process: { name: 'bash' } });
+      const mass = rules('agent.mass-process-kill');
+      expect(mass).toHaveLength(1);
+      expect(mass[0]).toMatchObject({ call: 'kill', args: { burst: 1, targets: 20 } });
+    } finally {
+      lab.kill(name);
+    }
+  }, 60_000);
 });
 
 const agentOnceJson = async (args: string[]): Promise<OnceJson> => (await agentOnce(args)) as OnceJson;

@@ -19,6 +19,8 @@ export type SensorRecord =
   | (Base & { k: 'X'; ppid: number; uid: number; cgroup: number; mntns: number; netns: number; stdinMode: number; ctime: number; ctimeNsec: number; nlink: number; filename: string })
   | (Base & { k: 'D'; dentry: string })
   | (Base & { k: 'Z'; upper: boolean; ino: number })
+  | (Base & { k: 'H'; mtime: number; path: string })
+  | (Base & { k: 'J'; target: number; signal: number; comm: string })
   | (Base & { k: 'F'; child: number })
   | (Base & { k: 'Q'; tid: number; code: number })
   | (Base & { k: 'C' | 'B' | 'K'; fd: number; family: 4 | 6; ip: string; port: number; socketType: number })
@@ -49,7 +51,7 @@ function fields(data: string, count: number): string[] | undefined {
   return out;
 }
 
-const COUNTS: Record<string, number> = { R: 4, E: 5, A: 5, X: 13, D: 4, Z: 5, F: 4, Q: 5, C: 8, B: 7, K: 7, L: 4, O: 5, U: 5, M: 5, I: 5, P: 5, N: 4, T: 4, G: 4, S: 5, Y: 3, W: 4, V: 4 };
+const COUNTS: Record<string, number> = { R: 4, E: 5, A: 5, X: 13, D: 4, Z: 5, H: 5, J: 6, F: 4, Q: 5, C: 8, B: 7, K: 7, L: 4, O: 5, U: 5, M: 5, I: 5, P: 5, N: 4, T: 4, G: 4, S: 5, Y: 3, W: 4, V: 4 };
 
 /** One printf line of host.bt (without the trailing newline) as a record; undefined when malformed. */
 export function parseRecord(data: string): SensorRecord | undefined {
@@ -69,6 +71,8 @@ export function parseRecord(data: string): SensorRecord | undefined {
     case 'A': return { k: 'A', ...base, index: n(3), arg: f[4]! };
     case 'X': return { k: 'X', ...base, ppid: n(3), uid: n(4), cgroup: n(5), mntns: n(6), netns: n(7), stdinMode: n(8), ctime: n(9), ctimeNsec: n(10), nlink: n(11), filename: f[12]! };
     case 'D': return { k: 'D', ...base, dentry: f[3]! };
+    case 'H': return { k: 'H', ...base, mtime: n(3), path: f[4]! };
+    case 'J': return { k: 'J', ...base, target: n(3), signal: n(4), comm: f[5]! };
     case 'Z': return { k: 'Z', ...base, upper: f[3] === '1', ino: n(4) };
     case 'F': return { k: 'F', ...base, child: n(3) };
     case 'Q': return { k: 'Q', ...base, tid: n(3), code: n(4) };

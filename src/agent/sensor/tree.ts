@@ -27,6 +27,10 @@ const NAMESPACE_FLAGS: [number, string][] = [
   [0x00020000, 'mnt'], [0x04000000, 'uts'], [0x08000000, 'ipc'], [0x10000000, 'user'],
   [0x20000000, 'pid'], [0x40000000, 'net'], [0x02000000, 'cgroup'], [0x00000080, 'time'],
 ];
+const SIGNALS: Record<number, string> = { 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 15: 'SIGTERM', 19: 'SIGSTOP' };
+/** Distinct processes one process signals within MASS_KILL_WINDOW_NS that make a mass kill. */
+export const MASS_KILL_TARGETS = 20;
+const MASS_KILL_WINDOW_NS = 10e9;
 const PTRACE_REQUESTS: Record<number, string> = { 4: 'POKETEXT', 5: 'POKEDATA', 6: 'POKEUSER', 16: 'ATTACH', 0x4206: 'SEIZE' };
 
 interface TreeProcess {
@@ -99,6 +103,8 @@ export class KernelEvents {
   /** Mount namespace → the first process exec'd in it (a container's main process): a live process to read its mounts from. */
   private readonly mntnsPid = new Map<number, number>();
   private readonly upperLayer: UpperLayerCheck;
+  /** Per signalling process: the distinct targets of its terminating signals in the current window. */
+  private readonly killWindows = new Map<number, { start: number; targets: Set<number>; reported: boolean }>();
   private lastT = 0;
 
   constructor(private readonly options: KernelEventsOptions) {
@@ -222,6 +228,12 @@ export class KernelEvents {
         case 'S':
           events.push(this.syscall(r, 'setuid', { from: r.from, to: r.to }));
           break;
+        case 'H':
+          events.push(this.syscall(r, 'utimensat', { path: r.path, mtime: new Date(r.mtime * 1000).toISOString() }));
+          break;
+        case 'J':
+          events.push(this.kill(r));
+          break;
         case 'Y':
           events.push(this.syscall(r, 'capset', {}));
           break;
@@ -324,6 +336,25 @@ export class KernelEvents {
     const mntns = event.process.namespaces?.mnt ?? 0;
     const finding = this.upperLayer.check(event.process.exe, mntns, [event.process.pid, event.process.ppid, this.mntnsPid.get(mntns) ?? 0]);
     event.program = { ...event.program, upperLayer: finding?.upperLayer ?? kernelUpper, ...(finding ? { layerPath: finding.hostPath } : {}) };
+  }
+
+  /** A kill event with what is known of its target, and how many processes the sender signalled lately. */
+  private kill(r: Extract<SensorRecord, { k: 'J' }>): SyscallEvent {
+    const target = this.process(r.target);
+    let window = this.killWindows.get(r.pid);
+    if (!window || r.t - window.start > MASS_KILL_WINDOW_NS) {
+      window = { start: r.t, targets: new Set(), reported: false };
+      this.killWindows.set(r.pid, window);
+      capped(this.killWindows, MAX_SIDE);
+    }
+    // Targets past the threshold are not kept: the count only has to reach it once per window.
+    if (window.targets.size < MASS_KILL_TARGETS) window.targets.add(r.target);
+    const burst = window.targets.size >= MASS_KILL_TARGETS && !window.reported ? 1 : 0;
+    if (burst) window.reported = true;
+    return this.syscall(r, 'kill', {
+      target: r.target, signal: r.signal, signalName: SIGNALS[r.signal] ?? String(r.signal),
+      targetName: target?.name ?? r.comm, targetExe: target?.exe ?? '', targets: window.targets.size, burst,
+    });
   }
 
   private liveContainer(pid: number): ContainerRef | undefined {
