@@ -30,7 +30,15 @@ export async function knownMigrations(): Promise<string[]> {
 
 /** Brings the schema up to date and returns the migrations it applied; refuses a database written by a newer Palisade. */
 export async function migrateToLatest(db: Kysely<any>, where: string): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new FolderMigrationProvider(), migrationTableName: 'palisade_migrations', migrationLockTableName: 'palisade_migrations_lock' });
+  const migrator = new Migrator({
+    db,
+    provider: new FolderMigrationProvider(),
+    migrationTableName: 'palisade_migrations',
+    migrationLockTableName: 'palisade_migrations_lock',
+    // Each capability numbers its migrations in its own range, so a release can add 0730 to a
+    // database that already ran 0810: apply whatever has not run yet, in name order.
+    allowUnorderedMigrations: true,
+  });
   const known = new Set(await knownMigrations());
   // A migration we have never heard of means a newer Palisade wrote this database: say so before Kysely refuses cryptically.
   const newer = (await executedMigrationNames(db)).filter((name) => !known.has(name));

@@ -94,6 +94,21 @@ describe('embedded store faults', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('upgrades a database that already ran a later-numbered migration (each capability numbers its own range)', async () => {
+    // As if the database was written by a release that had 0810 but not yet 0721: undo 0721 and forget it ran.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-unordered-'));
+    const store = await openStore({ dataDir: dir });
+    const sbom = await import('./migrations/0721_harbor_scan_sbom.js');
+    await sbom.down(store.db);
+    await store.db.deleteFrom('palisade_migrations' as never).where('name' as never, '=', '0721_harbor_scan_sbom' as never).execute();
+    await store.close();
+    const upgraded = await openStore({ dataDir: dir });
+    const columns = await sql<{ column_name: string }>`select column_name from information_schema.columns where table_name = 'harbor_scan_requests'`.execute(upgraded.db);
+    expect(columns.rows.map((c) => c.column_name)).toContain('sbom');
+    await upgraded.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('refuses a database written by a newer Palisade and changes nothing', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-newer-'));
     const store = await openStore({ dataDir: dir });
