@@ -9,6 +9,7 @@ import { refreshSecureScore } from '../../src/center/score-refresh.js';
 import { createUser } from '../../src/center/users.js';
 import type { ResourceRef } from '../../src/core/index.js';
 import { AgentRuleEngine, loadAgentRules, sampleEvent, type AgentBatch } from '../../src/agent/index.js';
+import { recordClusterGraph, type KubeObjectLike } from '../../src/graph/index.js';
 import { createToken, openStore, replaceRunningImages, type Store } from '../../src/store/index.js';
 import { importOsv } from '../../src/vulndb/index.js';
 import { registryAvailable, startRegistry, type LocalRegistry } from '../registry/registry.js';
@@ -108,6 +109,31 @@ function buildRunnerBatch(image: string): object {
     requestObject: pod, responseObject: pod, requestReceivedTimestamp: at, stageTimestamp: at,
   };
   return { ...batch, items: [event] };
+}
+
+/**
+ * What a posture scan of prod lists (Kubernetes API objects, the fields the graph reads, written
+ * by hand in the API's shapes): Service web exposed as a LoadBalancer on :443 selecting pod web-1,
+ * which runs the pushed image as serviceaccount builder, bound alone to cluster-admin.
+ */
+function exposedWorkload(image: string): KubeObjectLike[] {
+  const digest = image.slice(image.indexOf('@') + 1);
+  return [
+    { kind: 'Namespace', apiVersion: 'v1', metadata: { name: 'payments', uid: 'ns-payments' } },
+    { kind: 'Node', apiVersion: 'v1', metadata: { name: 'node-7', uid: 'node-7-uid' } },
+    { kind: 'Service', apiVersion: 'v1', metadata: { name: 'web', namespace: 'payments', uid: 'svc-web' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 443, targetPort: 8443, protocol: 'TCP' }] }, status: { loadBalancer: { ingress: [{ ip: '203.0.113.40' }] } } },
+    {
+      kind: 'Pod', apiVersion: 'v1', metadata: { name: 'web-1', namespace: 'payments', uid: 'pod-web-1', labels: { app: 'web' } },
+      spec: { serviceAccountName: 'builder', nodeName: 'node-7', containers: [{ name: 'app', image }] },
+      status: { phase: 'Running', containerStatuses: [{ name: 'app', image, imageID: `${image.slice(0, image.indexOf('@'))}@${digest}`, containerID: 'containerd://5e1f0a9b3c7d' }] },
+    },
+    { kind: 'ServiceAccount', apiVersion: 'v1', metadata: { name: 'builder', namespace: 'payments', uid: 'sa-builder' } },
+    { kind: 'ClusterRole', apiVersion: 'rbac.authorization.k8s.io/v1', metadata: { name: 'cluster-admin', uid: 'cr-admin' }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }] },
+    {
+      kind: 'ClusterRoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', metadata: { name: 'builder-admin', uid: 'crb-builder' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'ServiceAccount', name: 'builder', namespace: 'payments' }],
+    },
+  ] as unknown as KubeObjectLike[];
 }
 
 const pod = (name: string): ResourceRef => ({ kind: 'pod', id: `prod/payments/pod/${name}`, name, cluster: 'prod', namespace: 'payments' });
@@ -413,6 +439,82 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     await page.getByText(/Alerts on resource .* only/).waitFor();
     await page.getByRole('link', { name: 'Crypto-miner activity', exact: true }).first().waitFor();
     await expect.poll(() => page.getByRole('link', { name: 'Privileged container created', exact: true }).count()).toBe(0);
+  });
+
+  it('shows the incident joining the audit, agent and registry alerts of build-runner: timeline, tactics in order, entities and why each joined', async () => {
+    type ListedIncident = { id: string; title: string; alerts: Array<{ title: string; source: string }>; entities: Array<{ kind: string; name: string }> };
+    let incident: ListedIncident | undefined;
+    await expect.poll(async () => {
+      const { items } = (await (await fetch(`${base}/api/v1/incidents`, { headers: bearer(adminToken) })).json()) as { items: ListedIncident[] };
+      incident = items.find((i) => i.alerts.some((a) => a.title === 'Crypto-miner activity'));
+      return [...new Set(incident?.alerts.map((a) => a.source))].sort();
+    }, { timeout: 15_000 }).toEqual(registry ? ['agent', 'audit', 'registry'] : ['agent', 'audit']);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Incidents' }).click();
+    await page.getByRole('heading', { name: 'Incidents', exact: true }).waitFor();
+    await page.getByRole('link', { name: incident!.title }).first().click();
+    await page.getByRole('heading', { name: incident!.title }).waitFor();
+    // The timeline, oldest first: the pod created (audit) before the miner ran in it (agent).
+    const timeline = page.getByRole('region', { name: 'Timeline, oldest first' });
+    const rows = timeline.locator('tbody tr');
+    await rows.first().waitFor();
+    const titles = await rows.locator('td:nth-child(4) a').allTextContents();
+    expect(titles.indexOf('Privileged container created')).toBeGreaterThanOrEqual(0);
+    expect(titles.indexOf('Privileged container created')).toBeLessThan(titles.indexOf('Crypto-miner activity'));
+    const times = await rows.locator('td:nth-child(1) time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime')!));
+    expect([...times].sort()).toEqual(times);
+    // Each alert says why it joined, in words.
+    for (const reason of await rows.locator('td:nth-child(5)').allTextContents()) expect(reason.length).toBeGreaterThan(3);
+    // Tactics in kill-chain order.
+    const tactics = await page.getByRole('region', { name: 'Tactics, in kill-chain order' }).getByRole('listitem').allTextContents();
+    const order = ['Initial Access', 'Execution', 'Persistence', 'Privilege Escalation', 'Defense Evasion', 'Credential Access', 'Discovery', 'Lateral Movement', 'Collection', 'Command and Control', 'Exfiltration', 'Impact'];
+    expect(tactics).toContain('Impact');
+    expect(tactics.map((t) => order.indexOf(t))).toEqual(tactics.map((t) => order.indexOf(t)).sort((a, b) => a - b));
+    // The entities, linked: the user, the pod, the container, the node, and the image with its finding.
+    const entities = page.getByRole('region', { name: 'Entities' });
+    await entities.getByText('mallory@example.com').waitFor();
+    expect(await entities.getByRole('link', { name: 'pod build-runner' }).getAttribute('href')).toBe('/alerts?q=build-runner&namespace=payments');
+    if (registry) {
+      const digest = runningImage.slice(runningImage.indexOf('@') + 1);
+      expect(incident!.entities.map((e) => e.kind)).toEqual(expect.arrayContaining(['user', 'pod', 'container', 'image', 'finding']));
+      expect(await entities.getByRole('link', { name: /^image / }).first().getAttribute('href')).toBe(`/images?digest=${encodeURIComponent(digest)}`);
+    }
+    expect(await unlabelledControls(page)).toEqual([]);
+    await shot('incident');
+    await page.getByRole('link', { name: '← All incidents' }).click();
+    await page.getByRole('region', { name: 'Incidents, newest first' }).getByRole('link', { name: incident!.title }).waitFor();
+    await shot('incidents');
+  });
+
+  it('draws an attack path from the internet to the node as a picture, each edge labelled, linking to the fix', async (context) => {
+    if (!registry) context.skip();
+    // A posture scan of prod records what is exposed and who may do what.
+    await recordClusterGraph(store.db, 'prod', exposedWorkload(runningImage), new Date());
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Attack paths' }).click();
+    await page.getByRole('heading', { name: 'Attack paths', exact: true }).waitFor();
+    const picture = page.getByRole('img', { name: /^Attack path: internet / }).first();
+    await picture.waitFor({ timeout: 15_000 });
+    const { items } = (await (await fetch(`${base}/api/v1/attack-paths?cluster=prod`, { headers: bearer(adminToken) })).json()) as { items: Array<{ id: string; title: string; hops: Array<{ id: string; kind: string; name: string }>; edges: Array<{ label: string }>; fix: { hopId: string; text: string; command?: string } }> };
+    const path = items.find((p) => p.hops.some((h) => h.name === 'payments/web-1' || h.name.endsWith('web-1')))!;
+    expect(path.hops.map((h) => h.kind)).toEqual(['internet', 'service', 'pod', 'image', 'serviceaccount', 'permission', 'node']);
+    // Every hop is a box with its name, every edge an arrow with its label.
+    const card = page.getByRole('region', { name: path.title });
+    const svg = card.getByRole('img', { name: /^Attack path: / });
+    expect(await svg.locator('g.hop').count()).toBe(path.hops.length);
+    expect(await svg.locator('g.edge').count()).toBe(path.edges.length);
+    const labels = await svg.locator('g.edge text').allTextContents();
+    expect(labels.join('\n')).toContain('LoadBalancer :443');
+    expect(labels.some((l) => /^(CVE|GHSA|DEBIAN|DSA|DLA)-/.test(l))).toBe(true);
+    expect(await svg.locator('g.hop.fix').getAttribute('data-hop')).toBe(path.fix.hopId);
+    // The cheapest fix, with its command.
+    const fix = card.getByRole('note', { name: 'Cheapest fix' });
+    await fix.getByText(path.fix.text).waitFor();
+    if (path.fix.command) expect(await fix.locator('code').textContent()).toBe(path.fix.command);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await shot('attack-paths');
+    await card.getByRole('link', { name: 'link to this path' }).click();
+    await page.getByRole('heading', { name: 'Attack path', exact: true }).waitFor();
+    await page.getByRole('img', { name: /^Attack path: internet / }).waitFor();
+    await shot('attack-path');
   });
 
   it('exempts an unhealthy resource from a recommendation with a reason and an expiry, and the score goes up', async () => {
