@@ -60,17 +60,19 @@ export interface ImageWithVulnerability {
   installedVersion: string;
   fixedVersion: string | null;
   severity: string;
+  /** A VEX statement says the image is not affected (or fixed): listed, but not counted. */
+  suppressed: boolean;
 }
 
 /** Images carrying a vulnerability (by id or alias), one row per (image, package, version). */
 export async function imagesWithVulnerability(db: Kysely<Database>, id: string, page: { after?: [string, string, string]; limit: number }): Promise<ImageWithVulnerability[]> {
   const { after } = page;
   let query = db.selectFrom('findings').innerJoin('images', 'images.digest', 'findings.digest')
-    .select(['images.id', 'images.digest', 'images.repository', 'findings.package_name', 'findings.package_version', 'findings.fixed_version', 'findings.severity'])
+    .select(['images.id', 'images.digest', 'images.repository', 'findings.package_name', 'findings.package_version', 'findings.fixed_version', 'findings.severity', 'findings.suppressed'])
     .where((eb) => eb.or([eb('findings.vulnerability', '=', id), sql<boolean>`findings.aliases ? ${id}`]));
   if (after) query = query.where((eb) => eb(eb.refTuple('images.id', 'findings.package_name', 'findings.package_version'), '>', eb.tuple(after[0], after[1] ?? '', after[2] ?? '')));
   const rows = await query.orderBy('images.id').orderBy('findings.package_name').orderBy('findings.package_version').limit(page.limit + 1).execute();
-  return rows.map((r) => ({ image: r.id, digest: r.digest, repository: r.repository, package: r.package_name, installedVersion: r.package_version, fixedVersion: r.fixed_version, severity: r.severity }));
+  return rows.map((r) => ({ image: r.id, digest: r.digest, repository: r.repository, package: r.package_name, installedVersion: r.package_version, fixedVersion: r.fixed_version, severity: r.severity, suppressed: r.suppressed }));
 }
 
 export interface ImageWithPackage {
@@ -80,6 +82,7 @@ export interface ImageWithPackage {
   installedVersion: string;
   ecosystem: string;
   vulnerabilities: number;
+  /** Critical and high findings no VEX statement suppresses. */
   critical: number;
   high: number;
   fixedVersions: string[];
@@ -91,8 +94,8 @@ export async function imagesWithPackage(db: Kysely<Database>, name: string, page
   let query = db.selectFrom('findings').innerJoin('images', 'images.digest', 'findings.digest')
     .select(['images.id', 'images.digest', 'images.repository', 'findings.package_version', 'findings.ecosystem',
       sql<string>`count(*)`.as('vulnerabilities'),
-      sql<string>`count(*) filter (where findings.severity = 'critical')`.as('critical'),
-      sql<string>`count(*) filter (where findings.severity = 'high')`.as('high'),
+      sql<string>`count(*) filter (where findings.severity = 'critical' and not findings.suppressed)`.as('critical'),
+      sql<string>`count(*) filter (where findings.severity = 'high' and not findings.suppressed)`.as('high'),
       // Every fixed version its findings name: which is the right upgrade depends on the ecosystem's ordering.
       sql<string[] | null>`array_agg(distinct findings.fixed_version) filter (where findings.fixed_version is not null)`.as('fixed_versions')])
     .where('findings.package_name', '=', name)
