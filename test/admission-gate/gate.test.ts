@@ -188,6 +188,9 @@ describe.skipIf(!ready)('image-vulnerabilities: admission gated on scan results'
       return answer.status?.message.includes('GHSA-xvch-5gv4-984h') ? answer : undefined;
     }, 180_000);
     expect(scanned.status!.message).toContain(`(${variants.digests[0]!.slice(0, 19)})`);
+    // The image joined the registry's inventory, scanned, as if polling had found it.
+    const listed = (await jsonOf(api('/api/v1/images?registry=quiet'))).items;
+    expect(listed).toEqual([expect.objectContaining({ repository: 'team/tool', digest: variants.digests[0], tags: ['1'], lastScanned: expect.any(String) })]);
   });
 
   it('allows the image once an admin exempts it from the registry recommendation', async () => {

@@ -16,6 +16,7 @@ import {
   containersOf, podOf, resourceRef, type ImageAssessment, type ImageFindingRef, type ImageFindingsSummary, type KubeObject,
 } from '../../../policy/index.js';
 import { openCredentials, REGISTRY_POLICY, RUNNING_IMAGES_POLICY, scanRegistryImage } from '../../../registry/index.js';
+import { recordImagePush } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 import { SingleFlight, TtlCache } from './ttl-cache.js';
 
@@ -60,26 +61,36 @@ export function suppressedByVex(finding: Finding): boolean {
   return status === 'not_affected' || status === 'fixed';
 }
 
-/** Reduces an image's findings to counts per severity and fix state and the worst few of each. */
-export function summarizeFindings(digest: string, findings: Iterable<Finding>): ImageFindingsSummary {
-  const counts: ImageFindingsSummary['counts'] = {};
-  const named = new Map<string, ImageFindingRef[]>();
-  for (const f of findings) {
-    if (suppressedByVex(f)) continue;
+/** Reduces an image's findings, a page at a time, to counts per severity and fix state and the worst few of each. */
+class FindingsSummarizer {
+  private readonly counts: ImageFindingsSummary['counts'] = {};
+  private readonly named = new Map<string, ImageFindingRef[]>();
+
+  add(f: Finding): void {
+    if (suppressedByVex(f)) return;
     const severity: FindingSeverity = FINDING_SEVERITIES.includes(f.severity) ? f.severity : 'unknown';
     const fixable = typeof f.fixedVersion === 'string' && f.fixedVersion !== '';
-    const c = (counts[severity] ??= { fixable: 0, unfixable: 0 });
+    const c = (this.counts[severity] ??= { fixable: 0, unfixable: 0 });
     if (fixable) c.fixable++;
     else c.unfixable++;
     const key = `${severity}/${fixable}`;
-    const list = named.get(key) ?? [];
-    named.set(key, list);
+    const list = this.named.get(key) ?? [];
+    this.named.set(key, list);
     if (list.length < NAMED_PER_BUCKET) {
       list.push({ id: f.id, severity, package: f.package.name, installedVersion: f.installedVersion, ...(fixable ? { fixedVersion: f.fixedVersion } : {}) });
     }
   }
-  const worst = FINDING_SEVERITIES.flatMap((s) => [...(named.get(`${s}/true`) ?? []), ...(named.get(`${s}/false`) ?? [])]);
-  return { digest, counts, worst };
+
+  summary(digest: string): ImageFindingsSummary {
+    const worst = FINDING_SEVERITIES.flatMap((s) => [...(this.named.get(`${s}/true`) ?? []), ...(this.named.get(`${s}/false`) ?? [])]);
+    return { digest, counts: this.counts, worst };
+  }
+}
+
+export function summarizeFindings(digest: string, findings: Iterable<Finding>): ImageFindingsSummary {
+  const summarizer = new FindingsSummarizer();
+  for (const f of findings) summarizer.add(f);
+  return summarizer.summary(digest);
 }
 
 interface ConnectedRegistry { name: string; url: URL; credentials: string | null }
@@ -186,10 +197,15 @@ export class ImageGate {
 
   /** requireScan with a connected registry: scan now; the deadline race in `assess` says when to stop waiting. */
   private async scanNow(digest: string, ref: ImageReference, registry: ConnectedRegistry): Promise<ImageAssessment> {
-    const running = this.scans.run(digest, () => scanRegistryImage(
-      { store: this.context.store, config: this.context.config, clock: this.context.clock, ...(this.context.logger ? { logger: this.context.logger } : {}) },
-      { registry: registry.name, repository: ref.repository, digest, reason: 'poll' },
-    ).finally(() => this.summaries.delete(digest)));
+    const context = { store: this.context.store, config: this.context.config, clock: this.context.clock, ...(this.context.logger ? { logger: this.context.logger } : {}) };
+    const running = this.scans.run(digest, async () => {
+      // Recorded in the registry's inventory first, as polling finds an image: so the scan marks it
+      // scanned, it counts in the registry recommendation, and an admin can exempt it there.
+      await recordImagePush(this.context.store.db, { registry: registry.name, repository: ref.repository, digest, ...(ref.tag ? { tag: ref.tag } : {}), imported: false, at: this.context.clock.now() });
+      // Scanned like a polled image (the scan is the same one, keyed by digest, whoever asks first).
+      return scanRegistryImage(context, { registry: registry.name, repository: ref.repository, digest, reason: 'poll' });
+    });
+    running?.finally(() => this.summaries.delete(digest)).catch(() => undefined);
     if (!running) return { state: 'unscanned', digest, reason: `Palisade has not scanned ${short(digest)} yet and is already scanning ${this.o.maxScans} images for admissions; retry shortly` };
     const outcome = await running as Awaited<ReturnType<typeof scanRegistryImage>>;
     if (outcome.status === 'plan-off') return { state: 'unscanned', digest, reason: `the registries plan is off for ${registry.name}, so Palisade does not scan its images` };
@@ -253,15 +269,16 @@ export class ImageGate {
         this.summaries.set(digest, null, this.o.missTtlMs);
         return undefined;
       }
-      const findings: Finding[] = [];
+      // A page at a time: an image with thousands of findings never sits in memory whole.
+      const summarizer = new FindingsSummarizer();
       let after: [string, string] | undefined;
       for (;;) {
         const page = await findingsOfImage(db, digest, FINDINGS_PAGE, after);
-        for (const row of page) findings.push(row.finding);
+        for (const row of page) summarizer.add(row.finding);
         if (page.length < FINDINGS_PAGE) break;
         after = page[page.length - 1]!.key;
       }
-      const summary = summarizeFindings(digest, findings);
+      const summary = summarizer.summary(digest);
       this.summaries.set(digest, summary, this.o.findingsTtlMs);
       return summary;
     });
