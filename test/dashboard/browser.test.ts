@@ -395,6 +395,41 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     await shot('image-findings');
   });
 
+  it('lists a finding a VEX statement suppresses last, with who stated it, why and when, and filters on it', async (context) => {
+    if (!registry) context.skip();
+    const digest = runningImage.slice(runningImage.indexOf('@') + 1);
+    // The app team's OpenVEX document: the lodash advisory does not affect this image (go-vex product form).
+    const lodash = 'GHSA-35jh-r3h4-6jhm';
+    const vex = {
+      '@context': 'https://openvex.dev/ns/v0.2.0', '@id': 'https://palisade.test/vex/app-team-1', author: 'App Team <app@example.com>', role: 'Document Creator',
+      timestamp: '2026-11-30T10:00:00Z', version: 1,
+      statements: [{ vulnerability: { name: lodash }, products: [{ '@id': `pkg:oci/app@${encodeURIComponent(digest)}?repository_url=${registry!.host}/demo/app`, subcomponents: [{ '@id': 'pkg:npm/lodash' }] }], status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path', impact_statement: 'the template helpers that use lodash.template never run' }],
+    };
+    const uploaded = await fetch(`${base}/api/v1/vex`, { method: 'POST', headers: { ...bearer(adminToken), 'content-type': 'application/json' }, body: JSON.stringify(vex) });
+    expect(uploaded.status, await uploaded.clone().text()).toBe(201);
+    await page.goto(`${base}/images?digest=${encodeURIComponent(digest)}`);
+    const findings = page.getByRole('region', { name: /Findings in sha256:/ });
+    await findings.getByText(/^\d+ findings, worst first/).waitFor({ timeout: 30_000 });
+    // Listed last, greyed, with the statement in words.
+    const last = findings.locator('tbody tr').last();
+    await last.getByRole('link', { name: `${lodash} advisory` }).waitFor();
+    expect(await last.getAttribute('class')).toBe('suppressed');
+    const statement = last.getByLabel('VEX statement: not affected');
+    await statement.getByText('Justification: vulnerable code not in execute path').waitFor();
+    await statement.getByText('Impact: the template helpers that use lodash.template never run').waitFor();
+    await statement.getByText(/^by App Team <app@example\.com>, .*, document /).waitFor();
+    // Only the suppressed ones, then without them.
+    await findings.getByLabel('Suppressed by VEX').selectOption('only');
+    await findings.getByRole('button', { name: 'Apply' }).click();
+    await findings.getByText('1 matching finding, worst first').waitFor();
+    await shot('image-findings-vex');
+    await findings.getByLabel('Suppressed by VEX').selectOption('exclude');
+    await findings.getByRole('button', { name: 'Apply' }).click();
+    await findings.getByText(/^\d+ matching findings, worst first/).waitFor();
+    expect(await findings.getByRole('link', { name: `${lodash} advisory` }).count()).toBe(0);
+    expect(await unlabelledControls(page)).toEqual([]);
+  });
+
   it('shows an agent alert sent as a node agent sends its batch, with the process, container, pod and node readable and linked', async () => {
     // The pod is created by a person first (audit), then its container runs a miner (agent).
     expect(await ingestAudit(buildRunnerBatch(runningImage))).toMatchObject({ events: 1, alerts: 1 });
