@@ -11,6 +11,7 @@ import { bearer, createTestApp, type TestApp } from '../support/app.js';
 import { fixture, fixturesAvailable } from '../support/fixtures.js';
 import { registryAvailable, startRegistry, startTokenServer, type LocalRegistry, type TokenServer } from '../registry/registry.js';
 import { openApiChecker } from './openapi.js';
+import { spdxValidator } from './spdx-schema.js';
 
 const run = promisify(execFile);
 const ready = fixturesAvailable() && registryAvailable();
@@ -120,7 +121,7 @@ describe.skipIf(!ready)('Harbor pluggable scanner adapter', () => {
     const consumes = [MANIFEST, 'application/vnd.docker.distribution.manifest.v2+json'];
     expect(metadata.capabilities).toEqual([
       { type: 'vulnerability', consumes_mime_types: consumes, produces_mime_types: [SECURITY_REPORT, HARBOR_REPORT] },
-      { type: 'sbom', consumes_mime_types: consumes, produces_mime_types: [SBOM_REPORT], additional_attributes: { sbom_media_types: ['application/vnd.cyclonedx+json'] } },
+      { type: 'sbom', consumes_mime_types: consumes, produces_mime_types: [SBOM_REPORT], additional_attributes: { sbom_media_types: ['application/vnd.cyclonedx+json', 'application/spdx+json'] } },
     ]);
     const updated = Date.parse(metadata.properties['harbor.scanner-adapter/vulnerability-database-updated-at']!);
     expect(Date.now() - updated).toBeLessThan(10 * 60_000);
@@ -163,6 +164,22 @@ describe.skipIf(!ready)('Harbor pluggable scanner adapter', () => {
     const libssl = expected.find((e) => e.package === 'libssl3')!;
     expect(sbomReport.sbom.components).toContainEqual(expect.objectContaining({ name: 'libssl3', version: libssl.installed }));
     expect(sbomReport.sbom.vulnerabilities.length).toBe(report.vulnerabilities.length);
+    // And as SPDX 2.3 JSON, valid against the SPDX schema, naming the same packages with their purls.
+    const spdx = await call('GET', `/harbor/api/v1/scan/${id}/report?sbom_media_type=${encodeURIComponent('application/spdx+json')}`, { token: harborToken, accept: SBOM_REPORT });
+    const spdxReport = spec.checkResponse('/scan/{scan_request_id}/report', 'get', spdx) as { media_type: string; artifact: unknown; sbom: { spdxVersion: string; packages: Array<{ SPDXID: string; name: string; versionInfo?: string; externalRefs?: Array<{ referenceType: string; referenceLocator: string }> }>; relationships: Array<{ spdxElementId: string; relationshipType: string; relatedSpdxElement: string }>; documentDescribes: string[] } };
+    expect(spdx.status).toBe(200);
+    expect(spdx.headers['content-type']).toBe(SBOM_REPORT);
+    expect(spdxReport.media_type).toBe('application/spdx+json');
+    expect(spdxReport.artifact).toEqual(report.artifact);
+    expect(spdxValidator()(spdxReport.sbom)).toEqual([]);
+    expect(spdxReport.sbom.spdxVersion).toBe('SPDX-2.3');
+    const [image, ...contained] = spdxReport.sbom.packages;
+    expect(image).toMatchObject({ SPDXID: spdxReport.sbom.documentDescribes[0], name: 'demo/app', versionInfo: digest });
+    expect(contained.map((p) => p.externalRefs?.[0]?.referenceLocator).sort()).toEqual(sbomReport.sbom.components.map((c) => c.purl).sort());
+    const ssl = contained.find((p) => p.name === 'libssl3')!;
+    expect(ssl.versionInfo).toBe(libssl.installed);
+    expect(spdxReport.sbom.relationships).toContainEqual({ spdxElementId: image!.SPDXID, relationshipType: 'CONTAINS', relatedSpdxElement: ssl.SPDXID });
+    expect(new Set(contained.map((p) => p.SPDXID)).size).toBe(contained.length);
     // Metered as an image scan of that registry.
     const usage = await t.store.db.selectFrom('usage').select(['meter', 'scope', 'quantity']).where('source_key', '=', `harbor-scan:${id}`).execute();
     expect(usage).toEqual([{ meter: 'image_scans', scope: 'registry:harbor', quantity: 1 }]);
@@ -255,9 +272,10 @@ describe.skipIf(!ready)('Harbor pluggable scanner adapter', () => {
     const raw = await call('GET', `/harbor/api/v1/scan/${id}/report`, { token: harborToken, accept: 'application/vnd.scanner.adapter.vuln.report.raw' });
     spec.checkResponse('/scan/{scan_request_id}/report', 'get', raw);
     expect(raw.status).toBe(400);
-    const sbom = await call('GET', `/harbor/api/v1/scan/${id}/report?sbom_media_type=application/spdx%2Bjson`, { token: harborToken, accept: 'application/vnd.security.sbom.report+json; version=1.0' });
+    const sbom = await call('GET', `/harbor/api/v1/scan/${id}/report?sbom_media_type=application/vnd.syft%2Bjson`, { token: harborToken, accept: 'application/vnd.security.sbom.report+json; version=1.0' });
     spec.checkResponse('/scan/{scan_request_id}/report', 'get', sbom);
     expect(sbom.status).toBe(400);
+    expect(JSON.parse(sbom.body).error.message).toMatch(/application\/vnd\.cyclonedx\+json and application\/spdx\+json/);
     await pollReport(id); // let it finish before the app closes
   }, 120_000);
 

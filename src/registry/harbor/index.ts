@@ -3,3 +3,4 @@ export { harborScannerMetadata, HARBOR_MEDIA_TYPES, HARBOR_SCANNER, CONSUMED_MED
 export { harborScanner, REFRESH_AFTER_SECONDS, type HarborScanner, type HarborCaller, type HarborScanInput, type HarborReportState, type HarborScannerContext } from './scan-requests.js';
 export { harborVulnerabilityReport, harborSeverity, type HarborVulnerabilityReport, type HarborVulnerabilityItem, type HarborSeverity } from './report.js';
 export { harborSbomReport, SBOM_REPORT_TYPE, CYCLONEDX_MEDIA_TYPE, type HarborSbomReport } from './sbom.js';
+export { harborSpdxReport, spdxFromCycloneDx, SPDX_MEDIA_TYPE, type SpdxDocument } from './spdx.js';

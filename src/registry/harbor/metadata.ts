@@ -39,12 +39,12 @@ export interface HarborScannerMetadata {
   properties: Record<string, string>;
 }
 
-/** Harbor's SBOM capability (spec 1.2, metadata 1.1): CycloneDX only. */
+/** Harbor's SBOM capability (spec 1.2, metadata 1.1): CycloneDX and SPDX 2.3 JSON. */
 const SBOM_CAPABILITY = {
   type: 'sbom' as const,
   consumes_mime_types: [...CONSUMED_MEDIA_TYPES],
   produces_mime_types: ['application/vnd.security.sbom.report+json; version=1.0'],
-  additional_attributes: { sbom_media_types: ['application/vnd.cyclonedx+json'] },
+  additional_attributes: { sbom_media_types: ['application/vnd.cyclonedx+json', 'application/spdx+json'] },
 };
 
 /**

@@ -3,7 +3,7 @@ import { renderCycloneDx, summarize, type ImageDescription } from '../../image/i
 import { HARBOR_SCANNER } from './metadata.js';
 import type { HarborArtifact } from './report.js';
 
-/** Harbor's SBOM report (spec 1.2 `HarborSbomReport`). Palisade produces CycloneDX; SPDX is not offered. */
+/** Harbor's SBOM report (spec 1.2 `HarborSbomReport`). Stored as CycloneDX; SPDX is made from it on request (spdx.ts). */
 export const SBOM_REPORT_TYPE = 'application/vnd.security.sbom.report+json; version=1.0';
 export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPalisadeError, PalisadeError } from '../../../core/index.js';
-import { CYCLONEDX_MEDIA_TYPE, HARBOR_MEDIA_TYPES, harborScanner, harborScannerMetadata, SBOM_REPORT_TYPE, type HarborCaller, type HarborScanInput } from '../../../registry/index.js';
+import { CYCLONEDX_MEDIA_TYPE, HARBOR_MEDIA_TYPES, harborScanner, harborScannerMetadata, harborSpdxReport, SBOM_REPORT_TYPE, SPDX_MEDIA_TYPE, type HarborCaller, type HarborSbomReport, type HarborScanInput } from '../../../registry/index.js';
 import type { ServerContext } from '../../context.js';
 
 /** Harbor registers the scanner as `https://PALISADE/harbor`, then calls `/api/v1/...` under it. */
@@ -61,8 +61,8 @@ export async function harborAdapterRoutes(app: FastifyInstance, { context }: { c
   }, async (request, reply) => {
     const caller = await harborCaller(context, request);
     const sbomType = (request.query as { sbom_media_type?: string }).sbom_media_type;
-    if (sbomType !== undefined && sbomType !== CYCLONEDX_MEDIA_TYPE) {
-      throw new PalisadeError('harbor.report.sbom', `sbom_media_type ${JSON.stringify(sbomType.slice(0, 80))} is not produced: Palisade's SBOMs are ${CYCLONEDX_MEDIA_TYPE}`, { field: 'sbom_media_type' });
+    if (sbomType !== undefined && sbomType !== CYCLONEDX_MEDIA_TYPE && sbomType !== SPDX_MEDIA_TYPE) {
+      throw new PalisadeError('harbor.report.sbom', `sbom_media_type ${JSON.stringify(sbomType.slice(0, 80))} is not produced: Palisade's SBOMs are ${CYCLONEDX_MEDIA_TYPE} and ${SPDX_MEDIA_TYPE}`, { field: 'sbom_media_type' });
     }
     // Harbor asks for an SBOM with ?sbom_media_type=; otherwise the vulnerability report, as Accept names it.
     const mediaType = sbomType ? SBOM_REPORT_TYPE : reportMediaType(request.headers.accept);
@@ -71,7 +71,9 @@ export async function harborAdapterRoutes(app: FastifyInstance, { context }: { c
     if (state.state === 'pending') return reply.status(302).header('Refresh-After', String(state.refreshAfterSeconds)).send();
     // The spec's way to end Harbor's polling of a scan that failed: 500 with the reason.
     if (state.state === 'failed') return sendAs(reply, 500, HARBOR_MEDIA_TYPES.error, { code: 'harbor.scan.failed', message: state.message, error: { message: state.message } });
-    return sendAs(reply, 200, mediaType, state.report);
+    // SPDX is written from the stored CycloneDX SBOM: one inventory, two notations.
+    const report = sbomType === SPDX_MEDIA_TYPE ? harborSpdxReport(state.report as HarborSbomReport) : state.report;
+    return sendAs(reply, 200, mediaType, report);
   });
 }
 
