@@ -81,6 +81,8 @@ describe('configuration', () => {
     const withFile = await dirWith('clusters:\n  edge: /etc/palisade/edge.kubeconfig\n');
     expect(loadConfig({ env: {}, cwd: withFile }).clusters).toEqual([{ name: 'edge', kubeconfig: '/etc/palisade/edge.kubeconfig' }]);
     expect(() => loadConfig({ env: { PALISADE_CLUSTERS: 'Prod=in-cluster' }, cwd })).toThrow(/clusters: cluster name "Prod" must be lowercase/);
+    // A name a cluster token could not carry (`cluster:prod-` is not a valid scope) is refused here, not at the first ingest.
+    expect(() => loadConfig({ env: { PALISADE_CLUSTERS: 'prod-=in-cluster' }, cwd })).toThrow(/cluster name "prod-" must be .*ending with a letter or digit/);
     expect(() => loadConfig({ env: { PALISADE_CLUSTERS: 'prod' }, cwd })).toThrow(/clusters: cluster prod needs in-cluster or a kubeconfig path/);
     expect(() => loadConfig({ env: { PALISADE_CLUSTERS: 'a=in-cluster,a=x' }, cwd })).toThrow(/cluster a is listed twice/);
   });

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PalisadeError } from './errors.js';
+import { SCOPE_NAME, SCOPE_NAME_HINT } from './names.js';
 
 /**
  * Configuration: flags > PALISADE_* environment > palisade.yaml > defaults, validated once at
@@ -258,7 +259,6 @@ function parseTrustProxy(raw: unknown): boolean | number | string[] | Error {
   return bad ? new Error(`${JSON.stringify(bad)} is not an IP address or CIDR (use false, true, a hop count, or addresses like 10.0.0.0/8)`) : entries;
 }
 
-const CLUSTER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /**
  * `prod=in-cluster,staging=/etc/palisade/staging.kubeconfig#admin@staging` (environment), or the
@@ -276,7 +276,7 @@ function parseClusterSources(raw: unknown, cwd: string): ClusterSource[] | Error
   if (entries.length === 0 && raw !== '') return new Error('must be NAME=in-cluster or NAME=KUBECONFIG[#CONTEXT], comma-separated');
   const sources: ClusterSource[] = [];
   for (const [name, where] of entries) {
-    if (!CLUSTER_NAME.test(name)) return new Error(`cluster name ${JSON.stringify(name)} must be lowercase letters, digits, . _ -`);
+    if (!SCOPE_NAME.test(name)) return new Error(`cluster name ${JSON.stringify(name)} must be ${SCOPE_NAME_HINT}`);
     if (sources.some((s) => s.name === name)) return new Error(`cluster ${name} is listed twice`);
     if (typeof where !== 'string' || where === '') return new Error(`cluster ${name} needs in-cluster or a kubeconfig path`);
     if (where === 'in-cluster') {

@@ -7,6 +7,7 @@ export * from './vocabulary.js';
 export * from './inventory.js';
 export * from './config.js';
 export * from './sarif.js';
+export * from './names.js';
 export { seal, unseal } from './seal.js';
 export { isProcessAlive } from './process.js';
 export { discoveryPath, localUrl, readDiscovery, removeDiscovery, writeDiscovery, DISCOVERY_FILE, type ServerDiscovery } from './discovery.js';

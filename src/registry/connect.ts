@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { PalisadeError, type Clock } from '../core/index.js';
+import { PalisadeError, SCOPE_NAME, SCOPE_NAME_HINT, type Clock } from '../core/index.js';
 import { createToken, insertRegistry, recordAction, type RegistryRecord, type Store } from '../store/index.js';
 import { checkRegistryLogin, cloudWebhookSnippet, newWebhookSecret, registryBaseUrl, storeWebhookSecret, type RegistryKind } from './connectors/index.js';
 import { sealCredentials, type RegistryLogin } from './credentials.js';
@@ -14,11 +14,10 @@ export interface RegistryConnection {
   snippet: string;
 }
 
-const NAME = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
 
 /** Connects a registry: stores it (credentials sealed), makes its ingest token, and writes its webhook set-up. */
 export async function connectRegistry(store: Store, input: { name: string; url: string; kind: RegistryKind; login?: RegistryLogin; tokenRealms?: string[]; authority?: string; repositories?: string[]; webhookSecret?: string; poll?: boolean; secretKey?: string; publicUrl?: string; actor: string; clock: Clock }): Promise<RegistryConnection> {
-  if (!NAME.test(input.name)) throw new PalisadeError('registry.name', `invalid registry name '${input.name}'`, { field: 'name', hint: 'lowercase letters, digits, . _ - (up to 64)' });
+  if (!SCOPE_NAME.test(input.name)) throw new PalisadeError('registry.name', `invalid registry name '${input.name}'`, { field: 'name', hint: SCOPE_NAME_HINT });
   let url: URL;
   try {
     url = new URL(input.url.includes('://') ? input.url : `https://${input.url}`);

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPostgres, postgresAvailable } from '../../test/support/postgres.js';
 import { createTestStoreIfAvailable, STORE_BACKENDS, type TestStore } from '../../test/support/store.js';
-import { createInitialAdminToken, createToken, hasActiveAdminToken, isMigrated, listTokens, openStore, revokeToken, verifyToken, type Store } from './index.js';
+import { createInitialAdminToken, createToken, hasActiveAdminToken, isMigrated, listTokens, openStore, parseTokenScope, revokeToken, verifyToken, type Store } from './index.js';
 
 /** One suite, both backends: the embedded default and a real PostgreSQL. */
 describe.each(STORE_BACKENDS)('store on %s', (backend) => {
@@ -30,6 +30,10 @@ describe.each(STORE_BACKENDS)('store on %s', (backend) => {
     const raw = await store.db.selectFrom('tokens').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
     expect(JSON.stringify(raw)).not.toContain(created.secret);
     expect((await verifyToken(store.db, created.secret))?.scope).toBe('cluster:prod');
+    // Every cluster name the configuration accepts can be a token's scope, the longest included.
+    const longest = `cluster:a${'-'.repeat(62)}b`;
+    expect((await createToken(store.db, parseTokenScope(longest))).scope).toBe(longest);
+    expect(() => parseTokenScope(`cluster:a${'-'.repeat(63)}b`)).toThrow(/invalid token scope/);
     expect(await verifyToken(store.db, created.secret + 'x')).toBeUndefined();
     await revokeToken(store.db, created.id);
     expect(await verifyToken(store.db, created.secret)).toBeUndefined();

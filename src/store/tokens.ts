@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { PalisadeError, randomIds, sha256Hex, type Clock, systemClock } from '../core/index.js';
+import { PalisadeError, randomIds, SCOPE_NAME_HINT, SCOPE_NAME_SOURCE, sha256Hex, type Clock, systemClock } from '../core/index.js';
 import type { Database } from './schema.js';
 
 /** `admin`, `cluster:NAME` (audit webhook, agents, admission) or `registry:NAME` (registry webhooks). */
 export type TokenScope = 'admin' | `cluster:${string}` | `registry:${string}`;
 
-const SCOPE_PATTERN = /^(admin|(cluster|registry):[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?)$/;
+const SCOPE_PATTERN = new RegExp(`^(admin|(cluster|registry):${SCOPE_NAME_SOURCE})$`);
 const TOKEN_PREFIX = 'pal_';
 
 export function parseTokenScope(value: string): TokenScope {
   if (!SCOPE_PATTERN.test(value)) {
     throw new PalisadeError('token.scope', `invalid token scope '${value}'`, {
       field: 'scope',
-      hint: 'use admin, cluster:NAME or registry:NAME (NAME: lowercase letters, digits, . _ -)',
+      hint: `use admin, cluster:NAME or registry:NAME (NAME: ${SCOPE_NAME_HINT})`,
     });
   }
   return value as TokenScope;

@@ -1,3 +1,4 @@
+import { SCOPE_NAME_SOURCE } from '../../../core/index.js';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { listPlans, setPlan } from '../../../center/index.js';
@@ -28,7 +29,7 @@ export async function planRoutes(app: FastifyInstance, { context }: { context: S
   app.put('/plans/:scope', {
     schema: {
       tags: ['plans'],
-      params: Type.Object({ scope: Type.String({ pattern: '^(cluster|registry):[a-z0-9][a-z0-9._-]{0,62}$' }) }),
+      params: Type.Object({ scope: Type.String({ pattern: `^(cluster|registry):${SCOPE_NAME_SOURCE}$` }) }),
       body: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
     },
   }, async (request) => {

@@ -1,3 +1,4 @@
+import { SCOPE_NAME_SOURCE } from '../../../core/index.js';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { scoreView } from '../../../center/index.js';
@@ -10,7 +11,7 @@ export async function scoreRoutes(app: FastifyInstance, { context }: { context: 
     schema: {
       tags: ['score'],
       querystring: Type.Object({
-        scope: Type.Optional(Type.String({ pattern: '^(overall|cluster:[a-z0-9][a-z0-9._-]{0,62})$' })),
+        scope: Type.Optional(Type.String({ pattern: `^(overall|cluster:${SCOPE_NAME_SOURCE})$` })),
         days: Type.Optional(Type.Integer({ minimum: 1, maximum: 366, default: 30 })),
       }),
     },

@@ -1,8 +1,9 @@
+import { SCOPE_NAME_SOURCE } from '../../../core/index.js';
 import type { FastifyRequest } from 'fastify';
 import { Forbidden } from '../../errors.js';
 
 /** A cluster's name where a request names one (query or path). */
-export const CLUSTER_NAME = { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' } as const;
+export const CLUSTER_NAME = { type: 'string', pattern: `^${SCOPE_NAME_SOURCE}$` } as const;
 
 /** `?cluster=NAME`: how an admin token names the cluster a batch belongs to. */
 export const CLUSTER_QUERY = { type: 'object', properties: { cluster: CLUSTER_NAME } } as const;

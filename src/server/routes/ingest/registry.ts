@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
 import { getRegistry } from '../../../store/index.js';
-import { PalisadeError } from '../../../core/index.js';
+import { PalisadeError, SCOPE_NAME_SOURCE } from '../../../core/index.js';
 import { ingestRegistryEvents, MAX_WEBHOOK_BYTES, MAX_WEBHOOK_EVENTS, parseRegistryKind, parseRegistryWebhook, verifyNexusSignature, webhookSecretOf } from '../../../registry/index.js';
 import type { ServerContext } from '../../context.js';
 import { Forbidden } from '../../errors.js';
@@ -47,7 +47,7 @@ export async function registryIngestRoutes(app: FastifyInstance, { context, metr
     },
     schema: {
       tags: ['ingest'],
-      params: Type.Object({ registry: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }) }),
+      params: Type.Object({ registry: Type.String({ pattern: `^${SCOPE_NAME_SOURCE}$` }) }),
     },
   }, async (request, reply) => {
     const { registry: name } = request.params as { registry: string };
