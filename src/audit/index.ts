@@ -23,5 +23,5 @@ export { recommendedAuditPolicy, webhookKubeconfig, type WebhookKubeconfigOption
 
 export { auditReport, alertJson, alertTable, alertRow, errorLine, isActivity, sortAlerts, type AuditReport } from './report.js';
 export { lastAuditEventAt, storeAuditEvents, pruneAuditEvents, type AuditEventTable } from './events-store.js';
-export { createAuditIngest, type AuditIngest, type AuditIngestResult } from './ingest.js';
+export { createAuditIngest, type AuditIngest, type AuditIngestResult, type PreparedAuditBatch } from './ingest.js';
 export type { AuditThreat } from './detect.js';

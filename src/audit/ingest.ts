@@ -28,9 +28,20 @@ export interface AuditIngestResult {
   commit(): Promise<void>;
 }
 
+/** A decoded batch whose stored events are known, not yet detected on. */
+export interface PreparedAuditBatch {
+  /** Detects over the events not stored before (changes the detection state: call only for a batch to keep). */
+  detect(): AuditIngestResult;
+}
+
 export interface AuditIngest {
   /** Decodes and detects over the events not stored before. Throws PalisadeError for an unusable body. */
   ingest(cluster: string, body: unknown): Promise<AuditIngestResult>;
+  /**
+   * The first half of ingest: decodes and finds the events stored before, without detecting, so
+   * a caller can check something else meanwhile (the cluster's plan) and drop the batch untouched.
+   */
+  prepare(cluster: string, body: unknown): Promise<PreparedAuditBatch>;
   /** Resolves when the detection state written so far is stored (tests, shutdown). */
   flushState(): Promise<void>;
 }
@@ -92,31 +103,39 @@ export async function createAuditIngest(db: Kysely<Database>, rules: RuleSet, li
     touched.set(cluster, now);
     await touchCluster(db, cluster, new Date(now));
   };
+  const prepare = async (cluster: string, body: unknown): Promise<PreparedAuditBatch> => {
+    const batch = decodeWebhookBody(body, cluster);
+    const fresh = await unseenAuditEvents(db, cluster, batch.events);
+    return {
+      detect() {
+        const judged: Judged = new Map();
+        const result: AuditIngestResult = {
+          events: batch.events.length,
+          duplicates: batch.events.length - fresh.length,
+          errors: batch.errors,
+          threats: detector.threats(fresh, judged),
+          async storeEvents(tx) {
+            await storeAuditEvents(tx, cluster, fresh);
+          },
+          async committed() {
+            // Only now: a later stage of the same request (exec's ResponseComplete) does not alert again.
+            detector.remember(judged);
+            await touch(cluster);
+            scheduleFlush();
+          },
+          async commit() {
+            await result.storeEvents(db);
+            await result.committed();
+          },
+        };
+        return result;
+      },
+    };
+  };
   return {
+    prepare,
     async ingest(cluster, body) {
-      const batch = decodeWebhookBody(body, cluster);
-      const fresh = await unseenAuditEvents(db, cluster, batch.events);
-      const judged: Judged = new Map();
-      const result: AuditIngestResult = {
-        events: batch.events.length,
-        duplicates: batch.events.length - fresh.length,
-        errors: batch.errors,
-        threats: detector.threats(fresh, judged),
-        async storeEvents(tx) {
-          await storeAuditEvents(tx, cluster, fresh);
-        },
-        async committed() {
-          // Only now: a later stage of the same request (exec's ResponseComplete) does not alert again.
-          detector.remember(judged);
-          await touch(cluster);
-          scheduleFlush();
-        },
-        async commit() {
-          await result.storeEvents(db);
-          await result.committed();
-        },
-      };
-      return result;
+      return (await prepare(cluster, body)).detect();
     },
     async flushState() {
       while (running) await running;

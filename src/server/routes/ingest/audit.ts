@@ -60,12 +60,20 @@ export async function auditIngestRoutes(app: FastifyInstance, options: AuditInge
     },
   }, async (request, reply) => {
     const cluster = batchCluster(request, 'audit events');
-    if (!(await isPlanEnabled(context.store.db, `cluster:${cluster}`))) {
+    // The plan is read while the batch is decoded and its stored events looked up (two round
+    // trips at once instead of one after the other); detection waits for the answer.
+    const [enabled, prepared] = await Promise.allSettled([
+      isPlanEnabled(context.store.db, `cluster:${cluster}`),
+      ingest.prepare(cluster, request.body),
+    ]);
+    if (enabled.status === 'rejected') throw enabled.reason;
+    if (!enabled.value) {
       // The cluster stays in the inventory with its last event; nothing is stored or detected.
       await touchCluster(context.store.db, cluster, context.clock.now());
       return reply.status(403).send({ code: 'plan_disabled', message: `the Kubernetes plan is off for cluster ${cluster}: audit events are not stored or analysed` });
     }
-    const result = await ingest.ingest(cluster, request.body);
+    if (prepared.status === 'rejected') throw prepared.reason;
+    const result = prepared.value.detect();
     await intake.submit({ threats: result.threats, commit: (tx) => result.storeEvents(tx) });
     await result.committed();
     if (result.errors.length) request.log.warn({ cluster, errors: result.errors.length, first: result.errors[0] }, 'audit batch had bad events');
