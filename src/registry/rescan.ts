@@ -146,6 +146,9 @@ export async function rematchStoredInventories(context: { store: Store; clock: C
   for (const { digest, inventory } of inventories) {
     const findings = await matchInventory(store, inventory);
     const created = await store.db.transaction().execute(async (tx) => {
+      // Two workers re-matching one image (jobs of two database versions) take turns, so the second
+      // reads the first's findings and alerts on nothing they already hold.
+      await sql`select pg_advisory_xact_lock(hashtext(${`rematch:${digest}`}))`.execute(tx);
       const gained = await replaceImageFindings(tx, digest, findings);
       const locations = await tx.selectFrom('images').select(['registry', 'repository', 'digest']).where('digest', '=', digest).execute();
       for (const l of locations) registries.add(l.registry);

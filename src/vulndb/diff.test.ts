@@ -36,22 +36,22 @@ describe.skipIf(!fixturesAvailable())('what a new advisory database version chan
       ...npm.filter((r) => r.id !== 'GHSA-vh95-rmgr-6w4m').map((r) => (r.id === 'GHSA-3fx5-fwvr-xrjg' ? { ...r, summary: `${r.summary} (edited)` } : r)),
       crypto,
     ]);
-    expect(diffAdvisoryFiles(previous, next)).toEqual([
+    expect(await diffAdvisoryFiles(previous, next)).toEqual([
       { ecosystem: 'Go', key: 'golang.org/x/crypto' },
       { ecosystem: 'npm', key: 'minimist' },
       { ecosystem: 'npm', key: 'ms' },
     ]);
     // Read backwards, the same packages changed.
-    expect(diffAdvisoryFiles(next, previous)).toEqual(diffAdvisoryFiles(previous, next));
+    expect(await diffAdvisoryFiles(next, previous)).toEqual(await diffAdvisoryFiles(previous, next));
   });
 
   it('finds nothing between two builds of the same records, and every package against an empty file', async () => {
     const npm = validRecords('npm');
     const a = await write('a.pvdb', npm);
     const b = await write('b.pvdb', [...npm].reverse());
-    expect(diffAdvisoryFiles(a, b)).toEqual([]);
+    expect(await diffAdvisoryFiles(a, b)).toEqual([]);
     const empty = await write('empty.pvdb', []);
-    const all = diffAdvisoryFiles(empty, a);
+    const all = await diffAdvisoryFiles(empty, a);
     const names = new Set(npm.flatMap((r) => r.affected.map((x) => x.package.name)));
     expect(all.map((c) => c.key).sort()).toEqual([...names].sort());
     expect(all.every((c) => c.ecosystem === 'npm')).toBe(true);

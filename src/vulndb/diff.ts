@@ -9,7 +9,11 @@
  * Only stored inventories holding one of these packages can match differently, so they are all a
  * re-match after `db update` / `db import` has to look at (see rematch-scope.ts).
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { AdvisoryFile } from './file.js';
+
+/** Keys compared between yields: a whole osv.dev comparison inflates every block, so it lets requests through meanwhile. */
+const KEYS_PER_SLICE = 5000;
 
 export interface ChangedPackage {
   /** The ecosystem without release, as the file indexes it (`Debian`, `npm`). */
@@ -30,14 +34,16 @@ function sameRecords(a: Buffer[], b: Buffer[]): boolean {
 }
 
 /** Every package whose advisories differ between `previous` and `next`, in key order. */
-export function diffAdvisoryFiles(previous: AdvisoryFile, next: AdvisoryFile): ChangedPackage[] {
+export async function diffAdvisoryFiles(previous: AdvisoryFile, next: AdvisoryFile): Promise<ChangedPackage[]> {
   const changed: ChangedPackage[] = [];
   if (previous.version === next.version) return changed;
   const oldKeys = previous.header.keys;
   const newKeys = next.header.keys;
   let i = 0;
   let j = 0;
+  let steps = 0;
   while (i < oldKeys || j < newKeys) {
+    if (++steps % KEYS_PER_SLICE === 0) await yieldToEventLoop();
     if (i >= oldKeys) {
       changed.push(decode(next.keyEntry(j++).key));
       continue;

@@ -162,7 +162,7 @@ export async function publishAdvisoryFile(store: StoreLike, options: { clock?: C
   const header = await buildAdvisoryFile(store, staging, clock);
   const { version } = header;
   try {
-    const change = changeSince(previous, staging, version);
+    const change = await changeSince(previous, staging, version);
     await storeBlob(store.db, header, staging, change, clock.now().getTime());
   } catch (error) {
     await rm(staging, { force: true });
@@ -201,15 +201,21 @@ async function previousVersionFile(store: StoreLike): Promise<PreviousVersion> {
   }
 }
 
-/** What the new file changed against the previous version, package by package, or `full` when there is nothing to compare with. */
-function changeSince(previous: PreviousVersion, staging: string, version: string): PublishedChange {
+/**
+ * What the new file changed against the previous version, package by package, or `full` when
+ * there is nothing to compare with (or the comparison failed: re-matching everything is never wrong).
+ */
+async function changeSince(previous: PreviousVersion, staging: string, version: string): Promise<PublishedChange> {
   const base = { version, ...(previous.version ? { previous: previous.version } : {}) };
   if (!previous.file) return { ...base, full: true, reason: previous.why ?? 'no previous version', packages: [] };
-  const next = AdvisoryFile.open(staging);
+  let next: AdvisoryFile | undefined;
   try {
-    return { ...base, full: false, packages: diffAdvisoryFiles(previous.file, next) };
+    next = AdvisoryFile.open(staging);
+    return { ...base, full: false, packages: await diffAdvisoryFiles(previous.file, next) };
+  } catch (error) {
+    return { ...base, full: true, reason: `comparing with version ${previous.version} failed: ${(error as Error).message}`, packages: [] };
   } finally {
-    next.close();
+    next?.close();
   }
 }
 

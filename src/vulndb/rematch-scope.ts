@@ -2,7 +2,7 @@
  * Which stored inventories a database change can affect. Publishing a version records what it
  * changed package by package (diff.ts, publish.ts); each image's newest stored inventory is indexed
  * under the keys matching looks it up by (packageQueries); a re-match then takes only the images
- * whose index meets the change, with one join. With no previous version to compare with (a first
+ * whose keys overlap the change's, with one indexed query. With no previous version to compare with (a first
  * install, or a version published by an earlier Palisade), the change is `full`: everything.
  *
  * The inventory index is caught up lazily, before each selection, from `image_scans`: whoever
@@ -32,22 +32,18 @@ export interface VulnDbChangeKeyTable {
   key: string;
 }
 
-export interface VulnInventoryScanTable {
-  digest: string;
-  scan_id: string;
-}
-
 export interface VulnInventoryKeyTable {
-  ecosystem: string;
-  key: string;
   digest: string;
+  /** The scan whose inventory the keys come from: the digest's newest. */
+  scan_id: string;
+  /** `ecosystem TAB key` of every package (inventoryKey). */
+  keys: string[];
 }
 
 declare module '../store/schema.js' {
   interface Database {
     vuln_db_changes: VulnDbChangeTable;
     vuln_db_change_keys: VulnDbChangeKeyTable;
-    vuln_inventory_scans: VulnInventoryScanTable;
     vuln_inventory_keys: VulnInventoryKeyTable;
   }
 }
@@ -64,6 +60,7 @@ export interface PublishedChange {
 
 const ROWS_PER_STATEMENT = 5000;
 const INVENTORIES_PER_BATCH = 200;
+const KEEP_SETTLED_MS = 30 * 86_400_000;
 
 /** Records a published version's change in the publishing transaction (a version published twice keeps its first record). */
 export async function recordPublishedChange(db: Kysely<Database> | Transaction<Database>, change: PublishedChange, at: number): Promise<void> {
@@ -75,6 +72,8 @@ export async function recordPublishedChange(db: Kysely<Database> | Transaction<D
       published_at: at, rematched_at: change.full || change.packages.length ? null : at,
     })
     .onConflict((oc) => oc.column('version').doNothing()).returning('version').execute();
+  // Settled changes are kept a while (what changed when), then dropped with their keys.
+  await db.deleteFrom('vuln_db_changes').where('rematched_at', 'is not', null).where('published_at', '<', at - KEEP_SETTLED_MS).execute();
   if (!inserted.length || change.full) return;
   for (let i = 0; i < change.packages.length; i += ROWS_PER_STATEMENT) {
     const rows = JSON.stringify(change.packages.slice(i, i + ROWS_PER_STATEMENT));
@@ -84,13 +83,18 @@ export async function recordPublishedChange(db: Kysely<Database> | Transaction<D
   }
 }
 
+/** How a package is written in `vuln_inventory_keys.keys`: no ecosystem or package name holds a tab. */
+function keyText(ecosystem: string, key: string): string {
+  return `${ecosystem}\t${key}`;
+}
+
 /** The (ecosystem, key) pairs an inventory is looked up by: what a change must name to affect it. */
 export function inventoryKeys(inventory: ImageInventory): ChangedPackage[] {
   const seen = new Set<string>();
   const out: ChangedPackage[] = [];
   for (const q of packageQueries(inventory)) {
     for (const key of q.keys) {
-      const k = `${q.ecosystem}\u0000${key}`;
+      const k = keyText(q.ecosystem, key);
       if (seen.has(k)) continue;
       seen.add(k);
       out.push({ ecosystem: q.ecosystem, key });
@@ -110,39 +114,31 @@ export async function indexStoredInventories(db: Kysely<Database>): Promise<numb
     select l.digest from (
       select distinct on (digest) digest, id from image_scans where status = 'succeeded' and inventory is not null
       order by digest, finished_at desc, id desc) l
-    left join vuln_inventory_scans v on v.digest = l.digest
+    left join vuln_inventory_keys v on v.digest = l.digest
     where v.scan_id is distinct from l.id order by l.digest`.execute(db);
   const digests = stale.rows.map((r) => r.digest);
   let indexed = 0;
   for (let i = 0; i < digests.length; i += INVENTORIES_PER_BATCH) {
     const batch = digests.slice(i, i + INVENTORIES_PER_BATCH);
     indexed += await db.transaction().execute(async (tx) => {
-      await sql`lock table vuln_inventory_scans in share row exclusive mode`.execute(tx);
+      await sql`lock table vuln_inventory_keys in share row exclusive mode`.execute(tx);
       const latest = await sql<{ digest: string; id: string; inventory: ImageInventory | string }>`
         select l.digest, l.id, s.inventory from (
           select distinct on (digest) digest, id from image_scans
           where status = 'succeeded' and inventory is not null and digest in (select json_array_elements_text(${JSON.stringify(batch)}::json))
           order by digest, finished_at desc, id desc) l
         join image_scans s on s.id = l.id
-        left join vuln_inventory_scans v on v.digest = l.digest
+        left join vuln_inventory_keys v on v.digest = l.digest
         where v.scan_id is distinct from l.id`.execute(tx);
       if (!latest.rows.length) return 0;
-      const rows: Array<{ ecosystem: string; key: string; digest: string }> = [];
-      for (const row of latest.rows) {
+      const rows = latest.rows.map((row) => {
         const inventory = (typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory) as ImageInventory;
-        for (const k of inventoryKeys(inventory)) rows.push({ ...k, digest: row.digest });
-      }
-      const changedDigests = JSON.stringify(latest.rows.map((r) => r.digest));
-      await sql`delete from vuln_inventory_keys where digest in (select json_array_elements_text(${changedDigests}::json))`.execute(tx);
-      for (let r = 0; r < rows.length; r += ROWS_PER_STATEMENT) {
-        await sql`insert into vuln_inventory_keys (ecosystem, key, digest)
-          select x.ecosystem, x.key, x.digest from json_to_recordset(${JSON.stringify(rows.slice(r, r + ROWS_PER_STATEMENT))}::json) as x(ecosystem text, key text, digest text)
-          on conflict do nothing`.execute(tx);
-      }
-      await sql`insert into vuln_inventory_scans (digest, scan_id)
-        select x.digest, x.id from json_to_recordset(${JSON.stringify(latest.rows.map((r) => ({ digest: r.digest, id: r.id })))}::json) as x(digest text, id text)
-        on conflict (digest) do update set scan_id = excluded.scan_id`.execute(tx);
-      return latest.rows.length;
+        return { digest: row.digest, scan_id: row.id, keys: inventoryKeys(inventory).map((k) => keyText(k.ecosystem, k.key)) };
+      });
+      await sql`insert into vuln_inventory_keys (digest, scan_id, keys)
+        select x.digest, x.scan_id, array(select json_array_elements_text(x.keys)) from json_to_recordset(${JSON.stringify(rows)}::json) as x(digest text, scan_id text, keys json)
+        on conflict (digest) do update set scan_id = excluded.scan_id, keys = excluded.keys`.execute(tx);
+      return rows.length;
     });
   }
   return indexed;
@@ -183,11 +179,10 @@ export async function rematchScope(store: Pick<Store, 'db'>, request: { version?
   const changedPackages = rows.reduce((n, r) => n + r.packages, 0);
   if (changedPackages === 0) return { versions, full: false, changedPackages, digests: [], indexed: 0 };
   const indexed = await indexStoredInventories(db);
-  const hit = await sql<{ digest: string }>`
-    select distinct k.digest from vuln_db_change_keys c
-    join vuln_inventory_keys k on k.ecosystem = c.ecosystem and k.key = c.key
-    where c.version in (select json_array_elements_text(${JSON.stringify(versions)}::json))
-    order by k.digest`.execute(db);
+  const changed = await db.selectFrom('vuln_db_change_keys').select(['ecosystem', 'key']).where('version', 'in', versions).execute();
+  const keys = [...new Set(changed.map((c) => keyText(c.ecosystem, c.key)))];
+  // Array overlap over the GIN index: the images holding any changed package, without reading the others.
+  const hit = await sql<{ digest: string }>`select digest from vuln_inventory_keys where keys && ${keys}::text[] order by digest`.execute(db);
   return { versions, full: false, changedPackages, digests: hit.rows.map((r) => r.digest), indexed };
 }
 
