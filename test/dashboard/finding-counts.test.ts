@@ -68,8 +68,12 @@ describe('per-image finding counts (kept by the database as findings are written
     const migrator = new Migrator({ db: store.db, provider: { getMigrations: async () => migrations }, migrationTableName: 'palisade_migrations', migrationLockTableName: 'palisade_migrations_lock' });
     // The database as the release before the counts left it, with findings in it.
     expect((await migrator.migrateTo('0700_center')).error).toBeUndefined();
-    await store.db.transaction().execute((tx) => replaceImageFindings(tx, 'sha256:aa', [finding('CVE-1', 'critical'), finding('CVE-2', 'high'), finding('CVE-3', 'high', 'curl')]));
-    await store.db.transaction().execute((tx) => replaceImageFindings(tx, 'sha256:bb', [finding('CVE-4', 'low')]));
+    // Written as that release's schema holds them (today's writer also reads tables added later, e.g. VEX's).
+    const rows = (digest: string, list: Finding[]) => list.map((f) => ({
+      digest, vulnerability: f.id, aliases: JSON.stringify(f.aliases), package_name: f.package.name, package_version: f.installedVersion, ecosystem: f.package.ecosystem,
+      purl: f.package.purl, layer: null, severity: f.severity, fixed_version: null, status: f.status, detail: JSON.stringify(f),
+    }));
+    await store.db.insertInto('findings').values([...rows('sha256:aa', [finding('CVE-1', 'critical'), finding('CVE-2', 'high'), finding('CVE-3', 'high', 'curl')]), ...rows('sha256:bb', [finding('CVE-4', 'low')])]).execute();
     const applied = await migrateToLatest(store.db, store.where);
     expect(applied).toContain('0701_image_finding_counts');
     expect(await kept(store.db)).toEqual([
