@@ -191,6 +191,21 @@ describe.skipIf(!ready)('image-vulnerabilities: admission gated on scan results'
     // The image joined the registry's inventory, scanned, as if polling had found it.
     const listed = (await jsonOf(api('/api/v1/images?registry=quiet'))).items;
     expect(listed).toEqual([expect.objectContaining({ repository: 'team/tool', digest: variants.digests[0], tags: ['1'], lastScanned: expect.any(String) })]);
+    digests.tool = variants.digests[0]!;
+  });
+
+  it('allows the image once an OpenVEX statement says its critical finding does not affect it', async () => {
+    const vex = {
+      '@context': 'https://openvex.dev/ns/v0.2.0', '@id': 'https://example.com/vex/team-tool-1', author: 'security@example.com', timestamp: new Date().toISOString(), version: 1,
+      statements: [{ vulnerability: { name: 'GHSA-xvch-5gv4-984h' }, products: [{ '@id': digests.tool }], status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path' }],
+    };
+    expect((await api('/api/v1/vex', { method: 'POST', body: JSON.stringify(vex) })).status).toBe(201);
+    // An image's findings are re-read every 10 s by the gate.
+    const answer = await waitFor('the VEX statement to apply', async () => {
+      const a = await review(pod('tool', `${quiet.host}/team/tool:1`));
+      return a.allowed ? a : undefined;
+    }, 30_000);
+    expect(answer.status).toBeUndefined();
   });
 
   it('allows the image once an admin exempts it from the registry recommendation', async () => {

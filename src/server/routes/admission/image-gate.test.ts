@@ -5,6 +5,7 @@ import { recordImageScan, replaceImageFindings } from '../../../center/index.js'
 import { loadConfig, systemClock, type Finding } from '../../../core/index.js';
 import { BUILTIN_POLICIES, compilePolicySet, type PolicySet } from '../../../policy/index.js';
 import { insertRegistry } from '../../../store/index.js';
+import { addVexDocument, parseVexDocument } from '../../../vex/index.js';
 import type { ServerContext } from '../../context.js';
 import { installErrorHandling } from '../../errors.js';
 import { summarizeFindings } from './image-gate.js';
@@ -44,11 +45,16 @@ describe('the admission route with image-vulnerabilities on', () => {
     slowPort = (slow.address() as { port: number }).port;
     const at = new Date();
     await insertRegistry(temp.store.db, { name: 'slow', url: `http://127.0.0.1:${slowPort}`, kind: 'distribution', credentials: null, at });
+    // An OpenVEX statement that the critical finding does not affect image b (and says nothing of a).
+    const raw = {
+      '@context': 'https://openvex.dev/ns/v0.2.0', '@id': 'https://example.com/vex/gate-1', author: 'sec@example.com', timestamp: '2026-11-01T00:00:00Z', version: 1,
+      statements: [{ vulnerability: { name: 'GHSA-xvch-5gv4-984h' }, products: [{ '@id': digest('b') }], status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path' }],
+    };
+    await addVexDocument(temp.store.db, parseVexDocument(raw, { strict: true }), raw, 'test', at);
     await temp.store.db.transaction().execute(async (tx) => {
       for (const [d, findings] of [
         [digest('a'), [finding('GHSA-xvch-5gv4-984h', 'critical')]],
-        // The same critical finding, stated not_affected by VEX (contract of #21), beside a high one.
-        [digest('b'), [finding('GHSA-xvch-5gv4-984h', 'critical', { vex: { status: 'not_affected', author: 'sec@example.com', statedAt: '2026-11-01T00:00:00Z', documentId: 'vex-1' } }), finding('GHSA-35jh-r3h4-6jhm', 'high')]],
+        [digest('b'), [finding('GHSA-xvch-5gv4-984h', 'critical'), finding('GHSA-35jh-r3h4-6jhm', 'high')]],
       ] as const) {
         await recordImageScan(tx, { digest: d, startedAt: at, finishedAt: at });
         await replaceImageFindings(tx, d, [...findings]);
@@ -68,7 +74,7 @@ describe('the admission route with image-vulnerabilities on', () => {
     const denied = (await send(app, pod('p', `r.example/app@${digest('a')}`))).json().response;
     expect(denied.allowed).toBe(false);
     expect(denied.status.message).toContain('GHSA-xvch-5gv4-984h (critical) in minimist 1.2.5 → 1.2.6');
-    const summary = summarizeFindings(digest('b'), [finding('X', 'critical', { vex: { status: 'fixed' } }), finding('Y', 'high', { vex: { status: 'under_investigation' } })]);
+    const summary = summarizeFindings(digest('c'), [finding('X', 'critical', { vex: { status: 'fixed' } }), finding('Y', 'high', { vex: { status: 'under_investigation' } })]);
     expect(summary.counts).toEqual({ high: { fixable: 1, unfixable: 0 } });
   });
 

@@ -9,7 +9,7 @@
  * so an image reference in a pod cannot make Palisade call a host of its choosing (with or
  * without a registry's credentials).
  */
-import { listExemptions, findingsOfImage, type Exemption } from '../../../center/index.js';
+import { listExemptions, findingsOfImage, type Exemption, type StoredFinding } from '../../../center/index.js';
 import { FINDING_SEVERITIES, PalisadeError, type Finding, type FindingSeverity } from '../../../core/index.js';
 import { parseWrittenReference, RegistryClient, type ImageReference } from '../../../image/index.js';
 import {
@@ -17,6 +17,7 @@ import {
 } from '../../../policy/index.js';
 import { openCredentials, REGISTRY_POLICY, RUNNING_IMAGES_POLICY, scanRegistryImage } from '../../../registry/index.js';
 import { recordImagePush } from '../../../store/index.js';
+import { isSuppressing } from '../../../vex/index.js';
 import type { ServerContext } from '../../context.js';
 import { SingleFlight, TtlCache } from './ttl-cache.js';
 
@@ -27,7 +28,7 @@ export interface ImageGateOptions {
   deadlineMs?: number;
   /** How long a tag → digest answer is reused, in ms. */
   tagTtlMs?: number;
-  /** How long an image's findings summary is reused, in ms (a rescan or new advisories show after it). */
+  /** How long an image's findings summary is reused, in ms (a rescan, new advisories or a VEX upload show after it). */
   findingsTtlMs?: number;
   /** How long "not scanned" and "tag not found" answers are reused, in ms. */
   missTtlMs?: number;
@@ -42,7 +43,7 @@ export interface ImageGateOptions {
 }
 
 const DEFAULTS = {
-  deadlineMs: 2000, tagTtlMs: 60_000, findingsTtlMs: 30_000, missTtlMs: 5_000, settingsTtlMs: 10_000, cacheEntries: 4096, maxScans: 2,
+  deadlineMs: 2000, tagTtlMs: 60_000, findingsTtlMs: 10_000, missTtlMs: 5_000, settingsTtlMs: 10_000, cacheEntries: 4096, maxScans: 2,
 } satisfies Required<Omit<ImageGateOptions, 'monotonicNow'>>;
 
 /** Distinct images judged per object; a pod spec with more is not a real workload. */
@@ -52,13 +53,13 @@ const NAMED_PER_BUCKET = 3;
 const FINDINGS_PAGE = 500;
 
 /**
- * The VEX seam (contract of #21): a finding whose statement says `not_affected` or `fixed` is
- * suppressed and never counts. The center keeps the statement on the stored finding (`vex`); this
- * reads it there, so statements apply as soon as the center records them.
+ * VEX (#21): a finding whose statement says `not_affected` or `fixed` is suppressed and never
+ * counts. The center keeps the statement that speaks for a stored finding on it (`vex`), applied
+ * when findings are stored and again whenever a document is added or removed; the VEX face says
+ * which statuses suppress.
  */
 export function suppressedByVex(finding: Finding): boolean {
-  const status = (finding as Finding & { vex?: { status?: unknown } }).vex?.status;
-  return status === 'not_affected' || status === 'fixed';
+  return isSuppressing((finding as StoredFinding).vex?.status);
 }
 
 /** Reduces an image's findings, a page at a time, to counts per severity and fix state and the worst few of each. */
