@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isPalisadeError } from '../../core/index.js';
 import { MAX_WEBHOOK_EVENTS, parseQuayWebhook, parseRegistryWebhook, verifyNexusSignature } from './index.js';
 
 const sample = (name: string): unknown => JSON.parse(readFileSync(path.join(import.meta.dirname, 'samples', name), 'utf8'));
@@ -218,5 +220,26 @@ describe('registry webhook connectors', () => {
     const push = harbor('library/app');
     push.event_data.resources = Array.from({ length: MAX_WEBHOOK_EVENTS + 1 }, () => push.event_data.resources[0]!);
     expect(() => parseRegistryWebhook('harbor', push)).toThrow(expect.objectContaining({ code: 'registry.webhook.too_many_events' }));
+  });
+  it.each(['acr', 'artifactory', 'nexus'] as const)('%s: any JSON body is either read or refused with a 4xx naming the field, never an internal error', (kind) => {
+    const seeds = { acr: sample('acr-eventgrid-image-pushed.json'), artifactory: sample('artifactory-docker-pushed.json'), nexus: sample('nexus-component-created.json') };
+    // Mutations of the real payload (a field replaced by anything) and arbitrary JSON.
+    const mutated = fc.tuple(fc.jsonValue(), fc.nat()).map(([value, n]) => {
+      const copy = JSON.parse(JSON.stringify(seeds[kind])) as Record<string, unknown> | Array<Record<string, unknown>>;
+      const target = (Array.isArray(copy) ? copy[0]!.data : (copy as Record<string, unknown>).component ?? copy) as Record<string, unknown>;
+      const keys = Object.keys(target);
+      target[keys[n % keys.length]!] = value;
+      return copy as unknown;
+    });
+    fc.assert(fc.property(fc.oneof(fc.jsonValue(), mutated), (body) => {
+      try {
+        parseRegistryWebhook(kind, body, { url: 'https://registry.example.com', headers: {} });
+      } catch (error) {
+        expect(isPalisadeError(error)).toBe(true);
+        expect((error as { status: number }).status).toBeGreaterThanOrEqual(400);
+        expect((error as { status: number }).status).toBeLessThan(500);
+        expect((error as { field?: string }).field).toBeTruthy();
+      }
+    }), { numRuns: 300 });
   });
 });
