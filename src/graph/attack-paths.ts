@@ -71,7 +71,7 @@ function exposures(graph: SubGraph): Exposure[] {
       out.push({
         service, weight: type === 'LoadBalancer' ? 25 : 20,
         hops: [{ id: `internet:${service.id}`, kind: 'internet', name: 'internet' }, serviceHop],
-        edges: [{ from: `internet:${service.id}`, to: service.id, label: `${type} ${shown}`.trim(), evidence: `Service ${service.namespace}/${service.name} is type ${type}${lb.length ? ` at ${lb.join(', ')}` : ''}${ports.length ? `, ports ${ports.map((p) => p.nodePort ?? p.port).join(', ')}` : ''}` }],
+        edges: [{ from: `internet:${service.id}`, to: service.id, label: `${type} ${shown}`.trim(), evidence: `Service ${service.namespace}/${service.name} is type ${type}${lb.length ? ` at ${lb.join(', ')}` : ''}${ports.length ? `, ports ${ports.map((p) => (type === 'NodePort' ? `${p.nodePort ?? p.port}` : `${p.port}${p.nodePort ? ` (node port ${p.nodePort})` : ''}`)).join(', ')}` : ''}` }],
       });
     }
     for (const route of graph.parents(service.id, 'routes')) {
@@ -122,7 +122,7 @@ export async function computeAttackPaths(db: Kysely<Database>, cluster: string):
   const exposed = exposures(graph);
   if (!exposed.length) return [];
   // Targets: the pods a service selects, one path per top owner (50 replicas are one workload).
-  type Target = { owner: StoredNode; pod?: StoredNode; containers: StoredNode[]; refs: string[]; digests: string[] };
+  type Target = { owner: StoredNode; pod?: StoredNode; containers: StoredNode[]; refs: string[]; digests: string[]; referenceOf: Map<string, string> };
   const targetsOf = new Map<string, Target[]>();
   const refs = new Set<string>();
   for (const e of exposed) {
@@ -131,12 +131,18 @@ export async function computeAttackPaths(db: Kysely<Database>, cluster: string):
       const selected = graph.nodes.get(sel.dst);
       if (!selected) continue;
       const ownerId = graph.topOwner(selected.id);
-      const owner = graph.nodes.get(ownerId) ?? selected;
+      // An owner known only from its pods' owner references (not listed itself) still groups them.
+      const owner = graph.nodes.get(ownerId) ?? (ownerId === selected.id ? selected
+        : { id: ownerId, kind: 'workload', cluster, namespace: selected.namespace, name: ownerId.slice(ownerId.lastIndexOf('/') + 1), attrs: {} });
       if (byOwner.has(owner.id) && (byOwner.get(owner.id)!.pod || selected.kind !== 'pod')) continue;
       const containers = selected.kind === 'pod' ? graph.children(selected.id, 'runs').map((c) => graph.nodes.get(c.dst)).filter((c): c is StoredNode => Boolean(c)) : [];
-      const target: Target = { owner, ...(selected.kind === 'pod' ? { pod: selected } : {}), containers, refs: [], digests: [] };
+      const target: Target = { owner, ...(selected.kind === 'pod' ? { pod: selected } : {}), containers, refs: [], digests: [], referenceOf: new Map() };
       for (const c of containers) {
-        for (const img of graph.children(c.id, 'image')) target.digests.push(img.dst.slice('image:'.length));
+        for (const img of graph.children(c.id, 'image')) {
+          const digest = img.dst.slice('image:'.length);
+          target.digests.push(digest);
+          if (typeof c.attrs.image === 'string') target.referenceOf.set(digest, c.attrs.image);
+        }
         if (typeof c.attrs.image === 'string') target.refs.push(c.attrs.image);
       }
       if (selected.kind === 'workload') for (const c of (selected.attrs.containers ?? []) as { image?: string }[]) if (c.image) target.refs.push(c.image);
@@ -146,7 +152,16 @@ export async function computeAttackPaths(db: Kysely<Database>, cluster: string):
     targetsOf.set(e.service.id + e.hops[1]!.id, [...byOwner.values()]);
   }
   const resolved = await resolveImageDigests(db, refs);
-  for (const targets of targetsOf.values()) for (const t of targets) for (const r of t.refs) if (resolved.has(r)) t.digests.push(resolved.get(r)!);
+  for (const targets of targetsOf.values()) {
+    for (const t of targets) {
+      for (const r of t.refs) {
+        const digest = resolved.get(r);
+        if (!digest) continue;
+        t.digests.push(digest);
+        if (!t.referenceOf.has(digest)) t.referenceOf.set(digest, r);
+      }
+    }
+  }
   const allDigests = [...new Set([...targetsOf.values()].flat().flatMap((t) => t.digests))];
   const findings = await exploitableFindings(db, allDigests);
 
@@ -167,7 +182,7 @@ export async function computeAttackPaths(db: Kysely<Database>, cluster: string):
       const nodeEdge = t.pod ? graph.parents(t.pod.id, 'hosts')[0] : undefined;
       const f = vulnerable.finding;
       const workloadHop = { id: t.owner.id, kind: (t.owner.kind === 'pod' ? 'pod' : 'workload') as HopKind, name: `${t.owner.namespace}/${t.owner.name}` };
-      const imageHop = { id: `image:${vulnerable.digest}`, kind: 'image' as const, name: String(t.containers.find((c) => typeof c.attrs.image === 'string')?.attrs.image ?? vulnerable.digest) };
+      const imageHop = { id: `image:${vulnerable.digest}`, kind: 'image' as const, name: t.referenceOf.get(vulnerable.digest) ?? vulnerable.digest };
       const saHop = { id: sa.id, kind: 'serviceaccount' as const, name: `${sa.namespace}/${sa.name}` };
       const permissionHop = { id: `permission:${permission.binding.id}`, kind: 'permission' as const, name: `${permission.role} (${permission.label})` };
       const hops: AttackPath['hops'] = [...e.hops, workloadHop, imageHop, saHop, permissionHop];

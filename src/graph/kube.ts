@@ -52,9 +52,16 @@ function controllerOf(meta: Obj): { kind: string; name: string } | undefined {
   return kind && name ? { kind, name } : undefined;
 }
 
+/**
+ * The Deployment a ReplicaSet belongs to: its name less the pod-template-hash (from the label, or
+ * when the object does not carry it, a suffix in the hash's own alphabet: Kubernetes spells it
+ * with digits and consonants only, so `web-server` is not taken for a hash).
+ */
 function deploymentOfReplicaSet(name: string, labels: Record<string, string>): string | undefined {
   const hash = labels['pod-template-hash'];
-  return hash && name.endsWith(`-${hash}`) ? name.slice(0, -hash.length - 1) : undefined;
+  if (hash) return name.endsWith(`-${hash}`) ? name.slice(0, -hash.length - 1) : undefined;
+  const m = /^(.+)-[bcdfghjklmnpqrstvwxz2456789]{6,10}$/.exec(name);
+  return m?.[1];
 }
 
 /** Adds one object's identities and edges to `delta`. Unknown kinds add nothing. */
