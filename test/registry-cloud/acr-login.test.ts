@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/index.js';
 import { openImage } from '../../src/image/index.js';
-import { clientOptions, connectRegistry, forgetExchangedLogins, registryAccess } from '../../src/registry/index.js';
+import { clientOptions, connectRegistry, forgetExchangedLogins, pollRegistry, registryAccess } from '../../src/registry/index.js';
 import { getRegistry } from '../../src/store/index.js';
 import { fixture, fixturesAvailable } from '../support/fixtures.js';
 import { createTestStore, type TestStore } from '../support/store.js';
@@ -98,6 +98,19 @@ describe.skipIf(!fixturesAvailable() || !registryAvailable())('ACR login through
     clock.advance(2 * 3_600_000);
     await registryAccess(await getRegistry(t.store.db, 'contoso'), { secretKey, clock });
     expect(aad.requests.length).toBe(before + 1);
+  });
+
+  it('polls through the catalog with a registry:catalog:* token from the same refresh token', async () => {
+    forgetExchangedLogins();
+    await connectRegistry(t.store, {
+      name: 'contoso-poll', url: acr.url, kind: 'acr', poll: true, login: { username: 'azure_client_id', password: 'azure_client_secret' },
+      authority: `${aad.url}/${TENANT}`, secretKey, actor: 'test', clock,
+    });
+    const before = acr.requests.length;
+    const result = await pollRegistry({ store: t.store, jobs: undefined, clock, config: { secretKey } }, await getRegistry(t.store.db, 'contoso-poll'));
+    expect(result).toMatchObject({ repositories: 1, tags: 1, newImages: 1, source: 'catalog' });
+    const scopes = acr.requests.slice(before).filter((r) => r.url === '/oauth2/token').map((r) => new URLSearchParams(r.body).get('scope'));
+    expect(scopes).toEqual(['registry:catalog:*', 'repository:demo/base:pull']);
   });
 
   it('says Azure AD refused the client, with its error code and without the secret', async () => {
