@@ -9,6 +9,8 @@ interface AddFlags {
   username?: string;
   passwordStdin?: boolean;
   poll?: boolean;
+  authority?: string;
+  repository?: string[];
   format?: string;
   serverUrl?: string;
 }
@@ -20,10 +22,12 @@ export function register(program: Command): void {
     .description('connect a registry: prints its ingest token (once) and the webhook configuration to paste')
     .argument('<name>', 'a short name (lowercase letters, digits, . _ -)')
     .requiredOption('--url <url>', 'registry URL, e.g. https://registry.example.com or http://127.0.0.1:5000')
-    .option('--kind <kind>', 'distribution, harbor, acr, dockerhub, generic, ecr, ghcr, quay or artifact-registry', 'distribution')
+    .option('--kind <kind>', 'distribution, harbor, acr, dockerhub, generic, ecr, ghcr, quay, artifact-registry, artifactory or nexus', 'distribution')
     .option('--username <user>', 'pull credentials, sealed with PALISADE_SECRET_KEY')
     .option('--password-stdin', 'read the password from standard input')
     .option('--poll', 'no webhooks: list the catalog and tags every 15 minutes and scan new digests')
+    .option('--authority <url>', 'where the login is exchanged: ACR\'s Azure AD authority (https://login.microsoftonline.com/TENANT_ID), or the token endpoint for a Google service-account key')
+    .option('--repository <name>', 'a repository to poll instead of the catalog (repeat for several)', (value: string, previous: string[] = []) => [...previous, value])
     .option('--server-url <url>', 'URL the registry reaches Palisade at, for the webhook (PALISADE_PUBLIC_URL; default: the server\'s, else a PALISADE_HOST placeholder)')
     .option('--format <format>', 'text or json', 'text')
     .action(async (name: string, flags: AddFlags, command: Command) => {
@@ -38,6 +42,8 @@ export function register(program: Command): void {
           kind,
           ...(flags.username ? { username: flags.username, password: password ?? '' } : {}),
           poll: flags.poll ?? false,
+          ...(flags.authority ? { authority: flags.authority } : {}),
+          ...(flags.repository?.length ? { repositories: flags.repository } : {}),
           ...(flags.serverUrl ? { publicUrl: flags.serverUrl } : {}),
         });
         if (flags.format === 'json') {
