@@ -142,6 +142,9 @@ export class NodeAgent {
       this.options.log?.('warn', 'eBPF sensor unavailable: using /proc + auditd', { reason });
       return;
     }
+    if (sensor.compilerPages && 'error' in sensor.compilerPages) {
+      this.options.log?.('warn', 'bpftrace keeps its compiler pages resident (about 70 MiB)', { reason: sensor.compilerPages.error });
+    }
     // Kernel time (monotonic ns) to wall time, fixed once: the two clocks advance together.
     const offsetMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
     this.bpf = sensor;
