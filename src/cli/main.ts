@@ -49,7 +49,9 @@ const program = new Command('palisade')
   .exitOverride();
 
 const named = commandWord(process.argv.slice(2));
-const loaders = named && COMMANDS[named] ? [COMMANDS[named]] : Object.values(COMMANDS);
+// `palisade --version` needs no command at all: CI scripts call it first, and it must answer as fast as `node -e 0` nearly.
+const versionOnly = !named && process.argv.slice(2).some((arg) => arg === '--version' || arg === '-V');
+const loaders = versionOnly ? [] : named && COMMANDS[named] ? [COMMANDS[named]] : Object.values(COMMANDS);
 const modules = new Set(await Promise.all(loaders.map((load) => load())));
 for (const module of modules) module.register(program);
 

@@ -140,3 +140,14 @@ describe('palisade server on the embedded default', () => {
     expect(await readFile(path.join(cwd, '.palisade', 'pgdata', 'PG_VERSION'), 'utf8')).toBe(before);
   });
 });
+
+describe('palisade --version', () => {
+  it('prints the version of the package it ships in, with or without other flags', async () => {
+    const pkg = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const run = await runCli([flag]);
+      expect(run.code).toBe(0);
+      expect(run.stdout.trim()).toBe(pkg.version);
+    }
+  });
+});
