@@ -32,6 +32,8 @@ export interface FindingsPage {
   rows: Array<{ position: FindingsPosition; finding: Finding }>;
   /** How many findings match the filters (all pages). */
   total: number;
+  /** Of those, how many a VEX statement suppresses (listed, not counted in the image's severity counts). */
+  suppressed: number;
 }
 
 /** 0 for critical … 5 for unknown: ascending order is worst first. */
@@ -72,7 +74,7 @@ export async function findingsPage(db: Kysely<Database>, digest: string, filter:
       from findings where ${where}${keyset}
       order by 1, 2, 3, findings.vulnerability, findings.purl
       limit ${page.limit}`.execute(db),
-    sql<{ total: string | number }>`select count(*) as total from findings where ${where}`.execute(db),
+    sql<{ total: string | number; suppressed: string | number }>`select count(*) as total, count(*) filter (where ${suppressedExpr}) as suppressed from findings where ${where}`.execute(db),
   ]);
   return {
     rows: rows.rows.map((r) => ({
@@ -80,5 +82,6 @@ export async function findingsPage(db: Kysely<Database>, digest: string, filter:
       finding: r.detail,
     })),
     total: Number(count.rows[0]?.total ?? 0),
+    suppressed: Number(count.rows[0]?.suppressed ?? 0),
   };
 }

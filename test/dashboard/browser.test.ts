@@ -409,7 +409,7 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     expect(uploaded.status, await uploaded.clone().text()).toBe(201);
     await page.goto(`${base}/images?digest=${encodeURIComponent(digest)}`);
     const findings = page.getByRole('region', { name: /Findings in sha256:/ });
-    await findings.getByText(/^\d+ findings, worst first/).waitFor({ timeout: 30_000 });
+    await findings.getByText(/^\d+ findings, worst first\. 1 suppressed by VEX statements, listed last and not counted$/).waitFor({ timeout: 30_000 });
     // Listed last, greyed, with the statement in words.
     const last = findings.locator('tbody tr').last();
     await last.getByRole('link', { name: `${lodash} advisory` }).waitFor();

@@ -17,7 +17,7 @@ interface Finding {
   id: string; aliases: string[]; title?: string; package: { name: string; version: string; ecosystem: string; purl?: string }; installedVersion: string;
   fixedVersion?: string; severity: string; status: string; remediation?: string; command?: string; vex?: Vex;
 }
-interface FindingsPage extends Page<Finding> { total: number }
+interface FindingsPage extends Page<Finding> { total: number; suppressed?: number }
 interface ImagesByVuln { image: string; digest: string; repository: string | null; package: string; installedVersion: string; fixedVersion: string | null; severity: string }
 
 /** The page of the advisory database the finding came from (OSV ids resolve on osv.dev). */
@@ -99,7 +99,8 @@ function Findings({ digest }: { digest: string }) {
           <>
             <p className="muted" role="status">
               {p.items.length === 0 ? 'No findings match these filters'
-                : `${p.total} ${filtered ? 'matching ' : ''}finding${p.total === 1 ? '' : 's'}, worst first${p.total > p.items.length ? `; showing ${first + 1}–${first + p.items.length}` : ''}`}
+                : `${p.total} ${filtered ? 'matching ' : ''}finding${p.total === 1 ? '' : 's'}, worst first${p.total > p.items.length ? `; showing ${first + 1}–${first + p.items.length}` : ''}`
+                  + (p.suppressed && p.suppressed < p.total ? `. ${p.suppressed} suppressed by VEX statements, listed last and not counted` : '')}
             </p>
             {p.items.length ? (
               <table>

@@ -53,9 +53,9 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
     }
     if (!(await imageExists(db, digest))) throw new NotFound(`no image ${digest}`);
     const filter: FindingsPageFilter = { severity, fixable, package: pkg?.trim() || undefined, text: q?.trim() || undefined, suppressed };
-    const { rows, total } = await findingsPage(db, digest, filter, { after, limit: limit + 1 });
+    const { rows, total, suppressed: suppressedCount } = await findingsPage(db, digest, filter, { after, limit: limit + 1 });
     const paged = page(rows, limit, (r) => r.position);
-    return { items: paged.items.map((r) => r.finding), total, ...(paged.next ? { next: paged.next } : {}) };
+    return { items: paged.items.map((r) => r.finding), total, suppressed: suppressedCount, ...(paged.next ? { next: paged.next } : {}) };
   });
 
   app.get('/vulnerabilities/:id/images', {
