@@ -1,6 +1,6 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import path from 'node:path';
-import { SingleBar, Presets } from 'cli-progress';
+import { createRequire } from 'node:module';
 import { Option, type Command } from 'commander';
 import { FINDING_SEVERITIES, PalisadeError, systemClock } from '../core/index.js';
 import {
@@ -196,6 +196,8 @@ export async function runScan(source: AdvisorySource, image: string, flags: Scan
  * already analysed (cached) are not read and do not count.
  */
 export function progressBar(stream: NodeJS.WriteStream): { update: (e: AnalysisProgress) => void; stop: () => void } {
+  // Loaded here, on a terminal only: a scan in CI never draws a bar and does not pay for loading it.
+  const { SingleBar, Presets } = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new SingleBar({ stream, format: 'layers {value}/{total} | {read} of {size} MiB read | {files} files examined', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
   const layers = new Map<number, { size: number; read: number; entries: number; cached: boolean; done: boolean }>();
   let started = false;

@@ -1,32 +1,39 @@
-import * as CDX from '@cyclonedx/cyclonedx-library';
+import { createRequire } from 'node:module';
+import type * as CDXLibrary from '@cyclonedx/cyclonedx-library';
 import type { FindingSeverity } from '../../core/index.js';
 import type { ScanReport } from '../report.js';
 
-/** CycloneDX 1.6 SBOM (via @cyclonedx/cyclonedx-library): the image as metadata component, its packages, and the vulnerabilities. */
-const SEVERITY: Record<FindingSeverity, CDX.Enums.Vulnerability.Severity> = {
+// The CycloneDX library is large and only `--format cyclonedx` and SBOM requests need it: it is
+// loaded on first use, so a plain scan (in CI above all) does not pay for loading it.
+let loaded: typeof CDXLibrary | undefined;
+const cyclonedxLibrary = (): typeof CDXLibrary => (loaded ??= createRequire(import.meta.url)('@cyclonedx/cyclonedx-library') as typeof CDXLibrary);
+
+const severityOf = (CDX: typeof CDXLibrary, severity: FindingSeverity): CDXLibrary.Enums.Vulnerability.Severity => ({
   critical: CDX.Enums.Vulnerability.Severity.Critical,
   high: CDX.Enums.Vulnerability.Severity.High,
   medium: CDX.Enums.Vulnerability.Severity.Medium,
   low: CDX.Enums.Vulnerability.Severity.Low,
   informational: CDX.Enums.Vulnerability.Severity.Info,
   unknown: CDX.Enums.Vulnerability.Severity.Unknown,
-};
+})[severity];
 
+/** CycloneDX 1.6 SBOM (via @cyclonedx/cyclonedx-library): the image as metadata component, its packages, and the vulnerabilities. */
 export function renderCycloneDx(report: ScanReport, toolVersion: string): string {
+  const CDX = cyclonedxLibrary();
   const bom = new CDX.Models.Bom();
   bom.metadata.component = new CDX.Models.Component(CDX.Enums.ComponentType.Container, report.image.name, {
     bomRef: report.image.id,
     ...(report.image.digest ? { version: report.image.digest } : {}),
   });
   bom.metadata.tools.components.add(new CDX.Models.Component(CDX.Enums.ComponentType.Application, 'palisade', { version: toolVersion }));
-  const refs = new Map<string, CDX.Models.Component>();
+  const refs = new Map<string, CDXLibrary.Models.Component>();
   for (const p of report.packages) {
     // A purl can appear at several paths (the same jar twice): bom-refs must stay unique.
     let ref = p.purl;
     for (let i = 2; refs.has(ref); i++) ref = `${p.purl}#${i}`;
     const component = new CDX.Models.Component(CDX.Enums.ComponentType.Library, p.name, { version: p.version, bomRef: ref });
     try {
-      component.purl = p.purl as unknown as CDX.Models.Component['purl'];
+      component.purl = p.purl as unknown as CDXLibrary.Models.Component['purl'];
     } catch {
       // leave the purl out if the library refuses it
     }
@@ -35,7 +42,7 @@ export function renderCycloneDx(report: ScanReport, toolVersion: string): string
     bom.components.add(component);
     refs.set(ref, component);
   }
-  const byPurl = new Map<string, CDX.Models.Component>();
+  const byPurl = new Map<string, CDXLibrary.Models.Component>();
   for (const [ref, c] of refs) if (!byPurl.has(ref.split('#')[0]!)) byPurl.set(ref.split('#')[0]!, c);
   for (const f of report.vulnerabilities) {
     const v = new CDX.Models.Vulnerability.Vulnerability({
@@ -46,7 +53,7 @@ export function renderCycloneDx(report: ScanReport, toolVersion: string): string
     });
     v.ratings.add(
       new CDX.Models.Vulnerability.Rating({
-        severity: SEVERITY[f.severity],
+        severity: severityOf(CDX, f.severity),
         ...(f.cvssScore !== undefined ? { score: f.cvssScore } : {}),
         ...(f.cvssVector ? { vector: f.cvssVector } : {}),
       }),
