@@ -91,17 +91,29 @@ export async function reapplyVex(db: Kysely<Database>, vulnerabilities: readonly
   const result = { images: 0, changed: 0, registries: [] as string[] };
   if (!names.length) return result;
   const changedDigests = new Set<string>();
-  const named = sql.join(names.map((n) => sql`${n}`));
-  const carries = sql<SqlBool>`(findings.vulnerability in (${named}) or findings.aliases ?| array[${named}]::text[])`;
-  const digests = (await db.selectFrom('findings').select('digest').distinct().where(carries).orderBy('digest').execute()).map((r) => r.digest);
+  // Names in chunks: a document of 10,000 statements with aliases must stay under the database's parameter limit.
+  const chunks: string[][] = [];
+  for (let i = 0; i < names.length; i += 1000) chunks.push(names.slice(i, i + 1000));
+  const carries = (chunk: string[]) => {
+    const named = sql.join(chunk.map((n) => sql`${n}`));
+    return sql<SqlBool>`(findings.vulnerability in (${named}) or findings.aliases ?| array[${named}]::text[])`;
+  };
+  const found = new Set<string>();
+  for (const chunk of chunks) {
+    for (const r of await db.selectFrom('findings').select('digest').distinct().where(carries(chunk)).execute()) found.add(r.digest);
+  }
+  const digests = [...found].sort();
   for (let i = 0; i < digests.length; i += 50) {
     const batch = digests.slice(i, i + 50);
     const identities = await imageIdentities(db, batch);
-    const rows = await db.selectFrom('findings').select(['id', 'digest', 'detail']).where('digest', 'in', batch).where(carries).execute();
+    const rows = new Map<string, { id: string; digest: string; detail: unknown }>();
+    for (const chunk of chunks) {
+      for (const r of await db.selectFrom('findings').select(['id', 'digest', 'detail']).where('digest', 'in', batch).where(carries(chunk)).execute()) rows.set(r.id, r);
+    }
     // Every name of these findings: a statement may name the vulnerability by another alias.
-    const statements = await statementsAbout(db, namesOf(rows.map((r) => r.detail as unknown as Finding)));
-    for (const row of rows) {
-      const before = row.detail as unknown as StoredFinding;
+    const statements = await statementsAbout(db, namesOf([...rows.values()].map((r) => r.detail as Finding)));
+    for (const row of rows.values()) {
+      const before = row.detail as StoredFinding;
       const after = assess(before, statements, identities.get(row.digest)!);
       if (JSON.stringify(before.vex ?? null) === JSON.stringify(after.vex ?? null)) continue;
       await db.updateTable('findings').set({ detail: JSON.stringify(after) }).where('id', '=', row.id).execute();
