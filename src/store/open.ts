@@ -1,8 +1,7 @@
 import { mkdir, open as openFile, readFile, rm, access, constants } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
-import pg from 'pg';
 import { isProcessAlive, PalisadeError } from '../core/index.js';
 import { CorruptionWatch } from './corruption.js';
 import { migrateToLatest } from './migrate.js';
@@ -70,6 +69,9 @@ async function openPostgres(databaseUrl: string, options: OpenOptions): Promise<
     });
   }
   // query_timeout bounds a query whose connection died without telling (client side; long imports run in chunks).
+  // The drivers are loaded when a store is opened, not when this module is: commands that never
+  // open one (a one-shot scan, `--version`) do not pay for loading them.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, query_timeout: 300_000 });
   // An idle client losing its server (a restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
@@ -111,6 +113,7 @@ async function openPglite(dataDir: string): Promise<Store> {
   const releaseDirLock = await lockDataDir(dir);
   let pglite: PGlite;
   try {
+    const { PGlite } = await import('@electric-sql/pglite');
     pglite = await PGlite.create(pgdata);
   } catch (error) {
     await releaseDirLock();
