@@ -153,6 +153,8 @@ export function parseVexDocument(input: unknown, options: { strict: boolean }): 
     }
   }
   const documentTimestamp = typeof doc.timestamp === 'string' ? doc.timestamp : undefined;
+  // RFC 3339 allows what Date cannot hold (a leap second): refuse it here rather than fail storing it.
+  if (options.strict && documentTimestamp !== undefined && Number.isNaN(Date.parse(documentTimestamp))) throw invalid('timestamp', 'is not a time this server can read');
   const statements = doc.statements.map((raw: unknown, i: number) => {
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(`statements[${i}]`, 'must be an object');
     const statement = statementOf(raw as Record<string, unknown>, documentTimestamp);
@@ -160,7 +162,8 @@ export function parseVexDocument(input: unknown, options: { strict: boolean }): 
     if (!statement.vulnerability.length) throw invalid(`statements[${i}].vulnerability.name`, 'is required');
     if (options.strict) {
       if (!statement.products.some((p) => p.identifiers.length)) throw invalid(`statements[${i}].products`, 'a statement must name at least one product (by @id, identifiers or hashes)');
-      if (!statement.timestamp || Number.isNaN(Date.parse(statement.timestamp))) throw invalid(`statements[${i}].timestamp`, 'is required when the document has no timestamp');
+      if (!statement.timestamp) throw invalid(`statements[${i}].timestamp`, 'is required when the document has no timestamp');
+      if (Number.isNaN(Date.parse(statement.timestamp))) throw invalid(`statements[${i}].timestamp`, 'is not a time this server can read');
     }
     return statement;
   });

@@ -219,7 +219,7 @@ export function assessmentOf(s: AttributedStatement): VexAssessment {
     ...(statement.impactStatement ? { impactStatement: statement.impactStatement } : {}),
     ...(statement.actionStatement ? { actionStatement: statement.actionStatement } : {}),
     author: s.author,
-    statedAt: statement.timestamp ? new Date(statement.timestamp).toISOString() : '',
+    statedAt: Number.isFinite(timeOf(s)) ? new Date(timeOf(s)).toISOString() : '',
     documentId: s.documentId,
   };
 }

@@ -121,3 +121,12 @@ describe('OpenVEX matching (go-vex rules)', () => {
     expect(effectiveStatement(attributed(earlier), f, alpine)?.statement.status).toBe('not_affected');
   });
 });
+
+describe('OpenVEX timestamps', () => {
+  it('refuses a time the schema allows but a server cannot hold (a leap second) with 400, not a failed insert', () => {
+    const doc = goVex('v0.2.0.json');
+    expect(fieldOfError(() => parseVexDocument({ ...doc, timestamp: '2016-12-31T23:59:60Z' }, { strict: true }))).toBe('timestamp');
+    const statements = (doc.statements as Array<Record<string, unknown>>).map((s, i) => (i === 1 ? { ...s, timestamp: '2016-12-31T23:59:60Z' } : s));
+    expect(fieldOfError(() => parseVexDocument({ ...doc, statements }, { strict: true }))).toBe('statements[1].timestamp');
+  });
+});
