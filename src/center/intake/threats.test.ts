@@ -14,7 +14,7 @@ const threat = (pod: string, count = 1): DetectedThreat => ({
 });
 
 /**
- * The intake on a real PostgreSQL (two writers, as the server runs it): concurrent submissions
+ * The intake on a real PostgreSQL (two writers, the most concurrent setup): concurrent submissions
  * that hit the same alerts are counted exactly, each new alert is reported created to one of them,
  * a submission's own rows commit with its alerts, and one failing submission fails alone.
  */
@@ -33,7 +33,7 @@ describe.runIf(await postgresAvailable())('ThreatIntake on PostgreSQL', () => {
   };
 
   it('counts every occurrence of concurrent submissions once, and reports each new alert as created once', async () => {
-    const intake = new ThreatIntake(store);
+    const intake = new ThreatIntake(store, { writers: 2 });
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => intake.submit({
       threats: [threat('web-1', 2), threat(`api-${i % 4}`)],
       commit: mark(`ok-${i}`),
