@@ -132,7 +132,7 @@ describe.skipIf(!ready).each(STORE_BACKENDS.filter((b) => b === 'pglite' || pgRe
       }] }),
     });
     expect(audit.status, await audit.clone().text()).toBe(200);
-    expect((await audit.json()).alerts).toBeGreaterThan(0);
+    expect((await jsonOf(audit)).alerts).toBeGreaterThan(0);
 
     // 3. The agent on worker-1 sees xmrig start in that container, resolved through the kubelet.
     const containerId = 'c0ffee' + '0'.repeat(58);
@@ -196,7 +196,7 @@ describe.skipIf(!ready).each(STORE_BACKENDS.filter((b) => b === 'pglite' || pgRe
   it('answers an unknown incident with 404 and a malformed id with 400', async () => {
     const missing = await api('/api/v1/incidents/inc_00000000000000000000');
     expect(missing.status).toBe(404);
-    expect((await missing.json()).message).toBe('no incident inc_00000000000000000000');
+    expect((await jsonOf(missing)).message).toBe('no incident inc_00000000000000000000');
     expect((await api('/api/v1/incidents/nope')).status).toBe(400);
     expect((await api('/api/v1/incidents?status=bogus')).status).toBe(400);
     expect((await fetch(`${server.url}/api/v1/incidents`)).status).toBe(401);
