@@ -122,6 +122,26 @@ function cpuSpent(before: Map<number, number>, after: Map<number, number>): numb
   return total;
 }
 
+/** Thousands separated, for the summary people read (the JSON lines keep plain numbers). */
+function n(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+/**
+ * One line per target on stderr, measured against target with the same-run baseline, so a person
+ * sees at a glance what met its target and under which load (JSON consumers read stdout only).
+ */
+function summary(title: string, rows: Array<[label: string, measured: string, target: string, baseline: string, ok: boolean]>, note: string): void {
+  const width = Math.max(...rows.map((r) => r[0].length));
+  const lines = rows.map(([label, measured, target, baseline, ok]) =>
+    `  ${ok ? 'MET ' : 'MISS'}  ${label.padEnd(width)}  measured ${measured.padStart(9)}   target ${target.padEnd(10)}  ${baseline}`);
+  console.error(`${title}\n${lines.join('\n')}\n  ${note}`);
+}
+
+function loadNote(): string {
+  return `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cpus; targets are for an idle machine`;
+}
+
 interface Sent {
   seconds: number;
   latencies: number[];
@@ -171,7 +191,9 @@ async function webhook(lines: string[], emit: (r: BenchResult) => void): Promise
     const token = (await createToken(store.db, 'cluster:bench')).secret;
     // Warm-up on a separate cluster's worth of bodies would pollute the table: warm the echo route only.
     await send(`${base}/echo`, token, bodies.slice(0, 10), CONCURRENCY);
+    const echoCpuBefore = process.cpuUsage();
     const echo = await send(`${base}/echo`, token, bodies, CONCURRENCY);
+    const echoCpu = process.cpuUsage(echoCpuBefore);
     // Transactions this database committed during the ingest: a load-independent measure of the
     // write path's cost (each commit waits for a WAL flush), unlike rates on a shared machine.
     const commits = async () => Number((await sql<{ n: string }>`select xact_commit as n from pg_stat_database where datname = current_database()`.execute(store.db)).rows[0]!.n);
@@ -194,6 +216,7 @@ async function webhook(lines: string[], emit: (r: BenchResult) => void): Promise
       events, batch: BATCH, concurrency: CONCURRENCY, store: 'postgres', in_process_client: true, p50_ms: Math.round(percentile(ingest.latencies, 50)),
       commits_per_batch: commitsPerBatch,
       node_cpu_us_per_event: Math.round((cpu.user + cpu.system) / (batches * BATCH) * 10) / 10,
+      node_cpu_us_per_event_parse_only: Math.round((echoCpu.user + echoCpu.system) / (batches * BATCH) * 10) / 10,
       postgres_cpu_us_per_event: Math.round(cpuSpent(pgBefore, pgAfter) * 1e6 / (batches * BATCH) * 10) / 10,
       load_average_1m: Math.round(loadavg()[0]! * 100) / 100,
     };
@@ -205,6 +228,10 @@ async function webhook(lines: string[], emit: (r: BenchResult) => void): Promise
       bench: 'audit', metric: 'webhook_p99_batch_ms', value: p99, baseline: 'http_json_parse_only_p99_ms', baseline_value: p99Echo,
       target: 'value < 250', ok: p99 < 250, ...common,
     }));
+    summary(`audit webhook ingest on PostgreSQL (${n(events)} events, ${BATCH}-event batches, ${CONCURRENCY} senders in this process)`, [
+      ['events/s', n(rateIngest), '>= 20,000', `parse-only route, same run: ${n(rateEcho)}`, rateIngest >= 20_000],
+      ['p99 batch ms', n(p99), '< 250', `parse-only route, same run: ${n(p99Echo)} (p50 ${n(common.p50_ms)})`, p99 < 250],
+    ], `CPU per event: server ${common.node_cpu_us_per_event} us (parse-only ${common.node_cpu_us_per_event_parse_only}), PostgreSQL ${common.postgres_cpu_us_per_event} us; ${commitsPerBatch} commits a batch; ${loadNote()}`);
   } finally {
     await app.close();
     await store.close();
@@ -282,5 +309,9 @@ export default async function (args: string[], emit: (r: BenchResult) => void): 
     bench: 'audit', metric: 'pipeline_events_per_s', value: pipelineRate, baseline: 'json_parse', baseline_value: parseRate,
     target: 'informational (decode + validate + engine)', ok: true, ...common,
   }));
+  summary(`audit engine (${n(count)} events, ${common.rules} rules)`, [
+    ['events/s', n(engineRate), '>= 300,000', `JSON.parse of the same bytes, same run: ${n(parseRate)}`, engineRate >= 300_000],
+    ['x JSON.parse', (engineRate / parseRate).toFixed(2), '>= 1.0', '', engineRate / parseRate >= 1.0],
+  ], `decode + validate + engine: ${n(pipelineRate)} events/s; ${loadNote()}`);
   if (!args.includes('--engine-only')) await webhook(lines, emit);
 }
