@@ -627,8 +627,14 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
   it('renders the remaining pages, with empty states where nothing is known yet', async () => {
     // What a posture scan of prod records: one container whose runtime reported no manifest digest.
     await replaceRunningImages(store.db, 'prod', [{ namespace: 'shop', pod: 'web-6b7f9c8d5-abcde', container: 'web', image: 'registry.example.com/shop/web:1.4' }], new Date());
-    for (const [link, heading, name] of [['Recommendations', 'Recommendations', 'recommendations'], ['Container images', 'Container images', 'images'], ['Inventory', 'Inventory', 'inventory']] as const) {
-      await page.getByRole('link', { name: link }).click();
+    for (const [link, heading, name] of [
+      ['Recommendations', 'Recommendations', 'recommendations'], ['Container images', 'Container images', 'images'],
+      // Without a registry (in-process mode) there is no attack path: the page says so instead of failing.
+      ['Incidents', 'Incidents', 'incidents-list'], ['Attack paths', 'Attack paths', registry ? 'attack-paths-list' : 'attack-paths-empty'],
+      // Last: the inventory's clusters are checked below.
+      ['Inventory', 'Inventory', 'inventory'],
+    ] as const) {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link, exact: true }).click();
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
       expect(await page.getByRole('alert').count()).toBe(0);
