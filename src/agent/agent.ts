@@ -163,7 +163,7 @@ export class NodeAgent {
   async stop(): Promise<Collection> {
     if (!this.bpf || !this.kernel) return { events: [], alerts: [] };
     await this.bpf.stop();
-    const events = this.kernel.ingest(this.bpf.take(true));
+    const events = this.kernel.ingest(this.bpf.take(true), true);
     return { events, alerts: events.flatMap((e) => this.engine.evaluate(this.node, e)) };
   }
 

@@ -98,6 +98,22 @@ describe('sensor records and the process tree', () => {
     expect(udp).toMatchObject({ direction: 'connect', protocol: 'udp', remote: { ip: '127.0.0.53', port: 53 } });
   });
 
+  it('holds an exec whose arguments come late (read from another CPU after it) until the next batch, then builds it whole', () => {
+    const records = RECORDED_OVERLAY.map((line) => (parseLine(line) as { record: SensorRecord }).record);
+    const late = records.filter((r) => r.pid === 11081 && (r.k === 'E' || r.k === 'A'));
+    const first = records.filter((r) => !late.includes(r));
+    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => ns / 1e6 });
+    const execs = (events: ReturnType<KernelEvents['ingest']>) => events.filter((e): e is ExecEvent => e.kind === 'exec').map((e) => [e.process.argv, e.program?.upperLayer]);
+    // First batch: the second exec is complete; the first has only its completion (X, Z, Q) and waits.
+    expect(execs(tree.ingest(first))).toEqual([[['/tmp/h17/ovl/m/newtrue', 'y'], true]]);
+    // Next batch: its execve and arguments arrived; it is built with them and its upper-layer fact.
+    expect(execs(tree.ingest(late))).toEqual([[['/tmp/h17/ovl/m/imgtrue', 'x'], false]]);
+    // With no arguments ever (the execve was before the sensor started), the last batch still builds it.
+    const alone = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => ns / 1e6 });
+    expect(execs(alone.ingest(first.filter((r) => r.pid === 11081)))).toEqual([]);
+    expect(execs(alone.ingest([], true))).toEqual([[['/tmp/h17/ovl/m/imgtrue'], false]]);
+  });
+
   it('takes the kernel upper-layer answer for an exec on overlayfs when the agent cannot look the file up itself', () => {
     const { events: out } = events(RECORDED_OVERLAY);
     const execs = out.filter((e): e is ExecEvent => e.kind === 'exec');

@@ -96,6 +96,8 @@ function capped<K, V>(map: Map<K, V>, max: number): void {
 export class KernelEvents {
   private readonly tree = new Map<number, TreeProcess>();
   private readonly pendingExec = new Map<number, { t: number; filename: string; flags: number; argv: string[] }>();
+  /** Execs waiting one batch for their execve record, with the D/Z/Q records that followed them. */
+  private readonly held = new Map<number, { exec: Extract<SensorRecord, { k: 'X' }>; after: SensorRecord[] }>();
   private readonly binds = new Map<string, Endpoint>();
   private readonly lastConnect = new Map<number, { remote: string; t: number }>();
   /** Mount namespace → container, learned from processes whose cgroup named it. */
@@ -127,14 +129,30 @@ export class KernelEvents {
     if (info.container && info.namespaces?.mnt) this.mntnsContainer.set(info.namespaces.mnt, info.container);
   }
 
-  /** The events of a batch of records (in kernel time order). */
-  ingest(records: SensorRecord[]): HostEvent[] {
+  /**
+   * The events of a batch of records (in kernel time order). An exec whose execve record has not
+   * arrived yet is held until the next batch: exec moves a task to another CPU (sched_exec), and
+   * on a busy node bpftrace may read the first CPU's buffer, with the arguments, after the grace
+   * window let the completion through. `final` (the last batch) holds nothing back.
+   */
+  ingest(batch: SensorRecord[], final = false): HostEvent[] {
     const events: HostEvent[] = [];
     const lastExec = new Map<number, ExecEvent>();
     const lastMount = new Map<number, SyscallEvent>();
     const lastOpen = new Map<number, string>();
+    const { records, replayed } = this.releaseHeld(batch);
     for (const r of records) {
       this.lastT = Math.max(this.lastT, r.t);
+      const held = this.held.get(r.pid);
+      if (held && (r.k === 'D' || r.k === 'Z' || r.k === 'Q')) {
+        held.after.push(r); // facts about the held exec, applied when it is built
+        continue;
+      }
+      if (r.k === 'X' && !final && !replayed.has(r) && !this.pendingExec.has(r.pid)) {
+        this.held.set(r.pid, { exec: r, after: [] });
+        capped(this.held, MAX_SIDE);
+        continue;
+      }
       switch (r.k) {
         case 'E':
           this.pendingExec.set(r.pid, { t: r.t, filename: r.filename, flags: r.flags, argv: [] });
@@ -245,6 +263,23 @@ export class KernelEvents {
     }
     this.forgetExited();
     return events;
+  }
+
+  /** Execs held back last batch, with their late execve and argument records from this one, put first. */
+  private releaseHeld(batch: SensorRecord[]): { records: SensorRecord[]; replayed: Set<SensorRecord> } {
+    if (!this.held.size) return { records: batch, replayed: new Set() };
+    const held = [...this.held.values()];
+    this.held.clear();
+    const late = new Map(held.map((h) => [h.exec.pid, h.exec.t]));
+    const arguments_: SensorRecord[] = [];
+    const rest: SensorRecord[] = [];
+    for (const r of batch) {
+      const before = late.get(r.pid);
+      if ((r.k === 'E' || r.k === 'A') && before !== undefined && r.t <= before) arguments_.push(r);
+      else rest.push(r);
+    }
+    const replay = held.flatMap((h) => [h.exec, ...h.after]);
+    return { records: [...arguments_, ...replay, ...rest], replayed: new Set(replay) };
   }
 
   private forgetExited(): void {
