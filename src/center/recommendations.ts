@@ -27,6 +27,23 @@ export async function saveRecommendations(db: Kysely<Database>, scope: string, r
   });
 }
 
+/**
+ * Replaces one recommendation of a scope, leaving the scope's others as they were evaluated: what
+ * changed is known to touch only this policy (VEX statements change the running-images one, not
+ * the posture checks evaluated beside it).
+ */
+export async function saveRecommendation(db: Kysely<Database>, scope: string, r: Recommendation, at: Date): Promise<void> {
+  await db.insertInto('recommendations').values({
+    policy: r.policy, scope, title: r.title, severity: r.severity, remediation: r.remediation,
+    healthy: JSON.stringify(r.healthy), unhealthy: JSON.stringify(r.unhealthy), not_applicable: JSON.stringify(r.notApplicable),
+    control: r.control ?? null, evaluated_at: at,
+  }).onConflict((oc) => oc.columns(['policy', 'scope']).doUpdateSet((eb) => ({
+    title: eb.ref('excluded.title'), severity: eb.ref('excluded.severity'), remediation: eb.ref('excluded.remediation'),
+    healthy: eb.ref('excluded.healthy'), unhealthy: eb.ref('excluded.unhealthy'), not_applicable: eb.ref('excluded.not_applicable'),
+    control: eb.ref('excluded.control'), evaluated_at: eb.ref('excluded.evaluated_at'),
+  }))).execute();
+}
+
 export interface StoredRecommendation extends Recommendation {
   scope: string;
   evaluatedAt: Date;

@@ -82,6 +82,7 @@ function schemaMessage(error: ErrorObject): string {
   if (error.keyword === 'additionalProperties') return 'is not an OpenVEX field';
   if (error.keyword === 'enum') return `must be one of ${(params.allowedValues ?? []).join(', ')}`;
   if (error.keyword === 'required') return 'is required';
+  if (error.keyword === 'format' && (error.params as { format?: string }).format === 'iri') return 'must be an IRI: a purl (pkg:oci/NAME@sha256%3A…, pkg:deb/debian/NAME) or a URL';
   return error.message ?? 'is invalid';
 }
 

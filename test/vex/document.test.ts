@@ -59,6 +59,8 @@ describe('OpenVEX documents', () => {
     // No encapsulating document to inherit a product from: a statement must name one.
     expect(fieldOfError(() => parseVexDocument(withStatement({}, ['products']), { strict: true }))).toBe('statements[0].products');
     expect(fieldOfError(() => parseVexDocument(withStatement({ colour: 'red' }), { strict: true }))).toBe('statements[0].colour');
+    // The schema's @id is an IRI: a bare image reference is not one (write it as a pkg:oci purl).
+    expect(fieldOfError(() => parseVexDocument(withStatement({ products: [{ '@id': 'ghcr.io/acme/app:1' }] }), { strict: true }))).toBe('statements[0].products[0].@id');
     expect(fieldOfError(() => parseVexDocument({ ...good, author: undefined }, { strict: true }))).toBe('author');
     expect(fieldOfError(() => parseVexDocument({ ...good, statements: 'all' }, { strict: true }))).toBe('statements');
     expect(fieldOfError(() => parseVexDocument([], { strict: true }))).toBe('document');

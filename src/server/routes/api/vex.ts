@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { reapplyVex, refreshSecureScore, saveRecommendations } from '../../../center/index.js';
+import { listRecommendations, reapplyVex, refreshSecureScore, saveRecommendation, saveRecommendations } from '../../../center/index.js';
 import { PalisadeError } from '../../../core/index.js';
-import { registryRecommendation } from '../../../registry/index.js';
+import { registryRecommendation, runningImagesRecommendation, RUNNING_IMAGES_POLICY } from '../../../registry/index.js';
 import type { Database } from '../../../store/index.js';
 import { addVexDocument, getVexDocument, listVexDocuments, MAX_VEX_DOCUMENT_BYTES, MAX_VEX_STATEMENTS, parseVexDocument, removeVexDocument, vulnerabilitiesOf } from '../../../vex/index.js';
 import { actorOf } from '../../auth.js';
@@ -12,9 +12,15 @@ import { NotFound } from '../../errors.js';
 
 const ID = Type.Object({ id: Type.String({ pattern: '^vex_[A-Za-z0-9_-]{1,80}$' }) });
 
-/** After statements changed: the registries' vulnerability recommendations and the secure score follow at once. */
-async function refreshScores(db: Kysely<Database>, registries: readonly string[], at: Date): Promise<void> {
-  for (const registry of registries) await saveRecommendations(db, `registry:${registry}`, [await registryRecommendation(db, registry)], at);
+/**
+ * After statements changed findings: the vulnerability recommendations (of the registries holding
+ * the changed images, and of every cluster's running images) and the secure score follow at once.
+ */
+async function refreshScores(db: Kysely<Database>, applied: { changed: number; registries: readonly string[] }, at: Date): Promise<void> {
+  if (!applied.changed) return;
+  for (const registry of applied.registries) await saveRecommendations(db, `registry:${registry}`, [await registryRecommendation(db, registry)], at);
+  const clusters = (await listRecommendations(db, undefined, { exemptions: false })).filter((r) => r.policy === RUNNING_IMAGES_POLICY && r.scope.startsWith('cluster:'));
+  for (const { scope } of clusters) await saveRecommendation(db, scope, await runningImagesRecommendation(db, scope.slice('cluster:'.length)), at);
   await refreshSecureScore(db, at);
 }
 
@@ -60,7 +66,7 @@ export async function vexRoutes(app: FastifyInstance, { context }: { context: Se
       const stored = await addVexDocument(tx, doc, request.body, actorOf(request), now);
       return { summary: stored, applied: await reapplyVex(tx, vulnerabilitiesOf(doc)) };
     });
-    await refreshScores(db, applied.registries, now);
+    await refreshScores(db, applied, now);
     return reply.status(201).send({ ...summary, applied: { images: applied.images, findings: applied.changed } });
   });
 
@@ -74,7 +80,7 @@ export async function vexRoutes(app: FastifyInstance, { context }: { context: Se
       return names ? await reapplyVex(tx, names) : undefined;
     });
     if (!applied) throw new NotFound(`no VEX document ${id}`);
-    await refreshScores(db, applied.registries, now);
+    await refreshScores(db, applied, now);
     return reply.status(204).send();
   });
 }
