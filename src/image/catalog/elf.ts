@@ -80,6 +80,47 @@ export function elfSection(input: Buffer | Chunks, name: string): Buffer | undef
   return undefined;
 }
 
+/**
+ * The file range of the loadable segments that are writable and not executable: where Go's
+ * `debug/buildinfo` looks for the build info blob when it does not find the `.go.buildinfo`
+ * section (the linker puts the blob at the start of the data segment). Read from the program
+ * headers at the start of the file, so a streamed binary needs only its first bytes to know which
+ * of its bytes can hold the blob. `need-more` until the headers have arrived; undefined for a
+ * binary without such a segment or with headers out of reach.
+ */
+export function writableDataRange(head: Buffer, maxHeaderBytes = 64 * 1024): { start: number; end: number } | 'need-more' | undefined {
+  if (head.length < 64) return 'need-more';
+  if (!isElf(head)) return undefined;
+  const is64 = head[4] === 2;
+  const le = head[5] === 1;
+  const u16 = (o: number) => (le ? head.readUInt16LE(o) : head.readUInt16BE(o));
+  const u32 = (o: number) => (le ? head.readUInt32LE(o) : head.readUInt32BE(o));
+  const addr = (o: number) => (is64 ? Number(le ? head.readBigUInt64LE(o) : head.readBigUInt64BE(o)) : u32(o));
+  const phoff = addr(is64 ? 0x20 : 0x1c);
+  const phentsize = u16(is64 ? 0x36 : 0x2a);
+  const phnum = u16(is64 ? 0x38 : 0x2c);
+  if (!phoff || phentsize < (is64 ? 0x38 : 0x20)) return undefined;
+  const end = phoff + phnum * phentsize;
+  if (end > maxHeaderBytes) return undefined;
+  if (head.length < end) return 'need-more';
+  const PT_LOAD = 1;
+  const PF_X = 1;
+  const PF_W = 2;
+  // All writable data segments, not only the first: the `.go.buildinfo` section Go reads first
+  // can sit in a later one (PIE binaries have a RELRO segment before the data segment).
+  let range: { start: number; end: number } | undefined;
+  for (let i = 0; i < phnum; i++) {
+    const o = phoff + i * phentsize;
+    if (u32(o) !== PT_LOAD) continue;
+    const flags = u32(is64 ? o + 4 : o + 24);
+    if ((flags & (PF_X | PF_W)) !== PF_W) continue;
+    const offset = addr(is64 ? o + 8 : o + 4);
+    const size = addr(is64 ? o + 32 : o + 16);
+    range = { start: Math.min(range?.start ?? offset, offset), end: Math.max(range?.end ?? 0, offset + size) };
+  }
+  return range;
+}
+
 /** Unsigned LEB128, as Go writes string lengths in its build info. */
 export function readUvarint(data: Uint8Array, offset: number): [value: number, next: number] | undefined {
   let value = 0;

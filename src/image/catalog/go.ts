@@ -1,4 +1,4 @@
-import { isElf, isExecutable, readUvarint } from './elf.js';
+import { isElf, isExecutable, readUvarint, writableDataRange } from './elf.js';
 import { purl } from './purl.js';
 import type { Cataloger, FileAnalysis, FileFacts, FileSink, FoundPackage } from './types.js';
 
@@ -82,19 +82,33 @@ function goSink(facts: FileFacts): FileSink {
     collectedBytes = from.length;
     tryParse();
   };
+  // Only the writable data segments can hold the blob (what Go's debug/buildinfo reads), so the
+  // rest of a binary — most of it, and all of a C binary's code — is skipped unsearched.
+  let range = { start: 0, end: Infinity };
+  let position = 0;
   // Searched in place: only a magic straddling two chunks needs the few carried-over bytes.
-  const search = (chunk: Buffer) => {
-    if (tail.length) {
-      const seam = Buffer.concat([tail, chunk.subarray(0, MAGIC.length - 1)]);
-      const at = seam.indexOf(MAGIC);
-      if (at >= 0) return found(Buffer.concat([seam.subarray(at), chunk.subarray(MAGIC.length - 1)]));
+  const search = (chunk: Buffer, chunkStart: number) => {
+    if (chunkStart >= range.end) {
+      state = 'done';
+      return;
     }
-    const at = chunk.indexOf(MAGIC);
-    if (at >= 0) return found(chunk.subarray(at));
-    tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - (MAGIC.length - 1))));
+    const from = Math.max(range.start - chunkStart, 0);
+    const to = Math.min(range.end - chunkStart, chunk.length);
+    if (from >= to) return;
+    const window = chunk.subarray(from, to);
+    if (tail.length) {
+      const seam = Buffer.concat([tail, window.subarray(0, MAGIC.length - 1)]);
+      const at = seam.indexOf(MAGIC);
+      if (at >= 0) return found(Buffer.concat([seam.subarray(at), chunk.subarray(from + MAGIC.length - 1)]));
+    }
+    const at = window.indexOf(MAGIC);
+    if (at >= 0) return found(chunk.subarray(from + at));
+    tail = Buffer.from(window.subarray(Math.max(0, window.length - (MAGIC.length - 1))));
   };
   return {
     write(chunk) {
+      const chunkStart = position;
+      position += chunk.length;
       if (state === 'done' || state === 'skip') return;
       if (state === 'head') {
         head = Buffer.concat([head, chunk]);
@@ -103,10 +117,15 @@ function goSink(facts: FileFacts): FileSink {
           state = 'skip';
           return;
         }
+        const data = writableDataRange(head);
+        if (data === 'need-more' && head.length < 64 * 1024) return;
+        // Headers out of reach or no data segment: search the whole file rather than miss a Go binary.
+        if (data && data !== 'need-more') range = data;
         state = 'search';
-        chunk = head;
+        search(head, 0);
+        return;
       }
-      if (state === 'search') search(chunk);
+      if (state === 'search') search(chunk, chunkStart);
       else if (state === 'collect') {
         collected.push(chunk);
         collectedBytes += chunk.length;
@@ -123,7 +142,7 @@ function goSink(facts: FileFacts): FileSink {
 
 export const goCataloger: Cataloger = {
   name: 'go',
-  version: 1,
+  version: 2,
   streams: (f) => isExecutable(f) && f.size <= 1024 ** 3,
   sink: goSink,
 };

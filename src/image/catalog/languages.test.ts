@@ -90,6 +90,37 @@ describe('Go build info', () => {
     // A non-ELF executable (a script) is not examined at all.
     expect(streamThrough(goCataloger, 'usr/bin/script', Buffer.from('#!/bin/sh\necho hi\n'.repeat(10)))).toBeUndefined();
   });
+
+  it('looks for build info only in the writable data segments the program headers name, as Go\'s debug/buildinfo does', () => {
+    const header = Buffer.alloc(32);
+    Buffer.from('\xff Go buildinf:', 'latin1').copy(header);
+    header[14] = 8;
+    header[15] = 2;
+    const info = Buffer.concat([header, Buffer.from([8]), Buffer.from('go1.22.1'), Buffer.from([0])]);
+    // ELF64 little-endian with two PT_LOAD program headers: code (r-x) at 0, data (rw-) at 8192..12288.
+    const elfWithBlobAt = (at: number) => {
+      const file = Buffer.alloc(200_000);
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(file);
+      file.writeBigUInt64LE(64n, 0x20); // e_phoff
+      file.writeUInt16LE(56, 0x36); // e_phentsize
+      file.writeUInt16LE(2, 0x38); // e_phnum
+      const segment = (i: number, flags: number, offset: number, size: number) => {
+        const o = 64 + i * 56;
+        file.writeUInt32LE(1, o); // PT_LOAD
+        file.writeUInt32LE(flags, o + 4);
+        file.writeBigUInt64LE(BigInt(offset), o + 8);
+        file.writeBigUInt64LE(BigInt(size), o + 32);
+      };
+      segment(0, 5, 0, 4096);
+      segment(1, 6, 8192, 4096);
+      info.copy(file, at);
+      return file;
+    };
+    expect(streamThrough(goCataloger, 'usr/local/bin/app', elfWithBlobAt(8192 + 64))?.packages).toEqual([expect.objectContaining({ name: 'stdlib', version: 'v1.22.1' })]);
+    // The same bytes in code or past the data segment are a string constant, not this binary's build info.
+    expect(streamThrough(goCataloger, 'usr/local/bin/app', elfWithBlobAt(2048))).toEqual({});
+    expect(streamThrough(goCataloger, 'usr/local/bin/app', elfWithBlobAt(100_000))).toEqual({});
+  });
 });
 
 describe('Java archives', () => {
