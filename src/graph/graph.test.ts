@@ -47,6 +47,15 @@ describe('the resource graph on a real store', () => {
     expect(g.parents(pod, 'hosts').map((e) => e.src)).toEqual(['node:prod/worker-1']);
     expect(g.children('service:prod/shop/web', 'selects').map((e) => e.dst)).toEqual([pod]);
     expect(g.children('service:prod/shop/db', 'selects')).toEqual([]);
+
+    // A pod written later is matched against the services already there; relabelled, it leaves.
+    const web2 = (app: string) => kubeObjectsDelta('prod', [{ kind: 'Pod', metadata: { name: 'web-2', namespace: 'shop', labels: { app } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } }]);
+    await writeDelta(t.store.db, [web2('web')], at);
+    expect((await loadCluster(t.store.db, 'prod')).children('service:prod/shop/web', 'selects').map((e) => e.dst).sort()).toEqual(['pod:prod/shop/pod/web-2', pod]);
+    await writeDelta(t.store.db, [web2('db')], at);
+    const after = await loadCluster(t.store.db, 'prod');
+    expect(after.children('service:prod/shop/web', 'selects').map((e) => e.dst)).toEqual([pod]);
+    expect(after.children('service:prod/shop/db', 'selects').map((e) => e.dst)).toEqual(['pod:prod/shop/pod/web-2']);
   });
 
   it('resolves an agent alert that names only a container id through the alias the pod\'s status gave', async () => {

@@ -94,39 +94,60 @@ export async function writeDelta(db: Kysely<Database>, deltas: Iterable<GraphDel
       await db.deleteFrom('graph_nodes').where('id', 'in', part).execute();
     }
   }
-  const touched = new Map<string, Set<string>>();
+  // Selections change when a service or a pod/workload of a namespace does: only those are matched again.
+  const touched = new Map<string, { cluster: string; namespace: string; ids: string[] }>();
   for (const n of nodes) {
     if (!n.cluster || !n.namespace || !['service', 'pod', 'workload'].includes(n.kind)) continue;
-    touched.set(n.cluster, (touched.get(n.cluster) ?? new Set()).add(n.namespace));
+    const key = `${n.cluster}\u0000${n.namespace}`;
+    const entry = touched.get(key) ?? { cluster: n.cluster, namespace: n.namespace, ids: [] };
+    entry.ids.push(n.id);
+    touched.set(key, entry);
   }
-  for (const [cluster, namespaces] of touched) await deriveSelections(db, cluster, [...namespaces], at);
+  for (const { cluster, namespace, ids } of touched.values()) await deriveSelections(db, cluster, namespace, ids, at);
 }
 
 const matches = (selector: Record<string, string>, labels: Record<string, string> | undefined) =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
+type Row = { id: string; kind: string; attrs: Record<string, unknown> };
+
 /**
- * Service → pod and service → workload edges from label selectors, recomputed for the namespaces a
- * write touched (a selector or a label may have changed on either side).
+ * Service → pod and service → workload edges from label selectors, for one namespace: a changed
+ * service is matched against every pod and workload of its namespace, a changed pod or workload
+ * against the namespace's services (few), so a write of 20 pods does not re-read 1,000 others.
+ * `changed` absent: everything in the namespace (a full listing).
  */
-export async function deriveSelections(db: Kysely<Database>, cluster: string, namespaces: string[], at: Date): Promise<void> {
-  for (const part of chunks(namespaces, 100)) {
-    const rows = await db.selectFrom('graph_nodes').select(['id', 'kind', 'attrs'])
-      .where('cluster', '=', cluster).where('namespace', 'in', part).where('kind', 'in', ['service', 'pod', 'workload']).execute();
-    const services = rows.filter((r) => r.kind === 'service');
-    if (services.length) await db.deleteFrom('graph_edges').where('kind', '=', 'selects').where('src', 'in', services.map((s) => s.id)).execute();
-    const nsOf = (id: string) => id.split('/')[1];
-    const edges: { src: string; dst: string; kind: string; cluster: string; attrs: string; seen_at: Date }[] = [];
-    for (const s of services) {
-      const selector = (s.attrs.selector ?? {}) as Record<string, string>;
-      for (const target of rows) {
-        if (target.kind === 'service' || nsOf(target.id) !== nsOf(s.id)) continue;
-        const labels = (target.kind === 'pod' ? target.attrs.labels : target.attrs.podLabels) as Record<string, string> | undefined;
-        if (matches(selector, labels)) edges.push({ src: s.id, dst: target.id, kind: 'selects', cluster, attrs: JSON.stringify({ selector }), seen_at: at });
-      }
-    }
-    for (const e of chunks(edges)) await db.insertInto('graph_edges').values(e).onConflict((oc) => oc.columns(['src', 'dst', 'kind']).doNothing()).execute();
+export async function deriveSelections(db: Kysely<Database>, cluster: string, namespace: string, changed: string[] | undefined, at: Date): Promise<void> {
+  const services: Row[] = await db.selectFrom('graph_nodes').select(['id', 'kind', 'attrs']).where('cluster', '=', cluster).where('namespace', '=', namespace).where('kind', '=', 'service').execute();
+  if (!services.length) return;
+  const changedSet = changed && new Set(changed);
+  const changedServices = changedSet ? services.filter((s) => changedSet.has(s.id)) : services;
+  let targets: Row[];
+  if (changedServices.length) {
+    targets = await db.selectFrom('graph_nodes').select(['id', 'kind', 'attrs']).where('cluster', '=', cluster).where('namespace', '=', namespace).where('kind', 'in', ['pod', 'workload']).execute();
+  } else {
+    targets = [];
+    for (const part of chunks(changed ?? [])) targets.push(...await db.selectFrom('graph_nodes').select(['id', 'kind', 'attrs']).where('id', 'in', part).where('kind', 'in', ['pod', 'workload']).execute());
   }
+  const changedTargets = changedSet && !changedServices.length ? targets : [];
+  if (changedServices.length) await db.deleteFrom('graph_edges').where('kind', '=', 'selects').where('src', 'in', changedServices.map((x) => x.id)).execute();
+  for (const part of chunks(changedTargets.map((x) => x.id))) await db.deleteFrom('graph_edges').where('kind', '=', 'selects').where('dst', 'in', part).execute();
+  const pairs = changedServices.length ? changedServices.flatMap((svc) => targets.map((t) => [svc, t] as const)) : services.flatMap((svc) => changedTargets.map((t) => [svc, t] as const));
+  // Changed targets of a write that also changed services: matched against the unchanged services too.
+  if (changedServices.length && changedSet) {
+    const others = services.filter((x) => !changedSet.has(x.id));
+    const moved = targets.filter((t) => changedSet.has(t.id));
+    if (others.length && moved.length) {
+      for (const part of chunks(moved.map((x) => x.id))) await db.deleteFrom('graph_edges').where('kind', '=', 'selects').where('dst', 'in', part).where('src', 'in', others.map((o) => o.id)).execute();
+      pairs.push(...others.flatMap((svc) => moved.map((t) => [svc, t] as const)));
+    }
+  }
+  const edges = pairs.flatMap(([svc, target]) => {
+    const selector = (svc.attrs.selector ?? {}) as Record<string, string>;
+    const labels = (target.kind === 'pod' ? target.attrs.labels : target.attrs.podLabels) as Record<string, string> | undefined;
+    return matches(selector, labels) ? [{ src: svc.id, dst: target.id, kind: 'selects', cluster, attrs: JSON.stringify({ selector }), seen_at: at }] : [];
+  });
+  for (const e of chunks(edges)) await db.insertInto('graph_edges').values(e).onConflict((oc) => oc.columns(['src', 'dst', 'kind']).doUpdateSet({ seen_at: sql`excluded.seen_at` })).execute();
 }
 
 /** Kinds a live listing covers completely: what it no longer lists is gone. Ingresses and images come from elsewhere. */
@@ -141,8 +162,8 @@ export async function recordClusterGraph(db: Kysely<Database>, cluster: string, 
     await writeDelta(tx, [kubeObjectsDelta(cluster, objects)], at);
     await tx.deleteFrom('graph_nodes').where('cluster', '=', cluster).where('kind', 'in', LISTED_KINDS).where('seen_at', '<', at).execute();
     await tx.deleteFrom('graph_edges').where('cluster', '=', cluster).where('kind', 'not in', ['routes', 'image']).where('seen_at', '<', at).execute();
-    const namespaces = await tx.selectFrom('graph_nodes').select('namespace').distinct().where('cluster', '=', cluster).where('kind', '=', 'namespace').execute();
-    await deriveSelections(tx, cluster, namespaces.map((n) => n.namespace!).filter(Boolean), at);
+    const namespaces = await tx.selectFrom('graph_nodes').select('namespace').distinct().where('cluster', '=', cluster).where('kind', '=', 'service').execute();
+    for (const { namespace } of namespaces) if (namespace) await deriveSelections(tx, cluster, namespace, undefined, at);
     await tx.insertInto('graph_nodes').values({ id: nodeId.cluster(cluster), kind: 'cluster', cluster, name: cluster, attrs: JSON.stringify({ listedAt: at.toISOString() }), seen_at: at })
       .onConflict((oc) => oc.column('id').doUpdateSet({ attrs: sql`graph_nodes.attrs || excluded.attrs`, seen_at: at })).execute();
   });
