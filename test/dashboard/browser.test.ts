@@ -518,7 +518,9 @@ describe.skipIf(!ready())('the dashboard in a real browser', () => {
     expect(await unlabelledControls(page)).toEqual([]);
     await shot('incident');
     await page.getByRole('link', { name: '← All incidents' }).click();
-    await page.getByRole('region', { name: 'Incidents, newest first' }).getByRole('link', { name: incident!.title }).waitFor();
+    const listed = page.getByRole('region', { name: 'Incidents, newest first' }).getByRole('row').filter({ has: page.getByRole('link', { name: incident!.title }) });
+    // Who acted, before opening it.
+    await listed.getByText('by mallory@example.com').waitFor();
     await shot('incidents');
   });
 

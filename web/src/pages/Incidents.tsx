@@ -39,6 +39,20 @@ function Tactics({ tactics }: { tactics: string[] }) {
   );
 }
 
+/** Who acted and which images are involved: what a responder asks first, before opening the incident. */
+function WhoAndWhat({ entities }: { entities: Entity[] }) {
+  const users = entities.filter((e) => e.kind === 'user');
+  const images = entities.filter((e) => e.kind === 'image');
+  if (!users.length && !images.length) return null;
+  return (
+    <div className="muted">
+      {users.length ? <>by {users.map((u) => u.name).join(', ')}</> : null}
+      {users.length && images.length ? '; ' : null}
+      {images.length ? <>image {images.map((e, n) => <span key={e.id}>{n ? ', ' : ''}<EntityName entity={e} /></span>)}</> : null}
+    </div>
+  );
+}
+
 /** The incidents table, shared by the incidents page and the alerts page. */
 export function IncidentTable({ items }: { items: Incident[] }) {
   return (
@@ -47,7 +61,11 @@ export function IncidentTable({ items }: { items: Incident[] }) {
       <tbody>{items.map((i) => (
         <tr key={i.id ?? i.resource.id}>
           <td><SeverityBadge severity={i.severity} /></td>
-          <td><Link to={incidentLink(i)}>{i.title ?? resourceName(i.resource)}</Link>{i.title ? <div className="muted">{resourceName(i.resource)}</div> : null}</td>
+          <td>
+            <Link to={incidentLink(i)}>{i.title ?? resourceName(i.resource)}</Link>
+            {i.title ? <div className="muted">{resourceName(i.resource)}</div> : null}
+            <WhoAndWhat entities={i.entities ?? []} />
+          </td>
           <td>{i.alertCount}</td>
           <td>{[...new Set(i.alerts.map((a) => a.source).filter(Boolean))].map(sourceName).join(', ') || '—'}</td>
           <td><Tactics tactics={i.tactics} /></td>
