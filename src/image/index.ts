@@ -10,7 +10,7 @@ export { assembleInventory } from './assemble.js';
 export { RegistryClient, type RegistryClientOptions } from './registry/client.js';
 export { dockerConfigCredentials, type RegistryCredentials } from './registry/auth.js';
 export { scanImage, type ScanImageOptions } from './scan.js';
-export { applyFilters, parseSeverityList, readVex, summarize, type ScanReport, type ReportFilters, type SuppressedFinding, type VexStatement } from './report.js';
+export { applyFilters, parseSeverityList, readVex, summarize, type ScanReport, type ReportFilters, type SuppressedFinding, type VexFilter, type VexStatement } from './report.js';
 export { renderCycloneDx } from './formats/cyclonedx.js';
 export { renderSarif } from './formats/sarif.js';
 export { renderTable } from './formats/table.js';

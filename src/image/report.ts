@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { FINDING_SEVERITIES, isFindingSeverity, PalisadeError, type Finding, type FindingSeverity, type InstalledPackage, type OperatingSystem } from '../core/index.js';
-import { effectiveStatement, isSuppressing, normalizeRepository, parseVexText, type AttributedStatement, type ImageIdentity, type VexStatement } from '../vex/index.js';
+import type { ImageIdentity, VexStatement } from '../vex/index.js';
 import type { ImageDescription } from './scan.js';
 
 /**
@@ -48,26 +48,47 @@ export function parseSeverityList(value: string): FindingSeverity[] {
 
 export type { VexStatement } from '../vex/index.js';
 
+/** The statements of a `scan --vex` document, with the matching that decides which one speaks for a finding. */
+export interface VexFilter {
+  readonly statements: readonly VexStatement[];
+  /** The `not_affected` or `fixed` statement that speaks for this finding of this image, if the latest one that speaks for it is such. */
+  suppressing(finding: Finding, image: ImageDescription): VexStatement | undefined;
+}
+
 /**
  * Reads an OpenVEX document (v0.0.1 and v0.2.0 shapes) for `scan --vex`, with the parser the
  * center uses for uploads (src/vex) in its lenient mode: a hand-written document needs only its
- * statements.
+ * statements. src/vex (its schema validator above all) is loaded here, only when a scan is given
+ * a document, so a plain scan does not pay for loading it.
  */
-export async function readVex(file: string): Promise<VexStatement[]> {
+export async function readVex(file: string): Promise<VexFilter> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     throw new PalisadeError('scan.vex.invalid', `cannot read VEX document ${file}: ${(error as Error).message}`, { field: 'vex', hint: 'give an OpenVEX JSON document (https://openvex.dev)' });
   }
-  return parseVexText(text, { strict: false, source: file }).statements;
+  const vex = await import('../vex/index.js');
+  const statements = vex.parseVexText(text, { strict: false, source: file }).statements;
+  const attributed = statements.map((statement, order) => ({ statement, documentId: '', author: '', order }));
+  const identities = new WeakMap<ImageDescription, ImageIdentity>();
+  return {
+    statements,
+    suppressing(finding, image) {
+      let identity = identities.get(image);
+      if (!identity) identities.set(image, (identity = identityOf(image, vex.normalizeRepository)));
+      // The latest statement that speaks for the finding decides (a later `affected` re-enables it).
+      const latest = vex.effectiveStatement(attributed, finding, identity)?.statement;
+      return latest && vex.isSuppressing(latest.status) ? latest : undefined;
+    },
+  };
 }
 
 /** Transports whose image has no registry repository a VEX product could name. */
 const LOCAL_TRANSPORTS = /^(oci|oci-archive|docker-archive|dir|containers-storage|tarball|docker-daemon):/;
 
 /** What the scanned image is known by: its digests, and its repository and tag when it came from a registry. */
-function identityOf(image: ImageDescription): ImageIdentity {
+function identityOf(image: ImageDescription, normalizeRepository: (repository: string) => string): ImageIdentity {
   const identity: ImageIdentity = { digests: [image.digest, image.id].filter((d): d is string => !!d), repositories: [], tags: [], ...(image.platform ? { platform: image.platform } : {}) };
   const name = image.name.replace(/^docker:\/\//, '');
   if (LOCAL_TRANSPORTS.test(name)) return identity;
@@ -84,19 +105,15 @@ function identityOf(image: ImageDescription): ImageIdentity {
 export interface ReportFilters {
   severities?: readonly FindingSeverity[];
   ignoreUnfixed?: boolean;
-  vex?: readonly VexStatement[];
+  vex?: VexFilter;
 }
 
 export function applyFilters(report: ScanReport, filters: ReportFilters): ScanReport {
   const kept: Finding[] = [];
   const suppressed: SuppressedFinding[] = [...report.suppressed];
-  const image = identityOf(report.image);
-  const statements: AttributedStatement[] = (filters.vex ?? []).map((statement, order) => ({ statement, documentId: '', author: '', order }));
   for (const f of report.vulnerabilities) {
     const pkg = { name: f.package.name, version: f.installedVersion, ecosystem: f.package.ecosystem, purl: f.package.purl };
-    // The latest statement that speaks for the finding decides (a later `affected` re-enables it).
-    const latest = statements.length ? effectiveStatement(statements, f, image)?.statement : undefined;
-    const statement = latest && isSuppressing(latest.status) ? latest : undefined;
+    const statement = filters.vex?.suppressing(f, report.image);
     if (statement) {
       suppressed.push({ id: f.id, package: pkg, reason: `vex:${statement.status}`, ...(statement.justification ? { justification: statement.justification } : {}) });
     } else if (filters.severities && !filters.severities.includes(f.severity)) {
