@@ -114,6 +114,26 @@ describe('sensor records and the process tree', () => {
     expect(execs(alone.ingest([], true))).toEqual([[['/tmp/h17/ovl/m/imgtrue'], false]]);
   });
 
+  it('keeps a reused pid\'s arguments when many failed execs filled the pending table (pid_max wraps on a busy node)', () => {
+    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => ns / 1e6 });
+    const execve = (t: number, pid: number, filename: string): SensorRecord => ({ k: 'E', t, pid, flags: 0, filename });
+    // pid 300 once ran a PATH search that failed (no completion), then thousands of other failed execs followed.
+    const churn: SensorRecord[] = [execve(1, 300, '/usr/local/bin/true')];
+    for (let i = 0; i < 16_383; i++) churn.push(execve(2 + i, 1000 + i, '/usr/local/sbin/x')); // the table is full
+    tree.ingest(churn);
+    // pid 300 comes round again and runs /bin/true with an argument.
+    const t = 20_000;
+    const events = tree.ingest([
+      execve(t, 300, '/bin/true'),
+      { k: 'A', t: t + 1, pid: 300, index: 0, arg: '/bin/true' },
+      { k: 'A', t: t + 2, pid: 300, index: 1, arg: 'mark-1' },
+      // other processes' execs on other CPUs before it completes: each pushes the oldest entry out
+      ...Array.from({ length: 10 }, (_, i): SensorRecord => execve(t + 3 + i, 40_000 + i, '/usr/local/sbin/y')),
+      { k: 'X', t: t + 20, pid: 300, ppid: 1, uid: 0, cgroup: 0, mntns: 1, netns: 1, stdinMode: 0, ctime: 0, ctimeNsec: 0, nlink: 1, filename: '/bin/true' },
+    ], true);
+    expect(events.filter((e): e is ExecEvent => e.kind === 'exec').map((e) => e.process.argv)).toEqual([['/bin/true', 'mark-1']]);
+  });
+
   it('takes the kernel upper-layer answer for an exec on overlayfs when the agent cannot look the file up itself', () => {
     const { events: out } = events(RECORDED_OVERLAY);
     const execs = out.filter((e): e is ExecEvent => e.kind === 'exec');

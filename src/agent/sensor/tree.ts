@@ -155,6 +155,10 @@ export class KernelEvents {
       }
       switch (r.k) {
         case 'E':
+          // Delete first so the entry moves to the end: pids are reused (pid_max is often 32,768), and a
+          // reused pid's stale entry (an execve that failed, a PATH search) would otherwise keep its old
+          // place and be the first dropped by the cap, before this exec completes.
+          this.pendingExec.delete(r.pid);
           this.pendingExec.set(r.pid, { t: r.t, filename: r.filename, flags: r.flags, argv: [] });
           capped(this.pendingExec, MAX_SIDE);
           break;
@@ -283,6 +287,11 @@ export class KernelEvents {
   }
 
   private forgetExited(): void {
+    // execve records that never completed (failed execs): oldest first, as entries are (re)inserted.
+    for (const [pid, pending] of this.pendingExec) {
+      if (this.lastT - pending.t <= KEEP_EXITED_NS) break;
+      this.pendingExec.delete(pid);
+    }
     for (const [pid, p] of this.tree) if (p.exitedNs !== undefined && this.lastT - p.exitedNs > KEEP_EXITED_NS) this.tree.delete(pid);
     if (this.tree.size > MAX_PROCESSES) {
       for (const [pid, p] of this.tree) {
