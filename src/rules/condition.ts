@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { RE2JS } from '@bufbuild/re2';
 import { PalisadeError } from '../core/index.js';
 
 /**
@@ -287,7 +288,26 @@ function compileTest(test: string, raw: unknown, lists: Lists, code: string, whe
   };
 }
 
-const cel = celEnv({ funcs: strings });
+/**
+ * CEL's `matches()` compiles its pattern on every call; a rule's pattern is nearly always a
+ * literal, so each is compiled once and kept (bounded: a pattern built from event data cannot
+ * grow the cache without limit). Same RE2 engine and semantics as the built-in.
+ */
+const MAX_CACHED_PATTERNS = 1024;
+const compiledPatterns = new Map<string, { test(text: string): boolean }>();
+const cachedRe2 = {
+  compile(pattern: string) {
+    let compiled = compiledPatterns.get(pattern);
+    if (!compiled) {
+      compiled = RE2JS.compile(pattern);
+      if (compiledPatterns.size >= MAX_CACHED_PATTERNS) compiledPatterns.clear();
+      compiledPatterns.set(pattern, compiled);
+    }
+    return compiled;
+  },
+};
+
+const cel = celEnv({ funcs: strings, re2: cachedRe2 });
 
 function compileCel<E>(expr: unknown, schema: EventSchema<E>, where: string): Predicate<E> {
   if (typeof expr !== 'string') ruleError(schema.code, where, 'cel needs an expression string');

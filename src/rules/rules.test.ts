@@ -65,6 +65,15 @@ describe('condition language', () => {
     expect(holds({ cel: 'event.proc.argv.size() == 2' }, event)).toBe(true);
   });
 
+  it('evaluates CEL matches() with RE2 semantics on every event, the compiled pattern kept between events', () => {
+    const condition = { cel: 'event.proc.name.matches("^(ba)?sh$")' };
+    expect(holds(condition, event)).toBe(true);
+    expect(holds(condition, { ...event, proc: { ...event.proc, name: 'sh' } })).toBe(true);
+    expect(holds(condition, { ...event, proc: { ...event.proc, name: 'zsh' } })).toBe(false);
+    // RE2 has no backreferences: the pattern is an error, which is "no match", not a crash.
+    expect(holds({ cel: 'event.proc.name.matches("(s)\\\\1")' }, event)).toBe(false);
+  });
+
   it('names an unknown field, test or list instead of compiling a rule that never fires', () => {
     expect(() => holds({ 'prc.name': 'sh' }, event)).toThrow(expect.objectContaining({ code: 'test.rule-invalid', message: expect.stringContaining('unknown field prc') }));
     expect(() => holds({ 'proc.name': { like: 'sh' } }, event)).toThrow(/unknown test 'like'/);
