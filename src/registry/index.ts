@@ -9,4 +9,5 @@ export { queueDailyRescans, rematchStoredInventories, rescanJobs, RESCAN_QUEUE, 
 export { registryRecommendation, REGISTRY_POLICY, runningImagesRecommendation, RUNNING_IMAGES_POLICY } from './recommendation.js';
 export { importImage, IMPORT_USER_AGENT, type ImportReport, type ImportOptions } from './import.js';
 export { pollRegistry, pollJob, POLL_QUEUE } from './poll.js';
+export { resolveRegistryTag } from './resolve-tag.js';
 export * from './harbor/index.js';

@@ -37,6 +37,11 @@ export async function getRegistry(db: Kysely<Database>, name: string): Promise<R
   return registry;
 }
 
+/** Every connected registry, by name. */
+export async function listRegistries(db: Kysely<Database>): Promise<RegistryRecord[]> {
+  return (await db.selectFrom('registries').selectAll().orderBy('name').execute()).map(toRecord);
+}
+
 export async function listPolledRegistries(db: Kysely<Database>): Promise<RegistryRecord[]> {
   return (await db.selectFrom('registries').selectAll().where('poll', '=', true).orderBy('name').execute()).map(toRecord);
 }

@@ -11,12 +11,12 @@
  */
 import { listExemptions, findingsOfImage, type Exemption, type StoredFinding } from '../../../center/index.js';
 import { FINDING_SEVERITIES, PalisadeError, type Finding, type FindingSeverity } from '../../../core/index.js';
-import { parseWrittenReference, RegistryClient, type ImageReference } from '../../../image/index.js';
+import { parseWrittenReference, type ImageReference } from '../../../image/index.js';
 import {
   containersOf, podOf, resourceRef, type ImageAssessment, type ImageFindingRef, type ImageFindingsSummary, type KubeObject,
 } from '../../../policy/index.js';
-import { openCredentials, REGISTRY_POLICY, RUNNING_IMAGES_POLICY, scanRegistryImage } from '../../../registry/index.js';
-import { recordImagePush } from '../../../store/index.js';
+import { REGISTRY_POLICY, resolveRegistryTag, RUNNING_IMAGES_POLICY, scanRegistryImage } from '../../../registry/index.js';
+import { listRegistries, recordImagePush, type RegistryRecord } from '../../../store/index.js';
 import { isSuppressing } from '../../../vex/index.js';
 import type { ServerContext } from '../../context.js';
 import { SingleFlight, TtlCache } from './ttl-cache.js';
@@ -94,7 +94,7 @@ export function summarizeFindings(digest: string, findings: Iterable<Finding>): 
   return summarizer.summary(digest);
 }
 
-interface ConnectedRegistry { name: string; url: URL; credentials: string | null }
+interface ConnectedRegistry { name: string; record: RegistryRecord }
 
 /** `docker.io`, `index.docker.io` and `registry-1.docker.io` are one registry; default ports are no port. */
 function hostKey(host: string, protocol = 'https:'): string {
@@ -218,9 +218,8 @@ export class ImageGate {
     const cached = this.settings.get('registries') as Map<string, ConnectedRegistry> | undefined;
     if (cached) return cached;
     return this.flight('registries', async () => {
-      const rows = await this.context.store.db.selectFrom('registries').select(['name', 'url', 'credentials']).orderBy('name').execute();
       const byHost = new Map<string, ConnectedRegistry>();
-      for (const row of rows) {
+      for (const row of await listRegistries(this.context.store.db)) {
         let url: URL;
         try {
           url = new URL(row.url);
@@ -229,7 +228,7 @@ export class ImageGate {
         }
         const key = hostKey(url.host, url.protocol);
         // Two registries on one host (projects of one Harbor): the first by name answers for the host.
-        if (!byHost.has(key)) byHost.set(key, { name: row.name, url, credentials: row.credentials });
+        if (!byHost.has(key)) byHost.set(key, { name: row.name, record: row });
       }
       this.settings.set('registries', byHost, this.o.settingsTtlMs);
       return byHost;
@@ -241,19 +240,8 @@ export class ImageGate {
     const cached = this.tags.get(key);
     if (cached !== undefined) return cached ?? undefined;
     return this.flight(`tag\u0000${key}`, async () => {
-      const credentials = registry.credentials ? openCredentials(this.context.config.secretKey, registry.credentials) : undefined;
-      const client = new RegistryClient(registry.url.host, ref.repository, {
-        insecure: registry.url.protocol === 'http:',
-        timeoutMs: this.o.deadlineMs,
-        maxRetryAfterSeconds: 0,
-        userAgent: 'palisade-admission',
-        ...(credentials ? { credentials } : {}),
-      });
-      // HEAD is enough where the registry sends Docker-Content-Digest (Distribution, Harbor, the clouds); else the manifest's own digest.
-      const digest = (await client.resolveTag(tag)) ?? (await client.getManifest(tag).then((m) => m.digest, (error: unknown) => {
-        if (error instanceof PalisadeError && error.code === 'registry.not-found') return undefined;
-        throw error;
-      }));
+      // Through the registry's own access (API path prefix, exchanged cloud logins), as its scans.
+      const digest = await resolveRegistryTag(this.context, registry.record, ref.repository, tag, { timeoutMs: this.o.deadlineMs, userAgent: 'palisade-admission' });
       this.tags.set(key, digest ?? null, digest ? this.o.tagTtlMs : this.o.missTtlMs);
       return digest;
     });
