@@ -161,11 +161,9 @@ export async function latestInventories(db: Kysely<Database>, digests?: string[]
   return rows.map((r) => ({ digest: r.digest, inventory: r.inventory as unknown as ImageInventory }));
 }
 
-export async function findingsOfImage(db: Kysely<Database>, digest: string, limit: number, after?: [string, string]): Promise<Array<{ key: [string, string]; finding: Finding }>> {
-  let query = db.selectFrom('findings').select(['vulnerability', 'purl', 'detail']).where('digest', '=', digest);
-  if (after) query = query.where((eb) => eb.or([eb('vulnerability', '>', after[0]), eb.and([eb('vulnerability', '=', after[0]), eb('purl', '>', after[1])])]));
-  const rows = await query.orderBy('vulnerability').orderBy('purl').limit(limit).execute();
-  return rows.map((r) => ({ key: [r.vulnerability, r.purl], finding: r.detail as unknown as Finding }));
+/** Whether Palisade holds a successful scan of this digest (an image with no findings included). */
+export async function hasSucceededScan(db: Kysely<Database>, digest: string): Promise<boolean> {
+  return (await db.selectFrom('image_scans').select('id').where('digest', '=', digest).where('status', '=', 'succeeded').limit(1).executeTakeFirst()) !== undefined;
 }
 
 /** Findings per image by severity, kept exact by triggers on `findings` (migration 0701). */

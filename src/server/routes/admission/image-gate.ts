@@ -9,7 +9,7 @@
  * so an image reference in a pod cannot make Palisade call a host of its choosing (with or
  * without a registry's credentials).
  */
-import { listExemptions, findingsOfImage, type Exemption, type StoredFinding } from '../../../center/index.js';
+import { findingsPage, hasSucceededScan, listExemptions, type Exemption, type FindingsPosition, type StoredFinding } from '../../../center/index.js';
 import { FINDING_SEVERITIES, PalisadeError, type Finding, type FindingSeverity } from '../../../core/index.js';
 import { parseWrittenReference, type ImageReference } from '../../../image/index.js';
 import {
@@ -253,19 +253,18 @@ export class ImageGate {
     if (cached !== undefined) return cached ?? undefined;
     return this.flight(`findings\u0000${digest}`, async () => {
       const db = this.context.store.db;
-      const scanned = await db.selectFrom('image_scans').select('id').where('digest', '=', digest).where('status', '=', 'succeeded').limit(1).executeTakeFirst();
-      if (!scanned) {
+      if (!(await hasSucceededScan(db, digest))) {
         this.summaries.set(digest, null, this.o.missTtlMs);
         return undefined;
       }
       // A page at a time: an image with thousands of findings never sits in memory whole.
       const summarizer = new FindingsSummarizer();
-      let after: [string, string] | undefined;
+      let after: FindingsPosition | undefined;
       for (;;) {
-        const page = await findingsOfImage(db, digest, FINDINGS_PAGE, after);
-        for (const row of page) summarizer.add(row.finding);
-        if (page.length < FINDINGS_PAGE) break;
-        after = page[page.length - 1]!.key;
+        const page = await findingsPage(db, digest, { suppressed: 'exclude' }, { limit: FINDINGS_PAGE, ...(after ? { after } : {}) });
+        for (const row of page.rows) summarizer.add(row.finding);
+        if (page.rows.length < FINDINGS_PAGE) break;
+        after = page.rows[page.rows.length - 1]!.position;
       }
       const summary = summarizer.summary(digest);
       this.summaries.set(digest, summary, this.o.findingsTtlMs);
