@@ -76,8 +76,11 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
   running = true;
   if (store.kind === 'pglite' && options.runHandlers !== false) await requeueOrphanedJobs(store);
 
+  // Creating a queue that exists changes nothing (pg-boss keeps its options): after the first
+  // start, one query finds them all instead of one round trip per queue.
+  const existing = new Set((await boss.getQueues()).map((queue) => queue.name));
   for (const definition of options.definitions ?? []) {
-    await boss.createQueue(definition.queue, {
+    if (!existing.has(definition.queue)) await boss.createQueue(definition.queue, {
       name: definition.queue,
       policy: definition.policy ?? 'standard',
       expireInSeconds: definition.expireInSeconds ?? 15 * 60,

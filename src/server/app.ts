@@ -36,7 +36,9 @@ import { auditIngestRoutes } from './routes/ingest/audit.js';
 import { registryIngestRoutes } from './routes/ingest/registry.js';
 import { harborAdapterRoutes, HARBOR_PREFIX } from './routes/harbor/adapter.js';
 
-export const API_PREFIX = '/api/v1';
+import { API_PREFIX } from './api-prefix.js';
+
+export { API_PREFIX };
 
 export interface AppOptions {
   /** A pino logger (the server's); no logging when absent. */

@@ -4,11 +4,7 @@ import pretty from 'pino-pretty';
 import { isProcessAlive, PalisadeError, storeLocation, systemClock, type Clock, type Config } from '../core/index.js';
 import { startJobQueue, surviveLostJobAcknowledgements, type JobQueue } from '../jobs/index.js';
 import { createInitialAdminToken, createToken, hasActiveAdminToken, openStore, revokeToken, type Store } from '../store/index.js';
-import { buildAdmissionApp, buildApp } from './app.js';
-import { admissionTls } from './tls.js';
 import type { ServerContext } from './context.js';
-import { jobDefinitions } from './job-definitions.js';
-import { createMetrics } from './metrics.js';
 import { localUrl, readDiscovery, removeDiscovery, writeDiscovery } from '../core/index.js';
 
 export interface RunningProcess {
@@ -42,14 +38,22 @@ function createLogger(config: Config) {
 export async function runServer(config: Config, io: { print: (line: string) => void; clock?: Clock } = { print: console.log }): Promise<RunningProcess> {
   const clock = io.clock ?? systemClock;
   const logger = createLogger(config);
+  const phases = startupPhases();
   if (config.databaseUrl) surviveLostJobAcknowledgements((err) => logger.warn({ err }, 'a job acknowledgement was lost to a database outage; the job will run again after its expiry'));
-  const store = await openStore(storeLocation(config));
+  // The HTTP app's modules (every route and the capabilities behind them) load while the database
+  // opens: opening waits on WebAssembly compilation and disk, which leaves the main thread idle.
+  const appModule = import('./app.js').then((m) => phases.mark('modules', m));
+  const jobModule = import('./job-definitions.js');
+  const metricsModule = import('./metrics.js');
+  for (const loading of [appModule, jobModule, metricsModule]) loading.catch(() => {}); // awaited below; a failure to open the store comes first
+  const store = await openStore(storeLocation(config)).then((s) => phases.mark('store', s));
   let jobs: JobQueue | undefined;
   let local: LocalCredential | undefined;
   try {
     // Before the admin check: a killed run's local token must not count as the user's admin token.
     await revokeStaleLocalCredential(store, config.dataDir, clock);
     const adminTokenPrinted = await ensureAdminToken(store, io.print, clock);
+    const [{ createMetrics }, { jobDefinitions }] = await Promise.all([metricsModule, jobModule]);
     const metrics = createMetrics();
     const base = { config, store, clock, logger };
     const runJobs = config.serverRunsJobs || store.kind === 'pglite';
@@ -64,9 +68,12 @@ export async function runServer(config: Config, io: { print: (line: string) => v
       },
       onError: (error) => logger.warn({ err: error }, 'job queue error'),
     });
+    phases.mark('jobs');
     const context: ServerContext = { ...base, jobs };
     const https = config.tlsCert && config.tlsKey ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) } : undefined;
+    const { buildApp } = await appModule;
     const app = await buildApp(context, { logger, metrics, https });
+    phases.mark('app');
     await app.listen({ host: config.host, port: config.port }).catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'EADDRINUSE'
         ? new PalisadeError('server.port_in_use', `port ${config.port} on ${config.host} is already in use`, { kind: 'conflict', field: 'port', hint: 'stop the other process or set PALISADE_PORT / --port' })
@@ -77,6 +84,7 @@ export async function runServer(config: Config, io: { print: (line: string) => v
     const url = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     const clientUrl = localUrl(https ? 'https' : 'http', config.host, port);
     local = await announceToLocalClients(store, config.dataDir, clientUrl, clock);
+    phases.mark('listen');
     logger.info({
       url,
       dashboard: `${clientUrl}/`,
@@ -86,6 +94,7 @@ export async function runServer(config: Config, io: { print: (line: string) => v
       jobs: runJobs,
       adminToken: adminTokenPrinted ? 'printed above, once: store it now' : 'created on first start; `palisade token create --scope admin` makes another',
       cli: `palisade commands on this machine use this server (${local.file})`,
+      startupMs: phases.all(),
     }, 'palisade server ready');
     const admission = config.admissionPort === undefined ? undefined : await startAdmissionListener(context, config, logger, io.print);
     const queue = jobs;
@@ -112,6 +121,7 @@ export async function runServer(config: Config, io: { print: (line: string) => v
 }
 
 async function startAdmissionListener(context: ServerContext, config: Config, logger: ReturnType<typeof createLogger>, print: (line: string) => void) {
+  const [{ admissionTls }, { buildAdmissionApp }] = await Promise.all([import('./tls.js'), import('./app.js')]);
   const tls = await admissionTls(config, context.store);
   if (tls.generated) {
     print(`Admission webhook certificate generated in ${config.dataDir}/tls; its caBundle (also in \`palisade cluster connect\`): ${Buffer.from(tls.ca).toString('base64')}`);
@@ -128,6 +138,22 @@ async function startAdmissionListener(context: ServerContext, config: Config, lo
   return { app, url };
 }
 
+/**
+ * How long each start-up step took (milliseconds since the process started, at the end of each
+ * step), logged with "ready": where a slow start went, without a profiler. Steps that overlap
+ * (modules load while the store opens) each end at their own mark.
+ */
+function startupPhases() {
+  const marks: Record<string, number> = { begin: Math.round(performance.now()) };
+  return {
+    mark<T>(phase: string, value?: T): T {
+      marks[phase] = Math.round(performance.now());
+      return value as T;
+    },
+    all: () => ({ ...marks }),
+  };
+}
+
 /** `palisade worker`: job handlers without HTTP, so workers scale apart from the API. */
 export async function runWorker(config: Config, io: { clock?: Clock } = {}): Promise<RunningProcess> {
   if (!config.databaseUrl) {
@@ -139,12 +165,16 @@ export async function runWorker(config: Config, io: { clock?: Clock } = {}): Pro
   const clock = io.clock ?? systemClock;
   const logger = createLogger(config);
   surviveLostJobAcknowledgements((err) => logger.warn({ err }, 'a job acknowledgement was lost to a database outage; the job will run again after its expiry'));
+  // The job handlers' modules load while the database opens.
+  const modules = Promise.all([import('./metrics.js'), import('./job-definitions.js')]);
+  modules.catch(() => {}); // awaited below, after the store opened
   const store = await openStore(storeLocation(config));
   // A worker has no /readyz: corruption its jobs meet is logged, with how to restore.
   store.corruption.onReport((r) => logger.error({ code: r.code, relation: r.relation, detail: r.detail, restore: r.restore }, `DATA CORRUPTION in ${r.relation ?? 'the database'}: ${r.restore}`));
-  const metrics = createMetrics();
   let jobs: JobQueue | undefined;
   try {
+    const [{ createMetrics }, { jobDefinitions }] = await modules;
+    const metrics = createMetrics();
     jobs = await startJobQueue(store, {
       definitions: jobDefinitions({ config, store, clock, logger }, () => jobs),
       concurrency: config.jobConcurrency,

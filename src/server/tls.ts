@@ -1,7 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { generate } from 'selfsigned';
 import { sql } from 'kysely';
 import { PalisadeError, seal, systemClock, unseal, type Config } from '../core/index.js';
 import type { Store } from '../store/index.js';
@@ -25,6 +24,8 @@ export function webhookHostNames(config: Pick<Config, 'publicUrl'>): string[] {
 async function generateCertificate(config: Pick<Config, 'publicUrl'>): Promise<{ cert: string; key: string }> {
   const names = webhookHostNames(config);
   const now = systemClock.now();
+  // Loaded only when a certificate is generated (first start with an admission port): it is not cheap to load.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'palisade admission webhook' }], {
     keyType: 'ec',
     curve: 'P-256',

@@ -12,20 +12,29 @@ const MIGRATIONS_DIR = path.join(import.meta.dirname, 'migrations');
  */
 class FolderMigrationProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await readdir(MIGRATIONS_DIR))
-      .filter((f) => /^\d{4}_[\w-]+\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.includes('.test.'))
-      .sort();
     const migrations: Record<string, Migration> = {};
-    for (const file of files) {
-      const name = file.replace(/\.(ts|js)$/, '');
-      migrations[name] = (await import(pathToFileURL(path.join(MIGRATIONS_DIR, file)).href)) as Migration;
+    for (const file of await migrationFiles()) {
+      migrations[migrationName(file)] = (await import(pathToFileURL(file).href)) as Migration;
     }
     return migrations;
   }
 }
 
+/** The migration files' paths, in name order: with their contents they identify a schema. */
+export async function migrationFiles(): Promise<string[]> {
+  return (await readdir(MIGRATIONS_DIR))
+    .filter((f) => /^\d{4}_[\w-]+\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.includes('.test.'))
+    .sort()
+    .map((f) => path.join(MIGRATIONS_DIR, f));
+}
+
+function migrationName(file: string): string {
+  return path.basename(file).replace(/\.(ts|js)$/, '');
+}
+
+/** The migrations this version ships, by name (read from the folder, without loading them). */
 export async function knownMigrations(): Promise<string[]> {
-  return Object.keys(await new FolderMigrationProvider().getMigrations());
+  return (await migrationFiles()).map(migrationName);
 }
 
 /** Brings the schema up to date and returns the migrations it applied; refuses a database written by a newer Palisade. */
@@ -40,14 +49,19 @@ export async function migrateToLatest(db: Kysely<any>, where: string): Promise<s
     allowUnorderedMigrations: true,
   });
   const known = new Set(await knownMigrations());
+  const executed = await executedMigrationNames(db);
   // A migration we have never heard of means a newer Palisade wrote this database: say so before Kysely refuses cryptically.
-  const newer = (await executedMigrationNames(db)).filter((name) => !known.has(name));
+  const newer = executed.filter((name) => !known.has(name));
   if (newer.length) {
     throw new PalisadeError('store.newer_version', `${where} was written by a newer version of Palisade (unknown migrations: ${newer.join(', ')})`, {
       kind: 'conflict',
       hint: 'upgrade Palisade, or point PALISADE_DATA_DIR / PALISADE_DATABASE_URL at another database',
     });
   }
+  // Every start after the first: nothing to apply, and the migrator's locking round trips and the
+  // loading of every migration module (over a second on a loaded machine) are skipped.
+  const done = new Set(executed);
+  if ([...known].every((name) => done.has(name))) return [];
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

@@ -7,6 +7,7 @@ import { CorruptionWatch } from './corruption.js';
 import { migrateToLatest } from './migrate.js';
 import { ConnectionLock, executeOnPglite, PgliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
+import { seedFromTemplate } from './template.js';
 
 export type StoreLocation = { dataDir: string; databaseUrl?: undefined } | { databaseUrl: string; dataDir?: undefined };
 
@@ -111,9 +112,18 @@ async function openPglite(dataDir: string): Promise<Store> {
     throw unwritable(dir, error);
   });
   const releaseDirLock = await lockDataDir(dir);
+  // Loading PGlite (and compiling its WebAssembly) overlaps seeding a new directory from the template.
+  const loading = import('@electric-sql/pglite');
+  loading.catch(() => {});
+  try {
+    await seedFromTemplate(pgdata);
+  } catch (error) {
+    await releaseDirLock();
+    throw unwritable(dir, error as NodeJS.ErrnoException);
+  }
   let pglite: PGlite;
   try {
-    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGlite } = await loading;
     pglite = await PGlite.create(pgdata);
   } catch (error) {
     await releaseDirLock();
