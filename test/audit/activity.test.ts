@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditDetector, loadAuditRules, normalizeEvent } from '../../src/audit/index.js';
-import { createChannel, recordThreatsAndPublish } from '../../src/center/index.js';
+import { createChannel, ThreatIntake } from '../../src/center/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createTestStore, type TestStore } from '../../test/support/store.js';
 
@@ -30,7 +30,7 @@ describe('audit activity in the center', () => {
     });
     const threats = new AuditDetector({ rules: loadAuditRules({ dir: null }), cluster: 'prod' }).threats([event]);
     expect(threats.map((t) => [t.rule, t.severity]).sort()).toEqual([['k8s.activity.deployment', 'informational'], ['k8s.privileged-container', 'high']]);
-    const { created } = await recordThreatsAndPublish(store, threats);
+    const { created } = await new ThreatIntake(store).submit({ threats });
     expect(created).toHaveLength(2);
     const stored = await store.db.selectFrom('alerts').select(['id', 'rule']).execute();
     expect(stored.map((a) => a.rule).sort()).toEqual(['k8s.activity.deployment', 'k8s.privileged-container']);

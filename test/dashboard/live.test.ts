@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DetectedThreat } from '../../src/center/alerts.js';
-import { recordThreatsAndPublish } from '../../src/center/index.js';
+import { ThreatIntake } from '../../src/center/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { bearer } from '../support/app.js';
 import { createTestPostgres, postgresAvailable, type TestPostgres } from '../support/postgres.js';
@@ -47,12 +47,12 @@ describe('live alerts over server-sent events (PGlite, in-process)', () => {
 
   it('streams each new alert once, not repeats of an existing one', async () => {
     const stream = await openStream(`${base}/api/v1/events`, t.adminToken);
-    const first = await recordThreatsAndPublish(t.store, [threat('web-1'), threat('web-2', 'low')]);
+    const first = await new ThreatIntake(t.store).submit({ threats: [threat('web-1'), threat('web-2', 'low')] });
     expect(first.created).toHaveLength(2);
     // The same rule on the same resource updates the alert: nothing new to stream.
-    const repeat = await recordThreatsAndPublish(t.store, [threat('web-1')]);
+    const repeat = await new ThreatIntake(t.store).submit({ threats: [threat('web-1')] });
     expect(repeat.created).toHaveLength(0);
-    await recordThreatsAndPublish(t.store, [threat('web-3')]);
+    await new ThreatIntake(t.store).submit({ threats: [threat('web-3')] });
     const alerts = await stream.alerts(3);
     expect(alerts.map((a) => a.title).sort()).toEqual(['Exec into web-1', 'Exec into web-2', 'Exec into web-3']);
     expect(alerts.at(-1)!.title).toBe('Exec into web-3');
@@ -84,7 +84,7 @@ describe.skipIf(!(await postgresAvailable()))('live alerts across servers on Pos
 
   it('delivers an alert created through another connection to the server streaming it', async () => {
     const stream = await openStream(`${base}/api/v1/events`, t.adminToken);
-    await recordThreatsAndPublish(worker, [threat('api-1', 'critical')]);
+    await new ThreatIntake(worker).submit({ threats: [threat('api-1', 'critical')] });
     const [alert] = await stream.alerts(1);
     expect(alert!.title).toBe('Exec into api-1');
     await stream.close();

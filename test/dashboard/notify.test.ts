@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DetectedThreat } from '../../src/center/alerts.js';
-import { recordThreatsAndPublish } from '../../src/center/index.js';
+import { ThreatIntake } from '../../src/center/index.js';
 import { createChannel, dispatchNotifications, MAX_ATTEMPTS, SIGNATURE_HEADER } from '../../src/center/notify.js';
 import { ManualClock } from '../../src/core/index.js';
 import { openStore } from '../../src/store/index.js';
@@ -91,7 +91,7 @@ describe('notifications to real receivers', () => {
   it('signs the generic webhook body with HMAC-SHA256 and sends only alerts at or above the minimum severity', async () => {
     const secret = 'a-webhook-secret-0123456789';
     await createChannel(t.store.db, { name: 'siem', kind: 'webhook', settings: { url: `${receiver.url}/hook`, secret }, minSeverity: 'high' }, clock);
-    await recordThreatsAndPublish(t.store, [threat('critical'), threat('medium')], { clock });
+    await new ThreatIntake(t.store, { clock }).submit({ threats: [threat('critical'), threat('medium')] });
     expect(await dispatch()).toMatchObject({ sent: 1, failed: 0 });
     expect(receiver.received).toHaveLength(1);
     const [got] = receiver.received;
@@ -108,7 +108,7 @@ describe('notifications to real receivers', () => {
   it('posts Slack and Teams incoming-webhook shapes', async () => {
     await createChannel(t.store.db, { name: 'slack', kind: 'slack', settings: { url: `${receiver.url}/slack` }, minSeverity: 'low' }, clock);
     await createChannel(t.store.db, { name: 'teams', kind: 'teams', settings: { url: `${receiver.url}/teams` }, minSeverity: 'low' }, clock);
-    await recordThreatsAndPublish(t.store, [threat('high')], { clock });
+    await new ThreatIntake(t.store, { clock }).submit({ threats: [threat('high')] });
     await dispatch();
     const slack = receiver.received.find((r) => r.path === '/slack');
     const teams = receiver.received.find((r) => r.path === '/teams');
@@ -120,7 +120,7 @@ describe('notifications to real receivers', () => {
 
   it('emails over SMTP', async () => {
     await createChannel(t.store.db, { name: 'oncall', kind: 'email', settings: { host: '127.0.0.1', port: smtp.port, from: 'palisade@example.test', to: 'oncall@example.test, sec@example.test' }, minSeverity: 'high' }, clock);
-    await recordThreatsAndPublish(t.store, [threat('critical')], { clock });
+    await new ThreatIntake(t.store, { clock }).submit({ threats: [threat('critical')] });
     expect(await dispatch()).toMatchObject({ sent: 1 });
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.mails[0]!.to).toEqual(['oncall@example.test', 'sec@example.test']);
@@ -129,7 +129,7 @@ describe('notifications to real receivers', () => {
 
   it('sends a digest as one message once the interval has passed', async () => {
     await createChannel(t.store.db, { name: 'daily', kind: 'webhook', settings: { url: `${receiver.url}/digest`, secret: 'digest-secret-0123456789' }, minSeverity: 'low', digestMinutes: 60 }, clock);
-    await recordThreatsAndPublish(t.store, [threat('high'), threat('low'), threat('critical')], { clock });
+    await new ThreatIntake(t.store, { clock }).submit({ threats: [threat('high'), threat('low'), threat('critical')] });
     expect(await dispatch()).toMatchObject({ sent: 0 });
     clock.advance(30 * 60_000);
     expect(await dispatch()).toMatchObject({ sent: 0 });
@@ -142,7 +142,7 @@ describe('notifications to real receivers', () => {
   it('retries a failing receiver with backoff, succeeds when it recovers, and shows failures in settings', async () => {
     const channel = await createChannel(t.store.db, { name: 'flaky', kind: 'webhook', settings: { url: `${receiver.url}/flaky`, secret: 'flaky-secret-0123456789' }, minSeverity: 'low' }, clock);
     receiver.state.status = 503;
-    await recordThreatsAndPublish(t.store, [threat('high')], { clock });
+    await new ThreatIntake(t.store, { clock }).submit({ threats: [threat('high')] });
     expect(await dispatch()).toMatchObject({ retried: 1 });
     // Not retried before the backoff elapses.
     expect(await dispatch()).toMatchObject({ retried: 0, sent: 0 });
@@ -160,7 +160,7 @@ describe('notifications to real receivers', () => {
   it('gives up after the last attempt and marks the delivery failed', async () => {
     await createChannel(t.store.db, { name: 'dead', kind: 'webhook', settings: { url: `${receiver.url}/dead`, secret: 'dead-secret-0123456789' }, minSeverity: 'low' }, clock);
     receiver.state.status = 500;
-    await recordThreatsAndPublish(t.store, [threat('high')], { clock });
+    await new ThreatIntake(t.store, { clock }).submit({ threats: [threat('high')] });
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
       await dispatch();
       clock.advance(60 * 60_000);
@@ -206,7 +206,7 @@ describe('channel secrets at rest', () => {
     expect(JSON.stringify(row.settings)).not.toContain(plain);
     expect(String((row.settings as { secret: string }).secret)).toMatch(/^sealed:v1:/);
 
-    await recordThreatsAndPublish(t.store, [threat('high')]);
+    await new ThreatIntake(t.store).submit({ threats: [threat('high')] });
     expect(await dispatchNotifications(t.store.db, { secretKey })).toMatchObject({ sent: 1 });
     const got = receiver.received[0]!;
     expect(got.headers[SIGNATURE_HEADER]).toBe(`sha256=${createHmac('sha256', plain).update(got.body).digest('hex')}`);
@@ -230,7 +230,7 @@ describe.skipIf(!(await postgresAvailable()))('two servers dispatching from one 
     const receiver = await startReceiver();
     try {
       await createChannel(a.db, { name: 'siem', kind: 'webhook', settings: { url: `${receiver.url}/x`, secret: 'shared-secret-0123456789' }, minSeverity: 'low' });
-      await recordThreatsAndPublish(a, Array.from({ length: 30 }, () => threat('high')));
+      await new ThreatIntake(a).submit({ threats: Array.from({ length: 30 }, () => threat('high')) });
       // Both servers' dispatchers run at once, repeatedly, as their timers would.
       for (let round = 0; round < 3; round++) await Promise.all([dispatchNotifications(a.db), dispatchNotifications(b.db), dispatchNotifications(a.db)]);
       const ids = receiver.received.map((r) => (JSON.parse(r.body) as { alerts: { id: string }[] }).alerts[0]!.id);
