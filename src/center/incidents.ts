@@ -8,13 +8,13 @@
  * kill-chain order, a timeline, the reason each alert joined, and the entities it names (user,
  * cluster, namespace, workload, pod, container, image, finding, node).
  *
- * Computed on read from the alerts (the newest MAX_ALERTS) and the graph, so a late edge (a
- * posture scan that names a pod's owner) regroups past alerts too. The id is derived from the
- * incident's earliest alert that is not an image alone, so it stays put while the incident grows.
+ * Membership is persistent (src/graph/assign.ts): each alert is assigned once, when recorded, and
+ * the reads here are indexed queries on that membership, whatever the number of alerts. The id is
+ * derived from the alert that started the incident, so it stays put while the incident grows.
  */
 import { sql, type Kysely } from 'kysely';
-import { compareSeverity, sha256Hex, type AlertSource, type AlertStatus, type ResourceRef, type Severity } from '../core/index.js';
-import { DEFAULT_INCIDENT_WINDOW_MS, flushGraph, identifyAlerts, joinAlerts, type JoinedGroup, type ResolvedIdentity } from '../graph/index.js';
+import { compareSeverity, type AlertSource, type AlertStatus, type ResourceRef, type Severity } from '../core/index.js';
+import { DEFAULT_INCIDENT_WINDOW_MS, incidentId, settleIncidents, type ResolvedIdentity } from '../graph/index.js';
 import type { Database } from '../store/index.js';
 
 /** MITRE ATT&CK enterprise tactics in kill-chain order. */
@@ -68,42 +68,36 @@ export interface IncidentFilter {
   windowMs?: number;
 }
 
-/** Alerts considered per read: the newest ones; memory stays bounded however many are stored. */
-export const MAX_INCIDENT_ALERTS = 5000;
-
 const tacticRank = (tactic: string): number => {
   const i = (TACTIC_ORDER as readonly string[]).indexOf(tactic);
   return i < 0 ? TACTIC_ORDER.length : i;
 };
 
 interface AlertRow {
-  id: string; title: string; severity: string; tactic: string; status: string; source: string; cluster: string | null;
-  resource: Record<string, unknown>; evidence: unknown[]; first_seen: Date; last_seen: Date;
+  id: string; title: string; severity: string; tactic: string; status: string; source: string;
+  resource: Record<string, unknown>; first_seen: Date; last_seen: Date;
 }
 
-async function loadAlerts(db: Kysely<Database>, statuses: string[], cluster?: string, since?: Date): Promise<AlertRow[]> {
-  let query = db.selectFrom('alerts')
-    .select(['id', 'title', 'severity', 'tactic', 'status', 'source', 'cluster', 'resource', 'first_seen', 'last_seen',
-      // The first evidence items name the pod, container and user; the rest only repeat them.
-      sql<unknown[]>`case when jsonb_array_length(evidence) > 3 then jsonb_build_array(evidence->0, evidence->1, evidence->2) else evidence end`.as('evidence')])
-    .where('status', 'in', statuses)
-    // Informational records are activity (a Deployment created, a ConfigMap changed), not threats.
-    .where('severity', '<>', 'informational');
-  // Image alerts belong to no cluster: they join a cluster's incidents through the pods that run them.
-  if (cluster) query = query.where((eb) => eb.or([eb('cluster', '=', cluster), eb('resource_kind', '=', 'image')]));
-  if (since) query = query.where('last_seen', '>=', since);
-  const rows = await query.orderBy('last_seen', 'desc').orderBy('id', 'desc').limit(MAX_INCIDENT_ALERTS).execute();
-  return rows.map((r) => ({ ...r, first_seen: new Date(r.first_seen), last_seen: new Date(r.last_seen), evidence: (r.evidence ?? []) as unknown[] }));
-}
+interface Member { incident: string; joinedBecause: string; identity: ResolvedIdentity; row: AlertRow }
 
-async function groupAlerts(db: Kysely<Database>, rows: AlertRow[], windowMs: number): Promise<{ groups: JoinedGroup[]; identities: Map<string, ResolvedIdentity> }> {
-  await flushGraph(db);
-  const alerts = rows.map((r) => ({
-    id: r.id, title: r.title, source: r.source, evidence: r.evidence, firstSeen: r.first_seen, lastSeen: r.last_seen,
-    resource: r.resource as unknown as ResourceRef,
-  }));
-  const identities = await identifyAlerts(db, alerts);
-  return { groups: joinAlerts(alerts, identities, windowMs), identities };
+/** The members of some incidents (alerts of the given statuses, activity records aside): one query. */
+async function loadMembers(db: Kysely<Database>, incidents: string[], statuses: string[]): Promise<Map<string, Member[]>> {
+  const out = new Map<string, Member[]>();
+  if (!incidents.length) return out;
+  const rows = await db.selectFrom('incident_alerts as m').innerJoin('alerts as a', 'a.id', 'm.alert_id')
+    .select(['m.incident_id', 'm.joined_because', 'm.identity', 'a.id', 'a.title', 'a.severity', 'a.tactic', 'a.status', 'a.source', 'a.resource', 'a.first_seen', 'a.last_seen'])
+    .where('m.incident_id', 'in', incidents).where('a.status', 'in', statuses).where('a.severity', '<>', 'informational')
+    .execute();
+  for (const r of rows) {
+    const list = out.get(r.incident_id) ?? [];
+    list.push({
+      incident: r.incident_id, joinedBecause: r.joined_because,
+      identity: { containers: [], images: [], users: [], ...(r.identity as Partial<ResolvedIdentity>) },
+      row: { id: r.id, title: r.title, severity: r.severity, tactic: r.tactic, status: r.status, source: r.source, resource: r.resource as Record<string, unknown>, first_seen: new Date(r.first_seen), last_seen: new Date(r.last_seen) },
+    });
+    out.set(r.incident_id, list);
+  }
+  return out;
 }
 
 const digestOfImageId = (id: string) => id.slice(id.lastIndexOf('@') + 1);
@@ -127,15 +121,12 @@ function incidentStatus(statuses: string[]): AlertStatus {
   return statuses.includes('active') ? 'active' : statuses.includes('resolved') ? 'resolved' : 'dismissed';
 }
 
-async function buildIncidents(db: Kysely<Database>, rows: AlertRow[], windowMs: number): Promise<IncidentDetail[]> {
-  const { groups, identities } = await groupAlerts(db, rows, windowMs);
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  const multi = groups.filter((g) => g.alerts.length >= 2);
-  const digests = [...new Set(multi.flatMap((g) => g.alerts.flatMap((a) => identities.get(a.id)?.images ?? [])))];
+async function buildIncidents(db: Kysely<Database>, ids: string[], members: Map<string, Member[]>): Promise<IncidentDetail[]> {
+  const multi = ids.map((id) => ({ id, own: members.get(id) ?? [] })).filter((g) => g.own.length >= 2);
+  const digests = [...new Set(multi.flatMap((g) => g.own.flatMap((a) => a.identity.images)))];
   const findings = await findingEntities(db, digests);
-  return multi.map((group) => {
-    const own = group.alerts.map((a) => ({ ...a, row: byId.get(a.id)! }));
-    const newest = [...own].sort((a, b) => b.row.last_seen.getTime() - a.row.last_seen.getTime() || (a.id < b.id ? 1 : -1));
+  return multi.map(({ id: incident, own }) => {
+    const newest = [...own].sort((a, b) => b.row.last_seen.getTime() - a.row.last_seen.getTime() || (a.row.id < b.row.id ? 1 : -1));
     const worst = own.reduce<string>((w, a) => (compareSeverity(a.row.severity as Severity, w as Severity) > 0 ? a.row.severity : w), 'informational');
     const resources = own.map((a) => a.row.resource as unknown as ResourceRef);
     const resource = resources.find((r) => r.kind === 'pod') ?? resources.find((r) => r.kind === 'workload') ?? resources.find((r) => r.kind === 'container') ?? resources[0]!;
@@ -144,28 +135,28 @@ async function buildIncidents(db: Kysely<Database>, rows: AlertRow[], windowMs: 
     const add = (e: IncidentEntity) => entities.set(`${e.kind}\u0000${e.id}`, e);
     for (const a of own) {
       const r = a.row.resource as unknown as ResourceRef;
-      const id = identities.get(a.id);
-      for (const user of id?.users ?? []) add({ kind: 'user', id: user, name: user });
+      const id = a.identity;
+      for (const user of id.users) add({ kind: 'user', id: user, name: user });
       if (r.cluster) add({ kind: 'cluster', id: r.cluster, name: r.cluster });
       if (r.cluster && r.namespace) add({ kind: 'namespace', id: `${r.cluster}/${r.namespace}`, name: r.namespace });
       if (r.kind === 'workload') add({ kind: 'workload', id: r.id, name: r.name });
-      if (id?.owner) add({ kind: 'workload', id: id.owner.id.slice(id.owner.id.indexOf(':') + 1), name: id.owner.name });
-      if (id?.pod) add({ kind: 'pod', id: id.pod.id.slice(id.pod.id.indexOf(':') + 1), name: id.pod.name });
-      if (r.kind === 'container') add({ kind: 'container', id: r.id, name: id?.containers[0]?.name ?? r.name });
-      for (const digest of id?.images ?? []) {
+      if (id.owner) add({ kind: 'workload', id: id.owner.id.slice(id.owner.id.indexOf(':') + 1), name: id.owner.name });
+      if (id.pod) add({ kind: 'pod', id: id.pod.id.slice(id.pod.id.indexOf(':') + 1), name: id.pod.name });
+      if (r.kind === 'container') add({ kind: 'container', id: r.id, name: id.containers[0]?.name ?? r.name });
+      for (const digest of id.images) {
         add({ kind: 'image', id: digest, name: digest });
         for (const f of findings.get(digest) ?? []) add(f);
       }
       if (r.kind === 'image') add({ kind: 'image', id: digestOfImageId(r.id), name: r.name });
-      if (id?.node) add({ kind: 'node', id: r.cluster ? `${r.cluster}/${id.node}` : id.node, name: id.node });
+      if (id.node) add({ kind: 'node', id: r.cluster ? `${r.cluster}/${id.node}` : id.node, name: id.node });
     }
-    const timeline = [...own].sort((a, b) => a.row.first_seen.getTime() - b.row.first_seen.getTime() || (a.id < b.id ? -1 : 1))
-      .map((a) => ({ at: a.row.first_seen, alertId: a.id, title: a.row.title, tactic: a.row.tactic, source: a.row.source as AlertSource }));
+    const timeline = [...own].sort((a, b) => a.row.first_seen.getTime() - b.row.first_seen.getTime() || (a.row.id < b.row.id ? -1 : 1))
+      .map((a) => ({ at: a.row.first_seen, alertId: a.row.id, title: a.row.title, tactic: a.row.tactic, source: a.row.source as AlertSource }));
     const firstSeen = new Date(Math.min(...own.map((a) => a.row.first_seen.getTime())));
     const lastSeen = new Date(Math.max(...own.map((a) => a.row.last_seen.getTime())));
     const kindOrder: IncidentEntityKind[] = ['user', 'cluster', 'namespace', 'workload', 'pod', 'container', 'image', 'finding', 'node', 'serviceaccount'];
     return {
-      id: incidentId(group.anchor),
+      id: incident,
       title: `${own.length} alerts on ${resource.kind} ${resource.name}: ${tactics.join(' → ')}`,
       status: incidentStatus(own.map((a) => a.row.status)),
       resource,
@@ -173,7 +164,7 @@ async function buildIncidents(db: Kysely<Database>, rows: AlertRow[], windowMs: 
       tactics,
       alertCount: own.length,
       alerts: newest.slice(0, 10).map((a) => ({
-        id: a.id, title: a.row.title, severity: a.row.severity as Severity, tactic: a.row.tactic, status: a.row.status as AlertStatus,
+        id: a.row.id, title: a.row.title, severity: a.row.severity as Severity, tactic: a.row.tactic, status: a.row.status as AlertStatus,
         lastSeen: a.row.last_seen, source: a.row.source as AlertSource, joinedBecause: a.joinedBecause,
       })),
       entities: [...entities.values()].sort((a, b) => kindOrder.indexOf(a.kind) - kindOrder.indexOf(b.kind)),
@@ -184,31 +175,47 @@ async function buildIncidents(db: Kysely<Database>, rows: AlertRow[], windowMs: 
   });
 }
 
-export function incidentId(anchorAlertId: string): string {
-  return `inc_${sha256Hex(anchorAlertId).slice(0, 20)}`;
-}
-
 const byRecency = (a: Incident, b: Incident) => b.lastSeen.getTime() - a.lastSeen.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
-/** Newest first by the latest alert, keyset-paginated on (lastSeen, incident id). */
+/**
+ * Newest first by the latest alert, keyset-paginated on (lastSeen, incident id): incidents of two
+ * or more alerts with at least two of the chosen statuses, read through the incidents index (one
+ * query for the page, one for its members, one for their images' findings), whatever the number
+ * of alerts stored.
+ */
 export async function listIncidents(db: Kysely<Database>, filter: IncidentFilter, limit: number, after?: [string, string]): Promise<Incident[]> {
+  await settleIncidents(db);
   const statuses = filter.status?.length ? filter.status : ['active'];
-  const rows = await loadAlerts(db, statuses, filter.cluster);
-  let incidents = (await buildIncidents(db, rows, filter.windowMs ?? DEFAULT_INCIDENT_WINDOW_MS)).sort(byRecency);
-  if (filter.cluster) incidents = incidents.filter((i) => i.entities.some((e) => e.kind === 'cluster' && e.id === filter.cluster));
+  let query = db.selectFrom('incidents as i').select(['i.id', 'i.first_seen', 'i.last_seen'])
+    .where('i.member_count', '>=', 2)
+    .where((eb) => eb.selectFrom('incident_alerts as m').innerJoin('alerts as a', 'a.id', 'm.alert_id')
+      .select(sql<number>`count(*)`.as('n'))
+      .whereRef('m.incident_id', '=', 'i.id').where('a.status', 'in', statuses).where('a.severity', '<>', 'informational'), '>=', 2);
+  if (filter.cluster) query = query.where('i.cluster', '=', filter.cluster);
   if (after) {
-    const [lastSeen, id] = after;
-    const at = new Date(lastSeen).getTime();
-    incidents = incidents.filter((i) => i.lastSeen.getTime() < at || (i.lastSeen.getTime() === at && i.id < id));
+    const at = new Date(after[0]);
+    if (!Number.isNaN(at.getTime())) query = query.where((eb) => eb.or([eb('i.last_seen', '<', at), eb.and([eb('i.last_seen', '=', at), eb('i.id', '<', after[1])])]));
   }
-  return incidents.slice(0, limit).map(({ timeline: _timeline, ...incident }) => incident);
+  const page = await query.orderBy('i.last_seen', 'desc').orderBy('i.id', 'desc').limit(limit).execute();
+  const ids = page.map((p) => p.id);
+  const built = new Map((await buildIncidents(db, ids, await loadMembers(db, ids, statuses))).map((i) => [i.id, i]));
+  return page.flatMap((p) => {
+    const incident = built.get(p.id);
+    if (!incident) return [];
+    const { timeline: _timeline, ...rest } = incident;
+    // The incident's times over all its alerts: the cursor is on them.
+    return [{ ...rest, firstSeen: new Date(p.first_seen), lastSeen: new Date(p.last_seen) }];
+  }).sort(byRecency);
 }
 
-/** One incident with its timeline; looked up among active alerts first, then every status. */
-export async function getIncident(db: Kysely<Database>, id: string, options: Pick<IncidentFilter, 'windowMs'> = {}): Promise<IncidentDetail | undefined> {
+/** One incident with its timeline: its active alerts when two or more are active, else all of them. */
+export async function getIncident(db: Kysely<Database>, id: string, _options: Pick<IncidentFilter, 'windowMs'> = {}): Promise<IncidentDetail | undefined> {
+  await settleIncidents(db);
+  const row = await db.selectFrom('incidents').select(['id', 'first_seen', 'last_seen']).where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
   for (const statuses of [['active'], ['active', 'resolved', 'dismissed']]) {
-    const found = (await buildIncidents(db, await loadAlerts(db, statuses), options.windowMs ?? DEFAULT_INCIDENT_WINDOW_MS)).find((i) => i.id === id);
-    if (found) return found;
+    const [found] = await buildIncidents(db, [id], await loadMembers(db, [id], statuses));
+    if (found) return { ...found, firstSeen: new Date(row.first_seen), lastSeen: new Date(row.last_seen) };
   }
   return undefined;
 }
@@ -216,16 +223,18 @@ export async function getIncident(db: Kysely<Database>, id: string, options: Pic
 /**
  * The incident (or lone alert) each alert belongs to, for notifications: an alert joining an
  * incident already announced is not announced again. Every status counts: an incident someone
- * already resolved was announced.
+ * already resolved was announced. An image alert in several incidents counts for the earliest.
  */
-export async function incidentKeys(db: Kysely<Database>, alertIds: string[], windowMs = DEFAULT_INCIDENT_WINDOW_MS): Promise<Map<string, string>> {
+export async function incidentKeys(db: Kysely<Database>, alertIds: string[], _windowMs = DEFAULT_INCIDENT_WINDOW_MS): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (!alertIds.length) return out;
-  const first = await db.selectFrom('alerts').select(sql<Date>`min(first_seen)`.as('at')).where('id', 'in', alertIds).executeTakeFirst();
-  const since = first?.at ? new Date(new Date(first.at).getTime() - windowMs) : undefined;
-  const rows = await loadAlerts(db, ['active', 'resolved', 'dismissed'], undefined, since);
-  const { groups } = await groupAlerts(db, rows, windowMs);
-  for (const group of groups) for (const a of group.alerts) if (!out.has(a.id)) out.set(a.id, incidentId(group.anchor));
+  await settleIncidents(db);
+  for (let i = 0; i < alertIds.length; i += 500) {
+    const rows = await db.selectFrom('incident_alerts as m').innerJoin('incidents as i', 'i.id', 'm.incident_id')
+      .select(['m.alert_id', 'm.incident_id']).where('m.alert_id', 'in', alertIds.slice(i, i + 500))
+      .orderBy('i.first_seen').orderBy('i.id').execute();
+    for (const r of rows) if (!out.has(r.alert_id)) out.set(r.alert_id, r.incident_id);
+  }
   for (const id of alertIds) if (!out.has(id)) out.set(id, incidentId(id));
   return out;
 }

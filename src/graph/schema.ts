@@ -87,3 +87,34 @@ export interface GraphDelta {
 }
 
 export const emptyDelta = (): GraphDelta => ({ nodes: [], edges: [], aliases: [], removed: [] });
+
+export interface IncidentTable {
+  id: string;
+  /** The alert that started it (its id is derived from it). */
+  anchor: string;
+  /** 'runtime' (pods, containers, workloads…) or 'image' (image alerts that joined no pod). */
+  kind: string;
+  cluster: string | null;
+  first_seen: Timestamp;
+  last_seen: Timestamp;
+  member_count: number;
+}
+
+export interface IncidentAlertTable {
+  incident_id: string;
+  alert_id: string;
+  joined_because: string;
+  /** What the alert concerns (pod, owner, containers, digests, node, users) when it joined. */
+  identity: Json;
+}
+
+declare module '../store/schema.js' {
+  interface Database {
+    incidents: IncidentTable;
+    incident_alerts: IncidentAlertTable;
+    incident_keys: { key: string; incident_id: string; last_seen: Timestamp; title: string };
+    incident_digests: { digest: string; incident_id: string; runner: string };
+    incident_image_alerts: { digest: string; alert_id: string };
+    incident_pending: { alert_id: string; first_seen: Timestamp };
+  }
+}

@@ -10,6 +10,7 @@ import { threatsDelta, type ObservedThreat } from './observe.js';
 import { kubeObjectsDelta, type KubeObjectLike } from './kube.js';
 import type { GraphDelta, GraphEdge, GraphNode } from './schema.js';
 import { nodeId } from './ids.js';
+import { assignPendingIncidents } from './assign.js';
 
 const ROWS = 400;
 
@@ -194,7 +195,8 @@ export class GraphWriter {
     this.pending.push(threats);
     this.size += threats.length;
     if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush().catch((error) => this.options.onError?.(error)), this.options.delayMs ?? 200);
+      // After the graph write, the alerts it concerns are assigned to incidents (assign.ts).
+      this.timer = setTimeout(() => void this.flush().then(() => assignPendingIncidents(this.db)).catch((error) => this.options.onError?.(error)), this.options.delayMs ?? 200);
       this.timer.unref();
     }
   }
@@ -233,6 +235,12 @@ export function graphWriter(db: Kysely<Database>): GraphWriter {
 /** The intake's hook: remembers what recorded threats say about resources, written in the background. */
 export function observeThreats(db: Kysely<Database>, threats: readonly ObservedThreat[]): void {
   graphWriter(db).observe(threats);
+}
+
+/** Stores whatever the intake observed so far, then assigns queued alerts to incidents (reads of incidents). */
+export async function settleIncidents(db: Kysely<Database>): Promise<void> {
+  await flushGraph(db);
+  await assignPendingIncidents(db);
 }
 
 /** Stores whatever the intake observed so far (reads that must see it, tests, shutdown). */
