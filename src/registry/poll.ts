@@ -25,7 +25,7 @@ declare module '../store/schema.js' {
 }
 
 /** The most repositories a user may list for one registry. */
-export const MAX_POLL_REPOSITORIES = 1000;
+const MAX_POLL_REPOSITORIES = 1000;
 
 /** Stores the repositories to poll, as the user listed them when connecting (each checked against the distribution grammar). */
 export async function storePollRepositories(db: Kysely<Database>, registry: string, repositories: string[]): Promise<void> {
@@ -38,7 +38,7 @@ export async function storePollRepositories(db: Kysely<Database>, registry: stri
 }
 
 /** The repositories listed for a registry, in name order; empty when none were. */
-export async function pollRepositoriesOf(db: Kysely<Database>, registry: string): Promise<string[]> {
+async function pollRepositoriesOf(db: Kysely<Database>, registry: string): Promise<string[]> {
   return (await db.selectFrom('registry_poll_repositories').select('repository').where('registry', '=', registry).orderBy('repository').execute()).map((r) => r.repository);
 }
 

@@ -26,7 +26,7 @@ export function jobDefinitions(context: Omit<ServerContext, 'jobs'>, jobs: () =>
 }
 
 /** One re-match job per advisory database version: sent twice, it is queued once. */
-export async function sendRematchJobs(jobs: JobQueue | undefined, versions: readonly string[]): Promise<void> {
+async function sendRematchJobs(jobs: JobQueue | undefined, versions: readonly string[]): Promise<void> {
   for (const version of versions) await jobs?.send(REMATCH_QUEUE, { version }, { singletonKey: `rematch:${version}` });
 }
 

@@ -32,7 +32,7 @@ const decode = (s: string) => {
 };
 
 /** Parses a purl (https://github.com/package-url/purl-spec); undefined when it is not one. */
-export function parsePurl(purl: string): PackageUrl | undefined {
+function parsePurl(purl: string): PackageUrl | undefined {
   if (!purl.startsWith('pkg:')) return undefined;
   let rest = purl.slice(4).replace(/^\/+/, '');
   const hash = rest.indexOf('#');
@@ -64,7 +64,7 @@ export function parsePurl(purl: string): PackageUrl | undefined {
 }
 
 /** go-vex PurlMatches: `general` (from the statement) matches the more specific `specific` (from the finding or image). */
-export function purlMatches(general: PackageUrl, specific: PackageUrl): boolean {
+function purlMatches(general: PackageUrl, specific: PackageUrl): boolean {
   if (general.type !== specific.type || general.namespace !== specific.namespace || general.name !== specific.name) return false;
   if (general.version && general.version !== specific.version) return false;
   for (const [key, value] of general.qualifiers) if (specific.qualifiers.get(key) !== value) return false;
@@ -120,7 +120,7 @@ function ociPurlMatchesImage(purl: PackageUrl, image: ImageIdentity): boolean {
 }
 
 /** A product identifier that names the image: a `pkg:oci` purl, a digest, a sha-256 hash, or an image reference. */
-export function identifierMatchesImage(identifier: string, image: ImageIdentity): boolean {
+function identifierMatchesImage(identifier: string, image: ImageIdentity): boolean {
   if (identifier.startsWith('pkg:')) {
     const purl = parsePurl(identifier);
     return purl?.type === 'oci' ? ociPurlMatchesImage(purl, image) : false;
@@ -159,7 +159,7 @@ function componentMatchesPackage(component: VexComponent, packagePurl: PackageUr
 }
 
 /** Whether a statement speaks for this finding of this image (vulnerability and product; status aside). */
-export function statementApplies(statement: VexStatement, finding: Pick<Finding, 'id' | 'aliases'> & { package: { purl: string } }, image: ImageIdentity): boolean {
+function statementApplies(statement: VexStatement, finding: Pick<Finding, 'id' | 'aliases'> & { package: { purl: string } }, image: ImageIdentity): boolean {
   const ids = new Set([finding.id, ...finding.aliases]);
   if (!statement.vulnerability.some((v) => ids.has(v))) return false;
   // A statement without a product is incomplete (spec, "Data Inheritance") and applies to nothing;

@@ -77,12 +77,12 @@ async function exchangedLogin(registry: RegistryTarget, options: AccessOptions, 
 }
 
 /** The path before `/v2/` (Artifactory's `/artifactory/api/docker/REPO`, Nexus' `/repository/NAME`); '' at the root. */
-export function apiPrefix(url: URL): string {
+function apiPrefix(url: URL): string {
   return url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
 }
 
 /** Rewrites the registry client's `/v2/…` requests on the registry's origin to `PREFIX/v2/…`. */
-export function prefixedFetch(origin: string, prefix: string, fetchImpl: typeof fetch): typeof fetch {
+function prefixedFetch(origin: string, prefix: string, fetchImpl: typeof fetch): typeof fetch {
   return (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (url.origin === origin && (url.pathname === '/v2/' || url.pathname.startsWith('/v2/'))) {

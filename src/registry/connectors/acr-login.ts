@@ -16,9 +16,9 @@ import { configuredUrl, postTokenForm, tokenField } from './outbound.js';
 export const ACR_REFRESH_TOKEN_USERNAME = '00000000-0000-0000-0000-000000000000';
 
 /** What the Azure SDK asks AAD for before the exchange: an Azure Resource Manager token. */
-export const AAD_RESOURCE_MANAGER_SCOPE = 'https://management.core.windows.net/.default';
+const AAD_RESOURCE_MANAGER_SCOPE = 'https://management.core.windows.net/.default';
 
-export interface ServicePrincipal {
+interface ServicePrincipal {
   clientId: string;
   clientSecret: string;
   /** `https://login.microsoftonline.com/TENANT_ID` (or a sovereign cloud's, or a loopback stand-in). */
@@ -26,7 +26,7 @@ export interface ServicePrincipal {
 }
 
 /** Step 1: the service principal's AAD access token (client credentials, OAuth 2.0 v2 endpoint). */
-export async function aadAccessToken(principal: ServicePrincipal, fetchImpl?: typeof fetch): Promise<{ accessToken: string; expiresInSeconds: number }> {
+async function aadAccessToken(principal: ServicePrincipal, fetchImpl?: typeof fetch): Promise<{ accessToken: string; expiresInSeconds: number }> {
   const authority = configuredUrl(principal.authority, 'authority');
   const url = new URL(`${authority.pathname.replace(/\/+$/, '')}/oauth2/v2.0/token`, authority.origin);
   const body = await postTokenForm(url, {
@@ -41,13 +41,13 @@ export async function aadAccessToken(principal: ServicePrincipal, fetchImpl?: ty
 }
 
 /** Step 2: the AAD access token exchanged for an ACR refresh token at the registry. */
-export async function acrRefreshToken(registry: URL, aadToken: string, fetchImpl?: typeof fetch): Promise<string> {
+async function acrRefreshToken(registry: URL, aadToken: string, fetchImpl?: typeof fetch): Promise<string> {
   const body = await postTokenForm(new URL('/oauth2/exchange', registry.origin), { grant_type: 'access_token', service: registry.host, access_token: aadToken }, `ACR token exchange at ${registry.host}`, fetchImpl);
   return tokenField(body, 'refresh_token', `ACR token exchange at ${registry.host}`);
 }
 
 /** Step 3: an ACR access token for one scope. */
-export async function acrAccessToken(registry: URL, refreshToken: string, scope: string, fetchImpl?: typeof fetch): Promise<string> {
+async function acrAccessToken(registry: URL, refreshToken: string, scope: string, fetchImpl?: typeof fetch): Promise<string> {
   const body = await postTokenForm(new URL('/oauth2/token', registry.origin), { grant_type: 'refresh_token', service: registry.host, refresh_token: refreshToken, scope }, `ACR access token at ${registry.host}`, fetchImpl);
   return tokenField(body, 'access_token', `ACR access token at ${registry.host}`);
 }
@@ -92,7 +92,7 @@ export function acrBearerFetch(registryUrl: string, refreshToken: string, fetchI
 }
 
 /** The token scope a registry API path needs: the catalog, or pulling one repository. */
-export function scopeOf(pathname: string): string | undefined {
+function scopeOf(pathname: string): string | undefined {
   if (!pathname.startsWith('/v2/')) return undefined;
   const rest = pathname.slice(4);
   if (rest.startsWith('_catalog')) return 'registry:catalog:*';

@@ -16,11 +16,11 @@ import { configuredUrl, postTokenForm, tokenField } from './outbound.js';
  */
 
 export const GOOGLE_TOKEN_ENDPOINT = 'https://oauth2.googleapis.com/token';
-export const GOOGLE_CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+const GOOGLE_CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 /** Google's user names for a key given as the password (`docker login -u _json_key`). */
-export const JSON_KEY_USERNAMES = ['_json_key', '_json_key_base64'] as const;
+const JSON_KEY_USERNAMES = ['_json_key', '_json_key_base64'] as const;
 /** The user name the registry accepts with an OAuth access token as password. */
-export const ACCESS_TOKEN_USERNAME = 'oauth2accesstoken';
+const ACCESS_TOKEN_USERNAME = 'oauth2accesstoken';
 
 export interface ServiceAccountKey {
   clientEmail: string;
@@ -73,7 +73,7 @@ export function googleTokenEndpoint(key: ServiceAccountKey, authority: string | 
 }
 
 /** A signed JWT bearer assertion: issued by the service account, for the token endpoint, valid one hour. */
-export function signAssertion(key: ServiceAccountKey, endpoint: URL, now: Date, scope = GOOGLE_CLOUD_PLATFORM_SCOPE): string {
+function signAssertion(key: ServiceAccountKey, endpoint: URL, now: Date, scope = GOOGLE_CLOUD_PLATFORM_SCOPE): string {
   const iat = Math.floor(now.getTime() / 1000);
   const header = { alg: 'RS256', typ: 'JWT', ...(key.privateKeyId ? { kid: key.privateKeyId } : {}) };
   const claims = { iss: key.clientEmail, scope, aud: endpoint.href, iat, exp: iat + 3600 };
@@ -82,7 +82,7 @@ export function signAssertion(key: ServiceAccountKey, endpoint: URL, now: Date, 
 }
 
 /** The key exchanged for an access token (grant `urn:ietf:params:oauth:grant-type:jwt-bearer`). */
-export async function googleAccessToken(key: ServiceAccountKey, endpoint: URL, options: { fetch?: typeof fetch; clock?: Clock } = {}): Promise<{ accessToken: string; expiresInSeconds: number }> {
+async function googleAccessToken(key: ServiceAccountKey, endpoint: URL, options: { fetch?: typeof fetch; clock?: Clock } = {}): Promise<{ accessToken: string; expiresInSeconds: number }> {
   const assertion = signAssertion(key, endpoint, (options.clock ?? systemClock).now());
   const body = await postTokenForm(endpoint, { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }, `Google service account token from ${endpoint.host}`, options.fetch);
   const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : Number(body.expires_in);

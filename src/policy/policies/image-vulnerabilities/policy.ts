@@ -17,7 +17,7 @@ const NAMED = 3;
 const nameFinding = (f: ImageFindingRef): string => `${f.id} (${f.severity}) in ${f.package} ${f.installedVersion} → ${f.fixedVersion ?? 'no fix'}`;
 
 /** Findings of the summary that count under these parameters: how many, and the worst few. */
-export function countedFindings(summary: ImageFindingsSummary, parameters: Pick<Parameters, 'severity' | 'ignoreUnfixed'>): { count: number; worst: ImageFindingRef[] } {
+function countedFindings(summary: ImageFindingsSummary, parameters: Pick<Parameters, 'severity' | 'ignoreUnfixed'>): { count: number; worst: ImageFindingRef[] } {
   const threshold = severityRank(parameters.severity);
   let count = 0;
   for (const severity of FINDING_SEVERITIES) {

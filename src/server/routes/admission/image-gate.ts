@@ -58,7 +58,7 @@ const FINDINGS_PAGE = 500;
  * when findings are stored and again whenever a document is added or removed; the VEX face says
  * which statuses suppress.
  */
-export function suppressedByVex(finding: Finding): boolean {
+function suppressedByVex(finding: Finding): boolean {
   return isSuppressing((finding as StoredFinding).vex?.status);
 }
 
