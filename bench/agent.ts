@@ -130,7 +130,8 @@ async function ebpfBench(seconds: number, emit: (r: BenchResult) => void): Promi
     console.error('agent bench: eBPF part skipped (needs root and bpftrace)');
     return;
   }
-  const marker = `pb${process.pid}`;
+  // Ends in a non-digit: pb123 must not match another run's pb1234.
+  const marker = `pb${process.pid}x`;
   const { child: agent, runtime } = startAgent('ebpf', marker);
   let seen = 0;
   let bare = 0;
