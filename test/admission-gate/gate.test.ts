@@ -20,6 +20,7 @@ import { jsonOf } from '../support/http.js';
 import { imageVariants } from '../support/image-variants.js';
 import { registryAvailable, startRegistry, type LocalRegistry } from '../registry/registry.js';
 import { appWithout } from './whiteout-image.js';
+import { waitFor } from '../support/wait.js';
 
 const ready = fixturesAvailable() && registryAvailable();
 
@@ -53,16 +54,6 @@ describe.skipIf(!ready)('image-vulnerabilities: admission gated on scan results'
       request.on('error', reject);
       request.end(body);
     });
-  }
-
-  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
   }
 
   const scannedDigest = (repository: string) => waitFor(`the scan of ${repository}`, async () => {

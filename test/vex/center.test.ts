@@ -13,6 +13,7 @@ import { jsonOf } from '../support/http.js';
 import { postgresAvailable } from '../support/postgres.js';
 import { createTestStoreLocation, STORE_BACKENDS, type TestStoreLocation } from '../support/store.js';
 import { registryAvailable, startRegistry, type LocalRegistry } from '../registry/registry.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * VEX across the center, end to end: a real server (on each store backend), a real Distribution
@@ -45,15 +46,6 @@ describe.skipIf(!ready).each(STORE_BACKENDS)('VEX across the center (%s)', (back
   const appDigest = (JSON.parse(readFileSync(fixture('images', 'debian12', 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations: Record<string, string> }> })
     .manifests.find((m) => m.annotations['org.opencontainers.image.ref.name'] === 'app')!.digest;
 
-  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
   const image = async (repository: string) => ((await jsonOf(api(`/api/v1/images?repository=${repository}`))) as { items: ApiImage[] }).items[0];
   const scanned = (repository: string) => waitFor(`the scan of ${repository}`, async () => {
     const found = await image(repository);
