@@ -102,6 +102,48 @@ async function loadMembers(db: Kysely<Database>, incidents: string[], statuses: 
 
 const digestOfImageId = (id: string) => id.slice(id.lastIndexOf('@') + 1);
 
+const KIND_ORDER: IncidentEntityKind[] = ['user', 'cluster', 'namespace', 'workload', 'pod', 'container', 'image', 'finding', 'node', 'serviceaccount'];
+const byKind = (a: IncidentEntity, b: IncidentEntity) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind);
+
+/** The identities one alert concerns: its resource, and what the graph resolved it to when it was assigned. */
+function alertEntityList(r: ResourceRef, id: ResolvedIdentity, findings: Map<string, IncidentEntity[]> = new Map()): IncidentEntity[] {
+  const out: IncidentEntity[] = [];
+  const add = (e: IncidentEntity) => {
+    if (!out.some((o) => o.kind === e.kind && o.id === e.id)) out.push(e);
+  };
+  for (const user of id.users) add({ kind: 'user', id: user, name: user });
+  if (r.cluster) add({ kind: 'cluster', id: r.cluster, name: r.cluster });
+  if (r.cluster && r.namespace) add({ kind: 'namespace', id: `${r.cluster}/${r.namespace}`, name: r.namespace });
+  if (r.kind === 'workload') add({ kind: 'workload', id: r.id, name: r.name });
+  if (id.owner) add({ kind: 'workload', id: id.owner.id.slice(id.owner.id.indexOf(':') + 1), name: id.owner.name });
+  if (r.kind === 'pod') add({ kind: 'pod', id: r.id, name: r.name });
+  if (id.pod) add({ kind: 'pod', id: id.pod.id.slice(id.pod.id.indexOf(':') + 1), name: id.pod.name });
+  if (r.kind === 'container') add({ kind: 'container', id: r.id, name: id.containers[0]?.name ?? r.name });
+  for (const digest of id.images) {
+    add({ kind: 'image', id: digest, name: digest });
+    for (const f of findings.get(digest) ?? []) add(f);
+  }
+  if (r.kind === 'image') add({ kind: 'image', id: digestOfImageId(r.id), name: r.name });
+  if (id.node) add({ kind: 'node', id: r.cluster ? `${r.cluster}/${id.node}` : id.node, name: id.node });
+  return out;
+}
+
+/**
+ * The identities each alert concerns (user, cluster, namespace, owner workload, pod, container,
+ * image digests, node), as the graph resolved them when the alert was assigned to its incident;
+ * an alert not assigned yet names what its own resource says. One query for a page of alerts.
+ */
+export async function alertEntities(db: Kysely<Database>, alerts: readonly { id: string; resource: ResourceRef }[]): Promise<Map<string, IncidentEntity[]>> {
+  const identities = new Map<string, ResolvedIdentity>();
+  const ids = alerts.map((a) => a.id);
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db.selectFrom('incident_alerts').select(['alert_id', 'identity']).where('alert_id', 'in', ids.slice(i, i + 500)).execute();
+    for (const r of rows) if (!identities.has(r.alert_id)) identities.set(r.alert_id, { containers: [], images: [], users: [], ...(r.identity as Partial<ResolvedIdentity>) });
+  }
+  const empty: ResolvedIdentity = { containers: [], images: [], users: [] };
+  return new Map(alerts.map((a) => [a.id, alertEntityList(a.resource, identities.get(a.id) ?? empty).sort(byKind)]));
+}
+
 async function findingEntities(db: Kysely<Database>, digests: string[]): Promise<Map<string, IncidentEntity[]>> {
   const out = new Map<string, IncidentEntity[]>();
   if (!digests.length) return out;
@@ -133,28 +175,11 @@ async function buildIncidents(db: Kysely<Database>, ids: string[], members: Map<
     const tactics = [...new Set(own.map((a) => a.row.tactic))].sort((x, y) => tacticRank(x) - tacticRank(y) || x.localeCompare(y));
     const entities = new Map<string, IncidentEntity>();
     const add = (e: IncidentEntity) => entities.set(`${e.kind}\u0000${e.id}`, e);
-    for (const a of own) {
-      const r = a.row.resource as unknown as ResourceRef;
-      const id = a.identity;
-      for (const user of id.users) add({ kind: 'user', id: user, name: user });
-      if (r.cluster) add({ kind: 'cluster', id: r.cluster, name: r.cluster });
-      if (r.cluster && r.namespace) add({ kind: 'namespace', id: `${r.cluster}/${r.namespace}`, name: r.namespace });
-      if (r.kind === 'workload') add({ kind: 'workload', id: r.id, name: r.name });
-      if (id.owner) add({ kind: 'workload', id: id.owner.id.slice(id.owner.id.indexOf(':') + 1), name: id.owner.name });
-      if (id.pod) add({ kind: 'pod', id: id.pod.id.slice(id.pod.id.indexOf(':') + 1), name: id.pod.name });
-      if (r.kind === 'container') add({ kind: 'container', id: r.id, name: id.containers[0]?.name ?? r.name });
-      for (const digest of id.images) {
-        add({ kind: 'image', id: digest, name: digest });
-        for (const f of findings.get(digest) ?? []) add(f);
-      }
-      if (r.kind === 'image') add({ kind: 'image', id: digestOfImageId(r.id), name: r.name });
-      if (id.node) add({ kind: 'node', id: r.cluster ? `${r.cluster}/${id.node}` : id.node, name: id.node });
-    }
+    for (const a of own) for (const e of alertEntityList(a.row.resource as unknown as ResourceRef, a.identity, findings)) add(e);
     const timeline = [...own].sort((a, b) => a.row.first_seen.getTime() - b.row.first_seen.getTime() || (a.row.id < b.row.id ? -1 : 1))
       .map((a) => ({ at: a.row.first_seen, alertId: a.row.id, title: a.row.title, tactic: a.row.tactic, source: a.row.source as AlertSource }));
     const firstSeen = new Date(Math.min(...own.map((a) => a.row.first_seen.getTime())));
     const lastSeen = new Date(Math.max(...own.map((a) => a.row.last_seen.getTime())));
-    const kindOrder: IncidentEntityKind[] = ['user', 'cluster', 'namespace', 'workload', 'pod', 'container', 'image', 'finding', 'node', 'serviceaccount'];
     return {
       id: incident,
       title: `${own.length} alerts on ${resource.kind} ${resource.name}: ${tactics.join(' → ')}`,
@@ -167,7 +192,7 @@ async function buildIncidents(db: Kysely<Database>, ids: string[], members: Map<
         id: a.row.id, title: a.row.title, severity: a.row.severity as Severity, tactic: a.row.tactic, status: a.row.status as AlertStatus,
         lastSeen: a.row.last_seen, source: a.row.source as AlertSource, joinedBecause: a.joinedBecause,
       })),
-      entities: [...entities.values()].sort((a, b) => kindOrder.indexOf(a.kind) - kindOrder.indexOf(b.kind)),
+      entities: [...entities.values()].sort(byKind),
       firstSeen,
       lastSeen,
       timeline,

@@ -3,7 +3,7 @@
  * container → image, node → pod), a whole cluster for attack paths, aliases, and image references
  * resolved to digests through the registries Palisade knows.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import { digestOf } from './ids.js';
 
@@ -170,4 +170,77 @@ export async function resolveImageDigests(db: Kysely<Database>, references: Iter
     if (candidates[0]) out.set(p.reference, candidates[0].digest);
   }
   return out;
+}
+
+export interface RunningIn {
+  cluster: string;
+  namespace: string;
+  /** The pod's topmost owner (`deployment/web`), when the graph knows it. */
+  workload: string | null;
+  pod: string;
+  container: string;
+  /** The pod's identity (`CLUSTER/NS/pod/NAME`, as alert resources and incident entities name it). */
+  podId: string;
+}
+
+const RUNNING_LIMIT = 200;
+
+/**
+ * Where an image runs: the containers whose image is the digest (by digest, or by a tag of it in
+ * a connected registry, the way pods usually name images), their pods and the pods' topmost
+ * owners. At most 200 containers.
+ */
+export async function imageRunningIn(db: Kysely<Database>, digest: string): Promise<RunningIn[]> {
+  const byDigest = await db.selectFrom('graph_edges').select('src').where('kind', '=', 'image').where('dst', '=', `image:${digest}`).limit(RUNNING_LIMIT).execute();
+  const containers = new Set(byDigest.map((e) => e.src));
+  const images = await db.selectFrom('images').select(['registry', 'repository', 'tags']).where('digest', '=', digest).where('deleted', '=', false).execute();
+  const registries = images.length ? await db.selectFrom('registries').select(['name', 'url']).where('name', 'in', [...new Set(images.map((i) => i.registry))]).execute() : [];
+  const refs = new Set<string>();
+  for (const image of images) {
+    for (const r of registries.filter((x) => x.name === image.registry)) {
+      let host: string;
+      try {
+        host = new URL(r.url).host;
+      } catch {
+        continue;
+      }
+      for (const tag of image.tags as string[]) refs.add(`${host}/${image.repository}:${tag}`);
+      refs.add(`${host}/${image.repository}@${digest}`);
+    }
+  }
+  if (refs.size && containers.size < RUNNING_LIMIT) {
+    const byTag = await db.selectFrom('graph_nodes').select(['id', 'attrs']).where('kind', '=', 'container')
+      .where(sql<string>`attrs->>'image'`, 'in', [...refs].slice(0, 500)).limit(RUNNING_LIMIT).execute();
+    // A tag that moved since: the connected registry names the digest it points to now, so the same test as resolveImageDigests.
+    const current = await resolveImageDigests(db, byTag.map((c) => String(c.attrs.image)));
+    for (const c of byTag) if (current.get(String(c.attrs.image)) === digest) containers.add(c.id);
+  }
+  if (!containers.size) return [];
+  const runs = await db.selectFrom('graph_edges').select(['src', 'dst']).where('kind', '=', 'runs').where('dst', 'in', [...containers]).execute();
+  const graph = new SubGraph();
+  let frontier = [...new Set(runs.map((r) => r.src))];
+  const pods = frontier;
+  for (let step = 0; step < 4 && frontier.length; step++) {
+    const owns = await db.selectFrom('graph_edges').select(['src', 'dst', 'kind', 'attrs']).where('kind', '=', 'owns').where('dst', 'in', frontier).execute();
+    for (const e of owns) graph.addEdge(e);
+    frontier = [...new Set(owns.map((e) => e.src))];
+  }
+  const named = await db.selectFrom('graph_nodes').select(['id', 'kind', 'cluster', 'namespace', 'name', 'attrs']).where('id', 'in', [...pods, ...containers]).execute();
+  for (const n of named) graph.nodes.set(n.id, n);
+  const out: RunningIn[] = [];
+  for (const run of runs) {
+    const pod = graph.nodes.get(run.src);
+    const [cluster, namespace] = run.src.slice('pod:'.length).split('/');
+    const owner = graph.topOwner(run.src);
+    const container = graph.nodes.get(run.dst);
+    out.push({
+      cluster: pod?.cluster ?? cluster!, namespace: pod?.namespace ?? namespace!,
+      // workload:CLUSTER/NS/KIND/NAME → KIND/NAME
+      workload: owner !== run.src ? owner.split('/').slice(-2).join('/') : null,
+      pod: pod?.name ?? run.src.split('/').pop()!,
+      container: String(container?.attrs.container ?? run.dst.split('/').pop()),
+      podId: run.src.slice('pod:'.length),
+    });
+  }
+  return out.sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod) || a.container.localeCompare(b.container));
 }

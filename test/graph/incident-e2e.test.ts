@@ -174,6 +174,24 @@ describe.skipIf(!ready).each(STORE_BACKENDS.filter((b) => b === 'pglite' || pgRe
     expect(incident!.tactics).toContain('Privilege Escalation');
     expect(incident!.tactics[incident!.tactics.length - 1]).toBe('Impact');
 
+    // Every alert names the identities it concerns, from the graph.
+    const agentListed = (await jsonOf(api('/api/v1/alerts?source=agent'))).items[0] as { entities: { kind: string; id: string; name: string }[] };
+    expect(agentListed.entities).toEqual(expect.arrayContaining([
+      { kind: 'pod', id: 'prod/shop/pod/miner-1', name: 'miner-1' },
+      { kind: 'container', id: containerId, name: 'miner-1/miner' },
+      { kind: 'image', id: digest, name: digest },
+      { kind: 'node', id: 'prod/worker-1', name: 'worker-1' },
+    ]));
+    const auditDetail = await jsonOf(api(`/api/v1/alerts/${auditAlerts[0]!.id}`)) as { entities: { kind: string; id: string; name: string }[] };
+    expect(auditDetail.entities.filter((e) => e.kind === 'user').map((e) => e.name)).toEqual(['alice@example.com']);
+    expect(auditDetail.entities.filter((e) => e.kind === 'image').map((e) => e.id)).toEqual([digest]);
+    const registryDetail = await jsonOf(api(`/api/v1/alerts/${registryAlert.id}`)) as { entities: { kind: string; id: string }[] };
+    expect(registryDetail.entities).toEqual([{ kind: 'image', id: digest, name: digest }]);
+
+    // The image's findings say where it runs (the pod names it by tag; the registry says the tag is this digest).
+    const findings = await jsonOf(api(`/api/v1/images/${digest}/findings?limit=1`)) as { runningIn: unknown[] };
+    expect(findings.runningIn).toEqual([{ cluster: 'prod', namespace: 'shop', workload: null, pod: 'miner-1', container: 'miner', podId: 'prod/shop/pod/miner-1' }]);
+
     const detail = await jsonOf(api(`/api/v1/incidents/${incident!.id}`)) as Incident;
     expect(detail.timeline!.map((e) => e.source)).toEqual(['registry', ...auditAlerts.map(() => 'audit'), 'agent']);
     expect(detail.entities).toEqual(incident!.entities);

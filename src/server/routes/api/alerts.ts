@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { getAlert, listAlerts, setAlertStatus, type AlertFilter } from '../../../center/index.js';
+import { alertEntities, getAlert, listAlerts, setAlertStatus, type AlertFilter } from '../../../center/index.js';
 import { SEVERITIES, type AlertStatus } from '../../../core/index.js';
+import { settleIncidents } from '../../../graph/index.js';
 import { recordAction } from '../../../store/index.js';
 import { actorOf } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
@@ -44,14 +45,17 @@ export async function alertRoutes(app: FastifyInstance, { context }: { context: 
     };
     const after = decodeCursor(q.cursor as string | undefined) as [string, string] | undefined;
     const rows = await listAlerts(db, filter, limit + 1, after);
-    return page(rows, limit, (a) => [a.lastSeen.toISOString(), a.id]);
+    // The identities each alert concerns (issue 18): owner workload, pod, container, image digest, node, user.
+    const entities = await alertEntities(db, rows.slice(0, limit));
+    return page(rows.map((a) => ({ ...a, entities: entities.get(a.id) ?? [] })), limit, (a) => [a.lastSeen.toISOString(), a.id]);
   });
 
   app.get('/alerts/:id', { config: { auth: 'reader' }, schema: { tags: ['alerts'], params: Type.Object({ id: Type.String({ maxLength: 80 }) }) } }, async (request) => {
     const { id } = request.params as { id: string };
     const alert = await getAlert(db, id);
     if (!alert) throw new NotFound(`no alert ${id}`);
-    return alert;
+    await settleIncidents(db);
+    return { ...alert, entities: (await alertEntities(db, [alert])).get(alert.id) ?? [] };
   });
 
   app.post('/alerts/:id/status', {

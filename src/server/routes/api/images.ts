@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { findingsPage, imagesWithPackage, imagesWithVulnerability, isFindingsPosition, listImagesWithCounts, SUPPRESSION_MODES, type FindingsPageFilter } from '../../../center/index.js';
 import { FINDING_SEVERITIES, PalisadeError } from '../../../core/index.js';
+import { imageRunningIn } from '../../../graph/index.js';
 import { imageExists } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 import { NotFound } from '../../errors.js';
@@ -55,7 +56,9 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
     const filter: FindingsPageFilter = { severity, fixable, package: pkg?.trim() || undefined, text: q?.trim() || undefined, suppressed };
     const { rows, total, suppressed: suppressedCount } = await findingsPage(db, digest, filter, { after, limit: limit + 1 });
     const paged = page(rows, limit, (r) => r.position);
-    return { items: paged.items.map((r) => r.finding), total, suppressed: suppressedCount, ...(paged.next ? { next: paged.next } : {}) };
+    // Where the image runs (issue 18: findings name the workloads and pods they concern), from the resource graph.
+    const runningIn = await imageRunningIn(db, digest);
+    return { items: paged.items.map((r) => r.finding), total, suppressed: suppressedCount, runningIn, ...(paged.next ? { next: paged.next } : {}) };
   });
 
   app.get('/vulnerabilities/:id/images', {
