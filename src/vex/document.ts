@@ -50,6 +50,17 @@ export const MAX_VEX_DOCUMENT_BYTES = 4 * 1024 * 1024;
 export const MAX_VEX_STATEMENTS = 10_000;
 
 const HINT = 'give an OpenVEX JSON document (https://github.com/openvex/spec)';
+/** The largest document version the store keeps (a 32-bit integer column). */
+const MAX_DOCUMENT_VERSION = 2_147_483_647;
+
+/** A time Date can read, in the years a timestamp column holds as written (0001 to 9999). */
+function isStorableTime(value: string): boolean {
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return false;
+  const year = new Date(at).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}
+
 const invalid = (field: string, message: string) => new PalisadeError('vex.invalid', `VEX document: ${field}: ${message}`, { field, hint: HINT });
 
 // ajv-formats is CommonJS: its default export arrives as the module object under ESM.
@@ -154,8 +165,10 @@ export function parseVexDocument(input: unknown, options: { strict: boolean }): 
     }
   }
   const documentTimestamp = typeof doc.timestamp === 'string' ? doc.timestamp : undefined;
-  // RFC 3339 allows what Date cannot hold (a leap second): refuse it here rather than fail storing it.
-  if (options.strict && documentTimestamp !== undefined && Number.isNaN(Date.parse(documentTimestamp))) throw invalid('timestamp', 'is not a time this server can read');
+  // RFC 3339 and the schema allow what the store cannot hold (a leap second, the year 0000, a
+  // version past 32 bits): refuse it here, naming the field, rather than fail storing it.
+  if (options.strict && documentTimestamp !== undefined && !isStorableTime(documentTimestamp)) throw invalid('timestamp', 'is not a time this server can read (years 0001 to 9999)');
+  if (options.strict && typeof doc.version === 'number' && doc.version > MAX_DOCUMENT_VERSION) throw invalid('version', `must be at most ${MAX_DOCUMENT_VERSION}`);
   const statements = doc.statements.map((raw: unknown, i: number) => {
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(`statements[${i}]`, 'must be an object');
     const statement = statementOf(raw as Record<string, unknown>, documentTimestamp);
