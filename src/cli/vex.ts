@@ -31,6 +31,7 @@ export function register(program: Command): void {
     .description('upload an OpenVEX document (through the running server, if any); admin token')
     .option('--format <format>', 'text or json', 'text')
     .action(async (file: string, flags: { format: string }, command: Command) => {
+      if (!['text', 'json'].includes(flags.format)) throw new PalisadeError('cli.format', `unknown format ${JSON.stringify(flags.format)}`, { field: '--format', hint: 'text or json' });
       const document = await readDocument(file);
       await withApi(command, async (api) => {
         const added = await api.request<VexDocumentSummary & { applied: { images: number; findings: number } }>('POST', '/vex', document);

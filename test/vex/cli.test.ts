@@ -23,4 +23,8 @@ describe('palisade vex add: files it cannot send', () => {
     await truncate(huge, 5 * 1024 * 1024);
     await expect(runCommands([registerVex], ['vex', 'add', huge])).rejects.toThrow(/huge\.json is 5242880 bytes; a VEX document may have at most 4194304/);
   });
+
+  it('names an unknown --format before it reads the file or looks for a server', async () => {
+    await expect(runCommands([registerVex], ['vex', 'add', '--format', 'yaml', path.join(dir, 'missing.json')])).rejects.toThrow(/unknown format "yaml"/);
+  });
 });
