@@ -15,8 +15,8 @@ import { parseWrittenReference, type ImageReference } from '../../../image/index
 import {
   containersOf, podOf, resourceRef, type ImageAssessment, type ImageFindingRef, type ImageFindingsSummary, type KubeObject,
 } from '../../../policy/index.js';
-import { REGISTRY_POLICY, resolveRegistryTag, RUNNING_IMAGES_POLICY, scanRegistryImage } from '../../../registry/index.js';
-import { listRegistries, recordImagePush, type RegistryRecord } from '../../../store/index.js';
+import { registriesByHost, registryHostKey, REGISTRY_POLICY, resolveRegistryTag, RUNNING_IMAGES_POLICY, scanRegistryImage } from '../../../registry/index.js';
+import { recordImagePush, type RegistryRecord } from '../../../store/index.js';
 import { isSuppressing } from '../../../vex/index.js';
 import type { ServerContext } from '../../context.js';
 import { SingleFlight, TtlCache } from './ttl-cache.js';
@@ -94,15 +94,6 @@ export function summarizeFindings(digest: string, findings: Iterable<Finding>): 
   return summarizer.summary(digest);
 }
 
-interface ConnectedRegistry { name: string; record: RegistryRecord }
-
-/** `docker.io`, `index.docker.io` and `registry-1.docker.io` are one registry; default ports are no port. */
-function hostKey(host: string, protocol = 'https:'): string {
-  let h = host.toLowerCase();
-  if ((protocol === 'https:' && h.endsWith(':443')) || (protocol === 'http:' && h.endsWith(':80'))) h = h.slice(0, h.lastIndexOf(':'));
-  return h === 'index.docker.io' || h === 'registry-1.docker.io' ? 'docker.io' : h;
-}
-
 const short = (digest: string) => digest.slice(0, 19);
 
 class Deadline extends Error {}
@@ -177,7 +168,7 @@ export class ImageGate {
   private async assessImage(image: string, input: { cluster: string; requireScan: boolean }): Promise<ImageAssessment> {
     const ref = parseWrittenReference(image);
     if (!ref) return { state: 'unresolved', reason: 'it is not a valid image reference' };
-    const registry = (await this.registries()).get(hostKey(ref.registry));
+    const registry = (await this.registries()).get(registryHostKey(ref.registry));
     let digest = ref.digest;
     if (!digest) {
       const tag = ref.tag ?? 'latest';
@@ -197,7 +188,7 @@ export class ImageGate {
   }
 
   /** requireScan with a connected registry: scan now; the deadline race in `assess` says when to stop waiting. */
-  private async scanNow(digest: string, ref: ImageReference, registry: ConnectedRegistry): Promise<ImageAssessment> {
+  private async scanNow(digest: string, ref: ImageReference, registry: RegistryRecord): Promise<ImageAssessment> {
     const context = { store: this.context.store, config: this.context.config, clock: this.context.clock, ...(this.context.logger ? { logger: this.context.logger } : {}) };
     const running = this.scans.run(digest, async () => {
       // Recorded in the registry's inventory first, as polling finds an image: so the scan marks it
@@ -214,34 +205,23 @@ export class ImageGate {
     return summary ? { state: 'scanned', summary } : { state: 'unresolved', reason: `the scan of ${short(digest)} recorded no result` };
   }
 
-  private async registries(): Promise<Map<string, ConnectedRegistry>> {
-    const cached = this.settings.get('registries') as Map<string, ConnectedRegistry> | undefined;
+  private async registries(): Promise<Map<string, RegistryRecord>> {
+    const cached = this.settings.get('registries') as Map<string, RegistryRecord> | undefined;
     if (cached) return cached;
     return this.flight('registries', async () => {
-      const byHost = new Map<string, ConnectedRegistry>();
-      for (const row of await listRegistries(this.context.store.db)) {
-        let url: URL;
-        try {
-          url = new URL(row.url);
-        } catch {
-          continue;
-        }
-        const key = hostKey(url.host, url.protocol);
-        // Two registries on one host (projects of one Harbor): the first by name answers for the host.
-        if (!byHost.has(key)) byHost.set(key, { name: row.name, record: row });
-      }
+      const byHost = await registriesByHost(this.context.store.db);
       this.settings.set('registries', byHost, this.o.settingsTtlMs);
       return byHost;
     });
   }
 
-  private async resolveTag(registry: ConnectedRegistry, ref: ImageReference, tag: string): Promise<string | undefined> {
+  private async resolveTag(registry: RegistryRecord, ref: ImageReference, tag: string): Promise<string | undefined> {
     const key = `${registry.name}\u0000${ref.repository}\u0000${tag}`;
     const cached = this.tags.get(key);
     if (cached !== undefined) return cached ?? undefined;
     return this.flight(`tag\u0000${key}`, async () => {
       // Through the registry's own access (API path prefix, exchanged cloud logins), as its scans.
-      const digest = await resolveRegistryTag(this.context, registry.record, ref.repository, tag, { timeoutMs: this.o.deadlineMs, userAgent: 'palisade-admission' });
+      const digest = await resolveRegistryTag(this.context, registry, ref.repository, tag, { timeoutMs: this.o.deadlineMs, userAgent: 'palisade-admission' });
       this.tags.set(key, digest ?? null, digest ? this.o.tagTtlMs : this.o.missTtlMs);
       return digest;
     });
@@ -288,7 +268,7 @@ export class ImageGate {
    * (this image by id or digest, or its whole registry) or the running-images recommendation of
    * the cluster (this digest, or the whole cluster).
    */
-  private async imageExemption(digest: string, registry: ConnectedRegistry | undefined, cluster: string): Promise<string | undefined> {
+  private async imageExemption(digest: string, registry: RegistryRecord | undefined, cluster: string): Promise<string | undefined> {
     const now = this.context.clock.now().getTime();
     for (const e of await this.exemptions()) {
       if (e.expiresAt.getTime() <= now) continue;
