@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { PalisadeError } from '../core/index.js';
 import { MAX_VEX_DOCUMENT_BYTES, type VexDocumentSummary } from '../vex/index.js';
 import { withApi, withServerFlags } from './api.js';
-import { printList } from './pages.js';
+import { collectPages, printList, type PageFlags } from './pages.js';
 
 /** `palisade vex add|list|remove`: OpenVEX documents the center applies to stored findings (docs/vex.md). */
 
@@ -46,11 +46,13 @@ export function register(program: Command): void {
   withServerFlags(vex.command('list'))
     .description('list uploaded OpenVEX documents, oldest upload first')
     .option('--format <format>', 'table or json', 'table')
-    .action(async (flags: { format: string }, command: Command) => {
+    .option('--limit <n>', 'at most this many documents', '100')
+    .option('--all', 'every document')
+    .action(async (flags: PageFlags & { format: string }, command: Command) => {
       if (!['table', 'json'].includes(flags.format)) throw new PalisadeError('cli.format', `unknown format ${JSON.stringify(flags.format)}`, { field: '--format', hint: 'table or json' });
       await withApi(command, async (api) => {
-        const { items } = await api.request<{ items: VexDocumentSummary[] }>('GET', '/vex');
-        printList(flags.format, { items, more: false }, 'no VEX documents', (rows) => [
+        const list = await collectPages<VexDocumentSummary>(api, '/vex', {}, flags);
+        printList(flags.format, list, 'no VEX documents', (rows) => [
           ['ID', 'AUTHOR', 'TIMESTAMP', 'STATEMENTS', 'UPLOADED BY', 'UPLOADED AT'],
           ...rows.map((d) => [d.id, d.author, d.timestamp ?? '-', String(d.statements), d.uploadedBy, d.uploadedAt]),
         ]);

@@ -100,9 +100,11 @@ export async function addVexDocument(db: Kysely<Database>, doc: VexDocument, raw
   return summaryOf(row);
 }
 
-export async function listVexDocuments(db: Kysely<Database>): Promise<VexDocumentSummary[]> {
-  const rows = await db.selectFrom('vex_documents').select(SUMMARY_COLUMNS).orderBy('seq').execute();
-  return rows.map(summaryOf);
+/** Uploaded documents, oldest upload first, a page at a time: each with its upload sequence number, the position to continue after. */
+export async function listVexDocuments(db: Kysely<Database>, page: { afterSeq?: number; limit: number }): Promise<Array<{ seq: number; summary: VexDocumentSummary }>> {
+  let query = db.selectFrom('vex_documents').select([...SUMMARY_COLUMNS, 'seq']).orderBy('seq').limit(page.limit);
+  if (page.afterSeq !== undefined) query = query.where('seq', '>', String(page.afterSeq));
+  return (await query.execute()).map(({ seq, ...row }) => ({ seq: Number(seq), summary: summaryOf(row) }));
 }
 
 export async function getVexDocument(db: Kysely<Database>, id: string): Promise<{ summary: VexDocumentSummary; document: Record<string, unknown> } | undefined> {

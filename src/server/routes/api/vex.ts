@@ -9,6 +9,7 @@ import { addVexDocument, getVexDocument, listVexDocuments, MAX_VEX_DOCUMENT_BYTE
 import { actorOf } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
 import { NotFound } from '../../errors.js';
+import { decodeCursor, ListQuery, page } from '../../pagination.js';
 
 const ID = Type.Object({ id: Type.String({ pattern: '^vex_[A-Za-z0-9_-]{1,80}$' }) });
 
@@ -34,8 +35,17 @@ export async function vexRoutes(app: FastifyInstance, { context }: { context: Se
 
   app.get('/vex', {
     config: { auth: 'reader' },
-    schema: { tags: ['vex'], summary: 'Uploaded OpenVEX documents with their author, timestamp and statement count, oldest upload first' },
-  }, async () => ({ items: await listVexDocuments(db) }));
+    schema: { tags: ['vex'], summary: 'Uploaded OpenVEX documents with their author, timestamp and statement count, oldest upload first', querystring: ListQuery },
+  }, async (request) => {
+    const { limit = 50, cursor } = request.query as ListQuery;
+    const after = decodeCursor(cursor);
+    if (after !== undefined && !(after.length === 1 && Number.isSafeInteger(after[0]) && (after[0] as number) >= 0)) {
+      throw new PalisadeError('invalid_cursor', 'cursor is not one this list returned', { field: 'cursor', hint: 'pass the `next` value of the previous page unchanged' });
+    }
+    const rows = await listVexDocuments(db, { ...(after ? { afterSeq: after[0] as number } : {}), limit: limit + 1 });
+    const paged = page(rows, limit, (r) => [r.seq]);
+    return { items: paged.items.map((r) => r.summary), ...(paged.next ? { next: paged.next } : {}) };
+  });
 
   app.get('/vex/:id', {
     config: { auth: 'reader' },
