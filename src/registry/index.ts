@@ -10,5 +10,4 @@ export { registryRecommendation, REGISTRY_POLICY, runningImagesRecommendation, R
 export { importImage, IMPORT_USER_AGENT, type ImportReport, type ImportOptions } from './import.js';
 export { pollRegistry, pollJob, POLL_QUEUE } from './poll.js';
 export { resolveRegistryTag } from './resolve-tag.js';
-export { registriesByHost, registryHostKey } from './hosts.js';
 export * from './harbor/index.js';

@@ -15,8 +15,8 @@ import { parseWrittenReference, type ImageReference } from '../../../image/index
 import {
   containersOf, podOf, resourceRef, type ImageAssessment, type ImageFindingRef, type ImageFindingsSummary, type KubeObject,
 } from '../../../policy/index.js';
-import { registriesByHost, registryHostKey, REGISTRY_POLICY, resolveRegistryTag, RUNNING_IMAGES_POLICY, scanRegistryImage } from '../../../registry/index.js';
-import { recordImagePush, type RegistryRecord } from '../../../store/index.js';
+import { REGISTRY_POLICY, resolveRegistryTag, RUNNING_IMAGES_POLICY, scanRegistryImage } from '../../../registry/index.js';
+import { recordImagePush, registriesByHost, registryHostKey, type RegistryRecord } from '../../../store/index.js';
 import { isSuppressing } from '../../../vex/index.js';
 import type { ServerContext } from '../../context.js';
 import { SingleFlight, TtlCache } from './ttl-cache.js';

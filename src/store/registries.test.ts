@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { registryHostKey } from './hosts.js';
+import { registryHostKey } from './registries.js';
 
 describe('registryHostKey: one key for every way an image names its registry host', () => {
   it('takes Docker Hub by any of its names as docker.io', () => {
