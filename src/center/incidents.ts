@@ -84,7 +84,11 @@ interface Member { incident: string; joinedBecause: string; identity: ResolvedId
 async function loadMembers(db: Kysely<Database>, incidents: string[], statuses: string[]): Promise<Map<string, Member[]>> {
   const out = new Map<string, Member[]>();
   if (!incidents.length) return out;
-  const rows = await db.selectFrom('incident_alerts as m').innerJoin('alerts as a', 'a.id', 'm.alert_id')
+  // Each member's alert by its key (lateral, limit 1 so the planner keeps it a per-row index lookup):
+  // never a join that hashes every alert of a status.
+  const rows = await db.selectFrom('incident_alerts as m')
+    .innerJoinLateral((eb) => eb.selectFrom('alerts').select(['id', 'title', 'severity', 'tactic', 'status', 'source', 'resource', 'first_seen', 'last_seen'])
+      .whereRef('alerts.id', '=', 'm.alert_id').limit(1).as('a'), (join) => join.onTrue())
     .select(['m.incident_id', 'm.joined_because', 'm.identity', 'a.id', 'a.title', 'a.severity', 'a.tactic', 'a.status', 'a.source', 'a.resource', 'a.first_seen', 'a.last_seen'])
     .where('m.incident_id', 'in', incidents).where('a.status', 'in', statuses).where('a.severity', '<>', 'informational')
     .execute();
@@ -203,19 +207,19 @@ async function buildIncidents(db: Kysely<Database>, ids: string[], members: Map<
 const byRecency = (a: Incident, b: Incident) => b.lastSeen.getTime() - a.lastSeen.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
 /**
- * Newest first by the latest alert, keyset-paginated on (lastSeen, incident id): incidents of two
- * or more alerts with at least two of the chosen statuses, read through the incidents index (one
- * query for the page, one for its members, one for their images' findings), whatever the number
- * of alerts stored.
+ * Newest first by the latest alert, keyset-paginated on (lastSeen, incident id): incidents with
+ * at least two alerts of the chosen statuses (counted on the incident row), read through the
+ * incidents index (one query for the page, one for its members, one for their images' findings),
+ * whatever the number of alerts stored.
  */
 export async function listIncidents(db: Kysely<Database>, filter: IncidentFilter, limit: number, after?: [string, string]): Promise<Incident[]> {
   await settleIncidents(db);
   const statuses = filter.status?.length ? filter.status : ['active'];
+  const counts = { active: 'i.active_count', resolved: 'i.resolved_count', dismissed: 'i.dismissed_count' } as const;
+  const counted = [...new Set(statuses)].map((st) => sql.ref(counts[st as keyof typeof counts]));
   let query = db.selectFrom('incidents as i').select(['i.id', 'i.first_seen', 'i.last_seen'])
     .where('i.member_count', '>=', 2)
-    .where((eb) => eb.selectFrom('incident_alerts as m').innerJoin('alerts as a', 'a.id', 'm.alert_id')
-      .select(sql<number>`count(*)`.as('n'))
-      .whereRef('m.incident_id', '=', 'i.id').where('a.status', 'in', statuses).where('a.severity', '<>', 'informational'), '>=', 2);
+    .where(sql<number>`${sql.join(counted, sql` + `)}`, '>=', 2);
   if (filter.cluster) query = query.where('i.cluster', '=', filter.cluster);
   if (after) {
     const at = new Date(after[0]);
@@ -255,7 +259,8 @@ export async function incidentKeys(db: Kysely<Database>, alertIds: string[], _wi
   if (!alertIds.length) return out;
   await settleIncidents(db);
   for (let i = 0; i < alertIds.length; i += 500) {
-    const rows = await db.selectFrom('incident_alerts as m').innerJoin('incidents as i', 'i.id', 'm.incident_id')
+    const rows = await db.selectFrom('incident_alerts as m')
+      .innerJoinLateral((eb) => eb.selectFrom('incidents').select(['id', 'first_seen']).whereRef('incidents.id', '=', 'm.incident_id').limit(1).as('i'), (join) => join.onTrue())
       .select(['m.alert_id', 'm.incident_id']).where('m.alert_id', 'in', alertIds.slice(i, i + 500))
       .orderBy('i.first_seen').orderBy('i.id').execute();
     for (const r of rows) if (!out.has(r.alert_id)) out.set(r.alert_id, r.incident_id);

@@ -81,8 +81,12 @@ export async function assignPendingIncidents(db: Kysely<Database>, windowMs = DE
     for (;;) {
       const done = await db.transaction().execute((tx) => assignChunk(tx, windowMs));
       total += done;
-      if (done < CHUNK) return total;
+      if (done < CHUNK) break;
     }
+    // After a bulk assignment (a backfill, a burst), fresh statistics keep the planner on the
+    // indexes: PGlite runs no autovacuum, and PostgreSQL's may not have caught up yet.
+    if (total >= CHUNK) await sql`analyze incidents, incident_alerts, incident_keys`.execute(db);
+    return total;
   });
   locks.set(db, run);
   return run;
@@ -144,8 +148,9 @@ async function assignNew(db: Kysely<Database>, chunk: Chunk, rows: PendingAlert[
       map.set(d.digest, d.runner);
       chunk.digests.set(d.incident_id, map);
     }
-    for (const a of await db.selectFrom('incident_image_alerts').innerJoin('alerts', 'alerts.id', 'incident_image_alerts.alert_id')
-      .select(['incident_image_alerts.digest', 'alerts.id', 'alerts.title']).where('incident_image_alerts.digest', 'in', part).execute()) {
+    for (const a of await db.selectFrom('incident_image_alerts as x')
+      .innerJoinLateral((eb) => eb.selectFrom('alerts').select(['id', 'title']).whereRef('alerts.id', '=', 'x.alert_id').limit(1).as('a'), (join) => join.onTrue())
+      .select(['x.digest', 'a.id', 'a.title']).where('x.digest', 'in', part).execute()) {
       chunk.imageAlerts.set(a.digest, [...(chunk.imageAlerts.get(a.digest) ?? []), { id: a.id, title: a.title }]);
     }
   }
@@ -279,10 +284,17 @@ async function apply(db: Kysely<Database>, chunk: Chunk): Promise<void> {
   const touched = [...new Set([...chunk.touched].map((id) => chunk.root(id)))];
   for (let i = 0; i < touched.length; i += 400) {
     const part = touched.slice(i, i + 400);
+    // Per member, the alert by its key (lateral, limit 1 so it stays a per-row index lookup): never a
+    // join that hashes every alert.
     await sql`
-      update incidents i set member_count = s.n, first_seen = coalesce(s.first_seen, i.first_seen), last_seen = coalesce(s.last_seen, i.last_seen)
-      from (select m.incident_id, count(*)::int as n, min(a.first_seen) as first_seen, max(a.last_seen) as last_seen
-            from incident_alerts m join alerts a on a.id = m.alert_id where m.incident_id in (${sql.join(part)}) group by m.incident_id) s
+      update incidents i set member_count = s.n, first_seen = coalesce(s.first_seen, i.first_seen), last_seen = coalesce(s.last_seen, i.last_seen),
+        active_count = s.active, resolved_count = s.resolved, dismissed_count = s.dismissed
+      from (select m.incident_id, count(*)::int as n, min(a.first_seen) as first_seen, max(a.last_seen) as last_seen,
+              (count(*) filter (where a.status = 'active' and a.severity <> 'informational'))::int as active,
+              (count(*) filter (where a.status = 'resolved' and a.severity <> 'informational'))::int as resolved,
+              (count(*) filter (where a.status = 'dismissed' and a.severity <> 'informational'))::int as dismissed
+            from incident_alerts m cross join lateral (select first_seen, last_seen, status, severity from alerts where alerts.id = m.alert_id limit 1) a
+            where m.incident_id in (${sql.join(part)}) group by m.incident_id) s
       where i.id = s.incident_id`.execute(db);
     // Incidents left without members (an image alert moved to the pod running it).
     await sql`delete from incidents i where i.id in (${sql.join(part)}) and not exists (select 1 from incident_alerts m where m.incident_id = i.id)`.execute(db);

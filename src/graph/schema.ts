@@ -98,6 +98,10 @@ export interface IncidentTable {
   first_seen: Timestamp;
   last_seen: Timestamp;
   member_count: number;
+  /** Alerts by status, activity records aside (migration 0732). */
+  active_count: number;
+  resolved_count: number;
+  dismissed_count: number;
 }
 
 export interface IncidentAlertTable {

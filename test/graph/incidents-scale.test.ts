@@ -3,6 +3,7 @@ import type { KyselyPlugin } from 'kysely';
 import { recordThreats, type DetectedThreat } from '../../src/center/alerts.js';
 import { getIncident, incidentKeys, listIncidents } from '../../src/center/index.js';
 import { down as dropMembership, up as createMembership } from '../../src/store/migrations/0731_incident_membership.js';
+import { down as dropCounts, up as createCounts } from '../../src/store/migrations/0732_incident_status_counts.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 
 const pod = (name: string) => ({ kind: 'pod' as const, id: `prod/shop/pod/${name}`, name, cluster: 'prod', namespace: 'shop' });
@@ -93,9 +94,11 @@ describe('incidents hold at scale', () => {
 
   it('assigns alerts stored before the migration (queued by it, assigned by the first read)', async () => {
     // Back to the schema before 0731: alerts recorded then reach no trigger.
+    await dropCounts(t.store.db);
     await dropMembership(t.store.db);
     await recordThreats(t.store.db, [threat('k8s.exec-into-pod', 'before-1', NOW - 1000), threat('host.crypto-miner', 'before-1', NOW - 500, 'high')]);
     await createMembership(t.store.db);
+    await createCounts(t.store.db);
     const page = await listIncidents(t.store.db, {}, 400);
     expect(page).toHaveLength(302);
     expect(page[0]).toMatchObject({ resource: { id: 'prod/shop/pod/before-1' }, alertCount: 2 });
