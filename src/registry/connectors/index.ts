@@ -64,8 +64,6 @@ export type { WebhookContext, WebhookResult } from './webhook.js';
 export { cloudWebhookSnippet } from './snippets.js';
 export { registryAccess, clientOptions, registryBaseUrl, forgetExchangedLogins, type RegistryAccess } from './access.js';
 export { checkRegistryLogin } from './login-check.js';
-export { acrServicePrincipalLogin, acrBearerFetch, ACR_REFRESH_TOKEN_USERNAME } from './acr-login.js';
-export { googleRegistryLogin, parseServiceAccountKey, GOOGLE_TOKEN_ENDPOINT } from './google-login.js';
 export { storeWebhookSecret, webhookSecretOf, newWebhookSecret } from './webhook-secrets.js';
 export { ecrLocation, ecrPullLogin, renewEcrLogins, ecrLoginJob, ECR_LOGIN_QUEUE, ECR_RENEW_BEFORE_MS } from './ecr-login.js';
 export { MAX_WEBHOOK_BYTES, MAX_WEBHOOK_EVENTS, tooManyEvents } from './payload.js';
