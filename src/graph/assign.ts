@@ -249,7 +249,7 @@ async function apply(db: Kysely<Database>, chunk: Chunk): Promise<void> {
     chunk.touched.delete(drop);
     chunk.touched.add(keep);
   }
-  const created = [...chunk.created].map(([id, c]) => ({ id, anchor: c.anchor, kind: c.kind, cluster: c.cluster, first_seen: c.at, last_seen: c.at, member_count: 0 }));
+  const created = [...chunk.created].map(([id, c]) => ({ id, anchor: c.anchor, kind: c.kind, cluster: c.cluster, first_seen: c.at, last_seen: c.at, member_count: 0, active_count: 0, resolved_count: 0, dismissed_count: 0 }));
   for (let i = 0; i < created.length; i += 400) await db.insertInto('incidents').values(created.slice(i, i + 400)).onConflict((oc) => oc.column('id').doNothing()).execute();
   // An image alert that now joins an incident running its digest leaves its image-only group.
   const moved = [...new Set(chunk.removed.map((r) => r.alert))];
