@@ -2,11 +2,10 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, ManualClock, systemClock } from '../../src/core/index.js';
 import { openImage } from '../../src/image/index.js';
-import { clientOptions, connectRegistry, pollRegistry, registryAccess, SCAN_QUEUE } from '../../src/registry/index.js';
+import { clientOptions, connectRegistry, pollRegistry, registryAccess } from '../../src/registry/index.js';
 import { buildApp } from '../../src/server/index.js';
 import { createToken, getRegistry } from '../../src/store/index.js';
 import { bearer } from '../support/app.js';
@@ -41,10 +40,7 @@ describe('Artifactory and Nexus webhooks over loopback HTTP', () => {
     return fetch(`${base}/api/v1/registries`, { method: 'POST', headers: { ...bearer(admin), 'content-type': 'application/json' }, body: JSON.stringify(body) });
   }
 
-  async function queued(registry: string): Promise<Array<{ repository: string; digest?: string; tag?: string }>> {
-    const rows = await sql<{ data: { registry: string; repository: string; digest?: string; tag?: string } }>`select data from pgboss.job where name = ${SCAN_QUEUE}`.execute(q.store.db);
-    return rows.rows.map((r) => r.data).filter((d) => d.registry === registry).map(({ repository, digest, tag }) => ({ repository, ...(digest ? { digest } : {}), ...(tag ? { tag } : {}) }));
-  }
+  const queued = (registry: string) => q.queuedScanRequests(registry);
 
   it('Artifactory: the docker pushed event with the custom Authorization header, against the repository API path', async () => {
     const response = await connect({ name: 'jfrog', kind: 'artifactory', url: 'https://acme.jfrog.io/artifactory/api/docker/docker-remote-cache' });

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCAN_QUEUE } from '../../src/registry/index.js';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, systemClock } from '../../src/core/index.js';
 import { buildApp } from '../../src/server/index.js';
@@ -43,10 +41,7 @@ describe('cloud registry webhooks over loopback HTTP', () => {
     return (await response.json()) as { token: string; snippet: string };
   }
 
-  async function queued(registry: string): Promise<Array<{ repository: string; digest?: string; tag?: string }>> {
-    const rows = await sql<{ data: { registry: string; repository: string; digest?: string; tag?: string } }>`select data from pgboss.job where name = ${SCAN_QUEUE}`.execute(q.store.db);
-    return rows.rows.map((r) => r.data).filter((d) => d.registry === registry).map(({ repository, digest, tag }) => ({ repository, ...(digest ? { digest } : {}), ...(tag ? { tag } : {}) }));
-  }
+  const queued = (registry: string) => q.queuedScanRequests(registry);
 
   it('ECR: an EventBridge API destination sends the event with the connection\'s Authorization header', async () => {
     const { token, snippet } = await connect('ecr', 'ecr', 'https://123456789012.dkr.ecr.us-west-2.amazonaws.com');

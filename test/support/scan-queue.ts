@@ -9,6 +9,8 @@ export interface StoreWithScanQueue {
   jobs: JobQueue;
   /** Digests of the scan jobs sent so far, sorted. */
   queuedScans(): Promise<string[]>;
+  /** What the scan jobs sent so far for one registry ask to scan: repository, and digest or tag. */
+  queuedScanRequests(registry: string): Promise<Array<{ repository: string; digest?: string; tag?: string }>>;
   close(): Promise<void>;
 }
 
@@ -24,6 +26,10 @@ export async function storeWithScanQueue(name: string): Promise<StoreWithScanQue
     store,
     jobs,
     queuedScans: async () => (await sql<{ digest: string }>`select data->>'digest' as digest from pgboss.job where name = ${SCAN_QUEUE} order by 1`.execute(store.db)).rows.map((r) => r.digest),
+    async queuedScanRequests(registry) {
+      const rows = await sql<{ data: { registry: string; repository: string; digest?: string; tag?: string } }>`select data from pgboss.job where name = ${SCAN_QUEUE}`.execute(store.db);
+      return rows.rows.map((r) => r.data).filter((d) => d.registry === registry).map(({ repository, digest, tag }) => ({ repository, ...(digest ? { digest } : {}), ...(tag ? { tag } : {}) }));
+    },
     async close() {
       await jobs.stop(1000);
       await temp.close();
