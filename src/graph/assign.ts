@@ -9,8 +9,9 @@
  * alerts stored, and an image alert and the pod that runs the image join whichever comes first.
  *
  * Alerts to assign are queued by a trigger on alerts (incident_pending: every writer, and the
- * alerts stored before the migration), and taken oldest first in chunks, one transaction each, so
- * memory stays bounded and two processes never assign one alert twice (rows locked, skip locked).
+ * alerts stored before the migration), and taken off the queue oldest first in chunks (one
+ * statement, skip locked: two processes never take one alert), each assigned in one transaction,
+ * so memory stays bounded; a chunk that fails is queued again.
  * A repeated alert (later last_seen) or a status change only refreshes its incidents' times.
  *
  * Unlike the former computation on read, an edge the graph learns after an alert was assigned (a
@@ -79,9 +80,18 @@ export async function assignPendingIncidents(db: Kysely<Database>, windowMs = DE
   const run = previous.catch(() => undefined).then(async () => {
     let total = 0;
     for (;;) {
-      const done = await db.transaction().execute((tx) => assignChunk(tx, windowMs));
-      total += done;
-      if (done < CHUNK) break;
+      const ids = await claimPending(db);
+      if (!ids.length) break;
+      try {
+        await db.transaction().execute((tx) => assignChunk(tx, ids, windowMs));
+      } catch (error) {
+        // Not lost: queued again for the next write or read.
+        await db.insertInto('incident_pending').values(ids.map((id) => ({ alert_id: id, first_seen: new Date(0) })))
+          .onConflict((oc) => oc.column('alert_id').doNothing()).execute().catch(() => undefined);
+        throw error;
+      }
+      total += ids.length;
+      if (ids.length < CHUNK) break;
     }
     // After a bulk assignment (a backfill, a burst), fresh statistics keep the planner on the
     // indexes: PGlite runs no autovacuum, and PostgreSQL's may not have caught up yet.
@@ -92,12 +102,19 @@ export async function assignPendingIncidents(db: Kysely<Database>, windowMs = DE
   return run;
 }
 
-async function assignChunk(db: Kysely<Database>, windowMs: number): Promise<number> {
-  const pending = await db.selectFrom('incident_pending').select('alert_id').orderBy('first_seen').orderBy('alert_id').limit(CHUNK)
-    .forUpdate().skipLocked().execute();
-  if (!pending.length) return 0;
-  const ids = pending.map((p) => p.alert_id);
-  await db.deleteFrom('incident_pending').where('alert_id', 'in', ids).execute();
+/**
+ * Takes the oldest queued alerts off the queue in one statement (rows another server is taking are
+ * skipped), so an intake write that re-queues one of them never waits for an assignment to finish.
+ */
+async function claimPending(db: Kysely<Database>): Promise<string[]> {
+  const rows = await sql<{ alert_id: string }>`
+    delete from incident_pending where alert_id in (
+      select alert_id from incident_pending order by first_seen, alert_id limit ${CHUNK} for update skip locked)
+    returning alert_id`.execute(db);
+  return rows.rows.map((r) => r.alert_id);
+}
+
+async function assignChunk(db: Kysely<Database>, ids: string[], windowMs: number): Promise<void> {
   const existing = await db.selectFrom('incident_alerts').select(['alert_id', 'incident_id']).where('alert_id', 'in', ids).execute();
   const assigned = new Set(existing.map((e) => e.alert_id));
   const chunk = new Chunk();
@@ -113,7 +130,6 @@ async function assignChunk(db: Kysely<Database>, windowMs: number): Promise<numb
     .sort((a, b) => a.first_seen.getTime() - b.first_seen.getTime() || (a.id < b.id ? -1 : 1));
   if (rows.length) await assignNew(db, chunk, rows, windowMs);
   await apply(db, chunk);
-  return pending.length;
 }
 
 const isImage = (a: PendingAlert) => a.resource.kind === 'image';
