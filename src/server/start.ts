@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 import { isProcessAlive, PalisadeError, storeLocation, systemClock, type Clock, type Config } from '../core/index.js';
-import { startJobQueue, surviveLostJobAcknowledgements, type JobQueue } from '../jobs/index.js';
+import type { JobQueue } from '../jobs/index.js';
 import { createInitialAdminToken, createToken, hasActiveAdminToken, openStore, revokeToken, type Store } from '../store/index.js';
 import type { ServerContext } from './context.js';
 import { localUrl, readDiscovery, removeDiscovery, writeDiscovery } from '../core/index.js';
@@ -39,13 +39,15 @@ export async function runServer(config: Config, io: { print: (line: string) => v
   const clock = io.clock ?? systemClock;
   const logger = createLogger(config);
   const phases = startupPhases();
-  if (config.databaseUrl) surviveLostJobAcknowledgements((err) => logger.warn({ err }, 'a job acknowledgement was lost to a database outage; the job will run again after its expiry'));
-  // The HTTP app's modules (every route and the capabilities behind them) load while the database
-  // opens: opening waits on WebAssembly compilation and disk, which leaves the main thread idle.
-  const appModule = import('./app.js').then((m) => phases.mark('modules', m));
+  // The job queue's and the HTTP app's modules (every route and the capabilities behind them) load
+  // while the database opens: opening waits on WebAssembly compilation and disk, leaving the main
+  // thread idle. In the order they are needed.
+  const queueModule = import('../jobs/index.js');
   const jobModule = import('./job-definitions.js');
   const metricsModule = import('./metrics.js');
-  for (const loading of [appModule, jobModule, metricsModule]) loading.catch(() => {}); // awaited below; a failure to open the store comes first
+  const appModule = import('./app.js').then((m) => phases.mark('modules', m));
+  for (const loading of [queueModule, appModule, jobModule, metricsModule]) loading.catch(() => {}); // awaited below; a failure to open the store comes first
+  if (config.databaseUrl) (await queueModule).surviveLostJobAcknowledgements((err) => logger.warn({ err }, 'a job acknowledgement was lost to a database outage; the job will run again after its expiry'));
   const store = await openStore(storeLocation(config)).then((s) => phases.mark('store', s));
   let jobs: JobQueue | undefined;
   let local: LocalCredential | undefined;
@@ -53,7 +55,7 @@ export async function runServer(config: Config, io: { print: (line: string) => v
     // Before the admin check: a killed run's local token must not count as the user's admin token.
     await revokeStaleLocalCredential(store, config.dataDir, clock);
     const adminTokenPrinted = await ensureAdminToken(store, io.print, clock);
-    const [{ createMetrics }, { jobDefinitions }] = await Promise.all([metricsModule, jobModule]);
+    const [{ createMetrics }, { jobDefinitions }, { startJobQueue }] = await Promise.all([metricsModule, jobModule, queueModule]);
     const metrics = createMetrics();
     const base = { config, store, clock, logger };
     const runJobs = config.serverRunsJobs || store.kind === 'pglite';
@@ -164,7 +166,8 @@ export async function runWorker(config: Config, io: { clock?: Clock } = {}): Pro
   }
   const clock = io.clock ?? systemClock;
   const logger = createLogger(config);
-  surviveLostJobAcknowledgements((err) => logger.warn({ err }, 'a job acknowledgement was lost to a database outage; the job will run again after its expiry'));
+  const queueModule = await import('../jobs/index.js');
+  queueModule.surviveLostJobAcknowledgements((err) => logger.warn({ err }, 'a job acknowledgement was lost to a database outage; the job will run again after its expiry'));
   // The job handlers' modules load while the database opens.
   const modules = Promise.all([import('./metrics.js'), import('./job-definitions.js')]);
   modules.catch(() => {}); // awaited below, after the store opened
@@ -175,7 +178,7 @@ export async function runWorker(config: Config, io: { clock?: Clock } = {}): Pro
   try {
     const [{ createMetrics }, { jobDefinitions }] = await modules;
     const metrics = createMetrics();
-    jobs = await startJobQueue(store, {
+    jobs = await queueModule.startJobQueue(store, {
       definitions: jobDefinitions({ config, store, clock, logger }, () => jobs),
       concurrency: config.jobConcurrency,
       schedule: true,
