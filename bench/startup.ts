@@ -20,7 +20,10 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function timeToReady(args: string[], env: Record<string, string>, cwd: string): Promise<number> {
+/** Where a start went: the server's own marks (ms since its process began) at the end of each step. */
+type Phases = Record<string, number>;
+
+async function timeToReady(args: string[], env: Record<string, string>, cwd: string, phases: Phases[] = []): Promise<number> {
   const started = performance.now();
   const child = spawn(process.execPath, [PALISADE_BIN, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -32,7 +35,11 @@ async function timeToReady(args: string[], env: Record<string, string>, cwd: str
       const url = /"url":"([^"]+)"/.exec(output)?.[1];
       if (url) {
         const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
-        if (ok) return performance.now() - started;
+        if (ok) {
+          const marks = /"startupMs":(\{[^}]*\})/.exec(output)?.[1];
+          if (marks) phases.push(JSON.parse(marks) as Phases);
+          return performance.now() - started;
+        }
       }
       if (performance.now() - started > 180_000) throw new Error(`not ready in 180 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 10));
@@ -75,18 +82,23 @@ export default async function (_args: string[], emit: (r: BenchResult) => void):
 
   const fresh: number[] = [];
   const warm: number[] = [];
+  const freshPhases: Phases[] = [];
+  const warmPhases: Phases[] = [];
   for (let i = 0; i < RUNS; i++) {
     const cwd = await mkdtemp(path.join(os.tmpdir(), 'palisade-bench-startup-'));
-    fresh.push(await timeToReady(['server', '--port', '0'], {}, cwd));
-    warm.push(await timeToReady(['server', '--port', '0'], {}, cwd));
+    fresh.push(await timeToReady(['server', '--port', '0'], {}, cwd, freshPhases));
+    warm.push(await timeToReady(['server', '--port', '0'], {}, cwd, warmPhases));
     await rm(cwd, { recursive: true, force: true });
   }
-  const report = (metric: string, values: number[], limit: number) => emit(result({
+  const report = (metric: string, values: number[], limit: number, phases: Phases[] = []) => emit(result({
     bench: 'startup', metric, value: Math.round(median(values)), baseline: 'bare_node_process_ms', baseline_value: Math.round(base),
     target: `value < ${limit} ms`, ok: median(values) < limit, runs: values.map(Math.round),
+    // Each run's step marks (the server's "ready" log line), to see which step a slow start spent its time in.
+    ...(phases.length ? { phases } : {}),
+    load: os.loadavg().map((l) => Math.round(l * 100) / 100),
   }));
-  report('embedded_fresh_ms', fresh, 3000);
-  report('embedded_warm_ms', warm, 1000);
+  report('embedded_fresh_ms', fresh, 3000, freshPhases);
+  report('embedded_warm_ms', warm, 1000, warmPhases);
 
   // A management command beside a running server (found through its data directory's server.json).
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'palisade-bench-startup-'));
