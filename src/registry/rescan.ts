@@ -4,7 +4,7 @@ import type { Clock } from '../core/index.js';
 import { parseReference } from '../image/index.js';
 import type { JobDefinition, JobQueue } from '../jobs/index.js';
 import { imageId, type Store } from '../store/index.js';
-import { currentAdvisoryFile, markRematched, matchInventory, rematchScope } from '../vulndb/index.js';
+import { currentAdvisoryFile, markRematched, matchInventory, pendingChanges, rematchScope } from '../vulndb/index.js';
 import { KINDS_WITH_PULL_EVENTS, type RegistryKind } from './connectors/index.js';
 import { registryRecommendation } from './recommendation.js';
 import { newVulnerabilityThreat, type ScanRequest } from './scan.js';
@@ -12,6 +12,17 @@ import { queueScans } from './scan-queue.js';
 
 export const RESCAN_QUEUE = 'registry-rescan';
 export const REMATCH_QUEUE = 'registry-rematch';
+
+/**
+ * One re-match job per published advisory database version not yet re-matched (sent twice, a
+ * version is queued once). Called after an update or import, and when a server starts, so a
+ * database changed while no server ran (`palisade db import` offline) is re-matched then.
+ */
+export async function queuePendingRematches(store: Pick<Store, 'db'>, jobs: JobQueue | undefined, versions?: readonly string[]): Promise<string[]> {
+  const pending = versions ?? (await pendingChanges(store));
+  for (const version of pending) await jobs?.send(REMATCH_QUEUE, { version }, { singletonKey: `rematch:${version}` });
+  return [...pending];
+}
 const DEFAULT_RESCAN_WINDOW_DAYS = 30;
 
 /**

@@ -2,7 +2,8 @@ import type { AnyJobDefinition, JobQueue } from '../jobs/index.js';
 import { loadPolicyConfig } from '../policy/index.js';
 // Not through policy/index.js: `policy check` and admission load that and need no store or queue.
 import { postureJobs } from '../policy/index.js';
-import { ecrLoginJob, pollJob, REMATCH_QUEUE, rescanJobs, scanJob } from '../registry/index.js';
+import { ecrLoginJob, pollJob, queuePendingRematches, rescanJobs, scanJob } from '../registry/index.js';
+export { queuePendingRematches } from '../registry/index.js';
 import { vulndbJobs } from '../vulndb/index.js';
 import type { ServerContext } from './context.js';
 
@@ -21,13 +22,8 @@ export function jobDefinitions(context: Omit<ServerContext, 'jobs'>, jobs: () =>
     ...postureJobs({ ...context, jobs, clusters: config.clusters, policies: () => loadPolicyConfig(config.policyFile) }).map((d) => scheduled(d, config.postureSchedule)),
     // New or changed advisories re-match the stored inventories holding a changed package, without
     // pulling images: one job per published database version.
-    ...vulndbJobs({ ...context, onChanged: async ({ versions }) => void (await sendRematchJobs(jobs(), versions)) }).map((d) => scheduled(d, config.dbUpdateSchedule)),
+    ...vulndbJobs({ ...context, onChanged: async ({ versions }) => void (await queuePendingRematches(context.store, jobs(), versions)) }).map((d) => scheduled(d, config.dbUpdateSchedule)),
   ];
-}
-
-/** One re-match job per advisory database version: sent twice, it is queued once. */
-async function sendRematchJobs(jobs: JobQueue | undefined, versions: readonly string[]): Promise<void> {
-  for (const version of versions) await jobs?.send(REMATCH_QUEUE, { version }, { singletonKey: `rematch:${version}` });
 }
 
 /** The configured schedule replaces a job's default; `off` leaves it runnable on demand only. */

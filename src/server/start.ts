@@ -87,6 +87,11 @@ export async function runServer(config: Config, io: { print: (line: string) => v
     const clientUrl = localUrl(https ? 'https' : 'http', config.host, port);
     local = await announceToLocalClients(store, config.dataDir, clientUrl, clock);
     phases.mark('listen');
+    // A database changed while no server ran (`palisade db import` offline) is re-matched now,
+    // not at the next scheduled update; after listening, so it never delays readiness.
+    if (runJobs) {
+      void (await jobModule).queuePendingRematches(store, jobs).catch((error: unknown) => logger.warn({ err: error }, 'could not queue re-matches of advisory database changes'));
+    }
     logger.info({
       url,
       dashboard: `${clientUrl}/`,

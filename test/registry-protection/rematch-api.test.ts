@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordImageScan } from '../../src/center/index.js';
 import { loadConfig, systemClock, type InstalledPackage } from '../../src/core/index.js';
 import { startJobQueue, type JobQueue } from '../../src/jobs/index.js';
-import { REMATCH_QUEUE, rescanJobs } from '../../src/registry/index.js';
+import { queuePendingRematches, REMATCH_QUEUE, rescanJobs } from '../../src/registry/index.js';
 import { buildApp } from '../../src/server/index.js';
 import { createToken, recordImagePush, type Store } from '../../src/store/index.js';
+import { importOsv, pendingChanges } from '../../src/vulndb/index.js';
 import { fixture, fixturesAvailable } from '../support/fixtures.js';
 import { createTestStore, type TestStore } from '../support/store.js';
 
@@ -82,5 +83,19 @@ describe.skipIf(!fixturesAvailable())('db import through the API re-matches what
       { digest: images.lodash, vulnerability: 'GHSA-4xc9-xhrj-v574' },
       { digest: images.minimist, vulnerability: 'GHSA-xvch-5gv4-984h' },
     ]);
+  });
+
+  it('re-matches a change made while no server ran (palisade db import offline) once a server queues what is pending', async () => {
+    // As the CLI does on the data directory: the change is recorded, but no queue hears of it.
+    await importOsv(store, [fixture('osv', 'npm', 'GHSA-35jh-r3h4-6jhm.json')]);
+    const [version] = await pendingChanges(store);
+    expect(version).toBeDefined();
+    // What `palisade server` does once it listens.
+    expect(await queuePendingRematches(store, jobs)).toEqual([version]);
+    // lodash's command injection (GHSA-35jh-r3h4-6jhm): only the lodash image.
+    expect(await rematched(version!)).toMatchObject({ images: 1, full: false });
+    expect(await pendingChanges(store)).toEqual([]);
+    const lodash = await store.db.selectFrom('findings').select('vulnerability').where('digest', '=', images.lodash).orderBy('vulnerability').execute();
+    expect(lodash.map((f) => f.vulnerability)).toEqual(['GHSA-35jh-r3h4-6jhm', 'GHSA-4xc9-xhrj-v574']);
   });
 });

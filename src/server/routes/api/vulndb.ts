@@ -7,9 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../../../core/index.js';
-import { REMATCH_QUEUE } from '../../../registry/index.js';
+import { queuePendingRematches } from '../../../registry/index.js';
 import { recordAction } from '../../../store/index.js';
-import { dbStatus, importOsv, pendingChanges } from '../../../vulndb/index.js';
+import { dbStatus, importOsv } from '../../../vulndb/index.js';
 import { actorOf } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
 
@@ -101,7 +101,7 @@ export async function vulnDbRoutes(app: FastifyInstance, { context, maxImportByt
       }
       // As after a scheduled update: the stored inventories holding a changed package are re-matched,
       // without pulling images, one job per published database version still to re-match.
-      for (const version of await pendingChanges(store)) await context.jobs?.send(REMATCH_QUEUE, { version }, { singletonKey: `rematch:${version}` });
+      await queuePendingRematches(store, context.jobs);
       await recordAction(store.db, {
         actor: actorOf(request),
         action: 'vulndb.import',
