@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import { systemClock, type Recommendation, type ResourceRef, type Severity } from '../core/index.js';
 import type { Database } from '../store/index.js';
+import { identityOfResource } from '../graph/index.js';
 import { activeExemptions, applyExemptions, type Exemption } from './exemptions.js';
 
 /**
@@ -60,7 +61,14 @@ export interface ListRecommendationsOptions {
   exemptions?: boolean;
 }
 
-const parse = (v: unknown): ResourceRef[] => (typeof v === 'string' ? (JSON.parse(v) as ResourceRef[]) : (v as ResourceRef[]));
+/** The stored resources, each named by its graph identity too (read time: rows stored before the graph existed get one). */
+const parse = (v: unknown): ResourceRef[] => {
+  const refs = typeof v === 'string' ? (JSON.parse(v) as ResourceRef[]) : (v as ResourceRef[]);
+  return refs.map((ref) => {
+    const identity = identityOfResource(ref);
+    return identity ? { ...ref, identity } : ref;
+  });
+};
 
 /**
  * The stored recommendations (of one scope, or all), with the exemptions in force applied:

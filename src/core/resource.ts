@@ -11,4 +11,10 @@ export interface ResourceRef {
   name: string;
   cluster?: string;
   namespace?: string;
+  /**
+   * The resource graph's id for it (`workload:prod/shop/deployment/web`, `image:sha256:…`), where
+   * the graph keeps one: what joins a recommendation to the alerts, incidents and attack paths on
+   * the same resource. Added when the center reads a recommendation, not stored with it.
+   */
+  identity?: string;
 }

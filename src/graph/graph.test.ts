@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStore, type TestStore } from '../../test/support/store.js';
 import { identifyAlerts } from './identify.js';
+import { identityOfResource } from './ids.js';
 import { kubeObjectsDelta } from './kube.js';
 import { threatsDelta } from './observe.js';
 import { dangerousPermissions } from './rbac.js';
@@ -88,5 +89,26 @@ describe('the resource graph on a real store', () => {
     const g = await loadCluster(t.store.db, 'prod');
     expect(dangerousPermissions(g, 'prod', 'shop', 'web')).toEqual([expect.objectContaining({ id: 'secrets', role: 'ClusterRole secrets-reader', onlySubject: true, scope: 'in namespace shop' })]);
     expect(dangerousPermissions(g, 'prod', 'shop', 'api')).toEqual([]);
+  });
+});
+
+describe('the graph identity of a resource an alert or recommendation names', () => {
+  it('maps posture, audit and registry ids to the ids the graph keeps, and nothing for what it does not keep', () => {
+    expect(identityOfResource({ kind: 'workload', id: 'prod/shop/deployment/web' })).toBe('workload:prod/shop/deployment/web');
+    expect(identityOfResource({ kind: 'pod', id: 'prod/shop/pod/web-1' })).toBe('pod:prod/shop/pod/web-1');
+    expect(identityOfResource({ kind: 'workload', id: 'prod/shop/service/web' })).toBe('service:prod/shop/web');
+    expect(identityOfResource({ kind: 'workload', id: 'prod/shop/serviceaccount/web' })).toBe('serviceaccount:prod/shop/web');
+    expect(identityOfResource({ kind: 'workload', id: 'prod/-/clusterrolebinding/kubeadm:cluster-admins' })).toBe('clusterrolebinding:prod/kubeadm:cluster-admins');
+    expect(identityOfResource({ kind: 'node', id: 'prod/-/node/worker-1' })).toBe('node:prod/worker-1');
+    expect(identityOfResource({ kind: 'namespace', id: 'prod/-/namespace/shop' })).toBe('namespace:prod/shop');
+    expect(identityOfResource({ kind: 'namespace', id: 'prod/shop' })).toBe('namespace:prod/shop');
+    expect(identityOfResource({ kind: 'cluster', id: 'prod' })).toBe('cluster:prod');
+    expect(identityOfResource({ kind: 'image', id: `acr/shop/web@${DIGEST}` })).toBe(`image:${DIGEST}`);
+    expect(identityOfResource({ kind: 'image', id: `prod/${DIGEST}` })).toBe(`image:${DIGEST}`);
+    // A running image known only by its tag, a repository, a container by runtime id, a scan of no cluster.
+    expect(identityOfResource({ kind: 'image', id: 'prod/docker.io/library/busybox:1.36' })).toBeUndefined();
+    expect(identityOfResource({ kind: 'repository', id: 'acr/shop/web' })).toBeUndefined();
+    expect(identityOfResource({ kind: 'container', id: '3f2a9c' })).toBeUndefined();
+    expect(identityOfResource({ kind: 'workload', id: '-/shop/deployment/web' })).toBeUndefined();
   });
 });

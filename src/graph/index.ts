@@ -6,7 +6,7 @@
  * what is computed from it: which alerts make one incident, and attack paths.
  */
 export type { GraphDelta, GraphEdge, GraphEdgeKind, GraphNode, GraphNodeKind } from './schema.js';
-export { nodeId, digestOf } from './ids.js';
+export { nodeId, digestOf, identityOfResource } from './ids.js';
 export { kubeObjectsDelta, type KubeObjectLike } from './kube.js';
 export { threatsDelta, type ObservedThreat } from './observe.js';
 export { assignPendingIncidents, incidentId } from './assign.js';

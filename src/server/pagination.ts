@@ -20,7 +20,27 @@ export function decodeCursor(cursor: string | undefined): unknown[] | undefined 
   } catch {
     // fall through to the error below
   }
-  throw new PalisadeError('invalid_cursor', 'cursor is not one this server returned', { field: 'cursor', hint: 'pass the `next` value of the previous page unchanged' });
+  throw invalidCursor();
+}
+
+const invalidCursor = () => new PalisadeError('invalid_cursor', 'cursor is not one this server returned', { field: 'cursor', hint: 'pass the `next` value of the previous page unchanged' });
+
+/** A position part: any string, or a timestamp string the list sorts by. */
+type CursorPart = 'string' | 'time';
+
+/**
+ * A cursor decoded and checked against the position its list writes: a made-up or foreign
+ * cursor is a 400 naming the cursor, never a query run with a wrong type (a 500 in the store).
+ */
+export function decodeCursorAs<const S extends readonly CursorPart[]>(cursor: string | undefined, shape: S): { -readonly [K in keyof S]: string } | undefined {
+  const position = decodeCursor(cursor);
+  if (position === undefined) return undefined;
+  const fits = position.length === shape.length && shape.every((part, i) => {
+    const value = position[i];
+    return typeof value === 'string' && value.length <= 512 && (part === 'string' || !Number.isNaN(Date.parse(value)));
+  });
+  if (!fits) throw invalidCursor();
+  return position as { -readonly [K in keyof S]: string };
 }
 
 /** Fetches limit + 1 rows to know whether another page exists. */

@@ -50,6 +50,12 @@ describe('incidents: the alerts of one resource together', () => {
     const second = await get(`incidents?limit=1&cursor=${first.next}`);
     expect(second.items.map((i: { resource: { id: string } }) => i.resource.id)).toEqual(['staging/shop/pod/db-0']);
     expect(second.next).toBeUndefined();
+    // A cursor this list never wrote (a number where the time goes, a wrong length) is refused, naming the cursor.
+    for (const made of [[1, 2], ['not a time', 'inc_x'], ['2026-01-01T00:00:00Z']]) {
+      const response = await t.app.inject({ method: 'GET', url: `/api/v1/incidents?cursor=${Buffer.from(JSON.stringify(made)).toString('base64url')}`, headers: bearer(t.adminToken) });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'invalid_cursor', message: expect.stringContaining('cursor') });
+    }
   });
 
   it('lists exactly one resource\'s alerts (not a pod whose name merely starts the same)', async () => {

@@ -76,6 +76,21 @@ describe('scheduled posture scan of a live cluster (recorded API responses)', ()
     expect(api.requests).toContain('/api/v1/nodes');
   });
 
+  it('names each assessed resource by its identity in the graph the same scan recorded', async () => {
+    for (const table of ['graph_edges', 'graph_nodes'] as const) await store.db.deleteFrom(table).execute();
+    await assessLiveCluster(context(), 'prod');
+    const refs = (await listRecommendations(store.db, 'cluster:prod')).flatMap((r) => [...r.healthy, ...r.unhealthy, ...r.notApplicable]);
+    const admins = (await listRecommendations(store.db, 'cluster:prod')).find((r) => r.policy === 'cluster-admin-bindings')!;
+    expect(admins.unhealthy.map((r) => r.identity).sort()).toEqual(['clusterrolebinding:prod/ci-deployer-admin', 'clusterrolebinding:prod/kubeadm:cluster-admins']);
+    const identities = [...new Set(refs.flatMap((r) => (r.identity ? [r.identity] : [])))];
+    expect(identities.some((id) => id.startsWith('workload:prod/shop/deployment/'))).toBe(true);
+    expect(identities).toContain('node:prod/worker-old');
+    const known = new Set((await store.db.selectFrom('graph_nodes').select('id').where('id', 'in', identities).execute()).map((n) => n.id));
+    expect(identities.filter((id) => !known.has(id))).toEqual([]);
+    // Only images have no graph identity until a digest is known (not applicable running images by tag).
+    expect(refs.filter((r) => !r.identity).map((r) => r.kind).filter((k) => k !== 'image')).toEqual([]);
+  });
+
   it('keeps one score per day and a daily trend', async () => {
     await assessLiveCluster(context(), 'prod');
     await assessLiveCluster(context(), 'prod');
@@ -162,6 +177,8 @@ describe('scheduled posture scan of a live cluster (recorded API responses)', ()
 
     const rec = (await listRecommendations(store.db, 'cluster:prod')).find((r) => r.policy === 'running-images-vulnerabilities')!;
     expect(rec.unhealthy.map((r) => r.name)).toEqual(['registry.example.com/shop/api:2.0']);
+    // The image by digest: the identity image alerts, findings and attack paths name.
+    expect(rec.unhealthy.map((r) => r.identity)).toEqual([`image:${api}`]);
     // One resource per image, however many pods run it.
     expect(rec.healthy.map((r) => r.name)).toEqual(['registry.example.com/shop/web:1.4']);
     expect(rec.notApplicable.map((r) => r.name).sort()).toEqual(['docker.io/library/busybox:1.36', 'registry.example.com/shop/migrate:1.4', 'registry.k8s.io/coredns/coredns:v1.11.3']);

@@ -7,7 +7,7 @@ import { recordAction } from '../../../store/index.js';
 import { actorOf } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
 import { NotFound } from '../../errors.js';
-import { decodeCursor, ListQuery, page } from '../../pagination.js';
+import { decodeCursorAs, ListQuery, page } from '../../pagination.js';
 
 const csv = (pattern: string) => Type.Optional(Type.String({ pattern: `^(${pattern})(,(${pattern}))*$` }));
 
@@ -43,7 +43,7 @@ export async function alertRoutes(app: FastifyInstance, { context }: { context: 
       since: q.since ? new Date(q.since as string) : undefined,
       search: q.q as string | undefined,
     };
-    const after = decodeCursor(q.cursor as string | undefined) as [string, string] | undefined;
+    const after = decodeCursorAs(q.cursor as string | undefined, ['time', 'string']);
     const rows = await listAlerts(db, filter, limit + 1, after);
     // The identities each alert concerns (issue 18): owner workload, pod, container, image digest, node, user.
     const entities = await alertEntities(db, rows.slice(0, limit));

@@ -2,11 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { findingsPage, imagesWithPackage, imagesWithVulnerability, isFindingsPosition, listImagesWithCounts, SUPPRESSION_MODES, type FindingsPageFilter } from '../../../center/index.js';
 import { FINDING_SEVERITIES, PalisadeError } from '../../../core/index.js';
-import { imageRunningIn } from '../../../graph/index.js';
+import { imageRunningIn, nodeId } from '../../../graph/index.js';
 import { imageExists } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 import { NotFound } from '../../errors.js';
-import { decodeCursor, ListQuery, page } from '../../pagination.js';
+import { decodeCursor, decodeCursorAs, ListQuery, page } from '../../pagination.js';
 
 const DIGEST = '^[a-z0-9]+:[a-f0-9]{32,128}$';
 
@@ -25,7 +25,7 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
     },
   }, async (request) => {
     const { limit = 50, cursor, registry, repository } = request.query as ListQuery & { registry?: string; repository?: string };
-    const after = decodeCursor(cursor) as [string] | undefined;
+    const after = decodeCursorAs(cursor, ['string']);
     const rows = await listImagesWithCounts(db, { registry, repository, afterId: after?.[0], limit });
     return page(rows, limit, (r) => [r.id]);
   });
@@ -58,7 +58,7 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
     const paged = page(rows, limit, (r) => r.position);
     // Where the image runs (issue 18: findings name the workloads and pods they concern), from the resource graph.
     const runningIn = await imageRunningIn(db, digest);
-    return { items: paged.items.map((r) => r.finding), total, suppressed: suppressedCount, runningIn, ...(paged.next ? { next: paged.next } : {}) };
+    return { items: paged.items.map((r) => r.finding), total, suppressed: suppressedCount, identity: nodeId.image(digest), runningIn, ...(paged.next ? { next: paged.next } : {}) };
   });
 
   app.get('/vulnerabilities/:id/images', {
@@ -68,7 +68,7 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
     const { id } = request.params as { id: string };
     const { limit = 50, cursor } = request.query as ListQuery;
     // An image can carry the vulnerability in several packages: the position is (image, package, version).
-    const after = decodeCursor(cursor) as [string, string, string] | undefined;
+    const after = decodeCursorAs(cursor, ['string', 'string', 'string']);
     return page(await imagesWithVulnerability(db, id, { after, limit }), limit, (r) => [r.image, r.package, r.installedVersion]);
   });
 
@@ -83,7 +83,7 @@ export async function imageRoutes(app: FastifyInstance, { context }: { context: 
   }, async (request) => {
     const { name } = request.params as { name: string };
     const { limit = 50, cursor, ecosystem } = request.query as ListQuery & { ecosystem?: string };
-    const after = decodeCursor(cursor) as [string, string] | undefined;
+    const after = decodeCursorAs(cursor, ['string', 'string']);
     return page(await imagesWithPackage(db, name, { ecosystem, after, limit }), limit, (r) => [r.image, r.installedVersion]);
   });
 }

@@ -5,7 +5,7 @@ import type { AlertStatus } from '../../../core/index.js';
 import { flushGraph } from '../../../graph/index.js';
 import type { ServerContext } from '../../context.js';
 import { NotFound } from '../../errors.js';
-import { decodeCursor, ListQuery, page } from '../../pagination.js';
+import { decodeCursorAs, ListQuery, page } from '../../pagination.js';
 import { CLUSTER_NAME } from '../ingest/cluster.js';
 
 const STATUSES = '(active|dismissed|resolved)';
@@ -33,7 +33,7 @@ export async function incidentRoutes(app: FastifyInstance, { context }: { contex
   }, async (request) => {
     const q = request.query as { limit?: number; cursor?: string; status?: string; cluster?: string };
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor) as [string, string] | undefined;
+    const after = decodeCursorAs(q.cursor, ['time', 'string']);
     const rows = await listIncidents(db, { ...(q.status ? { status: q.status.split(',') as AlertStatus[] } : {}), ...(q.cluster ? { cluster: q.cluster } : {}) }, limit + 1, after);
     return page(rows, limit, (i) => [i.lastSeen.toISOString(), i.id]);
   });

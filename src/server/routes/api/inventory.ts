@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { listRunningImages } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
-import { decodeCursor, ListQuery, page } from '../../pagination.js';
+import { decodeCursorAs, ListQuery, page } from '../../pagination.js';
 
 /** Clusters, registries and images in use as the center knows them (nodes: nodes.ts). Credentials never leave the store. */
 export async function inventoryRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
@@ -11,7 +11,7 @@ export async function inventoryRoutes(app: FastifyInstance, { context }: { conte
 
   app.get('/clusters', { config: { auth: 'reader' }, schema: { tags: ['inventory'], querystring: ListQuery } }, async (request) => {
     const { limit = 50, cursor } = request.query as ListQuery;
-    const after = decodeCursor(cursor) as [string] | undefined;
+    const after = decodeCursorAs(cursor, ['string']);
     let query = db.selectFrom('clusters').selectAll();
     if (after) query = query.where('name', '>', after[0]);
     const rows = await query.orderBy('name').limit(limit + 1).execute();
@@ -20,7 +20,7 @@ export async function inventoryRoutes(app: FastifyInstance, { context }: { conte
 
   app.get('/registries', { config: { auth: 'reader' }, schema: { tags: ['inventory'], querystring: ListQuery } }, async (request) => {
     const { limit = 50, cursor } = request.query as ListQuery;
-    const after = decodeCursor(cursor) as [string] | undefined;
+    const after = decodeCursorAs(cursor, ['string']);
     let query = db.selectFrom('registries').select(['id', 'name', 'url', 'kind', 'created_at']);
     if (after) query = query.where('name', '>', after[0]);
     const rows = await query.orderBy('name').limit(limit + 1).execute();
@@ -32,7 +32,7 @@ export async function inventoryRoutes(app: FastifyInstance, { context }: { conte
     schema: { tags: ['inventory'], summary: 'Repositories per registry with their images and the latest push, pull and scan', querystring: Type.Intersect([ListQuery, Type.Object({ registry: Type.Optional(Type.String({ maxLength: 64 })) })]) },
   }, async (request) => {
     const { limit = 50, cursor, registry } = request.query as ListQuery & { registry?: string };
-    const after = decodeCursor(cursor) as [string] | undefined;
+    const after = decodeCursorAs(cursor, ['string']);
     let query = db.selectFrom('repositories')
       .leftJoin('images', (join) => join.onRef('images.registry', '=', 'repositories.registry').onRef('images.repository', '=', 'repositories.name').on('images.deleted', '=', false))
       .select(['repositories.id', 'repositories.registry', 'repositories.name',
@@ -52,7 +52,7 @@ export async function inventoryRoutes(app: FastifyInstance, { context }: { conte
     schema: { tags: ['inventory'], summary: 'Images in use per container, as the last posture scan of each cluster listed them, with their scan results', querystring: Type.Intersect([ListQuery, Type.Object({ cluster: Type.Optional(Type.String({ maxLength: 63 })) })]) },
   }, async (request) => {
     const { limit = 50, cursor, cluster } = request.query as ListQuery & { cluster?: string };
-    const after = decodeCursor(cursor) as [string, string, string, string] | undefined;
+    const after = decodeCursorAs(cursor, ['string', 'string', 'string', 'string']);
     const rows = await listRunningImages(db, { ...(cluster ? { cluster } : {}), ...(after ? { after } : {}), limit: limit + 1 });
     return page(rows, limit, (r) => [r.cluster, r.namespace, r.pod, r.container]);
   });

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../../context.js';
-import { decodeCursor, ListQuery, page } from '../../pagination.js';
+import { decodeCursorAs, ListQuery, page } from '../../pagination.js';
 
 /** A bigint column arrives as a string from PostgreSQL; counts stay far below 2^53. */
 const count = (value: string | number | null): number | null => (value === null ? null : Number(value));
@@ -16,7 +16,7 @@ export async function nodeRoutes(app: FastifyInstance, { context }: { context: S
   const { db } = context.store;
   app.get('/nodes', { config: { auth: 'reader' }, schema: { tags: ['inventory'], querystring: Type.Intersect([ListQuery, Type.Object({ cluster: Type.Optional(Type.String()) })]) } }, async (request) => {
     const { limit = 50, cursor, cluster } = request.query as ListQuery & { cluster?: string };
-    const after = decodeCursor(cursor) as [string] | undefined;
+    const after = decodeCursorAs(cursor, ['string']);
     let query = db.selectFrom('nodes').selectAll();
     if (cluster) query = query.where('cluster', '=', cluster);
     if (after) query = query.where('id', '>', after[0]);

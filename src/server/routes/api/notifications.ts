@@ -9,7 +9,7 @@ import { recordAction } from '../../../store/index.js';
 import { actorOf } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
 import { NotFound } from '../../errors.js';
-import { ListQuery, decodeCursor, page } from '../../pagination.js';
+import { ListQuery, decodeCursorAs, page } from '../../pagination.js';
 
 const Severity = Type.Union(SEVERITIES.map((s) => Type.Literal(s)));
 const ChannelBody = Type.Object({
@@ -86,7 +86,7 @@ export async function notificationRoutes(app: FastifyInstance, { context, dispat
   }, async (request) => {
     const q = request.query as ListQuery & { channel?: string; status?: string };
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor) as [string] | undefined;
+    const after = decodeCursorAs(q.cursor, ['string']);
     const rows = await listDeliveries(db, { channel: q.channel, status: q.status }, limit + 1, after?.[0]);
     return page(rows.map((r) => ({ id: String(r.id), channel: r.channel, alertId: r.alert_id, status: r.status, attempts: r.attempts, lastError: r.last_error, nextAttemptAt: r.next_attempt_at, createdAt: r.created_at, sentAt: r.sent_at })), limit, (r) => [r.id]);
   });
