@@ -8,7 +8,7 @@ export * from './costs.js';
 export { queueNotifications } from './notify/queue.js';
 export { refreshSecureScore } from './score-refresh.js';
 export { alertEntities, getIncident, incidentKeys, listIncidents, TACTIC_ORDER, type Incident, type IncidentAlert, type IncidentDetail, type IncidentEntity, type IncidentFilter } from './incidents.js';
-export { announceAlerts, ingestAgentBatch, recordAgentHeartbeat, recordInTransaction, recordThreatsAndPublish, ThreatIntake, threatIntake, type AgentBatchOutcome, type AgentEventTable, type Submission, type SubmissionResult } from './intake/index.js';
+export { announceAlerts, ingestAgentBatch, recordAgentHeartbeat, recordInTransaction, ThreatIntake, threatIntake, type AgentBatchOutcome, type AgentEventTable, type Submission, type SubmissionResult } from './intake/index.js';
 export { meterImageScan, recordListedNodes } from './usage/index.js';
 export {
   createChannel, deleteChannel, deliveryStats, getChannel, listChannels, listDeliveries, NotificationDispatcher, openChannel, redactSettings, sendToChannel, updateChannel,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderColumns, wrapCell } from './table.js';
+import { printable, renderColumns, wrapCell } from './table.js';
 
 const ROWS = [
   ['SEVERITY', 'ID', 'REMEDIATION'],
@@ -25,5 +25,15 @@ describe('command tables', () => {
   it('wraps at spaces, and splits a word longer than the column without dropping any of it', () => {
     expect(wrapCell('npm install cross-spawn@7.0.5', 12)).toEqual(['npm install', 'cross-spawn@', '7.0.5']);
     expect(wrapCell('sha256:0123456789abcdef', 10).join('')).toBe('sha256:0123456789abcdef');
+  });
+
+  it('never sends a control character from the data to the terminal (an uploaded VEX author, an alert title)', () => {
+    const author = 'Mallory\u001b]0;pwned\u0007\u001b[2J\u009b31m';
+    const [, row] = renderColumns([['ID', 'AUTHOR'], ['vex_1', author]]);
+    // eslint-disable-next-line no-control-regex
+    expect(row).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(row).toContain('Mallory\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{9b}31m');
+    expect(printable('line one\nline two\ttab')).toBe('line one line two tab');
+    expect(printable('plain text: ünïcode stays')).toBe('plain text: ünïcode stays');
   });
 });

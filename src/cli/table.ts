@@ -46,10 +46,20 @@ export function wrapCell(text: string, width: number): string[] {
   return lines;
 }
 
+/**
+ * Text from elsewhere (a VEX author, an alert title, a registry's image name) made safe to print
+ * on a terminal: control characters (an escape sequence could rewrite the screen or the window
+ * title) are shown as `\u{…}`, never sent; newlines and tabs become spaces.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\t\n\r]+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+}
+
 /** Lays out `rows` (the first is the header) as text lines; `width` undefined means no limit. */
 export function renderColumns(rows: string[][], width?: number): string[] {
   if (!rows.length) return [];
-  const cells = rows.map((row) => row.map((cell) => cell.replace(/\s+/g, ' ').trim()));
+  const cells = rows.map((row) => row.map((cell) => printable(cell).replace(/\s+/g, ' ').trim()));
   const count = Math.max(...cells.map((r) => r.length));
   const natural = Array.from({ length: count }, (_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const total = natural.reduce((a, b) => a + b, 0) + GAP.length * (count - 1);

@@ -4,6 +4,7 @@ import { PalisadeError } from '../core/index.js';
 import { MAX_VEX_DOCUMENT_BYTES, type VexDocumentSummary } from '../vex/index.js';
 import { withApi, withServerFlags } from './api.js';
 import { collectPages, printList, type PageFlags } from './pages.js';
+import { printable } from './table.js';
 
 /** `palisade vex add|list|remove`: OpenVEX documents the center applies to stored findings (docs/vex.md). */
 
@@ -39,7 +40,7 @@ export function register(program: Command): void {
           console.log(JSON.stringify(added, null, 2));
           return;
         }
-        console.log(`added ${added.id}: ${added.statements} statement${added.statements === 1 ? '' : 's'} by ${added.author}; ${added.applied.findings} stored finding${added.applied.findings === 1 ? '' : 's'} changed`);
+        console.log(`added ${added.id}: ${added.statements} statement${added.statements === 1 ? '' : 's'} by ${printable(added.author)}; ${added.applied.findings} stored finding${added.applied.findings === 1 ? '' : 's'} changed`);
       });
     });
 

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -151,6 +151,17 @@ describe.skipIf(!fixturesAvailable())('publishing the advisory file', () => {
     const second = await currentAdvisoryFile(store, 0);
     expect(second.version).not.toBe(first.version);
     expect(second.header.records).toBeGreaterThan(first.header.records);
+    // A scan that took the first version before the swap keeps matching with it: its file stays
+    // open (even once pruned from the cache directory) until nothing holds it.
+    const openPaths = readdirSync('/proc/self/fd').map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+    expect(openPaths.some((p) => p.startsWith(first.path))).toBe(true);
+    expect(first.lookup('npm', 'lodash').map((r) => r.id)).toContain('GHSA-29mw-wpgm-hmr9');
     const blobs = await store.db.selectFrom('vuln_db_files').select('version').execute();
     // The new version and the one it replaced (a worker may still be fetching it); no older ones.
     expect(blobs.map((b) => b.version).sort()).toEqual([first.version, second.version].sort());

@@ -227,6 +227,19 @@ const BLOCK_CACHE = 64;
  * position and parsed on first lookup of a key that lists them, then shared by every key (so the
  * matcher's per-record caches apply across packages).
  */
+/**
+ * Files replaced by a newer version are not closed by whoever replaced them: a scan that took the
+ * file before the swap may still be matching with it. Their descriptor closes once nothing holds
+ * the file any more (collected); close() is for owners that know they are the only user.
+ */
+const unclosed = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+});
+
 export class AdvisoryFile {
   readonly header: AdvisoryFileHeader;
   private fd: number | undefined;
@@ -268,7 +281,9 @@ export class AdvisoryFile {
   static open(file: string): AdvisoryFile {
     const fd = openSync(file, 'r');
     try {
-      return new AdvisoryFile(file, fd);
+      const opened = new AdvisoryFile(file, fd);
+      unclosed.register(opened, fd, opened);
+      return opened;
     } catch (error) {
       closeSync(fd);
       throw error;
@@ -373,6 +388,7 @@ export class AdvisoryFile {
   readonly lookup: AdvisoryLookup = withCandidates((ecosystem, key) => this.find(ecosystem, key), this.memo);
 
   close(): void {
+    unclosed.unregister(this);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }

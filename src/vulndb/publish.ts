@@ -333,11 +333,10 @@ async function refresh(store: StoreLike, state: OpenState): Promise<AdvisoryFile
     if (!next && (await downloadAdvisoryFile(store.db, version, local))) next = tryOpen(local, version);
   }
   next ??= await publishAdvisoryFile(store);
-  const old = state.file;
   state.file = next;
   state.checkedAt = Date.now();
-  // Lookups in flight keep working: records already read stay in memory; the descriptor goes.
-  if (old && old !== next) old.close();
+  // The file replaced is not closed here: a scan that took it before the swap may still be
+  // matching with it. Its descriptor closes when nothing holds it (AdvisoryFile's finalizer).
   if (store.kind !== 'pglite') void pruneCache(next.version);
   return next;
 }

@@ -39,18 +39,6 @@ export async function announceAlerts(store: Store, created: string[]): Promise<v
   await alertFeed(store).publish(created);
 }
 
-/**
- * recordThreats, then what follows a new alert: the notification queue and the live feed.
- * One call, one transaction; request paths use a ThreatIntake, which groups concurrent calls.
- */
-export async function recordThreatsAndPublish(store: Store, threats: DetectedThreat[], options: { windowMs?: number; clock?: Clock } = {}): Promise<SubmissionResult> {
-  const now = (options.clock ?? systemClock).now();
-  const { created, updated } = await store.db.transaction().execute((tx) => recordInTransaction(tx, threats, now, options.windowMs));
-  observeThreats(store.db, threats);
-  await announceAlerts(store, created);
-  return { created, updated };
-}
-
 interface Pending extends Submission {
   done(error: unknown, result?: SubmissionResult): void;
 }
