@@ -6,10 +6,12 @@
  * account whose token that container mounts, with a dangerous permission (cluster-admin, create
  * pods, pods/exec, read secrets) → the node the pod runs on. Any missing hop: no path.
  *
- * Computed on read and cached per cluster under a fingerprint of its inputs (graph rows and their
- * latest change, the latest image scan, the number of findings): a read after any change
- * recomputes, a read without one costs three small queries. No background job to fall behind,
- * and nothing computed for clusters nobody looks at.
+ * Computed on read and cached per cluster under a fingerprint of its inputs (the cluster's graph
+ * rows and their latest change; the latest image scan; the per-image critical and high counts,
+ * which VEX suppression and re-matching change as well): a read after any of those changes
+ * recomputes, a read without one costs two small queries, none scanning the findings. What the
+ * fingerprint cannot see (a re-match that only adds a fixed version) shows once the entry is a
+ * minute old. No background job to fall behind, and nothing computed for clusters nobody looks at.
  */
 import { sql, type Kysely } from 'kysely';
 import { sha256Hex } from '../core/index.js';
@@ -212,17 +214,22 @@ export async function computeAttackPaths(db: Kysely<Database>, cluster: string):
   return [...paths.values()].sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
 }
 
-const cache = new WeakMap<object, Map<string, { fingerprint: string; paths: AttackPath[] }>>();
+const cache = new WeakMap<object, Map<string, { fingerprint: string; at: number; paths: AttackPath[] }>>();
 
 async function fingerprint(db: Kysely<Database>, cluster: string): Promise<string> {
   const graph = await sql<{ n: string; at: Date | null; e: string; eat: Date | null }>`
     select (select count(*) from graph_nodes where cluster = ${cluster}) as n, (select max(seen_at) from graph_nodes where cluster = ${cluster}) as at,
            (select count(*) from graph_edges where cluster = ${cluster}) as e, (select max(seen_at) from graph_edges where cluster = ${cluster}) as eat`.execute(db);
-  const scans = await sql<{ at: Date | null; n: string }>`select (select max(finished_at) from image_scans) as at, (select count(*) from findings) as n`.execute(db);
+  // image_finding_counts, one row per image kept by the findings triggers, leaves suppressed findings out (migration 0740).
+  const scans = await sql<{ at: Date | null; counts: string }>`select (select max(finished_at) from image_scans) as at,
+    (select count(*) || '/' || coalesce(sum(critical), 0) || '/' || coalesce(sum(high), 0) from image_finding_counts) as counts`.execute(db);
   const g = graph.rows[0]!;
   const s = scans.rows[0]!;
-  return [g.n, g.at && new Date(g.at).toISOString(), g.e, g.eat && new Date(g.eat).toISOString(), s.at && new Date(s.at).toISOString(), s.n].join('|');
+  return [g.n, g.at && new Date(g.at).toISOString(), g.e, g.eat && new Date(g.eat).toISOString(), s.at && new Date(s.at).toISOString(), s.counts].join('|');
 }
+
+/** How long a cached cluster's paths are served without recomputing, whatever the fingerprint says. */
+const MAX_AGE_MS = 60_000;
 
 /** The clusters the graph knows. */
 export async function graphClusters(db: Kysely<Database>): Promise<string[]> {
@@ -243,8 +250,8 @@ export async function listAttackPaths(db: Kysely<Database>, cluster?: string): P
   for (const c of clusters) {
     const fp = await fingerprint(db, c);
     let entry = byCluster.get(c);
-    if (!entry || entry.fingerprint !== fp) {
-      entry = { fingerprint: fp, paths: await computeAttackPaths(db, c) };
+    if (!entry || entry.fingerprint !== fp || Date.now() - entry.at > MAX_AGE_MS) {
+      entry = { fingerprint: fp, at: Date.now(), paths: await computeAttackPaths(db, c) };
       byCluster.set(c, entry);
     }
     out.push(...entry.paths);

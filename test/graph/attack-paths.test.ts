@@ -93,6 +93,25 @@ describe.skipIf(!fixturesAvailable())('attack paths from a recorded cluster', ()
     expect((await get('attack-paths')).json().items).toHaveLength(1);
   });
 
+  it('recomputes when a VEX statement speaks for the finding: the path moves to the next exploitable finding, and back when the statement is withdrawn', async () => {
+    const before = (await get('attack-paths?cluster=prod')).json().items;
+    expect(before.map((p: { edges: { label: string }[] }) => p.edges[3]!.label)).toEqual(['GHSA-jf85-cpcp-j695 (critical, fix 4.17.12)']);
+    const vex = {
+      '@context': 'https://openvex.dev/ns/v0.2.0', '@id': 'https://palisade.test/vex/web-lodash', author: 'shop team', timestamp: '2026-11-30T10:00:00Z', version: 1,
+      statements: [{ vulnerability: { name: 'GHSA-jf85-cpcp-j695' }, products: [{ '@id': WEB }], status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path' }],
+    };
+    const added = await t.app.inject({ method: 'POST', url: '/api/v1/vex', headers: { ...bearer(t.adminToken), 'content-type': 'application/json' }, payload: vex });
+    expect(added.statusCode, added.body).toBe(201);
+    // lodash 4.17.11 has high findings too (GHSA-35jh-r3h4-6jhm, command injection): still a foothold, a lesser one.
+    const during = (await get('attack-paths?cluster=prod')).json().items;
+    expect(during).toHaveLength(1);
+    expect(during[0].edges[3].label).toMatch(/^GHSA-(?!jf85)[\w-]+ \(high, fix /);
+    expect(during[0].score).toBeLessThan(before[0].score);
+    const removed = await t.app.inject({ method: 'DELETE', url: `/api/v1/vex/${added.json().id}`, headers: bearer(t.adminToken) });
+    expect(removed.statusCode).toBe(204);
+    expect((await get('attack-paths?cluster=prod')).json().items).toEqual(before);
+  });
+
   it('answers bad parameters with 400, an unknown path with 404, and no token with 401', async () => {
     const bad = await get('attack-paths?cluster=Not_A_Cluster');
     expect(bad.statusCode).toBe(400);
