@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { PalisadeError } from '../core/index.js';
 import { ruleError, type Condition } from './condition.js';
 import { appendExceptions } from './exceptions.js';
@@ -59,10 +59,24 @@ function yamlFiles(dir: string, code: string): string[] {
   return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => path.join(dir, n)).filter((f) => statSync(f).isFile());
 }
 
-function readYaml(file: string, code: string): Json {
+const require = createRequire(import.meta.url);
+
+/**
+ * The parsed form the build writes beside a built-in rule file (scripts/copy-assets.mjs), when it
+ * is at least as new as the file: JSON.parse reads it in a fraction of the time YAML takes.
+ */
+function prebuiltJson(file: string): string | undefined {
+  const json = `${file}.json`;
+  if (!existsSync(json)) return undefined;
+  return statSync(json).mtimeMs >= statSync(file).mtimeMs ? readFileSync(json, 'utf8') : undefined;
+}
+
+function readYaml(file: string, code: string, builtin: boolean): Json {
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    const json = builtin ? prebuiltJson(file) : undefined;
+    // yaml is loaded only when a file has no prebuilt form (user rules, the sources under tests).
+    doc = json !== undefined ? JSON.parse(json) : (require('yaml') as typeof import('yaml')).parse(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new PalisadeError(`${code}.rule-invalid`, `${file}: not valid YAML: ${(error as Error).message}`, { field: file, cause: error });
   }
@@ -189,7 +203,7 @@ export function loadRuleFiles(options: LoadRuleFilesOptions): LoadedRules {
   const builtinIds = new Set<string>();
   const overrides: Array<{ o: Json; where: string }> = [];
   for (const { file, builtin } of files) {
-    const d = readYaml(file, code);
+    const d = readYaml(file, code, builtin);
     loadLists(d, file, options, lists);
     loadMacros(d, file, code, macros);
     for (const [name, sample] of Object.entries((d.samples ?? {}) as Record<string, Json>)) samples.set(name, sample);

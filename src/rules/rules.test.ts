@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { compileCondition, compileRuleMatch, compileTitle, judgeSamples, loadRuleFiles, parseRuleMeta, type EventSchema } from './index.js';
 
 /** A small event schema of its own: the kernel knows no capability's events. */
@@ -133,6 +134,36 @@ describe('rule files', () => {
     expect(() => load({ 'u.yaml': 'rules:\n  - id: other\n    append: true\n    condition: { who: x }\n' })).toThrow(/u\.yaml: other: no earlier rule/);
     expect(() => load({ 'u.yaml': 'rules:\n  - id: shell\n    title: t\n    append: true\n' })).toThrow(/shell\.title: only condition and exceptions can be appended/);
     expect(() => load({ 'u.yaml': 'rules:\n  - id: shell\n    title: t\n    override: { condition: append }\n' })).toThrow(/shell\.title: the override names no mode/);
+  });
+
+  it('reads a built-in file\'s prebuilt JSON form while it is as new as the YAML, the YAML once edited after it, and never a user file\'s', () => {
+    // The same file with its rule renamed: which form was read shows in the id.
+    const json = JSON.stringify({ ...parseYaml(BUILTIN), rules: [{ ...parseYaml(RULE('')).rules[0], id: 'from-json' }] });
+    const dir = dirWith({ 'a.yaml': BUILTIN, 'a.yaml.json': json });
+    const ids = (options: { builtinDir?: string; userDir?: string }) => loadRuleFiles({ code: 'test', ...options, listRedefinition: 'replace' }).rules.map((r) => r.id);
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(path.join(dir, 'a.yaml'), past, past);
+    expect(ids({ builtinDir: dir })).toEqual(['from-json']);
+    expect(ids({ userDir: dir })).toEqual(['shell']);
+    // The YAML edited after the build: the stale JSON is not used.
+    utimesSync(path.join(dir, 'a.yaml'), new Date(), new Date(Date.now() + 60_000));
+    expect(ids({ builtinDir: dir })).toEqual(['shell']);
+  });
+
+  it('the build\'s prebuilt forms of the built-in rule files are the YAML, parsed', (ctx) => {
+    const built = path.resolve(import.meta.dirname, '../../dist');
+    const dirs = ['audit/rules', 'agent/rules'].map((d) => path.join(built, d)).filter((d) => existsSync(d));
+    if (!dirs.length) ctx.skip();
+    let compared = 0;
+    for (const dir of dirs) {
+      for (const name of readdirSync(dir).filter((n) => n.endsWith('.yaml'))) {
+        const sidecar = path.join(dir, `${name}.json`);
+        expect(existsSync(sidecar), sidecar).toBe(true);
+        expect(JSON.parse(readFileSync(sidecar, 'utf8'))).toEqual(parseYaml(readFileSync(path.join(dir, name), 'utf8')) ?? null);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(5);
   });
 
   it('a user rule with a built-in id replaces it (Falco), two built-ins with one id are an error', () => {
