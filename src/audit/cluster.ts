@@ -1,4 +1,5 @@
-import { stringify } from 'yaml';
+import { yamlLibrary } from '../core/index.js';
+
 
 /**
  * What `palisade cluster connect NAME` prints: the kubeconfig the apiserver's webhook backend
@@ -33,7 +34,7 @@ export function webhookKubeconfig(options: WebhookKubeconfigOptions): string {
     'current-context': 'palisade',
   };
   return `# kube-apiserver --audit-webhook-config-file for cluster ${options.cluster}\n` +
-    '# also set --audit-webhook-batch-max-size=400 (the default) and --audit-webhook-mode=batch\n' + stringify(config);
+    '# also set --audit-webhook-batch-max-size=400 (the default) and --audit-webhook-mode=batch\n' + yamlLibrary().stringify(config);
 }
 
 const WORKLOADS = [
@@ -66,5 +67,5 @@ export function recommendedAuditPolicy(): string {
       { level: 'Metadata' },
     ],
   };
-  return stringify(policy);
+  return yamlLibrary().stringify(policy);
 }

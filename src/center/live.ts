@@ -1,10 +1,13 @@
 import { EventEmitter } from 'node:events';
 
-import pg from 'pg';
-import type { Alert } from '../core/index.js';
+import type pg from 'pg';
+import { lazyModule, type Alert } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { getAlert } from './alerts.js';
 
+
+/** The PostgreSQL driver: only a server on PostgreSQL listens for alerts from other servers. */
+const pgDriver = lazyModule<typeof import('pg')>('pg');
 /**
  * New alerts, as they are created, for the dashboard's live view (server-sent events).
  * On PGlite one process owns the data, so an in-process bus is enough. On PostgreSQL several
@@ -77,7 +80,7 @@ export class AlertFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.store.databaseUrl });
+    const client = new (pgDriver().Client)({ connectionString: this.store.databaseUrl });
     // A lost connection (server restart) reconnects; alerts created meanwhile are in the list API.
     client.on('error', () => this.reconnect(client));
     client.on('end', () => this.reconnect(client));

@@ -58,7 +58,7 @@ describe('secureScore', () => {
       await saveRecommendations(store.db, 'cluster:a', recs.slice(0, 1), new Date('2026-03-02T09:00:00Z'));
       const stored = await listRecommendations(store.db, 'cluster:a');
       expect(stored.map((r) => r.policy)).toEqual(['no-privileged-containers']);
-      expect(stored[0]!.unhealthy).toEqual([a1]);
+      expect(stored[0]!.unhealthy).toEqual([{ ...a1, identity: 'workload:a/shop/deployment/w1' }]);
     } finally {
       await temp.close();
     }

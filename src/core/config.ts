@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { yamlLibrary } from './lazy.js';
 import { PalisadeError } from './errors.js';
 import { SCOPE_NAME, SCOPE_NAME_HINT } from './names.js';
 
@@ -173,8 +173,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
 
 // The YAML parser is loaded only when a palisade.yaml exists: most commands (a one-shot scan in CI
 // above all) have none, and loading it costs a noticeable share of their start-up.
-const requireFromHere = createRequire(import.meta.url);
-const parseYaml = (text: string): unknown => (requireFromHere('yaml') as typeof import('yaml')).parse(text);
+const parseYaml = (text: string): unknown => yamlLibrary().parse(text);
 
 function readConfigFile(file: string | undefined, cwd: string, problems: string[]): Partial<Record<keyof Config, unknown>> {
   const explicit = file !== undefined;

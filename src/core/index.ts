@@ -11,3 +11,4 @@ export * from './names.js';
 export { seal, unseal } from './seal.js';
 export { isProcessAlive } from './process.js';
 export { discoveryPath, localUrl, readDiscovery, removeDiscovery, writeDiscovery, DISCOVERY_FILE, type ServerDiscovery } from './discovery.js';
+export { lazyModule, yamlLibrary } from './lazy.js';

@@ -2,7 +2,8 @@
  * Line numbers for results, so SARIF consumers (code scanning) annotate the offending line.
  * Only `--format sarif` pays for this: the `yaml` package keeps source ranges, js-yaml does not.
  */
-import { isNode, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import type { Document } from 'yaml';
+import { yamlLibrary } from '../core/index.js';
 
 /** `spec.containers[0].securityContext.privileged`, `metadata.labels["a.b/c"]` → path segments. */
 export function fieldPath(field: string): (string | number)[] {
@@ -23,6 +24,7 @@ export interface DocumentLines {
 }
 
 export function documentLines(text: string): DocumentLines {
+  const { isNode, LineCounter, parseAllDocuments } = yamlLibrary();
   const counter = new LineCounter();
   let docs: Document[] = [];
   try {

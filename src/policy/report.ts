@@ -1,7 +1,6 @@
 /** Output formats of `palisade policy check`: table for people, JSON for scripts, SARIF 2.1 for code scanning. */
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { PalisadeError, sarifLog } from '../core/index.js';
+import { PalisadeError, sarifLog, yamlLibrary } from '../core/index.js';
 import { compilePolicySet, evaluateObject, type EvaluateOptions, type PolicySet } from './engine.js';
 import type { SourcedObject } from './kube/manifests.js';
 import { documentLines, type DocumentLines } from './locate.js';
@@ -35,7 +34,7 @@ export function loadPolicyConfig(file: string | undefined, definitions: readonly
   if (!file) return compilePolicySet(definitions);
   let config: unknown;
   try {
-    config = parse(readFileSync(file, 'utf8'));
+    config = yamlLibrary().parse(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new PalisadeError('policy.config_unreadable', `${file}: ${(error as Error).message.split('\n')[0]}`, { field: '--policies', hint: 'a YAML file with policies: and exceptions:' });
   }

@@ -1,6 +1,5 @@
 /** The ValidatingWebhookConfiguration that `palisade cluster connect` prints. */
-import { stringify } from 'yaml';
-import { PalisadeError } from '../core/index.js';
+import { PalisadeError, yamlLibrary } from '../core/index.js';
 import { DEFAULT_EXCLUDED_NAMESPACES } from './model.js';
 
 export interface WebhookConfigOptions {
@@ -76,7 +75,7 @@ export function validatingWebhookConfiguration(options: WebhookConfigOptions): s
     `# Namespaces excluded from admission: ${excluded.join(', ')} (namespaceSelector on kubernetes.io/metadata.name).`,
     '# dryRun requests are evaluated but not recorded (sideEffects: NoneOnDryRun).',
   ];
-  return `${header.join('\n')}\n${stringify(config, { lineWidth: 0 })}`;
+  return `${header.join('\n')}\n${yamlLibrary().stringify(config, { lineWidth: 0 })}`;
 }
 
 export interface AdmissionCredentialsOptions {
@@ -119,7 +118,7 @@ export function admissionCredentials(options: AdmissionCredentialsOptions): { ad
   };
   const kubeconfig = { apiVersion: 'v1', kind: 'Config', users: [{ name: host, user: { token: options.token } }] };
   return {
-    admissionConfiguration: `# kube-apiserver --admission-control-config-file (the kubeconfig below goes to ${kubeconfigPath})\n${stringify(admissionConfiguration, { lineWidth: 0 })}`,
-    kubeconfig: `# ${kubeconfigPath}: the API server's credentials for the Palisade admission webhook (mode 0600)\n${stringify(kubeconfig, { lineWidth: 0 })}`,
+    admissionConfiguration: `# kube-apiserver --admission-control-config-file (the kubeconfig below goes to ${kubeconfigPath})\n${yamlLibrary().stringify(admissionConfiguration, { lineWidth: 0 })}`,
+    kubeconfig: `# ${kubeconfigPath}: the API server's credentials for the Palisade admission webhook (mode 0600)\n${yamlLibrary().stringify(kubeconfig, { lineWidth: 0 })}`,
   };
 }

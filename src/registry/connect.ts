@@ -1,5 +1,4 @@
-import { stringify } from 'yaml';
-import { PalisadeError, SCOPE_NAME, SCOPE_NAME_HINT, type Clock } from '../core/index.js';
+import { PalisadeError, SCOPE_NAME, SCOPE_NAME_HINT, yamlLibrary, type Clock } from '../core/index.js';
 import { createToken, insertRegistry, recordAction, type RegistryRecord, type Store } from '../store/index.js';
 import { checkRegistryLogin, cloudWebhookSnippet, newWebhookSecret, registryBaseUrl, storeWebhookSecret, type RegistryKind } from './connectors/index.js';
 import { sealCredentials, type RegistryLogin } from './credentials.js';
@@ -71,7 +70,7 @@ export function webhookSnippet(kind: RegistryKind, webhookUrl: string, token: st
   switch (kind) {
     case 'distribution':
     case 'generic':
-      return `# docker-registry / CNCF Distribution config.yml\n${stringify({
+      return `# docker-registry / CNCF Distribution config.yml\n${yamlLibrary().stringify({
         notifications: { endpoints: [{ name: 'palisade', url: webhookUrl, headers: { Authorization: [`Bearer ${token}`] }, timeout: '5s', threshold: 5, backoff: '10s', ignoredmediatypes: ['application/octet-stream'] }] },
       })}`;
     case 'harbor':

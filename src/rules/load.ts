@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PalisadeError } from '../core/index.js';
+import { PalisadeError, yamlLibrary } from '../core/index.js';
 import { ruleError, type Condition } from './condition.js';
 import { appendExceptions } from './exceptions.js';
 
@@ -59,8 +58,6 @@ function yamlFiles(dir: string, code: string): string[] {
   return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => path.join(dir, n)).filter((f) => statSync(f).isFile());
 }
 
-const require = createRequire(import.meta.url);
-
 /**
  * The parsed form the build writes beside a built-in rule file (scripts/copy-assets.mjs), when it
  * is at least as new as the file: JSON.parse reads it in a fraction of the time YAML takes.
@@ -76,7 +73,7 @@ function readYaml(file: string, code: string, builtin: boolean): Json {
   try {
     const json = builtin ? prebuiltJson(file) : undefined;
     // yaml is loaded only when a file has no prebuilt form (user rules, the sources under tests).
-    doc = json !== undefined ? JSON.parse(json) : (require('yaml') as typeof import('yaml')).parse(readFileSync(file, 'utf8'));
+    doc = json !== undefined ? JSON.parse(json) : yamlLibrary().parse(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new PalisadeError(`${code}.rule-invalid`, `${file}: not valid YAML: ${(error as Error).message}`, { field: file, cause: error });
   }

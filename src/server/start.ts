@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import pino from 'pino';
-import pretty from 'pino-pretty';
-import { isProcessAlive, PalisadeError, storeLocation, systemClock, type Clock, type Config } from '../core/index.js';
+import { isProcessAlive, lazyModule, PalisadeError, storeLocation, systemClock, type Clock, type Config } from '../core/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { createInitialAdminToken, createToken, hasActiveAdminToken, openStore, revokeToken, type Store } from '../store/index.js';
 import type { ServerContext } from './context.js';
@@ -15,10 +14,13 @@ export interface RunningProcess {
   stop(): Promise<void>;
 }
 
+/** Human-readable log lines, for a terminal only: a service's log (JSON) never loads it. */
+const pretty = lazyModule<typeof import('pino-pretty')>('pino-pretty');
+
 function createLogger(config: Config) {
   // A person at a terminal reads lines; anything else (a file, journald, a log shipper) gets JSON.
   const destination = process.stdout.isTTY && process.env.PALISADE_LOG_FORMAT !== 'json'
-    ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' })
+    ? pretty()({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' })
     : undefined;
   return pino({
     level: config.logLevel,

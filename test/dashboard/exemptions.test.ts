@@ -8,7 +8,8 @@ import { bearer } from '../support/app.js';
 import { createCenterApp, sessionOf } from './support.js';
 
 const DAY = 86_400_000;
-const pod = (name: string): ResourceRef => ({ kind: 'pod', id: `prod/shop/pod/${name}`, name, cluster: 'prod', namespace: 'shop' });
+// As the center lists them: named by their graph identity too.
+const pod = (name: string): ResourceRef => ({ kind: 'pod', id: `prod/shop/pod/${name}`, name, cluster: 'prod', namespace: 'shop', identity: `pod:prod/shop/pod/${name}` });
 const [web, api, worker] = [pod('web'), pod('api'), pod('worker')];
 
 // One scored control (Manage access and permissions, 4 points): web healthy; api and worker unhealthy.

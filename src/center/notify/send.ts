@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
-import nodemailer from 'nodemailer';
-import { systemClock, type Alert } from '../../core/index.js';
+import { lazyModule, systemClock, type Alert } from '../../core/index.js';
 import type { Channel, EmailSettings, IncomingWebhookSettings, WebhookSettings } from './channels.js';
 
 /** The header a generic webhook receiver verifies: `sha256=` + hex HMAC-SHA256 of the raw body with the channel secret. */
 export const SIGNATURE_HEADER = 'x-palisade-signature-256';
 const TIMEOUT_MS = 10_000;
+const nodemailer = lazyModule<typeof import('nodemailer')>('nodemailer');
 
 export interface Message {
   alerts: Alert[];
@@ -109,7 +109,7 @@ async function postJson(url: string, body: string, headers: Record<string, strin
 }
 
 async function sendEmail(settings: EmailSettings, message: Message): Promise<void> {
-  const transport = nodemailer.createTransport({
+  const transport = nodemailer().createTransport({
     host: settings.host,
     port: settings.port,
     secure: settings.secure ?? false,

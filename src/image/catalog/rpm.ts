@@ -1,5 +1,8 @@
-import { getPackages, getPackagesNdb, getPackagesSqlite } from '@snyk/rpm-parser';
 import type { Cataloger, CatalogFile, FileAnalysis, FoundPackage } from './types.js';
+import { lazyModule } from '../../core/index.js';
+
+/** Loaded when an image has an rpm database (most scanned here are Debian or Alpine). */
+const rpmParser = lazyModule<typeof import('@snyk/rpm-parser')>('@snyk/rpm-parser');
 
 /**
  * rpm databases in all three formats through @snyk/rpm-parser (a maintained reader of BerkeleyDB
@@ -39,6 +42,7 @@ function toPackage(p: { name: string; version: string; release: string; epoch?: 
 
 export async function parseRpmDatabase(content: Buffer, path: string): Promise<FileAnalysis> {
   const file = path.slice(path.lastIndexOf('/') + 1);
+  const { getPackages, getPackagesNdb, getPackagesSqlite } = rpmParser();
   const response = file === 'rpmdb.sqlite' ? await getPackagesSqlite(content) : file === 'Packages.db' ? await getPackagesNdb(content) : await getPackages(content);
   if (response.error) throw new Error(`not a readable rpm database: ${response.error.message}`);
   // gpg-pubkey entries are keys imported into the database, not installed software.

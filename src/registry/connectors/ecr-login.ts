@@ -1,8 +1,8 @@
-import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { PalisadeError, systemClock, type Clock } from '../../core/index.js';
 import type { JobDefinition } from '../../jobs/index.js';
 import type { Store } from '../../store/index.js';
 import { openCredentials, sealCredentials, type RegistryLogin } from '../credentials.js';
+import { ecrSdk } from './ecr-sdk.js';
 
 export const ECR_LOGIN_QUEUE = 'registry-ecr-login';
 /** ECR tokens last 12 hours; one is renewed once less than this is left. */
@@ -28,6 +28,7 @@ export interface EcrLogin extends RegistryLogin {
  */
 export async function ecrPullLogin(keys: EcrLogin['aws'], location: { accountId: string; region: string }, options: { endpoint?: string; clock?: Clock } = {}): Promise<{ username: string; password: string; expiresAt: number }> {
   // A copy: the SDK marks the credentials object it is given (`$source`), which would then be sealed.
+  const { ECRClient, GetAuthorizationTokenCommand } = ecrSdk();
   const client = new ECRClient({ region: location.region, credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey }, maxAttempts: 2, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
   try {
     const answer = await client.send(new GetAuthorizationTokenCommand({}));

@@ -1,7 +1,7 @@
-import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { PalisadeError } from '../../core/index.js';
 import type { RegistryLogin } from '../credentials.js';
 import { ecrLocation, type EcrLogin } from './ecr-login.js';
+import { ecrSdk } from './ecr-sdk.js';
 
 /** Pages of DescribeRepositories read at most (1000 repositories a page). */
 const MAX_PAGES = 20;
@@ -18,6 +18,7 @@ export async function ecrRepositories(registryUrl: string, login: RegistryLogin 
   // A registry connected a moment ago still holds the keys as its login (ecr-login.ts).
   const keys = saved ?? (login.username !== 'AWS' ? { accessKeyId: login.username, secretAccessKey: login.password } : undefined);
   if (!keys) return undefined;
+  const { DescribeRepositoriesCommand, ECRClient } = ecrSdk();
   const client = new ECRClient({ region: location.region, credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey }, maxAttempts: 2, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
   const names: string[] = [];
   try {
