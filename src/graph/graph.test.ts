@@ -5,7 +5,8 @@ import { identityOfResource } from './ids.js';
 import { kubeObjectsDelta } from './kube.js';
 import { threatsDelta } from './observe.js';
 import { dangerousPermissions } from './rbac.js';
-import { loadAround, loadCluster } from './read.js';
+import { insertRegistry, recordImagePush } from '../store/index.js';
+import { loadAround, loadCluster, resolveImageDigests } from './read.js';
 import { flushGraph, observeThreats, writeDelta } from './write.js';
 
 const at = new Date('2026-03-02T08:00:00Z');
@@ -32,6 +33,21 @@ describe('the resource graph on a real store', () => {
     t = await createTestStore({ name: 'graph' });
   }, 60_000);
   afterAll(async () => t?.close());
+
+  it('resolves the image a pod names by tag through the connected registry of its host, however the host or a Docker Hub name is spelled', async () => {
+    const db = t.store.db;
+    const hub = `sha256:${'b'.repeat(64)}`;
+    const own = `sha256:${'c'.repeat(64)}`;
+    await insertRegistry(db, { name: 'hub', url: 'https://registry-1.docker.io', kind: 'dockerhub', credentials: null, at });
+    await insertRegistry(db, { name: 'own', url: 'https://Registry.Example:443', kind: 'distribution', credentials: null, at });
+    await recordImagePush(db, { registry: 'hub', repository: 'library/nginx', digest: hub, tag: '1.27', imported: false, at });
+    await recordImagePush(db, { registry: 'own', repository: 'shop/web', digest: own, tag: '1.4', imported: false, at });
+    const resolved = await resolveImageDigests(db, ['nginx:1.27', 'docker.io/library/nginx:1.27', 'registry.example/shop/web:1.4', `elsewhere.example/shop/web@${own}`,
+      'registry.example:5000/shop/web:1.4', 'elsewhere.example/shop/web:1.4', 'nginx:1.28', 'Not A Reference']);
+    expect(Object.fromEntries(resolved)).toEqual({
+      'nginx:1.27': hub, 'docker.io/library/nginx:1.27': hub, 'registry.example/shop/web:1.4': own, [`elsewhere.example/shop/web@${own}`]: own,
+    });
+  });
 
   it('builds owner chain, containers, image, service account, node and service selection from an audit event and a listed service', async () => {
     await writeDelta(t.store.db, [threatsDelta([{ source: 'audit', resource: { kind: 'workload', id: 'prod/shop/deployment/web', name: 'web', cluster: 'prod' }, evidence: [podCreate] }])], at);

@@ -11,7 +11,7 @@ export { kubeObjectsDelta, type KubeObjectLike } from './kube.js';
 export { threatsDelta, type ObservedThreat } from './observe.js';
 export { assignPendingIncidents, incidentId } from './assign.js';
 export { flushGraph, settleIncidents, graphWriter, observeThreats, recordClusterGraph, recordClusterInventory, writeDelta, GraphWriter } from './write.js';
-export { imageRunningIn, type RunningIn, loadAround, loadCluster, resolveImageDigests, parseReference, SubGraph, type StoredEdge, type StoredNode } from './read.js';
+export { imageRunningIn, type RunningIn, loadAround, loadCluster, resolveImageDigests, SubGraph, type StoredEdge, type StoredNode } from './read.js';
 export { identifyAlerts, type IdentifiedAlert, type ResolvedIdentity } from './identify.js';
 export { joinAlerts, DEFAULT_INCIDENT_WINDOW_MS, type AlertIdentity, type JoinAlert, type JoinedGroup } from './join.js';
 export { dangerousPermissions, type DangerousPermission } from './rbac.js';

@@ -4,7 +4,8 @@
  * resolved to digests through the registries Palisade knows.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../store/index.js';
+import { parseWrittenReference } from '../image/index.js';
+import { registryHostKey, type Database } from '../store/index.js';
 import { digestOf } from './ids.js';
 
 export interface StoredNode {
@@ -118,22 +119,6 @@ export async function resolveAliases(db: Kysely<Database>, aliases: string[]): P
   return out;
 }
 
-/** `host/repo:tag` split as a container runtime reads it (no host part: Docker Hub). */
-export function parseReference(reference: string): { host: string; repository: string; tag: string } {
-  let rest = reference.split('@')[0]!;
-  let host = 'docker.io';
-  const slash = rest.indexOf('/');
-  const first = slash >= 0 ? rest.slice(0, slash) : '';
-  if (first && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    host = first;
-    rest = rest.slice(slash + 1);
-  }
-  const colon = rest.lastIndexOf(':');
-  const tag = colon > rest.lastIndexOf('/') && colon >= 0 ? rest.slice(colon + 1) : 'latest';
-  const repository = colon > rest.lastIndexOf('/') && colon >= 0 ? rest.slice(0, colon) : rest;
-  return { host, repository: host === 'docker.io' && !repository.includes('/') ? `library/${repository}` : repository, tag };
-}
-
 /**
  * Image references to manifest digests: a reference that carries its digest names it; a tag is
  * looked up among the images of the connected registries (the registry's URL host must match the
@@ -144,19 +129,24 @@ export async function resolveImageDigests(db: Kysely<Database>, references: Iter
   const pending: { reference: string; host: string; repository: string; tag: string }[] = [];
   for (const reference of new Set(references)) {
     const digest = digestOf(reference);
-    if (digest) out.set(reference, digest);
-    else pending.push({ reference, ...parseReference(reference) });
+    if (digest) {
+      out.set(reference, digest);
+      continue;
+    }
+    // Read as the kubelet reads a pod's image (Docker Hub short names, default ports); a string
+    // that is no reference names no image.
+    const ref = parseWrittenReference(reference);
+    if (ref) pending.push({ reference, host: registryHostKey(ref.registry), repository: ref.repository, tag: ref.tag ?? 'latest' });
   }
   if (!pending.length) return out;
   const registries = await db.selectFrom('registries').select(['name', 'url']).execute();
   const namesByHost = new Map<string, string[]>();
   for (const r of registries) {
-    try {
-      const host = new URL(r.url).host;
-      namesByHost.set(host, [...(namesByHost.get(host) ?? []), r.name]);
-    } catch {
-      // A registry URL that does not parse names no host.
-    }
+    // A registry URL that does not parse names no host.
+    if (!URL.canParse(r.url)) continue;
+    const url = new URL(r.url);
+    const host = registryHostKey(url.host, url.protocol);
+    namesByHost.set(host, [...(namesByHost.get(host) ?? []), r.name]);
   }
   const repositories = [...new Set(pending.map((p) => p.repository))];
   const images = repositories.length
