@@ -126,7 +126,7 @@ describe.each(STORES)('GET /api/v1/images/{digest}/findings on %s: worst first, 
   it('answers an empty page, not an error, when nothing matches', async () => {
     const r = await get('?q=CVE-1999-0001');
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toEqual({ items: [], total: 0, suppressed: 0, runningIn: [] });
+    expect(r.json()).toEqual({ items: [], total: 0, suppressed: 0, identity: `image:${DIGEST}`, runningIn: [] });
   });
 
   it('refuses bad parameters with 400 naming the parameter', async () => {
