@@ -42,6 +42,11 @@ export interface JobQueueOptions {
   schedule?: boolean;
   onJobEnd?: (queue: string, outcome: 'completed' | 'failed', seconds: number, error?: unknown) => void;
   onError?: (error: Error) => void;
+  /**
+   * Leave the workers and cron schedules to `startWorkers()`: a server answers requests (which
+   * only send jobs) as soon as the queues exist, and starts working on them right after.
+   */
+  workersLater?: boolean;
 }
 
 export interface JobQueue {
@@ -50,6 +55,8 @@ export interface JobQueue {
   running(): boolean;
   /** Waits for jobs in flight up to `timeoutMs`; what is left is failed and retried by another worker. */
   stop(timeoutMs: number): Promise<void>;
+  /** Starts the workers and schedules (once; at start unless `workersLater`). */
+  startWorkers(): Promise<void>;
 }
 
 export async function startJobQueue(store: Store, options: JobQueueOptions = {}): Promise<JobQueue> {
@@ -88,24 +95,31 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
       retryDelay: definition.retryDelay ?? 5,
       retryBackoff: definition.retryBackoff ?? true,
     });
-    if (options.runHandlers === false) continue;
-    if (definition.cron && options.schedule) await boss.schedule(definition.queue, definition.cron, {}, { tz: 'UTC' });
-    for (let i = 0; i < (options.concurrency ?? 1); i++) {
-      await boss.work(definition.queue, { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1, includeMetadata: true }, async (jobs: PgBoss.JobWithMetadata<object>[]) => {
-        for (const job of jobs) {
-          const started = performance.now();
-          try {
-            const result = await definition.handler(job.data, { id: job.id, retryCount: job.retryCount });
-            options.onJobEnd?.(definition.queue, 'completed', (performance.now() - started) / 1000);
-            return result;
-          } catch (error) {
-            options.onJobEnd?.(definition.queue, 'failed', (performance.now() - started) / 1000, error);
-            throw error;
-          }
-        }
-      });
-    }
   }
+
+  let workers: Promise<void> | undefined;
+  const startWorkers = () => (workers ??= (async () => {
+    if (options.runHandlers === false || !running) return;
+    for (const definition of options.definitions ?? []) {
+      if (definition.cron && options.schedule) await boss.schedule(definition.queue, definition.cron, {}, { tz: 'UTC' });
+      for (let i = 0; i < (options.concurrency ?? 1); i++) {
+        await boss.work(definition.queue, { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1, includeMetadata: true }, async (jobs: PgBoss.JobWithMetadata<object>[]) => {
+          for (const job of jobs) {
+            const started = performance.now();
+            try {
+              const result = await definition.handler(job.data, { id: job.id, retryCount: job.retryCount });
+              options.onJobEnd?.(definition.queue, 'completed', (performance.now() - started) / 1000);
+              return result;
+            } catch (error) {
+              options.onJobEnd?.(definition.queue, 'failed', (performance.now() - started) / 1000, error);
+              throw error;
+            }
+          }
+        });
+      }
+    }
+  })());
+  if (!options.workersLater) await startWorkers();
 
   return {
     boss,
@@ -113,9 +127,12 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
       return boss.send(queue, data, sendOptions ?? {});
     },
     running: () => running,
+    startWorkers,
     async stop(timeoutMs) {
       if (!running) return;
       running = false;
+      // Workers still being registered finish registering before the queue stops under them.
+      await workers?.catch(() => undefined);
       await new Promise<void>((resolve) => {
         boss.once('stopped', () => resolve());
         void boss.stop({ graceful: true, timeout: Math.max(timeoutMs, 1000), close: true, wait: false });

@@ -71,6 +71,8 @@ export async function runServer(config: Config, io: { print: (line: string) => v
         if (error) logger.warn({ queue, err: error }, 'job failed; it will be retried');
       },
       onError: (error) => logger.warn({ err: error }, 'job queue error'),
+      // Requests only send jobs: the workers and schedules start once the server listens.
+      workersLater: true,
     });
     phases.mark('jobs');
     const context: ServerContext = { ...base, jobs };
@@ -89,6 +91,7 @@ export async function runServer(config: Config, io: { print: (line: string) => v
     const clientUrl = localUrl(https ? 'https' : 'http', config.host, port);
     local = await announceToLocalClients(store, config.dataDir, clientUrl, clock);
     phases.mark('listen');
+    void jobs.startWorkers().catch((error: unknown) => logger.warn({ err: error }, 'starting the job workers failed; jobs wait in the queue'));
     // A database changed while no server ran (`palisade db import` offline) is re-matched now,
     // not at the next scheduled update; after listening, so it never delays readiness.
     if (runJobs) {

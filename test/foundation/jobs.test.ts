@@ -78,4 +78,21 @@ describe('durable jobs across a killed worker (real PostgreSQL)', async () => {
     const effects = await store.db.selectFrom('audit_trail').select('target').where('action', '=', 'selftest').orderBy('target').execute();
     expect(effects.map((e) => e.target)).toEqual(['job-lost-after-effect', 'job-lost-before-effect']);
   });
+
+  it.skipIf(!available)('with workersLater, takes jobs sent at once into the queue and works them once startWorkers is called (a server listens first)', async () => {
+    const ran: string[] = [];
+    const queue = await startJobQueue(store, {
+      workersLater: true, pollingIntervalSeconds: 0.5,
+      definitions: [{ queue: 'selftest-later', handler: async (data: { key: string }) => void ran.push(data.key) }],
+    });
+    try {
+      await queue.send('selftest-later', { key: 'sent-before-workers' });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(ran).toEqual([]);
+      await Promise.all([queue.startWorkers(), queue.startWorkers()]);
+      await expect.poll(() => ran, { timeout: 20_000, interval: 100 }).toEqual(['sent-before-workers']);
+    } finally {
+      await queue.stop(1000);
+    }
+  });
 });
