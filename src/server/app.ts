@@ -2,6 +2,7 @@ import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { flushGraph } from '../graph/index.js';
 import { loadPolicyConfig } from '../policy/index.js';
 import { authentication } from './auth.js';
 import type { ServerContext } from './context.js';
@@ -71,6 +72,9 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   installJsonBodies(app);
   instrumentRequests(app, metrics);
   logCorruption(app, context);
+  // What the intake queued for the resource graph (written after each alert's commit) is written
+  // before whoever closes the app closes the store.
+  app.addHook('onClose', async () => flushGraph(context.store.db).catch((error: unknown) => app.log.warn({ err: error }, 'writing the resource graph at shutdown failed')));
 
   await app.register(swagger, {
     openapi: {

@@ -2,7 +2,6 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { getIncident, listIncidents } from '../../../center/index.js';
 import type { AlertStatus } from '../../../core/index.js';
-import { flushGraph } from '../../../graph/index.js';
 import type { ServerContext } from '../../context.js';
 import { NotFound } from '../../errors.js';
 import { decodeCursorAs, ListQuery, page } from '../../pagination.js';
@@ -17,8 +16,6 @@ const IncidentId = Type.String({ pattern: '^inc_[0-9a-f]{20}$', description: 'an
  */
 export async function incidentRoutes(app: FastifyInstance, { context }: { context: ServerContext }) {
   const { db } = context.store;
-  // What the intake queued for the resource graph is written before the store closes.
-  app.addHook('onClose', async () => flushGraph(db).catch((error) => app.log.warn({ err: error }, 'writing the resource graph at shutdown failed')));
 
   app.get('/incidents', {
     config: { auth: 'reader' },
