@@ -2,6 +2,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import type { Command } from 'commander';
 import { isProcessAlive, PalisadeError, readDiscovery, storeLocation, systemClock, type ErrorKind } from '../core/index.js';
+import { exchange, type Exchange } from './http.js';
 import { configFor, withStoreFlags } from './shared.js';
 
 /** The documented, versioned API prefix (DESIGN.md "Interfaces others rely on"), as any client spells it. */
@@ -75,9 +76,9 @@ function remote(url: string, token: string, via: string): Api {
     target: `${base} (${via})`,
     serverUrl: base,
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      let response: Response;
+      let response: Exchange;
       try {
-        response = await fetch(`${base}${API_PREFIX}${path}`, {
+        response = await exchange(`${base}${API_PREFIX}${path}`, {
           method,
           headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -85,9 +86,7 @@ function remote(url: string, token: string, via: string): Api {
       } catch (error) {
         throw unreachable(base, via, error);
       }
-      const text = await response.text();
-      if (!response.ok) throw failure(response.status, text, base);
-      return (text ? JSON.parse(text) : undefined) as T;
+      return answerOf<T>(response, base);
     },
   };
 }
@@ -134,24 +133,27 @@ export async function uploadFile<T>(server: RunningServer, path: string, file: s
       done(null, chunk);
     },
   }));
-  let response: Response;
+  let response: Exchange;
   try {
-    response = await fetch(`${base}${API_PREFIX}${path}`, {
+    response = await exchange(`${base}${API_PREFIX}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/octet-stream' },
-      body: counted as unknown as ReadableStream,
-      duplex: 'half',
-    } as RequestInit);
+      body: counted,
+    });
   } catch (error) {
     throw unreachable(base, server.via, error);
   }
-  const text = await response.text();
-  if (!response.ok) throw failure(response.status, text, base);
-  return (text ? JSON.parse(text) : undefined) as T;
+  return answerOf<T>(response, base);
+}
+
+/** The JSON a 2xx answer carries, or the error a non-2xx answer names. */
+function answerOf<T>(response: Exchange, base: string): T {
+  if (response.status < 200 || response.status > 299) throw failure(response.status, response.text, base);
+  return (response.text ? JSON.parse(response.text) : undefined) as T;
 }
 
 function unreachable(base: string, via: string, error: unknown): PalisadeError {
-  const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+  const cause = (error as { code?: string }).code ?? (error as Error).message;
   return new PalisadeError('cli.server_unreachable', `cannot reach the Palisade server at ${base} (${cause})`, {
     hint: via === 'discovered' ? 'it may have been killed: remove its server.json from the data directory, or start it again' : 'check --server / PALISADE_SERVER and that the server runs',
   });

@@ -177,6 +177,16 @@ describe('management commands beside a running server on the embedded default', 
     const missing = await runCli(['token', 'list', '--server', server.url], { cwd: elsewhere, timeoutMs: 120_000 });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no token for .*--token-file.*PALISADE_TOKEN/);
+    // A server that is not there: the address and why, not a stack.
+    const closed = await new Promise<number>((resolve) => {
+      const probe = http.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const gone = await runCli(['token', 'list', '--server', `http://127.0.0.1:${closed}`], { cwd: elsewhere, env: { PALISADE_TOKEN: server.adminToken! }, timeoutMs: 120_000 });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(new RegExp(`cannot reach the Palisade server at http://127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\)`));
   });
 
   it('on stop removes the file and revokes its credential; commands then work on the data directory', async () => {
