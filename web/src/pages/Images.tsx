@@ -61,11 +61,13 @@ function Findings({ digest }: { digest: string }) {
   }, [digest]);
   const cursor = cursors.at(-1);
   const params = { severity: filters.severity, fixable: filters.fixable ? 'true' : undefined, package: filters.package, q: filters.q, suppressed: filters.suppressed };
+  const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
+  // The page remembers the filters it was loaded with: while the next page loads, the one shown
+  // (kept, so the table does not flash) is described as what it is, not as the new filters.
   const findings = useLoad(
-    () => api<FindingsPage>(`/images/${encodeURIComponent(digest)}/findings${query({ ...params, limit: FINDINGS_PER_PAGE, cursor })}`),
+    () => api<FindingsPage>(`/images/${encodeURIComponent(digest)}/findings${query({ ...params, limit: FINDINGS_PER_PAGE, cursor })}`).then((p) => ({ ...p, filtered })),
     JSON.stringify([digest, filters, cursor]),
   );
-  const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
   const apply = (event: FormEvent) => {
     event.preventDefault();
     setFilters({ ...draft, package: draft.package.trim(), q: draft.q.trim() });
@@ -94,12 +96,12 @@ function Findings({ digest }: { digest: string }) {
         <button type="submit">Apply</button>
         {filtered ? <button type="button" onClick={clear}>Clear filters</button> : null}
       </form>
-      <Loadable state={findings} what="Findings" empty={(p) => p.items.length === 0 && !filtered}>
+      <Loadable state={findings} what="Findings" empty={(p) => p.items.length === 0 && !p.filtered}>
         {(p) => (
           <>
             <p className="muted" role="status">
               {p.items.length === 0 ? 'No findings match these filters'
-                : `${p.total} ${filtered ? 'matching ' : ''}finding${p.total === 1 ? '' : 's'}, worst first${p.total > p.items.length ? `; showing ${first + 1}–${first + p.items.length}` : ''}`
+                : `${p.total} ${p.filtered ? 'matching ' : ''}finding${p.total === 1 ? '' : 's'}, worst first${p.total > p.items.length ? `; showing ${first + 1}–${first + p.items.length}` : ''}`
                   + (p.suppressed && p.suppressed < p.total ? `. ${p.suppressed} suppressed by VEX statements, listed last and not counted` : '')}
             </p>
             {p.items.length ? (
