@@ -5,7 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { parseWrittenReference } from '../image/index.js';
-import { registryHostKey, type Database } from '../store/index.js';
+import { registryHostKey, registryUrlHostKey, type Database } from '../store/index.js';
 import { digestOf } from './ids.js';
 
 export interface StoredNode {
@@ -142,11 +142,8 @@ export async function resolveImageDigests(db: Kysely<Database>, references: Iter
   const registries = await db.selectFrom('registries').select(['name', 'url']).execute();
   const namesByHost = new Map<string, string[]>();
   for (const r of registries) {
-    // A registry URL that does not parse names no host.
-    if (!URL.canParse(r.url)) continue;
-    const url = new URL(r.url);
-    const host = registryHostKey(url.host, url.protocol);
-    namesByHost.set(host, [...(namesByHost.get(host) ?? []), r.name]);
+    const host = registryUrlHostKey(r.url);
+    if (host !== undefined) namesByHost.set(host, [...(namesByHost.get(host) ?? []), r.name]);
   }
   const repositories = [...new Set(pending.map((p) => p.repository))];
   const images = repositories.length
@@ -188,12 +185,8 @@ export async function imageRunningIn(db: Kysely<Database>, digest: string): Prom
   const refs = new Set<string>();
   for (const image of images) {
     for (const r of registries.filter((x) => x.name === image.registry)) {
-      let host: string;
-      try {
-        host = new URL(r.url).host;
-      } catch {
-        continue;
-      }
+      const host = registryUrlHostKey(r.url);
+      if (host === undefined) continue;
       for (const tag of image.tags as string[]) refs.add(`${host}/${image.repository}:${tag}`);
       refs.add(`${host}/${image.repository}@${digest}`);
     }

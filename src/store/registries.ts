@@ -63,6 +63,13 @@ export function registryHostKey(host: string, protocol = 'https:'): string {
   return h === 'index.docker.io' || h === 'registry-1.docker.io' ? 'docker.io' : h;
 }
 
+/** The host key of a stored registry URL; undefined when the URL does not parse (it names no host). */
+export function registryUrlHostKey(registryUrl: string): string | undefined {
+  if (!URL.canParse(registryUrl)) return undefined;
+  const url = new URL(registryUrl);
+  return registryHostKey(url.host, url.protocol);
+}
+
 /**
  * The connected registries by host key. Two registries on one host (projects of one Harbor): the
  * first by name answers for the host. A stored URL that does not parse names no host.
@@ -70,10 +77,8 @@ export function registryHostKey(host: string, protocol = 'https:'): string {
 export async function registriesByHost(db: Kysely<Database>): Promise<Map<string, RegistryRecord>> {
   const byHost = new Map<string, RegistryRecord>();
   for (const registry of await listRegistries(db)) {
-    if (!URL.canParse(registry.url)) continue;
-    const url = new URL(registry.url);
-    const key = registryHostKey(url.host, url.protocol);
-    if (!byHost.has(key)) byHost.set(key, registry);
+    const key = registryUrlHostKey(registry.url);
+    if (key !== undefined && !byHost.has(key)) byHost.set(key, registry);
   }
   return byHost;
 }
