@@ -1,8 +1,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { Option, type Command } from 'commander';
-import { FINDING_SEVERITIES, PalisadeError, systemClock } from '../core/index.js';
+import { FINDING_SEVERITIES, lazyModule, PalisadeError, systemClock } from '../core/index.js';
 import {
   applyFilters,
   parseSeverityList,
@@ -190,6 +189,8 @@ export async function runScan(source: AdvisorySource, image: string, flags: Scan
   return report.vulnerabilities.length > 0 ? exitCode : 0;
 }
 
+const progressLibrary = lazyModule<typeof import('cli-progress')>('cli-progress');
+
 /**
  * Layers done / total, compressed bytes read of the bytes to read, and files examined, on stderr,
  * only on a terminal. Bytes are the layer blobs as fetched (what a slow link waits for); layers
@@ -197,7 +198,7 @@ export async function runScan(source: AdvisorySource, image: string, flags: Scan
  */
 export function progressBar(stream: NodeJS.WriteStream): { update: (e: AnalysisProgress) => void; stop: () => void } {
   // Loaded here, on a terminal only: a scan in CI never draws a bar and does not pay for loading it.
-  const { SingleBar, Presets } = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
+  const { SingleBar, Presets } = progressLibrary();
   const bar = new SingleBar({ stream, format: 'layers {value}/{total} | {read} of {size} MiB read | {files} files examined', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
   const layers = new Map<number, { size: number; read: number; entries: number; cached: boolean; done: boolean }>();
   let started = false;

@@ -1,12 +1,10 @@
-import { createRequire } from 'node:module';
 import type * as CDXLibrary from '@cyclonedx/cyclonedx-library';
-import type { FindingSeverity } from '../../core/index.js';
+import { lazyModule, type FindingSeverity } from '../../core/index.js';
 import type { ScanReport } from '../report.js';
 
 // The CycloneDX library is large and only `--format cyclonedx` and SBOM requests need it: it is
 // loaded on first use, so a plain scan (in CI above all) does not pay for loading it.
-let loaded: typeof CDXLibrary | undefined;
-const cyclonedxLibrary = (): typeof CDXLibrary => (loaded ??= createRequire(import.meta.url)('@cyclonedx/cyclonedx-library') as typeof CDXLibrary);
+const cyclonedxLibrary = lazyModule<typeof CDXLibrary>('@cyclonedx/cyclonedx-library');
 
 const severityOf = (CDX: typeof CDXLibrary, severity: FindingSeverity): CDXLibrary.Enums.Vulnerability.Severity => ({
   critical: CDX.Enums.Vulnerability.Severity.Critical,
