@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryImage, memoryLayerCache, type ImageAnalysis } from './index.js';
+import { WORKER_DIGEST_MIN_BYTES } from './region-digest.js';
 import { indexTar } from './sources/tar-index.js';
 import { gzipLayer, tarOf, writeLayout } from './testing/layout.js';
 
@@ -155,6 +156,23 @@ describe('docker save and containerd archives', () => {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
     }
+  });
+
+  it('checks a large layer read in place against its diff ID (hashed beside the parse): a byte changed inside a file that no cataloger reads fails the scan', async () => {
+    const big = path.join(root, 'big-layout');
+    const filler = randomBytes(WORKER_DIGEST_MIN_BYTES + 1024 * 1024);
+    const layer = await tarOf([{ name: 'opt/blob.bin', content: filler }, { name: 'app/node_modules/lodash/package.json', content: JSON.stringify({ name: 'lodash', version: '4.17.20' }) }]);
+    await writeLayout(big, [gzipLayer(layer)], 'big');
+    const file = path.join(root, 'big-saved.tar');
+    await run('skopeo', ['copy', '--quiet', `oci:${big}:big`, `docker-archive:${file}:demo/big:1`]);
+    const packages = (r: ImageAnalysis) => r.inventory.packages.map((p) => `${p.name}@${p.version}`);
+    expect(packages(await inventoryImage(`docker-archive:${file}`))).toEqual(['lodash@4.17.20']);
+    const members = await indexTar(file, 'test');
+    const layerMember = [...members.values()].find((m) => m.size > WORKER_DIGEST_MIN_BYTES)!;
+    const handle = await open(file, 'r+');
+    await handle.write(Buffer.from([0x42 ^ filler[5000]!]), 0, 1, layerMember.offset + 512 + 5000); // inside opt/blob.bin's bytes
+    await handle.close();
+    await expect(inventoryImage(`docker-archive:${file}`)).rejects.toMatchObject({ code: 'image.digest.mismatch', message: expect.stringContaining('does not match diff ID') });
   });
 
   it('reads a compressed docker save (docker save | gzip, | zstd) and removes what it inflated', async () => {

@@ -75,6 +75,11 @@ export interface AnalyzeLayerOptions {
   limits?: Partial<LayerLimits>;
   onProgress?: (progress: LayerProgress) => void;
   what?: string;
+  /**
+   * The uncompressed tar's digest (hex), computed elsewhere from the same bytes (a worker reading
+   * the archive): the layer is then not hashed inline, and this is checked against `diffId` at the end.
+   */
+  uncompressedDigest?: Promise<string>;
 }
 
 /** Normalises a tar member name to an image path; names climbing out with `..` give undefined. */
@@ -114,16 +119,9 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
   };
 
   const [algorithm, expectedHex] = options.diffId ? options.diffId.split(':') : ['sha256', undefined];
-  const diffHash = createHash(algorithm === 'sha512' ? 'sha512' : 'sha256');
-  const checkUncompressed = async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) {
-      progress.bytes += chunk.length;
-      checkExpansion(progress, limits, what);
-      diffHash.update(chunk);
-      report();
-      yield chunk;
-    }
-    const actual = diffHash.digest('hex');
+  const elsewhere = expectedHex === undefined ? undefined : options.uncompressedDigest;
+  const diffHash = elsewhere ? undefined : createHash(algorithm === 'sha512' ? 'sha512' : 'sha256');
+  const checkDiffId = (actual: string) => {
     if (expectedHex === undefined) result.diffId = `${algorithm}:${actual}`;
     else if (actual !== expectedHex) {
       throw new PalisadeError('image.digest.mismatch', `${what}: uncompressed content ${algorithm}:${actual} does not match diff ID ${options.diffId}`, {
@@ -131,6 +129,16 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
         hint: 'the layer is corrupt, truncated or does not belong to this image config',
       });
     }
+  };
+  const checkUncompressed = async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      progress.bytes += chunk.length;
+      checkExpansion(progress, limits, what);
+      diffHash?.update(chunk);
+      report();
+      yield chunk;
+    }
+    if (diffHash) checkDiffId(diffHash.digest('hex'));
   };
 
   const extract = tar.extract();
@@ -155,6 +163,7 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
       hint: 'the layer is truncated or not a tar archive',
     });
   }
+  if (elsewhere) checkDiffId(await elsewhere);
   result.bytes = progress.bytes;
   options.onProgress?.({ ...progress });
   return result;

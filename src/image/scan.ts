@@ -14,7 +14,8 @@ import { openDockerArchive } from './sources/docker-archive.js';
 import { openOciArchive } from './sources/oci-archive.js';
 import { openOciLayout } from './sources/oci-layout.js';
 import { openRegistryImage } from './sources/registry.js';
-import type { ImageSource } from './sources/source.js';
+import { uncompressedRegionDigest, type PendingDigest } from './region-digest.js';
+import type { ImageSource, LayerRef } from './sources/source.js';
 
 export interface OpenImageOptions {
   /** `OS/ARCH[/VARIANT]`; default linux/amd64. */
@@ -87,6 +88,14 @@ export interface ImageAnalysis {
   warnings: string[];
 }
 
+/** A large uncompressed layer read in place is hashed for its diff ID on a worker thread, beside the parse. */
+async function digestBeside(source: ImageSource, layer: LayerRef, what: string): Promise<PendingDigest | undefined> {
+  const [algorithm] = layer.diffId.split(':');
+  const region = layer.diffId ? source.layerRegion?.(layer) : undefined;
+  if (!region || (algorithm !== 'sha256' && algorithm !== 'sha512')) return undefined;
+  return uncompressedRegionDigest(region, algorithm, what);
+}
+
 /** Reads (or takes from the cache) every layer, then merges them into the image's inventory. */
 export async function analyzeImage(source: ImageSource, options: AnalyzeOptions = {}): Promise<ImageAnalysis> {
   const catalogers = options.catalogers ?? DEFAULT_CATALOGERS;
@@ -107,14 +116,21 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
         results[index] = hit;
         cached[index] = true;
       } else {
+        const what = `${source.name}: layer ${layer.digest}`;
         const stream = await source.openLayer(layer);
-        results[index] = await analyzeLayer(stream, {
-          catalogers,
-          diffId: layer.diffId,
-          what: `${source.name}: layer ${layer.digest}`,
-          ...(options.limits ? { limits: options.limits } : {}),
-          ...(options.onProgress ? { onProgress: (p) => options.onProgress!({ type: 'layer-progress', index, ...p }) } : {}),
-        });
+        const elsewhere = await digestBeside(source, layer, what);
+        try {
+          results[index] = await analyzeLayer(stream, {
+            catalogers,
+            diffId: layer.diffId,
+            what,
+            ...(elsewhere ? { uncompressedDigest: elsewhere.hex } : {}),
+            ...(options.limits ? { limits: options.limits } : {}),
+            ...(options.onProgress ? { onProgress: (p) => options.onProgress!({ type: 'layer-progress', index, ...p }) } : {}),
+          });
+        } finally {
+          elsewhere?.cancel();
+        }
         await options.cache?.put(results[index]!, analyzer);
       }
       options.onProgress?.({ type: 'layer-done', index, cached: cached[index]!, entries: results[index]!.entries, bytes: results[index]!.bytes });

@@ -70,6 +70,7 @@ export async function openDockerFiles(files: ArchiveFiles, select: string | unde
       if (!files.has(path)) throw new PalisadeError('image.blob.missing', `${name}: layer file ${path} is missing`, { kind: 'unprocessable' });
       return files.open(path);
     },
+    layerRegion: (layer) => files.region?.(paths.get(layer)!),
     close: async () => files.close?.(),
   };
 }

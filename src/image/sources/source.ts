@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { PalisadeError } from '../../core/index.js';
+import type { FileRegion } from '../region-digest.js';
 import {
   MAX_CONFIG_BYTES,
   isLayerMediaType,
@@ -34,6 +35,8 @@ export interface ImageSource {
   warnings?: string[];
   /** The layer blob, compressed as stored; the stream errors at its end if its digest does not match. */
   openLayer(layer: LayerRef): Promise<Readable>;
+  /** Where the layer blob lies as stored in a plain file (archives read in place), so its digest can be computed beside the stream. */
+  layerRegion?(layer: LayerRef): FileRegion | undefined;
   close(): Promise<void>;
 }
 

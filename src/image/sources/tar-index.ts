@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { PalisadeError } from '../../core/index.js';
+import type { FileRegion } from '../region-digest.js';
 import { safeName } from './archive.js';
 
 /**
@@ -38,6 +39,8 @@ export interface ArchiveFiles {
   size(member: string): number | undefined;
   read(member: string, maxBytes: number): Promise<Buffer>;
   open(member: string): Readable;
+  /** Where a member's bytes lie in a plain file, for readers beside the stream (a digest on another thread); undefined when not stored so. */
+  region?(member: string): FileRegion | undefined;
   /** Releases what opening took (a temp file for a compressed archive). */
   close?(): Promise<void>;
 }
@@ -217,6 +220,10 @@ export function tarFiles(file: string, members: Map<string, TarMember>, name: st
     has: (m) => member(m) !== undefined,
     size: (m) => member(m)?.size,
     open,
+    region(m) {
+      const found = member(m);
+      return found ? { file, offset: found.offset, size: found.size } : undefined;
+    },
     async read(m, maxBytes) {
       const found = member(m);
       if (found && found.size > maxBytes) throw new PalisadeError('image.document.too-large', `${name}: ${m} is larger than ${maxBytes} bytes`, { kind: 'too-large' });
