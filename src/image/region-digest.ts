@@ -10,13 +10,6 @@ export interface FileRegion {
   size: number;
 }
 
-/** A digest being computed beside the stream that reads the same bytes; `cancel` stops it when the layer fails. */
-export interface PendingDigest {
-  /** Hex digest of the region's bytes. */
-  hex: Promise<string>;
-  cancel(): void;
-}
-
 /**
  * Below this a worker costs more to start (~20 ms) than hashing inline; above it the hash (~1 GB/s
  * with SHA-NI) would be the main thread's largest single cost.
@@ -25,75 +18,114 @@ export const WORKER_DIGEST_MIN_BYTES = 32 * 1024 * 1024;
 
 /**
  * Self-contained, so it runs the same from `src` under the test runner, from `dist`, or bundled:
- * reads the region in 1 MiB pieces and posts the hex digest.
+ * takes one region at a time, reads it in 1 MiB pieces and posts the hex digest.
  */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { openSync, readSync, closeSync } = require('node:fs');
 const { createHash } = require('node:crypto');
-const { file, offset, size, algorithm } = workerData;
-const hash = createHash(algorithm);
-const buffer = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(size, 1)));
-const fd = openSync(file, 'r');
-let done = 0;
-try {
-  while (done < size) {
-    const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - done), offset + done);
-    if (n === 0) break;
-    hash.update(buffer.subarray(0, n));
-    done += n;
+const buffer = Buffer.allocUnsafe(1 << 20);
+parentPort.on('message', ({ id, file, offset, size, algorithm }) => {
+  let fd;
+  try {
+    const hash = createHash(algorithm);
+    fd = openSync(file, 'r');
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - done), offset + done);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+      done += n;
+    }
+    parentPort.postMessage({ id, hex: hash.digest('hex'), bytes: done });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error && error.message || error) });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-} finally {
-  closeSync(fd);
-}
-parentPort.postMessage({ hex: hash.digest('hex'), bytes: done });
+});
 `;
 
-/**
- * The digest of an uncompressed layer's region, computed on a worker thread while the main thread
- * parses the same bytes: on a 209 MiB `docker save` layer set, hashing was ~170 ms of a ~390 ms
- * scan, and it needs no coordination with the parse, so it runs on the other core. Undefined when
- * the region is small or compressed (the diff ID is over inflated bytes, so it is hashed inline).
- */
-export async function uncompressedRegionDigest(region: FileRegion, algorithm: 'sha256' | 'sha512', what: string): Promise<PendingDigest | undefined> {
-  if (region.size < WORKER_DIGEST_MIN_BYTES) return undefined;
-  const head = Buffer.alloc(4);
-  const handle = await open(region.file, 'r');
-  try {
-    await handle.read(head, 0, 4, region.offset);
-  } finally {
-    await handle.close();
-  }
-  if (detectCompression(head) !== 'none') return undefined;
-  return digestRegion(region, algorithm, what);
+interface Job {
+  size: number;
+  what: string;
+  resolve(hex: string): void;
+  reject(error: Error): void;
 }
 
-export function digestRegion(region: FileRegion, algorithm: 'sha256' | 'sha512', what: string): PendingDigest {
-  // Small heap limits: the worker holds one 1 MiB buffer, and the scan's peak RSS is a target.
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ...region, algorithm }, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 } });
-  let settled = false;
-  const hex = new Promise<string>((resolve, reject) => {
-    const fail = (why: string) =>
-      reject(new PalisadeError('image.layer.invalid', `${what}: cannot read the layer to check its digest: ${why}`, { kind: 'unprocessable', hint: 'the archive is truncated or unreadable' }));
-    worker.once('message', (message: { hex: string; bytes: number }) => {
-      settled = true;
-      if (message.bytes !== region.size) fail(`${message.bytes} of ${region.size} bytes read`);
-      else resolve(message.hex);
+/**
+ * Digests of file regions, computed on one worker thread while the main thread parses the same
+ * bytes: on a 209 MiB `docker save`, hashing was ~170 ms of a ~390 ms scan and needs no
+ * coordination with the parse, so it runs on the other core. One worker, regions in turn: on two
+ * cores a second worker only competes with the parse, and each costs ~10 MiB (peak RSS is a target).
+ * Started on the first region; `close` ends it.
+ */
+export class RegionDigester {
+  private worker: Worker | undefined;
+  private readonly jobs = new Map<number, Job>();
+  private nextId = 0;
+
+  digest(region: FileRegion, algorithm: 'sha256' | 'sha512', what: string): Promise<string> {
+    const worker = this.worker ?? this.start();
+    const id = this.nextId++;
+    const hex = new Promise<string>((resolve, reject) => this.jobs.set(id, { size: region.size, what, resolve, reject }));
+    // A layer that fails elsewhere never awaits its digest; that rejection is not an unhandled one.
+    hex.catch(() => undefined);
+    worker.postMessage({ id, ...region, algorithm });
+    return hex;
+  }
+
+  /**
+   * The digest of an uncompressed region large enough to be worth the worker; undefined otherwise
+   * (the caller hashes inline). Wrapped, since awaiting the check must not await the digest.
+   */
+  async uncompressed(region: FileRegion, algorithm: 'sha256' | 'sha512', what: string): Promise<{ hex: Promise<string> } | undefined> {
+    if (region.size < WORKER_DIGEST_MIN_BYTES) return undefined;
+    const head = Buffer.alloc(4);
+    const handle = await open(region.file, 'r');
+    try {
+      await handle.read(head, 0, 4, region.offset);
+    } finally {
+      await handle.close();
+    }
+    // A compressed blob's diff ID is over the inflated bytes: that is hashed inline.
+    if (detectCompression(head) !== 'none') return undefined;
+    return { hex: this.digest(region, algorithm, what) };
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    this.failAll('the scan ended first');
+    await worker?.terminate();
+  }
+
+  private start(): Worker {
+    // Small heap limits: the worker holds one 1 MiB buffer.
+    const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 } });
+    worker.on('message', (message: { id: number; hex?: string; bytes?: number; error?: string }) => {
+      const job = this.jobs.get(message.id);
+      if (!job) return;
+      this.jobs.delete(message.id);
+      if (message.error !== undefined) job.reject(unreadable(job.what, message.error));
+      else if (message.bytes !== job.size) job.reject(unreadable(job.what, `${message.bytes} of ${job.size} bytes read`));
+      else job.resolve(message.hex!);
     });
-    worker.once('error', (error) => {
-      settled = true;
-      fail(error.message);
+    worker.on('error', (error) => this.failAll(error.message));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = undefined;
+      this.failAll(`digest worker exited with code ${code}`);
     });
-    worker.once('exit', (code) => {
-      if (!settled) fail(`digest worker exited with code ${code}`);
-    });
-  });
-  // A layer that fails elsewhere never awaits this; its rejection is not an unhandled one.
-  hex.catch(() => undefined);
-  return {
-    hex,
-    cancel: () => {
-      if (!settled) void worker.terminate();
-    },
-  };
+    this.worker = worker;
+    return worker;
+  }
+
+  private failAll(why: string): void {
+    for (const job of this.jobs.values()) job.reject(unreadable(job.what, why));
+    this.jobs.clear();
+  }
+}
+
+function unreadable(what: string, why: string): PalisadeError {
+  return new PalisadeError('image.layer.invalid', `${what}: cannot read the layer to check its digest: ${why}`, { kind: 'unprocessable', hint: 'the archive is truncated or unreadable' });
 }

@@ -14,7 +14,7 @@ import { openDockerArchive } from './sources/docker-archive.js';
 import { openOciArchive } from './sources/oci-archive.js';
 import { openOciLayout } from './sources/oci-layout.js';
 import { openRegistryImage } from './sources/registry.js';
-import { uncompressedRegionDigest, type PendingDigest } from './region-digest.js';
+import { RegionDigester } from './region-digest.js';
 import type { ImageSource, LayerRef } from './sources/source.js';
 
 export interface OpenImageOptions {
@@ -88,12 +88,12 @@ export interface ImageAnalysis {
   warnings: string[];
 }
 
-/** A large uncompressed layer read in place is hashed for its diff ID on a worker thread, beside the parse. */
-async function digestBeside(source: ImageSource, layer: LayerRef, what: string): Promise<PendingDigest | undefined> {
+/** A large uncompressed layer read in place is hashed for its diff ID on the digester's thread, beside the parse. */
+async function digestBeside(digester: RegionDigester, source: ImageSource, layer: LayerRef, what: string): Promise<{ hex: Promise<string> } | undefined> {
   const [algorithm] = layer.diffId.split(':');
   const region = layer.diffId ? source.layerRegion?.(layer) : undefined;
   if (!region || (algorithm !== 'sha256' && algorithm !== 'sha512')) return undefined;
-  return uncompressedRegionDigest(region, algorithm, what);
+  return digester.uncompressed(region, algorithm, what);
 }
 
 /** Reads (or takes from the cache) every layer, then merges them into the image's inventory. */
@@ -104,6 +104,7 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
   const cached: boolean[] = new Array(source.layers.length).fill(false);
   let next = 0;
   let failed = false;
+  const digester = new RegionDigester();
   const worker = async () => {
     // After a failure the other workers stop taking layers: the scan is lost anyway.
     while (next < source.layers.length && !failed) {
@@ -118,33 +119,33 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
       } else {
         const what = `${source.name}: layer ${layer.digest}`;
         const stream = await source.openLayer(layer);
-        const elsewhere = await digestBeside(source, layer, what);
-        try {
-          results[index] = await analyzeLayer(stream, {
-            catalogers,
-            diffId: layer.diffId,
-            what,
-            ...(elsewhere ? { uncompressedDigest: elsewhere.hex } : {}),
-            ...(options.limits ? { limits: options.limits } : {}),
-            ...(options.onProgress ? { onProgress: (p) => options.onProgress!({ type: 'layer-progress', index, ...p }) } : {}),
-          });
-        } finally {
-          elsewhere?.cancel();
-        }
+        const elsewhere = await digestBeside(digester, source, layer, what);
+        results[index] = await analyzeLayer(stream, {
+          catalogers,
+          diffId: layer.diffId,
+          what,
+          ...(elsewhere ? { uncompressedDigest: elsewhere.hex } : {}),
+          ...(options.limits ? { limits: options.limits } : {}),
+          ...(options.onProgress ? { onProgress: (p) => options.onProgress!({ type: 'layer-progress', index, ...p }) } : {}),
+        });
         await options.cache?.put(results[index]!, analyzer);
       }
       options.onProgress?.({ type: 'layer-done', index, cached: cached[index]!, entries: results[index]!.entries, bytes: results[index]!.bytes });
     }
   };
   const workers = Math.max(1, Math.min(options.concurrency ?? 2, source.layers.length));
-  await Promise.all(
-    Array.from({ length: workers }, () =>
-      worker().catch((error: unknown) => {
-        failed = true;
-        throw error;
-      }),
-    ),
-  );
+  try {
+    await Promise.all(
+      Array.from({ length: workers }, () =>
+        worker().catch((error: unknown) => {
+          failed = true;
+          throw error;
+        }),
+      ),
+    );
+  } finally {
+    await digester.close();
+  }
   const assembled = assembleInventory(results);
   const inventory = assembled.inventory;
   const warnings = [...(source.warnings ?? []), ...assembled.warnings];
