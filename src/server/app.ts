@@ -1,4 +1,3 @@
-import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -38,6 +37,7 @@ import { registryIngestRoutes } from './routes/ingest/registry.js';
 import { harborAdapterRoutes, HARBOR_PREFIX } from './routes/harbor/adapter.js';
 
 import { API_PREFIX } from './api-prefix.js';
+import { lazyValidators } from './validators.js';
 
 export { API_PREFIX };
 
@@ -53,6 +53,7 @@ export interface AppOptions {
  * schemas (DESIGN.md, following Fastify's own habits); every route declares who may call it.
  */
 export async function buildApp(context: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
+  const validators = lazyValidators();
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: context.config.bodyLimit,
@@ -64,8 +65,10 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     // when the peer is a trusted proxy (never from anyone else: that header is easy to forge).
     trustProxy: context.config.trustProxy ?? false,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
-    schemaController: { compilersFactory: { buildValidator: validatorsWithoutBodyCoercion() } },
+    schemaController: { compilersFactory: { buildValidator: validators.buildValidator } },
   } as FastifyServerOptions);
+  app.addHook('onListen', async () => validators.compileRemaining((error, route) => app.log.error({ err: error, route }, 'a route schema does not compile; its requests will fail')));
+  app.addHook('onClose', async () => validators.stop());
   const metrics = options.metrics ?? createMetrics();
 
   installErrorHandling(app, { corruption: context.store.corruption });
@@ -132,21 +135,6 @@ function logCorruption(app: FastifyInstance, context: ServerContext): void {
   context.store.corruption.onReport((report) => {
     app.log.error({ code: report.code, relation: report.relation, detail: report.detail, restore: report.restore }, `DATA CORRUPTION in ${report.relation ?? 'the database'}: ${report.restore}`);
   });
-}
-
-/**
- * Query strings, params and headers arrive as text, so their schemas coerce (`?limit=5`); a JSON
- * body never does: `{"password": 123}` or `{"enabled": "false"}` is a 400, not silently retyped.
- */
-function validatorsWithoutBodyCoercion() {
-  const coercing = AjvCompiler();
-  const strict = AjvCompiler();
-  type Schemas = Parameters<typeof coercing>[0];
-  return (externalSchemas: Schemas, options: { customOptions?: Record<string, unknown> }) => {
-    const forText = coercing(externalSchemas, { ...options, customOptions: { ...options.customOptions } });
-    const forBody = strict(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } });
-    return (route: { httpPart?: string; schema: unknown; method: string; url: string }) => (route.httpPart === 'body' ? forBody : forText)(route as never);
-  };
 }
 
 /**

@@ -1,0 +1,51 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { lazyValidators } from './validators.js';
+
+/** Route validators compiled on first use keep Fastify's answers, and a schema that cannot compile is reported once the server listens. */
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+function appWith(validators: ReturnType<typeof lazyValidators>): FastifyInstance {
+  const built = Fastify({ ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } }, schemaController: { compilersFactory: { buildValidator: validators.buildValidator as never } } });
+  built.post('/items', {
+    schema: {
+      querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1 } }, additionalProperties: false },
+      body: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, enabled: { type: 'boolean' } }, additionalProperties: false },
+    },
+  }, async (request) => ({ query: request.query, body: request.body }));
+  return built;
+}
+
+describe('route validators compiled on first use', () => {
+  it('coerce query strings, never bodies, and answer 400 naming what was wrong', async () => {
+    app = appWith(lazyValidators());
+    const ok = await app.inject({ method: 'POST', url: '/items?limit=5', payload: { name: 'web', enabled: true } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ query: { limit: 5 }, body: { name: 'web', enabled: true } });
+    const retyped = await app.inject({ method: 'POST', url: '/items', payload: { name: 'web', enabled: 'false' } });
+    expect(retyped.statusCode).toBe(400);
+    expect(retyped.json().message).toBe('body/enabled must be boolean');
+    const badQuery = await app.inject({ method: 'POST', url: '/items?limit=0', payload: { name: 'web' } });
+    expect(badQuery.statusCode).toBe(400);
+    expect(badQuery.json().message).toBe('querystring/limit must be >= 1');
+    // Every later request of the route is checked by the same compiled function.
+    expect((await app.inject({ method: 'POST', url: '/items', payload: { name: 7 } })).json().message).toBe('body/name must be string');
+  });
+
+  it('start without compiling, and compile what no request used once the server listens, reporting a schema that cannot compile', async () => {
+    const validators = lazyValidators();
+    app = appWith(validators);
+    app.get('/broken', { schema: { querystring: { type: 'object', properties: { x: { type: 'no-such-type' } } } } }, async () => ({}));
+    const failures: string[] = [];
+    app.addHook('onListen', async () => validators.compileRemaining((error, route) => failures.push(`${route}: ${(error as Error).message}`)));
+    await app.ready(); // Fastify's default compiles here and would refuse to start
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    // Fastify adds a HEAD route beside each GET, with the same schema.
+    await expect.poll(() => failures.length, { timeout: 10_000 }).toBe(2);
+    expect(failures.sort()).toEqual([expect.stringMatching(/^GET \/broken querystring: schema is invalid: data\/properties\/x\/type/), expect.stringMatching(/^HEAD \/broken querystring: .*no-such-type/)]);
+  });
+});
