@@ -118,8 +118,8 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
         cached[index] = true;
       } else {
         const what = `${source.name}: layer ${layer.digest}`;
-        const stream = await source.openLayer(layer);
         const elsewhere = await digestBeside(digester, source, layer, what);
+        const stream = await source.openLayer(layer);
         results[index] = await analyzeLayer(stream, {
           catalogers,
           diffId: layer.diffId,
