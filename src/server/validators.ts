@@ -20,12 +20,12 @@ interface RouteSchema {
  * Fastify's validator compilers, two changes from its default:
  * - Query strings, params and headers arrive as text, so their schemas coerce (`?limit=5`); a JSON
  *   body never does: `{"password": 123}` or `{"enabled": "false"}` is a 400, not silently retyped.
- * - Each route's validator is compiled on its first request, or in idle turns once the server
- *   listens (`compileRemaining`), not while the server starts: compiling every route's schemas
+ * - Each route's validator is compiled on its first request, or in idle turns shortly after the
+ *   server listens (`compileRemaining`), not while the server starts: compiling every route's schemas
  *   (and building the Ajv instances) took ~130 ms of a warm start, and an app built for one
  *   request or test compiles only what it uses.
  */
-export function lazyValidators(): { buildValidator: (externalSchemas: Schemas, options: CompilerOptions) => (route: RouteSchema) => ValidateFunction; compileRemaining(onError: (error: unknown, route: string) => void): void; stop(): void } {
+export function lazyValidators(): { buildValidator: (externalSchemas: Schemas, options: CompilerOptions) => (route: RouteSchema) => ValidateFunction; compileRemaining(onError: (error: unknown, route: string) => void, afterMs?: number): void; stop(): void } {
   const coercing = AjvCompiler();
   const strict = AjvCompiler();
   const pending: Array<{ route: string; compile: () => void }> = [];
@@ -44,8 +44,10 @@ export function lazyValidators(): { buildValidator: (externalSchemas: Schemas, o
         return validate;
       };
     },
-    compileRemaining(onError) {
-      // One per turn, so requests arriving meanwhile are served between them.
+    compileRemaining(onError, afterMs = 2000) {
+      // A moment after listening, so the first requests (readiness probes, a dashboard's first
+      // load) are not served behind compilations; then one per turn, so later ones are served
+      // between them.
       const next = () => {
         const item = pending.shift();
         if (!item || stopped) return;
@@ -56,7 +58,7 @@ export function lazyValidators(): { buildValidator: (externalSchemas: Schemas, o
         }
         setImmediate(next).unref();
       };
-      setImmediate(next).unref();
+      setTimeout(next, afterMs).unref();
     },
     stop() {
       stopped = true;
