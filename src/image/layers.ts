@@ -77,9 +77,10 @@ export interface AnalyzeLayerOptions {
   what?: string;
   /**
    * The uncompressed tar's digest (hex), computed elsewhere from the same bytes (a worker reading
-   * the archive): the layer is then not hashed inline, and this is checked against `diffId` at the end.
+   * the archive), asked for once the layer has been read: the layer is then not hashed inline, and
+   * this is checked against `diffId` at the end.
    */
-  uncompressedDigest?: Promise<string>;
+  uncompressedDigest?: () => Promise<string>;
 }
 
 /** Normalises a tar member name to an image path; names climbing out with `..` give undefined. */
@@ -163,7 +164,7 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
       hint: 'the layer is truncated or not a tar archive',
     });
   }
-  if (elsewhere) checkDiffId(await elsewhere);
+  if (elsewhere) checkDiffId(await elsewhere());
   result.bytes = progress.bytes;
   options.onProgress?.({ ...progress });
   return result;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -33,7 +33,7 @@ describe('digest of an archive region on a worker thread', () => {
     const pending = await digester.uncompressed({ file, offset, size }, 'sha256', 'layer x');
     expect(pending).toBeDefined();
     const other = digester.digest({ file, offset: 0, size: 1000 }, 'sha512', 'layer y');
-    expect(await pending!.hex).toBe(createHash('sha256').update(region).digest('hex'));
+    expect(await pending!.settle()).toBe(createHash('sha256').update(region).digest('hex'));
     expect(await other).toBe(createHash('sha512').update(bytes.subarray(0, 1000)).digest('hex'));
   });
 
@@ -42,6 +42,32 @@ describe('digest of an archive region on a worker thread', () => {
     const gz = path.join(root, 'layer.gz');
     await writeFile(gz, gzipSync(randomBytes(WORKER_DIGEST_MIN_BYTES + 10), { level: 1 }));
     expect(await digester.uncompressed({ file: gz, offset: 0, size: WORKER_DIGEST_MIN_BYTES + 1 }, 'sha256', 'gzip')).toBeUndefined();
+  });
+
+  it('reads through the archive\'s own descriptor, not its path again', async () => {
+    const copy = path.join(root, 'held.tar');
+    await writeFile(copy, bytes);
+    const handle = await open(copy, 'r');
+    try {
+      // The path is gone: only the descriptor the archive was indexed through can be read.
+      const pending = await digester.uncompressed({ file: path.join(root, 'no-such.tar'), offset, size, fd: handle.fd }, 'sha256', 'layer held');
+      expect(await pending!.settle()).toBe(createHash('sha256').update(bytes.subarray(offset, offset + size)).digest('hex'));
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('fails when the archive is written to between the two reads, naming the layer', async () => {
+    const copy = path.join(root, 'written.tar');
+    await writeFile(copy, bytes);
+    const handle = await open(copy, 'r+');
+    try {
+      const pending = await digester.uncompressed({ file: copy, offset, size, fd: handle.fd }, 'sha256', 'written.tar: layer sha256:abc');
+      await handle.write(Buffer.from('x'), 0, 1, offset + 10);
+      await expect(pending!.settle()).rejects.toMatchObject({ code: 'image.archive.changed', message: 'written.tar: layer sha256:abc: the archive was written to while it was read' });
+    } finally {
+      await handle.close();
+    }
   });
 
   it('fails naming the layer when the file is shorter than the region (truncated archive)', async () => {

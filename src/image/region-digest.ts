@@ -1,4 +1,6 @@
-import { open } from 'node:fs/promises';
+import { fstat, read } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { PalisadeError } from '../core/index.js';
 import { detectCompression } from './layers.js';
@@ -8,6 +10,8 @@ export interface FileRegion {
   file: string;
   offset: number;
   size: number;
+  /** The descriptor the archive was opened and indexed through: read instead of opening `file` again. */
+  fd?: number;
 }
 
 /**
@@ -25,11 +29,11 @@ const { parentPort } = require('node:worker_threads');
 const { openSync, readSync, closeSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const buffer = Buffer.allocUnsafe(1 << 20);
-parentPort.on('message', ({ id, file, offset, size, algorithm }) => {
+parentPort.on('message', ({ id, file, offset, size, algorithm, shared }) => {
   let fd;
   try {
     const hash = createHash(algorithm);
-    fd = openSync(file, 'r');
+    fd = shared ?? openSync(file, 'r');
     let done = 0;
     while (done < size) {
       const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - done), offset + done);
@@ -41,7 +45,7 @@ parentPort.on('message', ({ id, file, offset, size, algorithm }) => {
   } catch (error) {
     parentPort.postMessage({ id, error: String(error && error.message || error) });
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined && shared === undefined) closeSync(fd);
   }
 });
 `;
@@ -71,26 +75,45 @@ export class RegionDigester {
     const hex = new Promise<string>((resolve, reject) => this.jobs.set(id, { size: region.size, what, resolve, reject }));
     // A layer that fails elsewhere never awaits its digest; that rejection is not an unhandled one.
     hex.catch(() => undefined);
-    worker.postMessage({ id, ...region, algorithm });
+    // Descriptors belong to the process, so the worker can read through the archive's own.
+    worker.postMessage({ id, file: region.file, offset: region.offset, size: region.size, algorithm, shared: region.fd });
     return hex;
   }
 
   /**
    * The digest of an uncompressed region large enough to be worth the worker; undefined otherwise
-   * (the caller hashes inline). Wrapped, since awaiting the check must not await the digest.
+   * (the caller hashes inline). `settle`, called once the caller has read the region itself, gives
+   * the digest, or fails when the file was written to meanwhile: the worker and the caller read at
+   * different moments, and only an unchanged file means both read the same bytes (else a layer
+   * could be parsed from one content and its cache entry keyed by another's digest).
    */
-  async uncompressed(region: FileRegion, algorithm: 'sha256' | 'sha512', what: string): Promise<{ hex: Promise<string> } | undefined> {
+  async uncompressed(region: FileRegion, algorithm: 'sha256' | 'sha512', what: string): Promise<{ settle: () => Promise<string> } | undefined> {
     if (region.size < WORKER_DIGEST_MIN_BYTES) return undefined;
+    const handle = region.fd === undefined ? await open(region.file, 'r') : undefined;
     const head = Buffer.alloc(4);
-    const handle = await open(region.file, 'r');
+    let before: FileState;
     try {
-      await handle.read(head, 0, 4, region.offset);
+      await (handle ? handle.read(head, 0, 4, region.offset) : readAt(region.fd!, head, region.offset));
+      before = await fileState(region);
     } finally {
-      await handle.close();
+      await handle?.close();
     }
     // A compressed blob's diff ID is over the inflated bytes: that is hashed inline.
     if (detectCompression(head) !== 'none') return undefined;
-    return { hex: this.digest(region, algorithm, what) };
+    const hex = this.digest(region, algorithm, what);
+    return {
+      settle: async () => {
+        const digest = await hex;
+        const after = await fileState(region);
+        if (after.ctimeNs !== before.ctimeNs || after.size !== before.size || after.ino !== before.ino) {
+          throw new PalisadeError('image.archive.changed', `${what}: the archive was written to while it was read`, {
+            kind: 'unprocessable',
+            hint: 'scan an archive nothing else is writing (copy it first if it is still being written)',
+          });
+        }
+        return digest;
+      },
+    };
   }
 
   async close(): Promise<void> {
@@ -128,4 +151,20 @@ export class RegionDigester {
 
 function unreadable(what: string, why: string): PalisadeError {
   return new PalisadeError('image.layer.invalid', `${what}: cannot read the layer to check its digest: ${why}`, { kind: 'unprocessable', hint: 'the archive is truncated or unreadable' });
+}
+
+interface FileState {
+  ino: number;
+  size: number;
+  ctimeNs: bigint;
+}
+
+/** What changes when a file is written to or replaced: its change time (set by the kernel, never by a user), size and inode. */
+async function fileState(region: FileRegion): Promise<FileState> {
+  const s = region.fd === undefined ? await stat(region.file, { bigint: true }) : await promisify(fstat)(region.fd, { bigint: true });
+  return { ino: Number(s.ino), size: Number(s.size), ctimeNs: s.ctimeNs };
+}
+
+async function readAt(fd: number, into: Buffer, position: number): Promise<void> {
+  await promisify(read)(fd, into, 0, into.length, position);
 }

@@ -89,7 +89,7 @@ export interface ImageAnalysis {
 }
 
 /** A large uncompressed layer read in place is hashed for its diff ID on the digester's thread, beside the parse. */
-async function digestBeside(digester: RegionDigester, source: ImageSource, layer: LayerRef, what: string): Promise<{ hex: Promise<string> } | undefined> {
+async function digestBeside(digester: RegionDigester, source: ImageSource, layer: LayerRef, what: string): Promise<{ settle: () => Promise<string> } | undefined> {
   const [algorithm] = layer.diffId.split(':');
   const region = layer.diffId ? source.layerRegion?.(layer) : undefined;
   if (!region || (algorithm !== 'sha256' && algorithm !== 'sha512')) return undefined;
@@ -124,7 +124,7 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
           catalogers,
           diffId: layer.diffId,
           what,
-          ...(elsewhere ? { uncompressedDigest: elsewhere.hex } : {}),
+          ...(elsewhere ? { uncompressedDigest: elsewhere.settle } : {}),
           ...(options.limits ? { limits: options.limits } : {}),
           ...(options.onProgress ? { onProgress: (p) => options.onProgress!({ type: 'layer-progress', index, ...p }) } : {}),
         });

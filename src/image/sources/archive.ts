@@ -1,11 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PalisadeError } from '../../core/index.js';
 import { detectCompression, inflateBounded } from '../layers.js';
-import { indexTar, tarFiles, type ArchiveFiles } from './tar-index.js';
+import { indexTar, openArchiveHandle, tarFiles, type ArchiveFiles } from './tar-index.js';
 
 /**
  * Opens an image archive (`docker save`, `oci-archive`, `ctr export`) in place: its headers are
@@ -14,27 +14,42 @@ import { indexTar, tarFiles, type ArchiveFiles } from './tar-index.js';
  * once, under the layer limits, into a private temp file removed on close.
  */
 export async function openArchiveFiles(file: string, name: string): Promise<ArchiveFiles> {
-  const head = Buffer.alloc(4);
+  // One descriptor for the index and every read after it: they all see the same file.
+  const handle = await openArchiveHandle(file, name);
+  let head: Buffer;
   try {
-    const handle = await open(file, 'r');
-    try {
-      await handle.read(head, 0, 4, 0);
-    } finally {
-      await handle.close();
-    }
+    head = Buffer.alloc(4);
+    await handle.read(head, 0, 4, 0);
+    if (detectCompression(head) === 'none') return tarFiles(file, await indexTar(handle, name), name, handle);
   } catch (error) {
+    await handle.close();
+    if (error instanceof PalisadeError) throw error;
     throw new PalisadeError('image.source.not-found', `${name}: cannot read ${file}: ${(error as Error).message}`, { kind: 'not-found', field: 'image' });
   }
-  if (detectCompression(head) === 'none') return tarFiles(file, await indexTar(file, name), name);
   const dir = await mkdtemp(path.join(tmpdir(), 'palisade-archive-'));
   try {
     const plain = path.join(dir, 'archive.tar');
-    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), (source: AsyncIterable<Buffer>) => inflateBounded(source, name), createWriteStream(plain));
-    return { ...tarFiles(plain, await indexTar(plain, name), name), close: () => rm(dir, { recursive: true, force: true }) };
+    await pipeline(createReadStream(file, { fd: handle.fd, autoClose: false, start: 0, highWaterMark: 1 << 20 }), (source: AsyncIterable<Buffer>) => inflateBounded(source, name), createWriteStream(plain));
+    const plainHandle = await openArchiveHandle(plain, name);
+    try {
+      const files = tarFiles(plain, await indexTar(plainHandle, name), name, plainHandle);
+      return {
+        ...files,
+        close: async () => {
+          await plainHandle.close();
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    } catch (error) {
+      await plainHandle.close();
+      throw error;
+    }
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     if (error instanceof PalisadeError) throw error;
     throw new PalisadeError('image.archive.invalid', `${name}: cannot inflate ${file}: ${(error as Error).message}`, { kind: 'unprocessable', field: 'image' });
+  } finally {
+    await handle.close();
   }
 }
 

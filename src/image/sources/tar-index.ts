@@ -113,13 +113,18 @@ async function readAt(handle: FileHandle, offset: number, length: number): Promi
   return buffer.subarray(0, done);
 }
 
-export async function indexTar(file: string, what: string): Promise<Map<string, TarMember>> {
-  let handle: FileHandle;
+/** Opens an archive for reading; a missing or unreadable file is named as such. */
+export async function openArchiveHandle(file: string, what: string): Promise<FileHandle> {
   try {
-    handle = await open(file, 'r');
+    return await open(file, 'r');
   } catch (error) {
     throw new PalisadeError('image.source.not-found', `${what}: cannot read ${file}: ${(error as Error).message}`, { kind: 'not-found', field: 'image' });
   }
+}
+
+/** Indexes an archive by path, or through a handle the caller keeps (and closes). */
+export async function indexTar(source: string | FileHandle, what: string): Promise<Map<string, TarMember>> {
+  const handle = typeof source === 'string' ? await openArchiveHandle(source, what) : source;
   try {
     const { size: fileSize } = await handle.stat();
     const members = new Map<string, TarMember>();
@@ -198,12 +203,17 @@ export async function indexTar(file: string, what: string): Promise<Map<string, 
     }
     return members;
   } finally {
-    await handle.close();
+    if (typeof source === 'string') await handle.close();
   }
 }
 
 /** Reads members of an indexed archive straight from their offsets. */
-export function tarFiles(file: string, members: Map<string, TarMember>, name: string): ArchiveFiles {
+/**
+ * The members of an indexed archive. With the handle it was indexed through, every read (each
+ * member's stream, a layer's digest on another thread) goes through that one descriptor: all of
+ * them read the same file, even if its path is replaced meanwhile. `close` closes the handle.
+ */
+export function tarFiles(file: string, members: Map<string, TarMember>, name: string, handle?: FileHandle): ArchiveFiles {
   const member = (m: string) => {
     let found = members.get(safeName(m) ?? m);
     for (let hops = 0; found?.link !== undefined && hops < 8; hops++) found = members.get(found.link);
@@ -213,7 +223,9 @@ export function tarFiles(file: string, members: Map<string, TarMember>, name: st
     const found = member(m);
     if (!found) throw new PalisadeError('image.blob.missing', `${name}: ${m} is missing from the archive`, { kind: 'unprocessable' });
     if (found.size === 0) return Readable.from([]);
-    return createReadStream(file, { start: found.offset, end: found.offset + found.size - 1, highWaterMark: 1 << 20 });
+    // Positioned reads: streams of several members can share the descriptor.
+    const where = { start: found.offset, end: found.offset + found.size - 1, highWaterMark: 1 << 20 };
+    return handle ? createReadStream(file, { ...where, fd: handle.fd, autoClose: false }) : createReadStream(file, where);
   };
   return {
     name,
@@ -222,8 +234,9 @@ export function tarFiles(file: string, members: Map<string, TarMember>, name: st
     open,
     region(m) {
       const found = member(m);
-      return found ? { file, offset: found.offset, size: found.size } : undefined;
+      return found ? { file, offset: found.offset, size: found.size, ...(handle ? { fd: handle.fd } : {}) } : undefined;
     },
+    ...(handle ? { close: () => handle.close() } : {}),
     async read(m, maxBytes) {
       const found = member(m);
       if (found && found.size > maxBytes) throw new PalisadeError('image.document.too-large', `${name}: ${m} is larger than ${maxBytes} bytes`, { kind: 'too-large' });
