@@ -3,10 +3,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { finished } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryImage, memoryLayerCache, type ImageAnalysis } from './index.js';
 import { WORKER_DIGEST_MIN_BYTES } from './region-digest.js';
+import { openArchiveFiles } from './sources/archive.js';
 import { indexTar } from './sources/tar-index.js';
 import { gzipLayer, tarOf, writeLayout } from './testing/layout.js';
 
@@ -16,6 +18,11 @@ import { gzipLayer, tarOf, writeLayout } from './testing/layout.js';
  * OCI layout directory.
  */
 const run = promisify(execFile);
+const readAll = async (stream: AsyncIterable<Buffer>) => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks);
+};
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 let root: string;
@@ -173,6 +180,24 @@ describe('docker save and containerd archives', () => {
     await handle.write(Buffer.from([0x42 ^ filler[5000]!]), 0, 1, layerMember.offset + 512 + 5000); // inside opt/blob.bin's bytes
     await handle.close();
     await expect(inventoryImage(`docker-archive:${file}`)).rejects.toMatchObject({ code: 'image.digest.mismatch', message: expect.stringContaining('does not match diff ID') });
+  });
+
+  it('keeps the archive\'s one descriptor open for every reader when a layer\'s stream is torn down early, and closes it once', async () => {
+    const file = path.join(root, 'shared-fd.tar');
+    await run('skopeo', ['copy', '--quiet', `oci:${layoutDir}:test`, `docker-archive:${file}:demo/app:1`]);
+    for (const plain of [true, false]) {
+      const target = plain ? file : `${file}.gz`;
+      if (!plain) await run('gzip', ['-k', '-1', file]);
+      const files = await openArchiveFiles(target, 'test');
+      const manifest = JSON.parse((await files.read('manifest.json', 1 << 20)).toString()) as Array<{ Layers: string[] }>;
+      const [first, second] = manifest[0]!.Layers as [string, string];
+      const torn = files.open(first);
+      torn.once('data', () => torn.destroy(new Error('layer refused'))); // mid-read, as a failing layer's pipeline does
+      await expect(finished(torn)).rejects.toThrow('layer refused');
+      const bytes = (await readAll(files.open(second))).length;
+      expect(bytes, target).toBe(files.size(second));
+      await expect(files.close!(), target).resolves.toBeUndefined();
+    }
   });
 
   it('reads a compressed docker save (docker save | gzip, | zstd) and removes what it inflated', async () => {

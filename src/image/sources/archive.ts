@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PalisadeError } from '../../core/index.js';
 import { detectCompression, inflateBounded } from '../layers.js';
-import { indexTar, openArchiveHandle, tarFiles, type ArchiveFiles } from './tar-index.js';
+import { indexTar, openArchiveHandle, SHARED_DESCRIPTOR, tarFiles, type ArchiveFiles } from './tar-index.js';
 
 /**
  * Opens an image archive (`docker save`, `oci-archive`, `ctr export`) in place: its headers are
@@ -29,7 +29,7 @@ export async function openArchiveFiles(file: string, name: string): Promise<Arch
   const dir = await mkdtemp(path.join(tmpdir(), 'palisade-archive-'));
   try {
     const plain = path.join(dir, 'archive.tar');
-    await pipeline(createReadStream(file, { fd: handle.fd, autoClose: false, start: 0, highWaterMark: 1 << 20 }), (source: AsyncIterable<Buffer>) => inflateBounded(source, name), createWriteStream(plain));
+    await pipeline(createReadStream(file, { fd: handle.fd, fs: SHARED_DESCRIPTOR, start: 0, highWaterMark: 1 << 20 }), (source: AsyncIterable<Buffer>) => inflateBounded(source, name), createWriteStream(plain));
     const plainHandle = await openArchiveHandle(plain, name);
     try {
       const files = tarFiles(plain, await indexTar(plainHandle, name), name, plainHandle);

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, open as fsOpen, read as fsRead } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -209,6 +209,13 @@ export async function indexTar(source: string | FileHandle, what: string): Promi
 
 /** Reads members of an indexed archive straight from their offsets. */
 /**
+ * For streams over a descriptor others share: a stream destroyed early (a layer that failed, a
+ * pipeline torn down) closes its descriptor even with `autoClose: false`; this one leaves it to
+ * whoever opened it, so the other streams keep reading and the number is never closed twice.
+ */
+export const SHARED_DESCRIPTOR = { open: fsOpen, read: fsRead, close: (_fd: number, done: (error: NodeJS.ErrnoException | null) => void) => done(null) };
+
+/**
  * The members of an indexed archive. With the handle it was indexed through, every read (each
  * member's stream, a layer's digest on another thread) goes through that one descriptor: all of
  * them read the same file, even if its path is replaced meanwhile. `close` closes the handle.
@@ -225,7 +232,7 @@ export function tarFiles(file: string, members: Map<string, TarMember>, name: st
     if (found.size === 0) return Readable.from([]);
     // Positioned reads: streams of several members can share the descriptor.
     const where = { start: found.offset, end: found.offset + found.size - 1, highWaterMark: 1 << 20 };
-    return handle ? createReadStream(file, { ...where, fd: handle.fd, autoClose: false }) : createReadStream(file, where);
+    return handle ? createReadStream(file, { ...where, fd: handle.fd, fs: SHARED_DESCRIPTOR }) : createReadStream(file, where);
   };
   return {
     name,
