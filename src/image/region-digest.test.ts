@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -10,6 +10,7 @@ import { RegionDigester, WORKER_DIGEST_MIN_BYTES } from './region-digest.js';
 let root: string;
 let digester: RegionDigester;
 let file: string;
+let handle: FileHandle;
 let bytes: Buffer;
 const offset = 4096;
 const size = WORKER_DIGEST_MIN_BYTES + 12345;
@@ -20,74 +21,87 @@ beforeAll(async () => {
   bytes = randomBytes(offset + size + 777);
   bytes[offset] = 0x2e; // not a compression magic byte
   await writeFile(file, bytes);
+  handle = await open(file, 'r');
   digester = new RegionDigester();
 });
 afterAll(async () => {
   await digester.close();
+  await handle.close();
   await rm(root, { recursive: true, force: true });
 });
 
 describe('digest of an archive region on a worker thread', () => {
   it('is the digest of exactly the region, for sha256 and sha512', async () => {
     const region = bytes.subarray(offset, offset + size);
-    const pending = await digester.uncompressed({ file, offset, size }, 'sha256', 'layer x');
+    const pending = await digester.uncompressed({ handle, offset, size }, 'sha256', 'layer x');
     expect(pending).toBeDefined();
-    const other = digester.digest({ file, offset: 0, size: 1000 }, 'sha512', 'layer y');
+    const other = digester.digest({ handle, offset: 0, size: 1000 }, 'sha512', 'layer y');
     expect(await pending!.settle()).toBe(createHash('sha256').update(region).digest('hex'));
     expect(await other).toBe(createHash('sha512').update(bytes.subarray(0, 1000)).digest('hex'));
   });
 
   it('leaves small and compressed regions to the inline hash', async () => {
-    expect(await digester.uncompressed({ file, offset, size: WORKER_DIGEST_MIN_BYTES - 1 }, 'sha256', 'small')).toBeUndefined();
+    expect(await digester.uncompressed({ handle, offset, size: WORKER_DIGEST_MIN_BYTES - 1 }, 'sha256', 'small')).toBeUndefined();
     const gz = path.join(root, 'layer.gz');
     await writeFile(gz, gzipSync(randomBytes(WORKER_DIGEST_MIN_BYTES + 10), { level: 1 }));
-    expect(await digester.uncompressed({ file: gz, offset: 0, size: WORKER_DIGEST_MIN_BYTES + 1 }, 'sha256', 'gzip')).toBeUndefined();
+    const compressed = await open(gz, 'r');
+    try {
+      expect(await digester.uncompressed({ handle: compressed, offset: 0, size: WORKER_DIGEST_MIN_BYTES + 1 }, 'sha256', 'gzip')).toBeUndefined();
+    } finally {
+      await compressed.close();
+    }
   });
 
   it('reads through the archive\'s own descriptor, not its path again', async () => {
     const copy = path.join(root, 'held.tar');
     await writeFile(copy, bytes);
-    const handle = await open(copy, 'r');
+    const held = await open(copy, 'r');
     try {
       // The path is gone: only the descriptor the archive was indexed through can be read.
-      const pending = await digester.uncompressed({ file: path.join(root, 'no-such.tar'), offset, size, fd: handle.fd }, 'sha256', 'layer held');
+      await rm(copy);
+      const pending = await digester.uncompressed({ handle: held, offset, size }, 'sha256', 'layer held');
       expect(await pending!.settle()).toBe(createHash('sha256').update(bytes.subarray(offset, offset + size)).digest('hex'));
     } finally {
-      await handle.close();
+      await held.close();
     }
   });
 
   it('fails when the archive is written to between the two reads, naming the layer', async () => {
     const copy = path.join(root, 'written.tar');
     await writeFile(copy, bytes);
-    const handle = await open(copy, 'r+');
+    const written = await open(copy, 'r+');
     try {
-      const pending = await digester.uncompressed({ file: copy, offset, size, fd: handle.fd }, 'sha256', 'written.tar: layer sha256:abc');
-      await handle.write(Buffer.from('x'), 0, 1, offset + 10);
+      const pending = await digester.uncompressed({ handle: written, offset, size }, 'sha256', 'written.tar: layer sha256:abc');
+      await written.write(Buffer.from('x'), 0, 1, offset + 10);
       await expect(pending!.settle()).rejects.toMatchObject({ code: 'image.archive.changed', message: 'written.tar: layer sha256:abc: the archive was written to while it was read' });
     } finally {
-      await handle.close();
+      await written.close();
     }
   });
 
   it('fails naming the layer when the file is shorter than the region (truncated archive)', async () => {
-    await expect(digester.digest({ file, offset, size: bytes.length }, 'sha256', 'archive.tar: layer sha256:abc')).rejects.toMatchObject({
+    await expect(digester.digest({ handle, offset, size: bytes.length }, 'sha256', 'archive.tar: layer sha256:abc')).rejects.toMatchObject({
       code: 'image.layer.invalid',
       message: expect.stringMatching(/^archive\.tar: layer sha256:abc: cannot read the layer to check its digest: \d+ of \d+ bytes read$/),
     });
   });
 
-  it('fails naming the layer when the file is gone, and keeps serving later regions', async () => {
-    await expect(digester.digest({ file: path.join(root, 'gone.tar'), offset: 0, size: 10 }, 'sha256', 'gone.tar: layer 1')).rejects.toMatchObject({
-      code: 'image.layer.invalid',
-      message: expect.stringMatching(/^gone\.tar: layer 1: cannot read the layer to check its digest: ENOENT/),
-    });
-    expect(await digester.digest({ file, offset: 1, size: 10 }, 'sha256', 'x')).toBe(createHash('sha256').update(bytes.subarray(1, 11)).digest('hex'));
+  it('fails naming the layer when its descriptor cannot be read, and keeps serving later regions', async () => {
+    const directory = await open(root, 'r');
+    try {
+      await expect(digester.digest({ handle: directory, offset: 0, size: 10 }, 'sha256', 'dir.tar: layer 1')).rejects.toMatchObject({
+        code: 'image.layer.invalid',
+        message: expect.stringMatching(/^dir\.tar: layer 1: cannot read the layer to check its digest: EISDIR/),
+      });
+    } finally {
+      await directory.close();
+    }
+    expect(await digester.digest({ handle, offset: 1, size: 10 }, 'sha256', 'x')).toBe(createHash('sha256').update(bytes.subarray(1, 11)).digest('hex'));
   });
 
   it('fails what is pending when closed, without an unhandled rejection', async () => {
     const own = new RegionDigester();
-    const pending = own.digest({ file, offset, size }, 'sha256', 'cancelled');
+    const pending = own.digest({ handle, offset, size }, 'sha256', 'cancelled');
     await own.close();
     await expect(pending).rejects.toMatchObject({ code: 'image.layer.invalid', message: expect.stringContaining('the scan ended first') });
   });

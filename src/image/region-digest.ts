@@ -1,17 +1,13 @@
-import { fstat, read } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { promisify } from 'node:util';
+import type { FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { PalisadeError } from '../core/index.js';
 import { detectCompression } from './layers.js';
 
-/** Where a layer's bytes lie, stored as they are, in a plain file (an uncompressed image archive, a layout's blob). */
+/** Where a layer's bytes lie, stored as they are, in an archive: read through the handle it was opened and indexed through. */
 export interface FileRegion {
-  file: string;
+  handle: FileHandle;
   offset: number;
   size: number;
-  /** The descriptor the archive was opened and indexed through: read instead of opening `file` again. */
-  fd?: number;
 }
 
 /**
@@ -22,18 +18,17 @@ export const WORKER_DIGEST_MIN_BYTES = 32 * 1024 * 1024;
 
 /**
  * Self-contained, so it runs the same from `src` under the test runner, from `dist`, or bundled:
- * takes one region at a time, reads it in 1 MiB pieces and posts the hex digest.
+ * takes one region at a time, reads it in 1 MiB pieces through the archive's descriptor (they
+ * belong to the process, not to a thread) and posts the hex digest.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { openSync, readSync, closeSync } = require('node:fs');
+const { readSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const buffer = Buffer.allocUnsafe(1 << 20);
-parentPort.on('message', ({ id, file, offset, size, algorithm, shared }) => {
-  let fd;
+parentPort.on('message', ({ id, fd, offset, size, algorithm }) => {
   try {
     const hash = createHash(algorithm);
-    fd = shared ?? openSync(file, 'r');
     let done = 0;
     while (done < size) {
       const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - done), offset + done);
@@ -44,8 +39,6 @@ parentPort.on('message', ({ id, file, offset, size, algorithm, shared }) => {
     parentPort.postMessage({ id, hex: hash.digest('hex'), bytes: done });
   } catch (error) {
     parentPort.postMessage({ id, error: String(error && error.message || error) });
-  } finally {
-    if (fd !== undefined && shared === undefined) closeSync(fd);
   }
 });
 `;
@@ -75,8 +68,7 @@ export class RegionDigester {
     const hex = new Promise<string>((resolve, reject) => this.jobs.set(id, { size: region.size, what, resolve, reject }));
     // A layer that fails elsewhere never awaits its digest; that rejection is not an unhandled one.
     hex.catch(() => undefined);
-    // Descriptors belong to the process, so the worker can read through the archive's own.
-    worker.postMessage({ id, file: region.file, offset: region.offset, size: region.size, algorithm, shared: region.fd });
+    worker.postMessage({ id, fd: region.handle.fd, offset: region.offset, size: region.size, algorithm });
     return hex;
   }
 
@@ -89,15 +81,9 @@ export class RegionDigester {
    */
   async uncompressed(region: FileRegion, algorithm: 'sha256' | 'sha512', what: string): Promise<{ settle: () => Promise<string> } | undefined> {
     if (region.size < WORKER_DIGEST_MIN_BYTES) return undefined;
-    const handle = region.fd === undefined ? await open(region.file, 'r') : undefined;
     const head = Buffer.alloc(4);
-    let before: FileState;
-    try {
-      await (handle ? handle.read(head, 0, 4, region.offset) : readAt(region.fd!, head, region.offset));
-      before = await fileState(region);
-    } finally {
-      await handle?.close();
-    }
+    await region.handle.read(head, 0, 4, region.offset);
+    const before = await fileState(region);
     // A compressed blob's diff ID is over the inflated bytes: that is hashed inline.
     if (detectCompression(head) !== 'none') return undefined;
     const hex = this.digest(region, algorithm, what);
@@ -161,10 +147,6 @@ interface FileState {
 
 /** What changes when a file is written to or replaced: its change time (set by the kernel, never by a user), size and inode. */
 async function fileState(region: FileRegion): Promise<FileState> {
-  const s = region.fd === undefined ? await stat(region.file, { bigint: true }) : await promisify(fstat)(region.fd, { bigint: true });
+  const s = await region.handle.stat({ bigint: true });
   return { ino: Number(s.ino), size: Number(s.size), ctimeNs: s.ctimeNs };
-}
-
-async function readAt(fd: number, into: Buffer, position: number): Promise<void> {
-  await promisify(read)(fd, into, 0, into.length, position);
 }

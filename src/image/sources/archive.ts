@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -16,40 +16,38 @@ import { indexTar, openArchiveHandle, SHARED_DESCRIPTOR, tarFiles, type ArchiveF
 export async function openArchiveFiles(file: string, name: string): Promise<ArchiveFiles> {
   // One descriptor for the index and every read after it: they all see the same file.
   const handle = await openArchiveHandle(file, name);
-  let head: Buffer;
+  let compressed: boolean;
   try {
-    head = Buffer.alloc(4);
+    const head = Buffer.alloc(4);
     await handle.read(head, 0, 4, 0);
-    if (detectCompression(head) === 'none') return tarFiles(file, await indexTar(handle, name), name, handle);
+    compressed = detectCompression(head) !== 'none';
   } catch (error) {
     await handle.close();
-    if (error instanceof PalisadeError) throw error;
     throw new PalisadeError('image.source.not-found', `${name}: cannot read ${file}: ${(error as Error).message}`, { kind: 'not-found', field: 'image' });
   }
+  if (!compressed) return indexedFiles(handle, name);
   const dir = await mkdtemp(path.join(tmpdir(), 'palisade-archive-'));
   try {
     const plain = path.join(dir, 'archive.tar');
-    await pipeline(createReadStream(file, { fd: handle.fd, fs: SHARED_DESCRIPTOR, start: 0, highWaterMark: 1 << 20 }), (source: AsyncIterable<Buffer>) => inflateBounded(source, name), createWriteStream(plain));
-    const plainHandle = await openArchiveHandle(plain, name);
-    try {
-      const files = tarFiles(plain, await indexTar(plainHandle, name), name, plainHandle);
-      return {
-        ...files,
-        close: async () => {
-          await plainHandle.close();
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    } catch (error) {
-      await plainHandle.close();
-      throw error;
-    }
+    await pipeline(createReadStream('', { fd: handle.fd, fs: SHARED_DESCRIPTOR, start: 0, highWaterMark: 1 << 20 }), (source: AsyncIterable<Buffer>) => inflateBounded(source, name), createWriteStream(plain));
+    const files = await indexedFiles(await openArchiveHandle(plain, name), name);
+    return { ...files, close: () => files.close!().finally(() => rm(dir, { recursive: true, force: true })) };
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     if (error instanceof PalisadeError) throw error;
     throw new PalisadeError('image.archive.invalid', `${name}: cannot inflate ${file}: ${(error as Error).message}`, { kind: 'unprocessable', field: 'image' });
   } finally {
     await handle.close();
+  }
+}
+
+/** The archive's files, indexed through `handle`, which they then own (closed on failure here, else by their `close`). */
+async function indexedFiles(handle: FileHandle, name: string): Promise<ArchiveFiles> {
+  try {
+    return tarFiles(await indexTar(handle, name), name, handle);
+  } catch (error) {
+    await handle.close();
+    throw error;
   }
 }
 

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { PalisadeError } from '../../core/index.js';
 import type { FileRegion } from '../region-digest.js';
 import { safeName } from './archive.js';
+import { readAll } from './source.js';
 
 /**
  * An index of an image archive (`docker save`, `oci-archive`, `ctr export`): where each regular
@@ -207,7 +208,6 @@ export async function indexTar(source: string | FileHandle, what: string): Promi
   }
 }
 
-/** Reads members of an indexed archive straight from their offsets. */
 /**
  * For streams over a descriptor others share: a stream destroyed early (a layer that failed, a
  * pipeline torn down) closes its descriptor even with `autoClose: false`; this one leaves it to
@@ -216,11 +216,11 @@ export async function indexTar(source: string | FileHandle, what: string): Promi
 export const SHARED_DESCRIPTOR = { open: fsOpen, read: fsRead, close: (_fd: number, done: (error: NodeJS.ErrnoException | null) => void) => done(null) };
 
 /**
- * The members of an indexed archive. With the handle it was indexed through, every read (each
- * member's stream, a layer's digest on another thread) goes through that one descriptor: all of
- * them read the same file, even if its path is replaced meanwhile. `close` closes the handle.
+ * The members of an archive indexed through `handle`, read straight from their offsets through that
+ * one descriptor (each member's stream, a layer's digest on another thread): all of them read the
+ * same file, even if its path is replaced meanwhile. `close` closes the handle.
  */
-export function tarFiles(file: string, members: Map<string, TarMember>, name: string, handle?: FileHandle): ArchiveFiles {
+export function tarFiles(members: Map<string, TarMember>, name: string, handle: FileHandle): ArchiveFiles {
   const member = (m: string) => {
     let found = members.get(safeName(m) ?? m);
     for (let hops = 0; found?.link !== undefined && hops < 8; hops++) found = members.get(found.link);
@@ -230,9 +230,8 @@ export function tarFiles(file: string, members: Map<string, TarMember>, name: st
     const found = member(m);
     if (!found) throw new PalisadeError('image.blob.missing', `${name}: ${m} is missing from the archive`, { kind: 'unprocessable' });
     if (found.size === 0) return Readable.from([]);
-    // Positioned reads: streams of several members can share the descriptor.
-    const where = { start: found.offset, end: found.offset + found.size - 1, highWaterMark: 1 << 20 };
-    return handle ? createReadStream(file, { ...where, fd: handle.fd, fs: SHARED_DESCRIPTOR }) : createReadStream(file, where);
+    // Positioned reads, so streams of several members can share the descriptor (the path is unused).
+    return createReadStream('', { start: found.offset, end: found.offset + found.size - 1, highWaterMark: 1 << 20, fd: handle.fd, fs: SHARED_DESCRIPTOR });
   };
   return {
     name,
@@ -241,15 +240,13 @@ export function tarFiles(file: string, members: Map<string, TarMember>, name: st
     open,
     region(m) {
       const found = member(m);
-      return found ? { file, offset: found.offset, size: found.size, ...(handle ? { fd: handle.fd } : {}) } : undefined;
+      return found ? { handle, offset: found.offset, size: found.size } : undefined;
     },
-    ...(handle ? { close: () => handle.close() } : {}),
+    close: () => handle.close(),
     async read(m, maxBytes) {
       const found = member(m);
       if (found && found.size > maxBytes) throw new PalisadeError('image.document.too-large', `${name}: ${m} is larger than ${maxBytes} bytes`, { kind: 'too-large' });
-      const chunks: Buffer[] = [];
-      for await (const chunk of open(m)) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
+      return readAll(open(m), maxBytes, `${name}: ${m}`);
     },
   };
 }
