@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryImage, memoryLayerCache, type ImageAnalysis } from './index.js';
 import { WORKER_DIGEST_MIN_BYTES } from './region-digest.js';
 import { openArchiveFiles } from './sources/archive.js';
+import { readAll } from './sources/source.js';
 import { indexTar } from './sources/tar-index.js';
 import { gzipLayer, tarOf, writeLayout } from './testing/layout.js';
 
@@ -18,11 +19,6 @@ import { gzipLayer, tarOf, writeLayout } from './testing/layout.js';
  * OCI layout directory.
  */
 const run = promisify(execFile);
-const readAll = async (stream: AsyncIterable<Buffer>) => {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
-};
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 let root: string;
@@ -194,7 +190,7 @@ describe('docker save and containerd archives', () => {
       const torn = files.open(first);
       torn.once('data', () => torn.destroy(new Error('layer refused'))); // mid-read, as a failing layer's pipeline does
       await expect(finished(torn)).rejects.toThrow('layer refused');
-      const bytes = (await readAll(files.open(second))).length;
+      const bytes = (await readAll(files.open(second), 1 << 30, second)).length;
       expect(bytes, target).toBe(files.size(second));
       await expect(files.close!(), target).resolves.toBeUndefined();
     }
