@@ -102,21 +102,7 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
     if (options.runHandlers === false || !running) return;
     for (const definition of options.definitions ?? []) {
       if (definition.cron && options.schedule) await boss.schedule(definition.queue, definition.cron, {}, { tz: 'UTC' });
-      for (let i = 0; i < (options.concurrency ?? 1); i++) {
-        await boss.work(definition.queue, { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1, includeMetadata: true }, async (jobs: PgBoss.JobWithMetadata<object>[]) => {
-          for (const job of jobs) {
-            const started = performance.now();
-            try {
-              const result = await definition.handler(job.data, { id: job.id, retryCount: job.retryCount });
-              options.onJobEnd?.(definition.queue, 'completed', (performance.now() - started) / 1000);
-              return result;
-            } catch (error) {
-              options.onJobEnd?.(definition.queue, 'failed', (performance.now() - started) / 1000, error);
-              throw error;
-            }
-          }
-        });
-      }
+      for (let i = 0; i < (options.concurrency ?? 1); i++) await work(boss, definition, options);
     }
   })());
   if (!options.workersLater) await startWorkers();
@@ -171,4 +157,21 @@ export async function runOnce<T>(db: Kysely<Database>, key: string, queue: strin
 export async function jobSchemaVersion(db: Kysely<Database>): Promise<number | undefined> {
   const result = await sql<{ version: number }>`select version from pgboss.version`.execute(db);
   return result.rows[0]?.version;
+}
+
+/** One worker on a definition's queue: runs its handler and reports how each job ended. */
+async function work(boss: PgBoss, definition: AnyJobDefinition, options: JobQueueOptions): Promise<void> {
+  await boss.work(definition.queue, { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1, includeMetadata: true }, async (jobs: PgBoss.JobWithMetadata<object>[]) => {
+    for (const job of jobs) {
+      const started = performance.now();
+      try {
+        const result = await definition.handler(job.data, { id: job.id, retryCount: job.retryCount });
+        options.onJobEnd?.(definition.queue, 'completed', (performance.now() - started) / 1000);
+        return result;
+      } catch (error) {
+        options.onJobEnd?.(definition.queue, 'failed', (performance.now() - started) / 1000, error);
+        throw error;
+      }
+    }
+  });
 }
