@@ -82,7 +82,9 @@ function startAgent(sensor: 'proc' | 'ebpf' = 'proc', marker = ''): { child: Chi
           process.stdout.write(JSON.stringify({ seen, bare }) + '\\n');
         },
       } : {}) });`;
-  const args = [...NODE_FLAGS, ...(useDist ? [] : ['--import', 'tsx']), '--input-type=module', '-e', code];
+  // BENCH_AGENT_NODE_ARGS adds Node flags to the agent alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes.
+  const extra = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const args = [...NODE_FLAGS, ...extra, ...(useDist ? [] : ['--import', 'tsx']), '--input-type=module', '-e', code];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', sensor === 'ebpf' ? 'pipe' : 'ignore', 'inherit'] });
   return { child, runtime: useDist ? 'dist' : 'tsx' };
 }

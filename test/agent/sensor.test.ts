@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CgroupResolver, KernelEvents, NodeAgent, parseLine, type ExecEvent, type FileEvent, type NetworkEvent, type SensorRecord } from '../../src/agent/index.js';
+import { CgroupResolver, KernelEvents, NodeAgent, parseLine, parseRecord, type ExecEvent, type FileEvent, type NetworkEvent, type SensorRecord } from '../../src/agent/index.js';
 import { createAgent } from '../../src/agent/runner.js';
 
 /**
@@ -54,6 +54,12 @@ const RECORDED_OVERLAY = [
   "{\"type\": \"printf\", \"data\": \"Z\\t10123495578939\\t11082\\t1\\t2175761\\n\"}",
 ];
 const LOST = '{"type": "lost_events", "data": {"events": 12}}';
+/**
+ * Recorded the same way (bpftrace 0.17) while `bash -c '/tmp/x.sh "tab<TAB>in \"q\" \\ back é ünï<NEWLINE>nl"'`
+ * ran, with a one-probe script printing argv[1]: bpftrace spells each byte of 0x80 or more as
+ * `\uffffffXX`, which is not JSON's escape for it.
+ */
+const RECORDED_NON_ASCII = String.raw`{"type": "printf", "data": "A\t1\t9244\t1\ttab\tin \"q\" \\ back \uffffffc3\uffffffa9 \uffffffc3\uffffffbcn\uffffffc3\uffffffaf\nnl\n"}`;
 
 describe('sensor records and the process tree', () => {
   const procRoot = mkdtempSync(path.join(os.tmpdir(), 'no-proc-'));
@@ -76,6 +82,25 @@ describe('sensor records and the process tree', () => {
     expect(records).toHaveLength(RECORDED.length);
     expect(lost).toBe(12);
     expect(parseLine('{"type": "printf", "data": "X\\t1\\tnot-a-pid\\n"}')).toBeUndefined();
+  });
+
+  it('reads a record in place exactly as JSON.parse and the printf text say, escapes included', () => {
+    for (const line of [...RECORDED, ...RECORDED_OVERLAY]) {
+      const viaJson = parseRecord((JSON.parse(line) as { data: string }).data.replace(/\n$/, ''));
+      expect(viaJson).toBeDefined();
+      expect(parseLine(line)).toEqual({ record: viaJson });
+    }
+    // Spacing other than bpftrace 0.17's goes through JSON.parse and gives the same record.
+    const compact = RECORDED[3]!.replace('{"type": "printf", "data": ', '{"type":"printf","data":');
+    expect(parseLine(compact)).toEqual(parseLine(RECORDED[3]!));
+    // A missing field, a bad escape or an unknown kind is no record.
+    expect(parseLine('{"type": "printf", "data": "Q\\t1\\t2\\t3\\n"}')).toBeUndefined();
+    expect(parseLine('{"type": "printf", "data": "A\\t1\\t2\\t0\\tbad \\x escape\\n"}')).toBeUndefined();
+    expect(parseLine('{"type": "printf", "data": "?\\t1\\t2\\n"}')).toBeUndefined();
+  });
+
+  it('reads arguments outside ASCII as the UTF-8 the process wrote, not as bpftrace escapes them', () => {
+    expect(parseLine(RECORDED_NON_ASCII)).toEqual({ record: { k: 'A', t: 1, pid: 9244, index: 1, arg: 'tab\tin "q" \\ back é ünï\nnl' } });
   });
 
   it('assembles exec events with argv (spaces kept), parent, ancestry and stdin, even out of order', () => {

@@ -12,11 +12,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pageOut } from './pageout.js';
-import { parseLine, type SensorRecord } from './records.js';
+import { openFifo, type Fifo } from './fifo.js';
+import { parseLine, parsePrintfLine, type SensorRecord } from './records.js';
 
 const HERE = import.meta.dirname;
 /** The built CLI runs from dist/, where the build copies host.bt (scripts/copy-assets.mjs); else the sources. */
 export const HOST_SCRIPT = existsSync(path.join(HERE, 'host.bt')) ? path.join(HERE, 'host.bt') : path.resolve(HERE, '../../../src/agent/sensor/host.bt');
+
+/** How often bpftrace's output is read: every 100 ms, or after 5 ms while a read takes more than 500 records (~40 KiB of the pipe's 64). */
+const DRAIN_IDLE_MS = 100;
+const DRAIN_BUSY_MS = 5;
+const DRAIN_BURST_RECORDS = 500;
 
 /** Bytes per string bpftrace copies (paths, arguments); 200 is bpftrace 0.17's maximum. */
 const STRLEN = '200';
@@ -97,6 +103,9 @@ export class BpftraceSensor {
   private readonly maxQueued: number;
   private readonly graceNs: number;
   private stderr: string[] = [];
+  private fifo: Fifo | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private ready: () => void = () => {};
   /** What reclaiming the compiler's pages after attach gave: bytes advised, or why it could not. */
   compilerPages: { bytes: number } | { error: string } | undefined;
 
@@ -116,34 +125,25 @@ export class BpftraceSensor {
     if (problem) throw new Error(problem);
     const bpftrace = this.options.bpftrace ?? 'bpftrace';
     const script = sensorScript({ tracefs, bpftrace });
-    const child = spawn(bpftrace, ['-f', 'json', '-B', 'line', '-e', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // 1,024 pages (4 MiB) of ring buffer per CPU instead of 64: bursts of execs (each up to 22 records)
-      // wait there while bpftrace's reader is off the CPU on a busy node, instead of being lost.
-      // glibc returns freed heap sooner (compiling leaves LLVM's heap grown): about 9 MiB less
-      // resident here. The ring buffer size made no difference to bpftrace's RSS (64 or 1,024 pages).
-      env: { GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=65536:glibc.malloc.mmap_threshold=65536:glibc.malloc.arena_max=1', ...process.env, BPFTRACE_STRLEN: STRLEN, BPFTRACE_PERF_RB_PAGES: '1024' },
-    });
+    const fifo = openFifo();
+    let child: ChildProcess;
+    try {
+      child = spawn(bpftrace, ['-f', 'json', '-B', 'line', '-e', script], {
+        stdio: ['ignore', fifo.writeFd, 'pipe'],
+        // 1,024 pages (4 MiB) of ring buffer per CPU instead of 64: bursts of execs (each up to 22 records)
+        // wait there while bpftrace's reader is off the CPU on a busy node, instead of being lost.
+        // glibc returns freed heap sooner (compiling leaves LLVM's heap grown): about 9 MiB less
+        // resident here. The ring buffer size made no difference to bpftrace's RSS (64 or 1,024 pages).
+        env: { GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=65536:glibc.malloc.mmap_threshold=65536:glibc.malloc.arena_max=1', ...process.env, BPFTRACE_STRLEN: STRLEN, BPFTRACE_PERF_RB_PAGES: '1024' },
+      });
+    } finally {
+      fifo.closeWriter();
+    }
     this.child = child;
+    this.fifo = fifo;
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    let ready: () => void = () => {};
-    const attached = new Promise<void>((resolve) => { ready = resolve; });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const parsed = parseLine(line);
-      if (!parsed) return;
-      if ('lost' in parsed) {
-        this.lostEvents += parsed.lost;
-        return;
-      }
-      if (parsed.record.k === 'R') return ready();
-      this.records++;
-      if (this.queue.length - this.head >= this.maxQueued) {
-        this.head++;
-        this.lostEvents++;
-        if (this.head >= this.maxQueued) this.dropHead();
-      }
-      this.queue.push(parsed.record);
-    });
+    const attached = new Promise<void>((resolve) => { this.ready = resolve; });
+    this.scheduleDrain(0);
     createInterface({ input: child.stderr! }).on('line', (line) => {
       if (/RLIMIT_MEMLOCK/.test(line) || !line.trim()) return;
       if (this.stderr.length < 20) this.stderr.push(line);
@@ -166,8 +166,48 @@ export class BpftraceSensor {
     }
   }
 
+  /** One line of bpftrace's output: a record (read in place), lost events, or anything else (ignored). */
+  private onLine = (line: string): void => {
+    let record = parsePrintfLine(line);
+    if (!record) {
+      const parsed = parseLine(line); // lost events, or a printf spelled differently
+      if (parsed && 'lost' in parsed) this.lostEvents += parsed.lost;
+      record = parsed && 'record' in parsed ? parsed.record : undefined;
+      if (!record) return;
+    }
+    if (record.k === 'R') return this.ready();
+    this.records++;
+    if (this.queue.length - this.head >= this.maxQueued) {
+      this.head++;
+      this.lostEvents++;
+      if (this.head >= this.maxQueued) this.dropHead();
+    }
+    this.queue.push(record);
+  };
+
+  /**
+   * Reads the FIFO now and again: soon after a read that took much (a burst: the pipe holds
+   * 64 KiB, and a full pipe stalls bpftrace's reading of the kernel's buffers), else every
+   * DRAIN_IDLE_MS. Records wait for graceMs before take() hands them out anyway.
+   */
+  private scheduleDrain(delayMs: number): void {
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
+      const before = this.records;
+      if (!this.drain()) return;
+      this.scheduleDrain(this.records - before > DRAIN_BURST_RECORDS ? DRAIN_BUSY_MS : DRAIN_IDLE_MS);
+    }, delayMs);
+    this.drainTimer.unref();
+  }
+
+  /** Reads what bpftrace wrote so far; false once it closed its output. */
+  private drain(): boolean {
+    return this.fifo?.drain(this.onLine) ?? false;
+  }
+
   /** Records old enough that no straggler can precede them, in kernel time order. */
   take(all = false): SensorRecord[] {
+    this.drain();
     this.dropHead();
     if (!this.queue.length) return [];
     const queue = this.queue.sort((a, b) => a.t - b.t);
@@ -194,7 +234,10 @@ export class BpftraceSensor {
       await this.exited;
       clearTimeout(timer);
     }
-    // Lines already read but not yet delivered: give readline one turn.
-    await new Promise((r) => setImmediate(r));
+    // What bpftrace wrote before it exited.
+    clearTimeout(this.drainTimer);
+    this.drain();
+    this.fifo?.close();
+    this.fifo = undefined;
   }
 }

@@ -37,67 +37,228 @@ export type SensorRecord =
 
 export type ParsedLine = { record: SensorRecord } | { lost: number } | undefined;
 
-/** Splits into `count` fields, the last keeping any further tabs. */
-function fields(data: string, count: number): string[] | undefined {
-  const out: string[] = [];
-  let start = 0;
-  for (let i = 0; i < count - 1; i++) {
-    const tab = data.indexOf('\t', start);
-    if (tab < 0) return undefined;
-    out.push(data.slice(start, tab));
-    start = tab + 1;
+const COUNTS: Record<string, number> = { R: 4, E: 5, A: 5, X: 13, D: 4, Z: 5, H: 5, J: 6, F: 4, Q: 5, C: 8, B: 7, K: 7, L: 4, O: 5, U: 5, M: 5, I: 5, P: 5, N: 4, T: 4, G: 4, S: 5, Y: 3, W: 4, V: 4 };
+
+/**
+ * A cursor over one record's fields, in one of two spellings: the printf text itself (fields
+ * split by a tab), or that text as it stands JSON-escaped inside bpftrace's line (split by the
+ * two characters `\t`). Reading the escaped form in place skips JSON.parse and the field array
+ * for every record: a few thousand a second per busy node, and most of the agent's garbage.
+ * Only the last field, the free text, can hold an escape: the others are numbers and fixed words.
+ */
+class Fields {
+  private pos = 0;
+  private end = 0;
+  private escaped = false;
+  private text = '';
+  private left = 0;
+
+  /** Positions the cursor on `text[start, end)` holding `count` fields; false when the kind is unknown. */
+  reset(text: string, start: number, end: number, escaped: boolean): number | undefined {
+    this.text = text;
+    this.pos = start;
+    this.escaped = escaped;
+    // The printf's trailing newline ends the text: one character, or two escaped.
+    if (escaped ? text.startsWith('\\n', end - 2) : text.charCodeAt(end - 1) === NEWLINE) end -= escaped ? 2 : 1;
+    this.end = end;
+    const count = COUNTS[text[start] ?? ''];
+    if (count === undefined || !this.separatorAt(start + 1)) return undefined;
+    this.left = count;
+    this.skip();
+    return count;
   }
-  out.push(data.slice(start));
+
+  private separatorAt(i: number): boolean {
+    return this.escaped ? this.text.charCodeAt(i) === BACKSLASH && this.text.charCodeAt(i + 1) === LETTER_T : this.text.charCodeAt(i) === TAB;
+  }
+
+  /** Moves past the current field; false when a field that should follow is missing. */
+  private fieldEnd(): number {
+    if (this.left === 1) return this.end; // the last field runs to the end, tabs and all
+    const separator = this.escaped ? '\\t' : '\t';
+    const at = this.text.indexOf(separator, this.pos);
+    return at < 0 || at >= this.end ? -1 : at;
+  }
+
+  /** Skips a field (the kind). */
+  skip(): boolean {
+    const stop = this.fieldEnd();
+    if (stop < 0) return false;
+    this.advance(stop);
+    return true;
+  }
+
+  private advance(stop: number): void {
+    this.pos = stop + (this.escaped ? 2 : 1);
+    this.left--;
+  }
+
+  /** The next field as a number (NaN when it is not one, as Number() says; also when it is missing). */
+  number(): number {
+    const stop = this.fieldEnd();
+    if (stop < 0) return Number.NaN;
+    const start = this.pos;
+    this.advance(stop);
+    // Plain decimal digits (nearly every field) without making a substring; anything else as Number() reads it.
+    let value = 0;
+    for (let i = start; i < stop; i++) {
+      const digit = this.text.charCodeAt(i) - ZERO;
+      if (digit < 0 || digit > 9) return Number(this.text.slice(start, stop));
+      value = value * 10 + digit;
+    }
+    return stop > start ? value : Number.NaN;
+  }
+
+  /** The next field as text; undefined when it is missing or its escapes do not decode. */
+  string(): string | undefined {
+    const stop = this.fieldEnd();
+    if (stop < 0) return undefined;
+    const start = this.pos;
+    this.advance(stop);
+    const raw = this.text.slice(start, stop);
+    return this.escaped && raw.includes('\\') ? unescapeJson(raw) : raw;
+  }
+
+  /** Whether every field was there. */
+  get complete(): boolean {
+    return this.left <= 0;
+  }
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+const utf8 = new TextDecoder();
+
+/**
+ * A JSON string's body, decoded; undefined when an escape is malformed. bpftrace 0.17 writes a
+ * byte of 0x80 or more as `\uffffffXX` (its signed char, sign-extended), which JSON.parse would
+ * read as U+FFFF followed by the letters "ffXX": here those bytes are gathered and read as the
+ * UTF-8 they are, so a path or argument in any script arrives as the process wrote it.
+ */
+export function unescapeJson(raw: string): string | undefined {
+  let out = '';
+  let bytes: number[] = [];
+  const flush = () => {
+    if (bytes.length) out += utf8.decode(Uint8Array.from(bytes));
+    bytes = [];
+  };
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c !== '\\') {
+      flush();
+      out += c;
+      continue;
+    }
+    const e = raw[i + 1];
+    if (e === 'u') {
+      if (raw.startsWith('ffffff', i + 2) && /^[0-9a-fA-F]{2}$/.test(raw.slice(i + 8, i + 10))) {
+        bytes.push(parseInt(raw.slice(i + 8, i + 10), 16));
+        i += 9;
+        continue;
+      }
+      const hex = raw.slice(i + 2, i + 6);
+      if (!/^[0-9a-fA-F]{4}$/.test(hex)) return undefined;
+      flush();
+      out += String.fromCharCode(parseInt(hex, 16));
+      i += 5;
+      continue;
+    }
+    const simple = e === undefined ? undefined : SIMPLE_ESCAPES[e];
+    if (simple === undefined) return undefined;
+    flush();
+    out += simple;
+    i++;
+  }
+  flush();
   return out;
 }
 
-const COUNTS: Record<string, number> = { R: 4, E: 5, A: 5, X: 13, D: 4, Z: 5, H: 5, J: 6, F: 4, Q: 5, C: 8, B: 7, K: 7, L: 4, O: 5, U: 5, M: 5, I: 5, P: 5, N: 4, T: 4, G: 4, S: 5, Y: 3, W: 4, V: 4 };
+const TAB = 9;
+const NEWLINE = 10;
+const BACKSLASH = 92;
+const LETTER_T = 116;
+const ZERO = 48;
+const cursor = new Fields();
 
 /** One printf line of host.bt (without the trailing newline) as a record; undefined when malformed. */
 export function parseRecord(data: string): SensorRecord | undefined {
-  const kind = data[0];
-  const count = kind ? COUNTS[kind] : undefined;
-  if (!kind || count === undefined || data[1] !== '\t') return undefined;
-  const f = fields(data, count);
-  if (!f) return undefined;
-  const n = (i: number) => Number(f[i]);
-  const t = n(1);
-  const pid = n(2);
+  return readRecord(data, 0, data.length, false);
+}
+
+function readRecord(text: string, start: number, end: number, escaped: boolean): SensorRecord | undefined {
+  const f = cursor;
+  if (f.reset(text, start, end, escaped) === undefined) return undefined;
+  const kind = text[start]!;
+  const t = f.number();
+  const pid = f.number();
   if (!Number.isFinite(t) || !Number.isInteger(pid)) return undefined;
-  const base = { t, pid };
+  const record = fieldsOf(kind, t, pid, f);
+  return record && f.complete ? record : undefined;
+}
+
+function fieldsOf(kind: string, t: number, pid: number, f: Fields): SensorRecord | undefined {
   switch (kind) {
-    case 'R': return { k: 'R', ...base };
-    case 'E': return { k: 'E', ...base, flags: n(3), filename: f[4]! };
-    case 'A': return { k: 'A', ...base, index: n(3), arg: f[4]! };
-    case 'X': return { k: 'X', ...base, ppid: n(3), uid: n(4), cgroup: n(5), mntns: n(6), netns: n(7), stdinMode: n(8), ctime: n(9), ctimeNsec: n(10), nlink: n(11), filename: f[12]! };
-    case 'D': return { k: 'D', ...base, dentry: f[3]! };
-    case 'H': return { k: 'H', ...base, mtime: n(3), path: f[4]! };
-    case 'J': return { k: 'J', ...base, target: n(3), signal: n(4), comm: f[5]! };
-    case 'Z': return { k: 'Z', ...base, upper: f[3] === '1', ino: n(4) };
-    case 'F': return { k: 'F', ...base, child: n(3) };
-    case 'Q': return { k: 'Q', ...base, tid: n(3), code: n(4) };
-    case 'C': return { k: 'C', ...base, fd: n(3), family: n(4) === 6 ? 6 : 4, ip: f[5]!, port: n(6), socketType: n(7) };
+    case 'R': return f.skip() ? { k: 'R', t, pid } : undefined;
+    case 'E': { const flags = f.number(); const filename = f.string(); return filename === undefined ? undefined : { k: 'E', t, pid, flags, filename }; }
+    case 'A': { const index = f.number(); const arg = f.string(); return arg === undefined ? undefined : { k: 'A', t, pid, index, arg }; }
+    case 'X': {
+      const ppid = f.number(), uid = f.number(), cgroup = f.number(), mntns = f.number(), netns = f.number(), stdinMode = f.number();
+      const ctime = f.number(), ctimeNsec = f.number(), nlink = f.number(), filename = f.string();
+      return filename === undefined ? undefined : { k: 'X', t, pid, ppid, uid, cgroup, mntns, netns, stdinMode, ctime, ctimeNsec, nlink, filename };
+    }
+    case 'D': { const dentry = f.string(); return dentry === undefined ? undefined : { k: 'D', t, pid, dentry }; }
+    case 'H': { const mtime = f.number(); const path = f.string(); return path === undefined ? undefined : { k: 'H', t, pid, mtime, path }; }
+    case 'J': { const target = f.number(); const signal = f.number(); const comm = f.string(); return comm === undefined ? undefined : { k: 'J', t, pid, target, signal, comm }; }
+    case 'Z': { const upper = f.string() === '1'; return { k: 'Z', t, pid, upper, ino: f.number() }; }
+    case 'F': return { k: 'F', t, pid, child: f.number() };
+    case 'Q': { const tid = f.number(); return { k: 'Q', t, pid, tid, code: f.number() }; }
+    case 'C':
     case 'B':
-    case 'K': return { k: kind, ...base, fd: n(3), family: n(4) === 6 ? 6 : 4, ip: f[5]!, port: n(6), socketType: 1 };
-    case 'L': return { k: 'L', ...base, fd: n(3) };
-    case 'O': return { k: 'O', ...base, flags: n(3), path: f[4]! };
-    case 'U': return f[3] === 'unlink' || f[3] === 'truncate' || f[3] === 'rename' ? { k: 'U', ...base, op: f[3], path: f[4]! } : undefined;
-    case 'M': return { k: 'M', ...base, flags: n(3), name: f[4]! };
-    case 'I': return { k: 'I', ...base, call: f[3] === 'init_module' ? 'init_module' : 'finit_module', detail: f[4]! };
-    case 'P': return { k: 'P', ...base, request: n(3), target: n(4) };
+    case 'K': {
+      const fd = f.number();
+      const family = f.number() === 6 ? 6 : 4;
+      const ip = f.string();
+      const port = f.number();
+      // Only connect records carry the socket's type: binds and accepts are of stream sockets.
+      const socketType = kind === 'C' ? f.number() : 1;
+      return ip === undefined ? undefined : { k: kind, t, pid, fd, family, ip, port, socketType };
+    }
+    case 'L': return { k: 'L', t, pid, fd: f.number() };
+    case 'O': { const flags = f.number(); const path = f.string(); return path === undefined ? undefined : { k: 'O', t, pid, flags, path }; }
+    case 'U': {
+      const op = f.string();
+      const path = f.string();
+      return (op === 'unlink' || op === 'truncate' || op === 'rename') && path !== undefined ? { k: 'U', t, pid, op, path } : undefined;
+    }
+    case 'M': { const flags = f.number(); const name = f.string(); return name === undefined ? undefined : { k: 'M', t, pid, flags, name }; }
+    case 'I': { const call = f.string() === 'init_module' ? 'init_module' : 'finit_module'; const detail = f.string(); return detail === undefined ? undefined : { k: 'I', t, pid, call, detail }; }
+    case 'P': { const request = f.number(); return { k: 'P', t, pid, request, target: f.number() }; }
     case 'N':
     case 'T':
-    case 'G': return { k: kind, ...base, text: f[3]! };
-    case 'S': return { k: 'S', ...base, from: n(3), to: n(4) };
-    case 'Y': return { k: 'Y', ...base };
+    case 'G': { const text = f.string(); return text === undefined ? undefined : { k: kind, t, pid, text }; }
+    case 'S': { const from = f.number(); return { k: 'S', t, pid, from, to: f.number() }; }
+    case 'Y': return { k: 'Y', t, pid };
     case 'W':
-    case 'V': return { k: kind, ...base, flags: n(3) };
+    case 'V': return { k: kind, t, pid, flags: f.number() };
     default: return undefined;
   }
 }
 
+/** How bpftrace 0.17 spells a printf line with `-f json`; any other spelling goes through JSON.parse. */
+const PRINTF_OPEN = '{"type": "printf", "data": "';
+const PRINTF_CLOSE = '"}';
+
+/** A printf line's record, read in place (see Fields); undefined for any other line or a malformed record. */
+export function parsePrintfLine(line: string): SensorRecord | undefined {
+  if (!line.startsWith(PRINTF_OPEN) || !line.endsWith(PRINTF_CLOSE)) return undefined;
+  return readRecord(line, PRINTF_OPEN.length, line.length - PRINTF_CLOSE.length, true);
+}
+
 /** One line of `bpftrace -f json` output. */
 export function parseLine(line: string): ParsedLine {
+  if (line.startsWith(PRINTF_OPEN) && line.endsWith(PRINTF_CLOSE)) {
+    const record = parsePrintfLine(line);
+    return record ? { record } : undefined;
+  }
   if (!line.startsWith('{')) return undefined;
   let parsed: { type?: string; data?: unknown };
   try {
@@ -110,7 +271,6 @@ export function parseLine(line: string): ParsedLine {
     return Number.isFinite(events) ? { lost: events } : undefined;
   }
   if (parsed.type !== 'printf' || typeof parsed.data !== 'string') return undefined;
-  const data = parsed.data.endsWith('\n') ? parsed.data.slice(0, -1) : parsed.data;
-  const record = parseRecord(data);
+  const record = parseRecord(parsed.data);
   return record ? { record } : undefined;
 }
