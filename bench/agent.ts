@@ -139,6 +139,8 @@ async function ebpfBench(seconds: number, emit: (r: BenchResult) => void): Promi
   let bare = 0;
   let port = 0;
   createInterface({ input: agent.stdout! }).on('line', (line) => {
+    // Anything else on the agent's stdout (Node diagnostics such as --trace-gc through BENCH_AGENT_NODE_ARGS) goes to stderr.
+    if (!line.startsWith('{')) return void process.stderr.write(`agent: ${line}\n`);
     const msg = JSON.parse(line) as { seen?: number; bare?: number; port?: number };
     if (msg.seen !== undefined) seen = msg.seen;
     if (msg.bare !== undefined) bare = msg.bare;

@@ -409,7 +409,34 @@ export class KernelEvents {
     }
   }
 
+  /**
+   * What events say of a process, made once per tree entry: a process's many events (and every
+   * exec under it, through its ancestry) share one object, and eventView makes its view once.
+   * Kept beside the entry, not on it, so the entry's copy for a forked child cannot carry them.
+   * An entry is replaced, never changed, when what they hold changes (exec, seed).
+   */
+  private readonly infos = new WeakMap<TreeProcess, ProcessInfo>();
+  private readonly summaries = new WeakMap<TreeProcess, ProcessSummary>();
+
   private info(p: TreeProcess): ProcessInfo {
+    let info = this.infos.get(p);
+    if (!info) {
+      info = this.makeInfo(p);
+      this.infos.set(p, info);
+    }
+    return info;
+  }
+
+  private summary(p: TreeProcess): ProcessSummary {
+    let summary = this.summaries.get(p);
+    if (!summary) {
+      summary = { pid: p.pid, name: p.name, exe: p.exe, argv: p.argv };
+      this.summaries.set(p, summary);
+    }
+    return summary;
+  }
+
+  private makeInfo(p: TreeProcess): ProcessInfo {
     return {
       pid: p.pid, ppid: p.ppid, startTime: p.startTime, uid: p.uid, name: p.name, exe: p.exe, comm: p.comm, argv: p.argv,
       ...(p.mntns || p.netns ? { namespaces: { ...(p.mntns ? { mnt: p.mntns } : {}), ...(p.netns ? { net: p.netns } : {}) } } : {}),
@@ -427,7 +454,7 @@ export class KernelEvents {
       seen.add(current.ppid);
       const parent = this.process(current.ppid);
       if (!parent) break;
-      chain.push({ pid: parent.pid, name: parent.name, exe: parent.exe, argv: parent.argv });
+      chain.push(this.summary(parent));
       current = parent;
     }
     return chain;
