@@ -103,6 +103,24 @@ describe('sensor records and the process tree', () => {
     expect(parseLine(RECORDED_NON_ASCII)).toEqual({ record: { k: 'A', t: 1, pid: 9244, index: 1, arg: 'tab\tin "q" \\ back é ünï\nnl' } });
   });
 
+  it('forgets an exited process a minute after its exit, but not a process that reused its pid since', () => {
+    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => 1_700_000_000_000 + ns / 1e6 });
+    const at = (s: number) => s * 1e9;
+    const exec = (t: number, pid: number, file: string, ppid = 1) => parseRecord(`X\t${t}\t${pid}\t${ppid}\t0\t1\t4026531832\t4026531833\t8630\t1663687647\t0\t1\t${file}`)!;
+    const exit = (t: number, pid: number) => parseRecord(`Q\t${t}\t${pid}\t${pid}\t0`)!;
+    tree.ingest([exec(at(1), 100, '/bin/sleep'), exit(at(2), 100), exec(at(3), 200, '/bin/sh'), exit(at(4), 200), exec(at(5), 200, '/bin/true')], true);
+    expect(tree.size).toBe(2);
+    // 59 s after the first exit both are still known (a late record may still name them).
+    tree.ingest([exec(at(61), 300, '/bin/ls')], true);
+    expect(tree.size).toBe(3);
+    // 63 s after: the exited 100 is gone; 200's exit is older too, but pid 200 is a live process now.
+    const events = tree.ingest([exec(at(65), 400, '/bin/ls')], true);
+    expect(tree.size).toBe(3);
+    expect(events).toHaveLength(1);
+    const child = tree.ingest([parseRecord(`F\t${at(66)}\t200\t500`)!, exec(at(66), 500, '/bin/cat', 200)], true)[0] as ExecEvent;
+    expect(child.ancestors?.[0]).toMatchObject({ pid: 200, name: 'true' });
+  });
+
   it('assembles exec events with argv (spaces kept), parent, ancestry and stdin, even out of order', () => {
     const shuffled = [...RECORDED].reverse();
     const { events: out } = events(shuffled);

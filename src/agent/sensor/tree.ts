@@ -95,6 +95,8 @@ function capped<K, V>(map: Map<K, V>, max: number): void {
 
 export class KernelEvents {
   private readonly tree = new Map<number, TreeProcess>();
+  /** pid → when it exited, in exit order: what forgetExited drops once KEEP_EXITED_NS passed. */
+  private readonly exits = new Map<number, number>();
   private readonly pendingExec = new Map<number, { t: number; filename: string; flags: number; argv: string[] }>();
   /** Execs waiting one batch for their execve record, with the D/Z/Q records that followed them. */
   private readonly held = new Map<number, { exec: Extract<SensorRecord, { k: 'X' }>; after: SensorRecord[] }>();
@@ -186,13 +188,22 @@ export class KernelEvents {
         case 'F': {
           const parent = this.process(r.pid);
           if (!this.tree.has(r.child) && parent) {
-            this.tree.set(r.child, { ...parent, pid: r.child, ppid: r.pid, startTime: Math.floor(r.t / 1e7), forked: true, exitedNs: undefined });
+            // The parent's copy, field by field (a spread of a tree entry was one of the costliest lines per fork).
+            this.tree.set(r.child, {
+              pid: r.child, ppid: r.pid, name: parent.name, exe: parent.exe, comm: parent.comm, argv: parent.argv, uid: parent.uid,
+              startTime: Math.floor(r.t / 1e7), container: parent.container, mntns: parent.mntns, netns: parent.netns, stdin: parent.stdin, forked: true,
+            });
           }
           break;
         }
         case 'Q': {
           const p = this.tree.get(r.pid);
-          if (p) p.exitedNs = r.t;
+          if (p) {
+            p.exitedNs = r.t;
+            this.exits.delete(r.pid); // re-inserted at the end: the map stays in exit order
+            this.exits.set(r.pid, r.t);
+            capped(this.exits, MAX_PROCESSES);
+          }
           break;
         }
         case 'C':
@@ -292,7 +303,13 @@ export class KernelEvents {
       if (this.lastT - pending.t <= KEEP_EXITED_NS) break;
       this.pendingExec.delete(pid);
     }
-    for (const [pid, p] of this.tree) if (p.exitedNs !== undefined && this.lastT - p.exitedNs > KEEP_EXITED_NS) this.tree.delete(pid);
+    // Exited processes past their keep time, oldest first: only those are visited, not the whole tree.
+    for (const [pid, exitedNs] of this.exits) {
+      if (this.lastT - exitedNs <= KEEP_EXITED_NS) break;
+      this.exits.delete(pid);
+      // Unless the pid was reused since (a new process in its place, not exited or exited later).
+      if (this.tree.get(pid)?.exitedNs === exitedNs) this.tree.delete(pid);
+    }
     if (this.tree.size > MAX_PROCESSES) {
       for (const [pid, p] of this.tree) {
         if (p.exitedNs !== undefined || p.forked) this.tree.delete(pid);
@@ -352,13 +369,15 @@ export class KernelEvents {
     // Bit 31 of i_ctime_nsec is the kernel's multigrain "ctime queried" flag (6.13+), not time.
     const changedMs = r.ctime * 1000 + Math.floor((r.ctimeNsec & 0x3fffffff) / 1e6);
     const viaFd = ((pending?.flags ?? 0) & AT_EMPTY_PATH) !== 0 || /^\/(proc\/(self|\d+)|dev)\/fd\/\d+$/.test(pending?.filename ?? exe);
-    const program: ExecEvent['program'] = {
-      ...(r.ctime > 0 ? { changedAt: new Date(changedMs).toISOString(), ageSeconds: Math.max(0, Math.round((wall - changedMs) / 1000)) } : {}),
-      ...(r.nlink === 0 ? { deleted: true } : {}),
-      ...(viaFd ? { viaFd: true } : {}),
-      // The cgroup is made before the container's first process; the image's files were unpacked before that.
-      ...(container && place && r.ctime > 0 ? { writtenAfterStart: changedMs > place.createdMs } : {}),
-    };
+    const program: NonNullable<ExecEvent['program']> = {};
+    if (r.ctime > 0) {
+      program.changedAt = new Date(changedMs).toISOString();
+      program.ageSeconds = Math.max(0, Math.round((wall - changedMs) / 1000));
+    }
+    if (r.nlink === 0) program.deleted = true;
+    if (viaFd) program.viaFd = true;
+    // The cgroup is made before the container's first process; the image's files were unpacked before that.
+    if (container && place && r.ctime > 0) program.writtenAfterStart = changedMs > place.createdMs;
     return {
       id: eventId(this.options.node, 'ebpf', 'exec', r.pid, r.t),
       kind: 'exec',
