@@ -23,7 +23,7 @@ COPY --from=build --chown=0:0 /src/dist ./dist
 # The data directory belongs to the runtime user; Kubernetes mounts an emptyDir over it.
 RUN mkdir -p /var/lib/palisade && chown 10001:10001 /var/lib/palisade
 # The agent's eBPF host sensor runs Debian's bpftrace (tracepoints, BTF; LLVM included, ~100 MB).
-# It needs CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE at run time, not privileged (docs/agent.md).
+# It needs CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE (and CAP_SYS_NICE to page out code it no longer runs) at run time, not privileged (docs/agent.md).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends bpftrace \
  && rm -rf /var/lib/apt/lists/*

@@ -16,7 +16,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AuditdAssembler, decodeAuditdEvent, parseAuditdLine } from '../src/agent/index.js';
@@ -57,6 +58,26 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
+/**
+ * The agent runs from a private copy of Node, as in its DaemonSet, where the image holds its own:
+ * the agent pages its start-up code out after the first collection (pageout.ts ownBinary), which
+ * the kernel does only for pages no other process maps, and this bench is itself a Node process.
+ * BENCH_AGENT_SHARED_NODE=1 runs it from the bench's own Node instead (the figure on a host
+ * where other programs run the same Node binary).
+ */
+let privateNode: string | undefined;
+function agentNode(): string {
+  if (process.env.BENCH_AGENT_SHARED_NODE === '1') return process.execPath;
+  if (!privateNode) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'palisade-bench-node-'));
+    privateNode = path.join(dir, 'node');
+    copyFileSync(process.execPath, privateNode);
+    chmodSync(privateNode, 0o755);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return privateNode;
+}
+
 function startAgent(sensor: 'proc' | 'ebpf' = 'proc', marker = ''): { child: ChildProcess; runtime: string } {
   const dist = path.join(ROOT, 'dist/agent/index.js');
   // dist/ only when it was built after the last change to the agent's sources: a stale build would measure old code.
@@ -85,8 +106,9 @@ function startAgent(sensor: 'proc' | 'ebpf' = 'proc', marker = ''): { child: Chi
   // BENCH_AGENT_NODE_ARGS adds Node flags to the agent alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes.
   const extra = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const args = [...NODE_FLAGS, ...extra, ...(useDist ? [] : ['--import', 'tsx']), '--input-type=module', '-e', code];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', sensor === 'ebpf' ? 'pipe' : 'ignore', 'inherit'] });
-  return { child, runtime: useDist ? 'dist' : 'tsx' };
+  const node = agentNode();
+  const child = spawn(node, args, { cwd: ROOT, stdio: ['ignore', sensor === 'ebpf' ? 'pipe' : 'ignore', 'inherit'] });
+  return { child, runtime: `${useDist ? 'dist' : 'tsx'}, ${node === process.execPath ? 'shared' : 'private'} node binary` };
 }
 
 /** CPU share of one core (together and per process) and peak RSS of a process or several (agent + bpftrace) over a window. */

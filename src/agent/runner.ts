@@ -7,6 +7,7 @@ import { NodeAgent, type Collection, type NodeAgentOptions } from './agent.js';
 import { foldAlerts, type AgentAlert } from './engine.js';
 import { nodeInventory } from './inventory.js';
 import { Shipper, splitBatch } from './shipper.js';
+import { ownBinary, pageOut } from './sensor/pageout.js';
 import { Spool } from './spool.js';
 import { startStatusServer, type AgentStatus } from './status.js';
 import { loadThreatList } from './threat-intel.js';
@@ -32,6 +33,8 @@ export interface AgentRunOptions extends Omit<NodeAgentOptions, 'node' | 'threat
   signal?: AbortSignal;
   /** Called with each collection before it is shipped (tests, metrics). */
   onCollection?: (collection: Collection) => void;
+  /** Leave the agent's start-up code resident after the first collection (see pageout.ts ownBinary). */
+  keepOwnPages?: boolean;
 }
 
 export interface OnceResult {
@@ -121,6 +124,10 @@ export async function runAgent(options: AgentRunOptions): Promise<{ collections:
       const { events, alerts } = collection;
       options.onCollection?.(collection);
       counters.collections++;
+      if (counters.collections === 1 && !options.keepOwnPages) {
+        const paged = pageOut(process.pid, ownBinary());
+        log('info', 'start-up code paged out', 'error' in paged ? { kept: paged.error } : { bytesAdvised: paged.bytes });
+      }
       counters.events += events.length;
       counters.alerts += alerts.length;
       lastCollectionMs = Date.now();

@@ -31,7 +31,7 @@ describe('deploy/kustomize/base/agent.yaml', () => {
   it('runs unprivileged with only the capabilities /proc reading and bpftrace need', () => {
     expect(agent.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
     expect(agent.securityContext.capabilities.drop).toEqual(['ALL']);
-    expect(agent.securityContext.capabilities.add.sort()).toEqual(['BPF', 'DAC_READ_SEARCH', 'PERFMON', 'SYS_PTRACE', 'SYS_RESOURCE']);
+    expect(agent.securityContext.capabilities.add.sort()).toEqual(['BPF', 'DAC_READ_SEARCH', 'PERFMON', 'SYS_NICE', 'SYS_PTRACE', 'SYS_RESOURCE']);
     const mounts = Object.fromEntries(agent.volumeMounts.map((m) => [m.name, m]));
     expect(mounts.tracefs).toMatchObject({ mountPath: '/sys/kernel/tracing', readOnly: true });
     expect(mounts.cgroup).toMatchObject({ mountPath: '/host/sys/fs/cgroup', readOnly: true });
