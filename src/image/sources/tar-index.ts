@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { PalisadeError } from '../../core/index.js';
 import type { FileRegion } from '../region-digest.js';
+import { tarEntries, WindowReader } from '../tar-headers.js';
 import { safeName } from './archive.js';
 import { readAll } from './source.js';
 
@@ -13,13 +14,9 @@ import { readAll } from './source.js';
  * over contents. Layers are then streamed straight from their offsets: nothing is unpacked, and a
  * layer whose analysis is cached is never read at all.
  *
- * tar-stream (used for layers) reads sequentially and cannot seek, hence this reader of headers.
- * It follows what GNU tar reads: ustar (name + prefix), pax extended headers (`x`, and global `g`;
- * `path` and `size` apply, other records such as fractional `mtime`, `LIBARCHIVE.*` or `SCHILY.*`
- * are ignored), GNU long names (`L`, `K`), base-256 numbers, old-GNU sparse headers, and v7
- * headers. Names are normalised (`./a` = `a`); names climbing out (`..`) are left out, as are
- * macOS metadata (`._*` AppleDouble files, `.DS_Store`). A later member of the same name wins, as
- * when GNU tar extracts.
+ * The headers are read as GNU tar reads them (../tar-headers.ts). Names are normalised (`./a` =
+ * `a`); names climbing out (`..`) are left out, as are macOS metadata (`._*` AppleDouble files,
+ * `.DS_Store`). A later member of the same name wins, as when GNU tar extracts.
  */
 export interface TarMember {
   offset: number;
@@ -28,9 +25,6 @@ export interface TarMember {
   link?: string;
 }
 
-const BLOCK = 512;
-/** Extended headers (pax, long names) larger than this are not names: refuse instead of holding them. */
-const MAX_EXTENDED = 1024 * 1024;
 const MAX_MEMBERS = 1_000_000;
 
 export interface ArchiveFiles {
@@ -50,68 +44,9 @@ function invalid(what: string, why: string): PalisadeError {
   return new PalisadeError('image.archive.invalid', `${what}: ${why}`, { kind: 'unprocessable', field: 'image', hint: 'the archive is truncated, compressed in an unknown way or not a tar archive' });
 }
 
-function cString(block: Buffer, start: number, length: number): string {
-  const end = block.indexOf(0, start);
-  return block.toString('utf8', start, end < 0 || end > start + length ? start + length : end);
-}
-
-/** Octal (NUL/space padded) or GNU base-256 (high bit of the first byte set). */
-function numeric(block: Buffer, start: number, length: number): number {
-  if (block[start]! & 0x80) {
-    if (block[start] === 0xff) return NaN; // negative
-    let value = block[start]! & 0x7f;
-    for (let i = start + 1; i < start + length; i++) value = value * 256 + block[i]!;
-    return value;
-  }
-  const text = block.toString('latin1', start, start + length).replace(/\0.*$/s, '').trim();
-  return text === '' ? 0 : /^[0-7]+$/.test(text) ? parseInt(text, 8) : NaN;
-}
-
-function checksumOk(block: Buffer): boolean {
-  const stored = numeric(block, 148, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const byte = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += byte;
-    signed += byte > 127 ? byte - 256 : byte;
-  }
-  return stored === unsigned || stored === signed;
-}
-
-/** pax records: `LEN KEY=VALUE\n`, LEN counting the whole record. */
-function paxRecords(data: Buffer, what: string): Map<string, string> {
-  const records = new Map<string, string>();
-  let at = 0;
-  while (at < data.length) {
-    const space = data.indexOf(0x20, at);
-    const length = space < 0 ? NaN : Number(data.toString('latin1', at, space));
-    if (data[at] === 0) break; // padding
-    if (!Number.isInteger(length) || length <= 0 || at + length > data.length) throw invalid(what, 'malformed pax extended header');
-    const record = data.toString('utf8', space + 1, at + length - 1);
-    const eq = record.indexOf('=');
-    if (eq > 0) records.set(record.slice(0, eq), record.slice(eq + 1));
-    at += length;
-  }
-  return records;
-}
-
-const padded = (size: number) => Math.ceil(size / BLOCK) * BLOCK;
-
 function ignoredName(name: string): boolean {
   const base = name.slice(name.lastIndexOf('/') + 1);
   return base.startsWith('._') || base === '.DS_Store';
-}
-
-async function readAt(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return buffer.subarray(0, done);
 }
 
 /** Opens an archive for reading; a missing or unreadable file is named as such. */
@@ -129,78 +64,18 @@ export async function indexTar(source: string | FileHandle, what: string): Promi
   try {
     const { size: fileSize } = await handle.stat();
     const members = new Map<string, TarMember>();
-    let globalPax = new Map<string, string>();
-    let pax: Map<string, string> | undefined;
-    let longName: string | undefined;
-    let longLink: string | undefined;
-    let offset = 0;
-    let headers = 0;
-    for (;;) {
-      const block = await readAt(handle, offset, BLOCK);
-      if (block.length === 0) break; // no end-of-archive blocks: GNU tar accepts that too
-      if (block.length < BLOCK) throw invalid(what, `ends inside a header at byte ${offset}`);
-      if (block.every((b) => b === 0)) break; // end of archive
-      if (++headers > MAX_MEMBERS) throw invalid(what, `more than ${MAX_MEMBERS} members`);
-      if (!checksumOk(block)) throw invalid(what, headers === 1 ? 'is not a tar archive' : `has a corrupt header at byte ${offset}`);
-      const type = String.fromCharCode(block[156]!);
-      let size = numeric(block, 124, 12);
-      if (!Number.isFinite(size) || size < 0) throw invalid(what, `has an invalid size at byte ${offset}`);
-      let dataStart = offset + BLOCK;
-
-      if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
-        if (size > MAX_EXTENDED) throw invalid(what, `has a ${size} byte extended header at byte ${offset}`);
-        const data = await readAt(handle, dataStart, size);
-        if (data.length < size) throw invalid(what, `ends inside an extended header at byte ${offset}`);
-        if (type === 'x') pax = paxRecords(data, what);
-        else if (type === 'g') globalPax = new Map([...globalPax, ...paxRecords(data, what)]);
-        else if (type === 'L') longName = cString(data, 0, data.length);
-        else longLink = cString(data, 0, data.length);
-        offset = dataStart + padded(size);
-        continue;
+    const entries = tarEntries(new WindowReader(handle.fd), { start: 0, end: fileSize, fail: (why) => invalid(what, why), maxEntries: MAX_MEMBERS });
+    for (const entry of entries) {
+      const normalized = safeName(entry.name);
+      if (!normalized || ignoredName(normalized)) continue;
+      const type = entry.type;
+      if (type === '0' || type === '\0' || type === '7') members.set(normalized, { offset: entry.dataOffset, size: entry.size });
+      else if (type === '1' || type === '2') {
+        // A symlink's target is relative to its own directory; a hardlink's to the archive root.
+        const base = type === '2' && !entry.linkname.startsWith('/') ? normalized.slice(0, normalized.lastIndexOf('/') + 1) : '';
+        const target = safeName(path.posix.normalize(`${base}${entry.linkname}`));
+        if (target) members.set(normalized, { offset: 0, size: 0, link: target });
       }
-
-      const magic = block.toString('latin1', 257, 263);
-      let name = cString(block, 0, 100);
-      if (magic === 'ustar\0') {
-        const prefix = cString(block, 345, 155);
-        if (prefix) name = `${prefix}/${name}`;
-      }
-      if (type === 'S' && magic === 'ustar ') {
-        // Old-GNU sparse: more sparse maps may follow in extension blocks before the data.
-        let extended = block[482] === 1;
-        while (extended) {
-          const ext = await readAt(handle, dataStart, BLOCK);
-          if (ext.length < BLOCK) throw invalid(what, `ends inside a sparse header at byte ${dataStart}`);
-          extended = ext[504] === 1;
-          dataStart += BLOCK;
-        }
-      }
-      const records = pax ? new Map([...globalPax, ...pax]) : globalPax;
-      if (records.has('path')) name = records.get('path')!;
-      if (longName !== undefined) name = longName;
-      if (records.has('size')) {
-        size = Number(records.get('size'));
-        if (!Number.isSafeInteger(size) || size < 0) throw invalid(what, `has an invalid pax size at byte ${offset}`);
-      }
-      pax = undefined;
-      longName = undefined;
-      // Directories, links, devices and FIFOs carry no data here; hardlinks' size is 0.
-      const hasData = type !== '1' && type !== '2' && type !== '3' && type !== '4' && type !== '5' && type !== '6';
-      if (!hasData) size = 0;
-      if (dataStart + size > fileSize) throw invalid(what, `ends inside ${name} (${size} bytes at byte ${dataStart}; truncated?)`);
-      const normalized = safeName(name);
-      if (normalized && !ignoredName(normalized)) {
-        if (type === '0' || type === '\0' || type === '7') members.set(normalized, { offset: dataStart, size });
-        else if (type === '1' || type === '2') {
-          const linkName = records.get('linkpath') ?? longLink ?? cString(block, 157, 100);
-          // A symlink's target is relative to its own directory; a hardlink's to the archive root.
-          const base = type === '2' && !linkName.startsWith('/') ? normalized.slice(0, normalized.lastIndexOf('/') + 1) : '';
-          const target = safeName(path.posix.normalize(`${base}${linkName}`));
-          if (target) members.set(normalized, { offset: 0, size: 0, link: target });
-        }
-      }
-      longLink = undefined;
-      offset = dataStart + padded(size);
     }
     return members;
   } finally {

@@ -1,0 +1,198 @@
+import { readSync } from 'node:fs';
+
+/**
+ * The headers of a tar that lies in a plain file, read by seeking: contents are stepped over, not
+ * read. Image archives are indexed this way (sources/tar-index.ts), and so are large uncompressed
+ * layers inside them (layers.ts analyzeLayerInPlace), where only the files a cataloger wants are
+ * then read. tar-stream, used for every other layer, reads sequentially and cannot seek.
+ *
+ * It follows what GNU tar reads: ustar (name + prefix), pax extended headers (`x`, and global `g`;
+ * `path`, `linkpath` and `size` apply, other records such as fractional `mtime`, `LIBARCHIVE.*` or
+ * `SCHILY.*` are ignored), GNU long names (`L`, `K`), base-256 numbers, old-GNU sparse headers,
+ * and v7 headers.
+ */
+export interface TarEntry {
+  /** As stored, after pax `path` and GNU long names: not normalised. */
+  name: string;
+  /** The type flag: '0' or '\0' file, '1' hardlink, '2' symlink, '5' directory, '7' contiguous file, ... */
+  type: string;
+  /** Bytes of data (0 for types that carry none here: links, directories, devices, FIFOs). */
+  size: number;
+  mode: number;
+  /** Links: the target as stored (pax `linkpath`, GNU long link, or the header's field). */
+  linkname: string;
+  /** Where the entry's data starts in the file. */
+  dataOffset: number;
+  /** Where its header starts, for messages. */
+  offset: number;
+}
+
+export const BLOCK = 512;
+/** Extended headers (pax, long names) larger than this are not names: refuse instead of holding them. */
+const MAX_EXTENDED = 1024 * 1024;
+/** Headers are read through a window this large: the headers of a run of small files come in one read. */
+const WINDOW = 128 * 1024;
+
+/** Positioned reads of a file through a window; a returned buffer is valid until the next read. */
+export class WindowReader {
+  private window = Buffer.allocUnsafe(WINDOW);
+  private start = 0;
+  private length = 0;
+
+  constructor(private readonly fd: number) {}
+
+  /** `length` bytes at `offset`, fewer at the end of the file. */
+  read(offset: number, length: number): Buffer {
+    if (offset >= this.start && offset + length <= this.start + this.length) return this.window.subarray(offset - this.start, offset - this.start + length);
+    if (length > WINDOW) return readFully(this.fd, Buffer.allocUnsafe(length), offset);
+    const filled = readFully(this.fd, this.window, offset);
+    this.start = offset;
+    this.length = filled.length;
+    return filled.subarray(0, Math.min(length, filled.length));
+  }
+}
+
+/** Fills `buffer` from `offset` (fewer bytes at the end of the file). */
+export function readFully(fd: number, buffer: Buffer, offset: number): Buffer {
+  let done = 0;
+  while (done < buffer.length) {
+    const n = readSync(fd, buffer, done, buffer.length - done, offset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return buffer.subarray(0, done);
+}
+
+function cString(block: Buffer, start: number, length: number): string {
+  const end = block.indexOf(0, start);
+  return block.toString('utf8', start, end < 0 || end > start + length ? start + length : end);
+}
+
+/** Octal (NUL/space padded) or GNU base-256 (high bit of the first byte set). */
+function numeric(block: Buffer, start: number, length: number): number {
+  if (block[start]! & 0x80) {
+    if (block[start] === 0xff) return NaN; // negative
+    let value = block[start]! & 0x7f;
+    for (let i = start + 1; i < start + length; i++) value = value * 256 + block[i]!;
+    return value;
+  }
+  const text = block.toString('latin1', start, start + length).replace(/\0.*$/s, '').trim();
+  return text === '' ? 0 : /^[0-7]+$/.test(text) ? parseInt(text, 8) : NaN;
+}
+
+function checksumOk(block: Buffer): boolean {
+  const stored = numeric(block, 148, 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    unsigned += byte;
+    signed += byte > 127 ? byte - 256 : byte;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+function isZeroBlock(block: Buffer): boolean {
+  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+/** pax records: `LEN KEY=VALUE\n`, LEN counting the whole record. */
+function paxRecords(data: Buffer, fail: (why: string) => Error): Map<string, string> {
+  const records = new Map<string, string>();
+  let at = 0;
+  while (at < data.length) {
+    const space = data.indexOf(0x20, at);
+    const length = space < 0 ? NaN : Number(data.toString('latin1', at, space));
+    if (data[at] === 0) break; // padding
+    if (!Number.isInteger(length) || length <= 0 || at + length > data.length) throw fail('malformed pax extended header');
+    const record = data.toString('utf8', space + 1, at + length - 1);
+    const eq = record.indexOf('=');
+    if (eq > 0) records.set(record.slice(0, eq), record.slice(eq + 1));
+    at += length;
+  }
+  return records;
+}
+
+export const padded = (size: number) => Math.ceil(size / BLOCK) * BLOCK;
+
+export interface TarWalk {
+  /** Where the tar starts and ends in the file. */
+  start: number;
+  end: number;
+  /** The error for a malformed tar, with why. */
+  fail: (why: string) => Error;
+  maxEntries: number;
+}
+
+/** Every entry of the tar in [start, end) in order, links and directories included. */
+export function* tarEntries(reader: WindowReader, walk: TarWalk): Generator<TarEntry> {
+  const { end, fail } = walk;
+  let globalPax = new Map<string, string>();
+  let pax: Map<string, string> | undefined;
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  let offset = walk.start;
+  let headers = 0;
+  for (;;) {
+    if (offset >= end) break; // no end-of-archive blocks: GNU tar accepts that too
+    const block = reader.read(offset, Math.min(BLOCK, end - offset));
+    if (block.length === 0) break;
+    if (block.length < BLOCK) throw fail(`ends inside a header at byte ${offset - walk.start}`);
+    if (isZeroBlock(block)) break; // end of archive
+    if (++headers > walk.maxEntries) throw fail(`more than ${walk.maxEntries} members`);
+    if (!checksumOk(block)) throw fail(headers === 1 ? 'is not a tar archive' : `has a corrupt header at byte ${offset - walk.start}`);
+    const type = String.fromCharCode(block[156]!);
+    let size = numeric(block, 124, 12);
+    if (!Number.isFinite(size) || size < 0) throw fail(`has an invalid size at byte ${offset - walk.start}`);
+    let dataStart = offset + BLOCK;
+
+    if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+      if (size > MAX_EXTENDED) throw fail(`has a ${size} byte extended header at byte ${offset - walk.start}`);
+      const data = reader.read(dataStart, Math.min(size, end - dataStart));
+      if (data.length < size) throw fail(`ends inside an extended header at byte ${offset - walk.start}`);
+      if (type === 'x') pax = paxRecords(data, fail);
+      else if (type === 'g') globalPax = new Map([...globalPax, ...paxRecords(data, fail)]);
+      else if (type === 'L') longName = cString(data, 0, data.length);
+      else longLink = cString(data, 0, data.length);
+      offset = dataStart + padded(size);
+      continue;
+    }
+
+    const magic = block.toString('latin1', 257, 263);
+    let name = cString(block, 0, 100);
+    if (magic === 'ustar\0') {
+      const prefix = cString(block, 345, 155);
+      if (prefix) name = `${prefix}/${name}`;
+    }
+    const mode = numeric(block, 100, 8);
+    const headerLink = cString(block, 157, 100);
+    if (type === 'S' && magic === 'ustar ') {
+      // Old-GNU sparse: more sparse maps may follow in extension blocks before the data.
+      let extended = block[482] === 1;
+      while (extended) {
+        const ext = reader.read(dataStart, Math.min(BLOCK, end - dataStart));
+        if (ext.length < BLOCK) throw fail(`ends inside a sparse header at byte ${dataStart - walk.start}`);
+        extended = ext[504] === 1;
+        dataStart += BLOCK;
+      }
+    }
+    const records = pax ? new Map([...globalPax, ...pax]) : globalPax;
+    if (records.has('path')) name = records.get('path')!;
+    if (longName !== undefined) name = longName;
+    if (records.has('size')) {
+      size = Number(records.get('size'));
+      if (!Number.isSafeInteger(size) || size < 0) throw fail(`has an invalid pax size at byte ${offset - walk.start}`);
+    }
+    const linkname = records.get('linkpath') ?? longLink ?? headerLink;
+    pax = undefined;
+    longName = undefined;
+    longLink = undefined;
+    // Directories, links, devices and FIFOs carry no data here; hardlinks' size is 0.
+    const hasData = type !== '1' && type !== '2' && type !== '3' && type !== '4' && type !== '5' && type !== '6';
+    if (!hasData) size = 0;
+    if (dataStart + size > end) throw fail(`ends inside ${name} (${size} bytes at byte ${dataStart - walk.start}; truncated?)`);
+    yield { name, type, size, mode: Number.isFinite(mode) ? mode : 0, linkname, dataOffset: dataStart, offset };
+    offset = dataStart + padded(size);
+  }
+}
