@@ -7,6 +7,7 @@ import tar from 'tar-stream';
 import { PalisadeError } from '../core/index.js';
 import type { Cataloger, FileAnalysis, FileFacts, FileSink } from './catalog/types.js';
 import { basename, dirname } from './catalog/types.js';
+import { readFully, tarEntries, WindowReader, type TarEntry } from './tar-headers.js';
 import { inflateZstd } from './zstd.js';
 
 /**
@@ -85,6 +86,8 @@ export interface AnalyzeLayerOptions {
 
 /** Normalises a tar member name to an image path; names climbing out with `..` give undefined. */
 export function normalizeEntryPath(name: string): string | undefined {
+  // Most names are already plain (`usr/bin/ls`): no leading `/` or `./`, no `//`, `.` or `..` step, no trailing `/`.
+  if (name !== '' && name[0] !== '/' && name[0] !== '.' && !name.endsWith('/') && !name.includes('//') && !name.includes('/.')) return name;
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.length === 0 || parts.includes('..')) return undefined;
   return parts.join('/');
@@ -144,7 +147,7 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
 
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
-    handleEntry(header, stream as unknown as Readable, options.catalogers, limits, result)
+    handleEntry(header, streamBody(stream as unknown as Readable), options.catalogers, limits, result)
       .then(() => {
         result.entries++;
         progress.entries++;
@@ -168,6 +171,88 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
   result.bytes = progress.bytes;
   options.onProgress?.({ ...progress });
   return result;
+}
+
+/**
+ * A large uncompressed layer lying in a plain file (a `docker save` archive's layer.tar), read in
+ * place: its headers are walked by seeking, and only the files a cataloger asks for are read.
+ * The bytes nobody reads are still checked: `uncompressedDigest` (required here) hashes the whole
+ * region on another thread, and a mismatch with the diff ID fails the layer as in analyzeLayer.
+ * Through tar-stream the main thread read and split every byte (most of a first scan's time and
+ * its garbage); here it reads the headers and the few wanted files.
+ */
+export async function analyzeLayerInPlace(region: { fd: number; offset: number; size: number }, options: AnalyzeLayerOptions & { uncompressedDigest: () => Promise<string> }): Promise<LayerAnalysis> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const what = options.what ?? `layer ${options.diffId}`;
+  const result: LayerAnalysis = { diffId: options.diffId, files: [], whiteouts: [], opaqueDirs: [], links: [], warnings: [], entries: 0, bytes: region.size };
+  const progress: LayerProgress = { compressedBytes: region.size, bytes: 0, entries: 0 };
+  checkExpansion({ ...progress, bytes: region.size }, limits, what);
+  const fail = (why: string) => new PalisadeError('image.layer.invalid', `${what}: ${why}`, { kind: 'unprocessable', hint: 'the layer is truncated or not a tar archive' });
+  const entries = tarEntries(new WindowReader(region.fd), { start: region.offset, end: region.offset + region.size, fail, maxEntries: MAX_LAYER_ENTRIES });
+  let lastReport = 0;
+  try {
+    for (const entry of entries) {
+      const header: TarHeader = { name: entry.name, type: typeName(entry), size: entry.size, mode: entry.mode, linkname: entry.linkname || null };
+      await handleEntry(header, regionBody(region.fd, entry.dataOffset, entry.size), options.catalogers, limits, result);
+      result.entries++;
+      progress.entries++;
+      progress.bytes = entry.dataOffset + entry.size - region.offset;
+      if (options.onProgress && Date.now() - lastReport > 100) {
+        lastReport = Date.now();
+        options.onProgress({ ...progress });
+      }
+    }
+  } catch (error) {
+    if (error instanceof PalisadeError) throw error;
+    throw fail((error as Error).message);
+  }
+  const [algorithm, expectedHex] = options.diffId.split(':');
+  const actual = await options.uncompressedDigest();
+  if (actual !== expectedHex) {
+    throw new PalisadeError('image.digest.mismatch', `${what}: uncompressed content ${algorithm}:${actual} does not match diff ID ${options.diffId}`, {
+      kind: 'unprocessable',
+      hint: 'the layer is corrupt, truncated or does not belong to this image config',
+    });
+  }
+  progress.bytes = region.size;
+  options.onProgress?.({ ...progress });
+  return result;
+}
+
+/** As many entries as tar-stream would take in a layer before memory, not a format, limits it. */
+const MAX_LAYER_ENTRIES = 4_000_000;
+/** Pieces in which a wanted file is read (a sink's large binary is never held whole). */
+const PIECE = 1024 * 1024;
+
+/** tar-stream's names for type flags, which handleEntry speaks (a v7 name ending in `/` is a directory, as there). */
+function typeName(entry: TarEntry): string | null {
+  switch (entry.type) {
+    case '0':
+    case '\0':
+      return entry.name.endsWith('/') ? 'directory' : 'file';
+    case '1': return 'link';
+    case '2': return 'symlink';
+    case '3': return 'character-device';
+    case '4': return 'block-device';
+    case '5': return 'directory';
+    case '6': return 'fifo';
+    case '7': return 'contiguous-file';
+    default: return null;
+  }
+}
+
+/** An entry's data read from the file at its offset, in fresh pieces (catalogers may keep them); nothing to skip. */
+function regionBody(fd: number, offset: number, size: number): EntryBody {
+  return {
+    *chunks() {
+      for (let at = 0; at < size; at += PIECE) {
+        const piece = readFully(fd, Buffer.allocUnsafe(Math.min(PIECE, size - at)), offset + at);
+        if (piece.length === 0) throw new Error(`the file ended inside an entry at byte ${offset + at}`);
+        yield piece;
+      }
+    },
+    skip() {},
+  };
 }
 
 /** The size and expansion limits, checked on every inflated chunk. */
@@ -258,16 +343,27 @@ interface TarHeader {
   linkname?: string | null;
 }
 
-async function drain(stream: Readable): Promise<void> {
-  stream.resume();
-  if (!stream.readableEnded) await once(stream, 'end');
+/** An entry's data: read only when a cataloger wants it, else skipped (in a stream, drained). */
+interface EntryBody {
+  chunks(): AsyncIterable<Buffer> | Iterable<Buffer>;
+  skip(): Promise<void> | void;
 }
 
-async function handleEntry(header: TarHeader, stream: Readable, catalogers: readonly Cataloger[], limits: LayerLimits, result: LayerAnalysis): Promise<void> {
+function streamBody(stream: Readable): EntryBody {
+  return {
+    chunks: () => stream as AsyncIterable<Buffer>,
+    async skip() {
+      stream.resume();
+      if (!stream.readableEnded) await once(stream, 'end');
+    },
+  };
+}
+
+async function handleEntry(header: TarHeader, body: EntryBody, catalogers: readonly Cataloger[], limits: LayerLimits, result: LayerAnalysis): Promise<void> {
   const path = normalizeEntryPath(header.name);
   if (!path) {
     if (header.name.split('/').includes('..')) result.warnings.push(`skipped entry climbing out of the image: ${header.name}`);
-    return drain(stream);
+    return body.skip();
   }
   const base = basename(path);
   if (base.startsWith('.wh.')) {
@@ -277,19 +373,19 @@ async function handleEntry(header: TarHeader, stream: Readable, catalogers: read
       const hidden = base.slice(4);
       if (hidden && hidden !== '.' && hidden !== '..' && !hidden.startsWith('.wh.')) result.whiteouts.push(dir ? `${dir}/${hidden}` : hidden);
     }
-    return drain(stream);
+    return body.skip();
   }
   if (header.type === 'symlink') {
     if (header.linkname) result.links.push({ path, target: header.linkname, hard: false });
-    return drain(stream);
+    return body.skip();
   }
   if (header.type === 'link') {
     const target = header.linkname ? normalizeEntryPath(header.linkname) : undefined;
     if (target) result.links.push({ path, target, hard: true });
     else if (header.linkname) result.warnings.push(`skipped hardlink climbing out of the image: ${path} → ${header.linkname}`);
-    return drain(stream);
+    return body.skip();
   }
-  if (header.type !== 'file' && header.type !== 'contiguous-file') return drain(stream);
+  if (header.type !== 'file' && header.type !== 'contiguous-file') return body.skip();
 
   const facts: FileFacts = { path, size: header.size ?? 0, mode: header.mode ?? 0 };
   const readers: Cataloger[] = [];
@@ -303,13 +399,13 @@ async function handleEntry(header: TarHeader, stream: Readable, catalogers: read
       sinks.push({ cataloger, sink: cataloger.sink(facts) });
     }
   }
-  if (readers.length === 0 && sinks.length === 0) return drain(stream);
+  if (readers.length === 0 && sinks.length === 0) return body.skip();
 
   // One buffer of the header's size, filled in place: holding chunks and then concatenating them
   // would hold a large file twice. A lying header cannot grow memory past it.
   const whole = readers.length ? Buffer.allocUnsafe(facts.size) : undefined;
   let held = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  for await (const chunk of body.chunks()) {
     if (whole) {
       if (held + chunk.length > facts.size) throw new Error(`entry ${path} is longer than its header says`);
       chunk.copy(whole, held);

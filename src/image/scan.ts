@@ -6,7 +6,7 @@ import { analyzerKey, storeLayerCache, type LayerCache } from './cache.js';
 import { summarize, type ScanReport } from './report.js';
 import { DEFAULT_CATALOGERS } from './catalog/index.js';
 import type { Cataloger } from './catalog/types.js';
-import { analyzeLayer, type LayerAnalysis, type LayerLimits } from './layers.js';
+import { analyzeLayer, analyzeLayerInPlace, type LayerAnalysis, type LayerLimits, type LayerProgress } from './layers.js';
 import { formatPlatform, parsePlatform, type Platform } from './oci.js';
 import { parseImageSource, type ImageSourceSpec } from './reference.js';
 import type { RegistryCredentials } from './registry/auth.js';
@@ -14,7 +14,7 @@ import { openDockerArchive } from './sources/docker-archive.js';
 import { openOciArchive } from './sources/oci-archive.js';
 import { openOciLayout } from './sources/oci-layout.js';
 import { openRegistryImage } from './sources/registry.js';
-import { RegionDigester } from './region-digest.js';
+import { RegionDigester, type FileRegion } from './region-digest.js';
 import type { ImageSource, LayerRef } from './sources/source.js';
 
 export interface OpenImageOptions {
@@ -89,11 +89,12 @@ export interface ImageAnalysis {
 }
 
 /** A large uncompressed layer read in place is hashed for its diff ID on the digester's thread, beside the parse. */
-async function digestBeside(digester: RegionDigester, source: ImageSource, layer: LayerRef, what: string): Promise<{ settle: () => Promise<string> } | undefined> {
+async function digestBeside(digester: RegionDigester, source: ImageSource, layer: LayerRef, what: string): Promise<{ settle: () => Promise<string>; region: FileRegion } | undefined> {
   const [algorithm] = layer.diffId.split(':');
   const region = layer.diffId ? source.layerRegion?.(layer) : undefined;
   if (!region || (algorithm !== 'sha256' && algorithm !== 'sha512')) return undefined;
-  return digester.uncompressed(region, algorithm, what);
+  const digest = await digester.uncompressed(region, algorithm, what);
+  return digest ? { settle: digest.settle, region } : undefined;
 }
 
 /** Reads (or takes from the cache) every layer, then merges them into the image's inventory. */
@@ -119,15 +120,17 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
       } else {
         const what = `${source.name}: layer ${layer.digest}`;
         const elsewhere = await digestBeside(digester, source, layer, what);
-        const stream = await source.openLayer(layer);
-        results[index] = await analyzeLayer(stream, {
+        const layerOptions = {
           catalogers,
           diffId: layer.diffId,
           what,
-          ...(elsewhere ? { uncompressedDigest: elsewhere.settle } : {}),
           ...(options.limits ? { limits: options.limits } : {}),
-          ...(options.onProgress ? { onProgress: (p) => options.onProgress!({ type: 'layer-progress', index, ...p }) } : {}),
-        });
+          ...(options.onProgress ? { onProgress: (p: LayerProgress) => options.onProgress!({ type: 'layer-progress', index, ...p }) } : {}),
+        };
+        // Hashed on the digester's thread, a layer in a plain file is read in place: its headers and wanted files only.
+        results[index] = elsewhere
+          ? await analyzeLayerInPlace({ fd: elsewhere.region.handle.fd, offset: elsewhere.region.offset, size: elsewhere.region.size }, { ...layerOptions, uncompressedDigest: elsewhere.settle })
+          : await analyzeLayer(await source.openLayer(layer), layerOptions);
         await options.cache?.put(results[index]!, analyzer);
       }
       options.onProgress?.({ type: 'layer-done', index, cached: cached[index]!, entries: results[index]!.entries, bytes: results[index]!.bytes });

@@ -68,7 +68,10 @@ function cString(block: Buffer, start: number, length: number): string {
   return block.toString('utf8', start, end < 0 || end > start + length ? start + length : end);
 }
 
-/** Octal (NUL/space padded) or GNU base-256 (high bit of the first byte set). */
+/**
+ * Octal (NUL/space padded) or GNU base-256 (high bit of the first byte set). Read byte by byte:
+ * a layer has tens of thousands of headers, each with several numbers.
+ */
 function numeric(block: Buffer, start: number, length: number): number {
   if (block[start]! & 0x80) {
     if (block[start] === 0xff) return NaN; // negative
@@ -76,20 +79,36 @@ function numeric(block: Buffer, start: number, length: number): number {
     for (let i = start + 1; i < start + length; i++) value = value * 256 + block[i]!;
     return value;
   }
-  const text = block.toString('latin1', start, start + length).replace(/\0.*$/s, '').trim();
-  return text === '' ? 0 : /^[0-7]+$/.test(text) ? parseInt(text, 8) : NaN;
+  const end = start + length;
+  let i = start;
+  while (i < end && block[i] === 0x20) i++; // leading spaces
+  let value = 0;
+  let digits = 0;
+  for (; i < end; i++) {
+    const byte = block[i]!;
+    if (byte === 0) break; // what follows a NUL is padding
+    if (byte === 0x20) {
+      // Trailing spaces end the number; anything after them but spaces or NULs does not belong in it.
+      for (let j = i; j < end && block[j] !== 0; j++) if (block[j] !== 0x20) return NaN;
+      break;
+    }
+    if (byte < 0x30 || byte > 0x37) return NaN;
+    value = value * 8 + (byte - 0x30);
+    digits++;
+  }
+  return digits === 0 ? 0 : value;
 }
 
+/** The stored checksum matches the header's bytes summed as unsigned (POSIX) or, from old tars, signed. */
 function checksumOk(block: Buffer): boolean {
   const stored = numeric(block, 148, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const byte = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += byte;
-    signed += byte > 127 ? byte - 256 : byte;
-  }
-  return stored === unsigned || stored === signed;
+  let unsigned = 8 * 0x20; // the checksum field counts as spaces
+  for (let i = 0; i < 148; i++) unsigned += block[i]!;
+  for (let i = 156; i < BLOCK; i++) unsigned += block[i]!;
+  if (stored === unsigned) return true;
+  let signed = 8 * 0x20;
+  for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) signed += block[i]! > 127 ? block[i]! - 256 : block[i]!;
+  return stored === signed;
 }
 
 function isZeroBlock(block: Buffer): boolean {

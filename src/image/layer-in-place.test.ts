@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture } from '../../test/support/fixtures.js';
+import { DEFAULT_CATALOGERS } from './catalog/index.js';
+import { analyzeLayer, analyzeLayerInPlace, type LayerAnalysis } from './layers.js';
+import { tarOf } from './testing/layout.js';
+
+/**
+ * A layer read in place (its headers walked by seeking, only wanted files read) must give exactly
+ * what reading it whole through tar-stream gives: on the real layers of the debian12 fixture image
+ * and on a layer made of the awkward entries (pax long names, links, whiteouts, names climbing out).
+ */
+const IMAGE = fixture('images/debian12');
+/** Bytes before the layer in its file, as in a `docker save` archive (the layer is one member among others). */
+const BEFORE = 3 * 512;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'palisade-in-place-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** The layer written after BEFORE bytes of something else; the file holds it as an archive would. */
+function placed(name: string, tar: Buffer): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, Buffer.concat([Buffer.alloc(BEFORE, 7), tar, Buffer.alloc(1024)]));
+  return file;
+}
+
+async function bothWays(name: string, tar: Buffer): Promise<{ whole: LayerAnalysis; inPlace: LayerAnalysis }> {
+  const diffId = `sha256:${sha256(tar)}`;
+  const file = placed(name, tar);
+  const whole = await analyzeLayer(createReadStream(file, { start: BEFORE, end: BEFORE + tar.length - 1 }), { catalogers: DEFAULT_CATALOGERS, diffId });
+  const fd = openSync(file, 'r');
+  try {
+    const inPlace = await analyzeLayerInPlace({ fd, offset: BEFORE, size: tar.length }, { catalogers: DEFAULT_CATALOGERS, diffId, uncompressedDigest: async () => sha256(tar) });
+    return { whole, inPlace };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The layers of the fixture's `app` image, inflated. */
+function fixtureLayers(): Buffer[] {
+  const index = JSON.parse(readFileSync(path.join(IMAGE, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+  const blob = (digest: string) => readFileSync(path.join(IMAGE, 'blobs', ...digest.split(':')));
+  const app = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'app')!;
+  const manifest = JSON.parse(blob(app.digest).toString()) as { layers: { digest: string }[] };
+  return manifest.layers.map((l) => gunzipSync(blob(l.digest)));
+}
+
+describe('a layer read in place', () => {
+  it('finds what reading it whole finds, on every layer of a real image', async () => {
+    const layers = fixtureLayers();
+    expect(layers.length).toBeGreaterThan(1);
+    let packages = 0;
+    for (const [i, tar] of layers.entries()) {
+      const { whole, inPlace } = await bothWays(`layer-${i}`, tar);
+      expect(inPlace).toEqual(whole);
+      packages += inPlace.files.length;
+    }
+    expect(packages).toBeGreaterThan(0); // the dpkg status, os-release, binaries: something was read
+  });
+
+  it('finds what reading it whole finds on awkward entries', async () => {
+    const long = `usr/lib/${'very-long-directory-name/'.repeat(8)}package.json`;
+    const tar = await tarOf([
+      { name: 'etc/os-release', content: 'ID=debian\nVERSION_ID="12"\n' },
+      { name: 'usr/lib/os-release', type: 'symlink', linkname: '../../etc/os-release' },
+      { name: 'etc/hard-os-release', type: 'link', linkname: 'etc/os-release' },
+      { name: 'var/lib/dpkg/', type: 'directory' },
+      { name: 'var/lib/dpkg/status', content: 'Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13.dfsg-1\nArchitecture: amd64\n\n' },
+      { name: long, content: JSON.stringify({ name: 'deep', version: '1.0.0' }) },
+      { name: 'opt/.wh.removed', content: '' },
+      { name: 'srv/.wh..wh..opq', content: '' },
+      { name: '../escape', content: 'x' },
+      { name: './usr/bin//tool', content: Buffer.alloc(4096, 1), mode: 0o755 },
+    ]);
+    const { whole, inPlace } = await bothWays('awkward', tar);
+    expect(inPlace).toEqual(whole);
+    expect(inPlace.whiteouts).toEqual(['opt/removed']);
+    expect(inPlace.links.map((l) => l.path)).toEqual(['usr/lib/os-release', 'etc/hard-os-release']);
+    expect(inPlace.warnings.some((w) => w.includes('../escape'))).toBe(true);
+  });
+
+  it('fails on a digest that does not match, and on a layer cut short, naming the layer', async () => {
+    const tar = await tarOf([{ name: 'etc/os-release', content: 'ID=alpine\n' }, { name: 'big', content: Buffer.alloc(10_000, 2) }]);
+    const file = placed('cut', tar);
+    const fd = openSync(file, 'r');
+    try {
+      const options = { catalogers: DEFAULT_CATALOGERS, diffId: `sha256:${sha256(tar)}`, what: 'layer L' };
+      await expect(analyzeLayerInPlace({ fd, offset: BEFORE, size: tar.length }, { ...options, uncompressedDigest: async () => '0'.repeat(64) }))
+        .rejects.toMatchObject({ code: 'image.digest.mismatch', message: expect.stringContaining('layer L') });
+      await expect(analyzeLayerInPlace({ fd, offset: BEFORE, size: 2048 }, { ...options, uncompressedDigest: async () => sha256(tar) }))
+        .rejects.toMatchObject({ code: 'image.layer.invalid', message: expect.stringMatching(/^layer L: ends inside big/) });
+      await expect(analyzeLayerInPlace({ fd, offset: 0, size: tar.length }, { ...options, uncompressedDigest: async () => sha256(tar) }))
+        .rejects.toMatchObject({ code: 'image.layer.invalid', message: 'layer L: is not a tar archive' });
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
