@@ -11,7 +11,6 @@ import { PalisadeError, randomIds, systemClock, type Clock, type IdSource } from
 import type { Store } from '../store/index.js';
 import { parseOsvJson, type ImportWarning, type WarningCode } from './osv.js';
 import { publishAdvisoryFile } from './publish.js';
-import { readZipText } from './zip.js';
 import { prepareAdvisory, recordEcosystemUpdate, writeAdvisoryBatch, type PreparedAdvisory } from './store.js';
 
 export interface ImportProgress {
@@ -69,6 +68,8 @@ type Warn = (w: ImportWarning) => void;
 
 /** Streams the `.json` entries of a zip; a corrupt archive ends with a warning, keeping what was read. */
 export async function* zipJsonEntries(file: string, warn: Warn, progress?: (done: number, total: number) => void): AsyncGenerator<SourceText> {
+  // The zip reader (yauzl) is loaded by imports of zips only, not by every command that loads this folder.
+  const { readZipText } = await import('./zip.js');
   const entries = readZipText(file, (name) => name.toLowerCase().endsWith('.json'), progress);
   try {
     for await (const { name, text } of entries) yield { file: `${file}!${name}`, text };

@@ -4,11 +4,12 @@
  * ae-cvss-calculator (newest version first: v4, v3.1, v3.0, v2), else `unknown`. The source is
  * reported with the level so users can see why.
  */
-import cvss from 'ae-cvss-calculator';
-import { severityRank, type FindingSeverity, type Severity } from '../core/index.js';
+import type cvssLibraryType from 'ae-cvss-calculator';
+import { lazyModule, severityRank, type FindingSeverity, type Severity } from '../core/index.js';
 import type { OsvAffected, OsvRecord } from './osv.js';
 
-const { Cvss2, Cvss3P0, Cvss3P1, Cvss4P0 } = cvss;
+/** Loaded when a vector is first scored (building the advisory file), not by every scan that only matches: ~60 ms. */
+const cvssLibrary = lazyModule<typeof cvssLibraryType>('ae-cvss-calculator');
 
 export interface SeverityRating {
   severity: FindingSeverity;
@@ -46,6 +47,7 @@ export function severityFromScore(score: number, version: 2 | 3 | 4): Severity {
 export function scoreCvss(vector: string): { score: number; version: 2 | 3 | 4 } | undefined {
   try {
     const v = vector.trim();
+    const { Cvss2, Cvss3P0, Cvss3P1, Cvss4P0 } = cvssLibrary();
     let calc: InstanceType<typeof Cvss2> | InstanceType<typeof Cvss3P1> | InstanceType<typeof Cvss3P0> | InstanceType<typeof Cvss4P0>;
     let version: 2 | 3 | 4;
     if (v.startsWith('CVSS:4.0/')) [calc, version] = [new Cvss4P0(v), 4];
