@@ -194,8 +194,15 @@ export class BpftraceSensor {
     this.drainTimer = setTimeout(() => {
       this.drainTimer = undefined;
       const before = this.records;
-      if (!this.drain()) return;
-      this.scheduleDrain(this.records - before > DRAIN_BURST_RECORDS ? DRAIN_BUSY_MS : DRAIN_IDLE_MS);
+      let open: boolean;
+      try {
+        open = this.drain();
+      } catch (error) {
+        // A read that fails (not one that merely finds the pipe empty) ends the reading, said where bpftrace's own errors go.
+        this.options.onStderr?.(`reading bpftrace's output failed: ${(error as Error).message}`);
+        return;
+      }
+      if (open) this.scheduleDrain(this.records - before > DRAIN_BURST_RECORDS ? DRAIN_BUSY_MS : DRAIN_IDLE_MS);
     }, delayMs);
     this.drainTimer.unref();
   }
