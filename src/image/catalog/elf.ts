@@ -70,10 +70,12 @@ export function elfSection(input: Buffer | Chunks, name: string): Buffer | undef
   const strtab = header(shstrndx);
   if (strtab.offset + strtab.size > file.length) return undefined;
   const names = file.slice(strtab.offset, strtab.offset + strtab.size);
+  const wanted = Buffer.from(name, 'latin1');
   for (let i = 0; i < shnum; i++) {
     const h = header(i);
-    const end = names.indexOf(0, h.name);
-    if (end < 0 || names.toString('latin1', h.name, end) !== name) continue;
+    // Compared as bytes: most sections are not the one asked for, and a string per section per executable adds up.
+    if (h.name + wanted.length >= names.length || names[h.name + wanted.length] !== 0) continue;
+    if (names.compare(wanted, 0, wanted.length, h.name, h.name + wanted.length) !== 0) continue;
     if (h.offset + h.size > file.length) return undefined;
     return file.slice(h.offset, h.offset + h.size);
   }

@@ -60,7 +60,7 @@ export function parseBuildInfo(data: Buffer, path: string): FileAnalysis | 'need
 
 function goSink(facts: FileFacts): FileSink {
   let state: 'head' | 'search' | 'collect' | 'done' | 'skip' = 'head';
-  let head = Buffer.alloc(0);
+  let head: Buffer = Buffer.alloc(0);
   let tail = Buffer.alloc(0);
   let collected: Buffer[] = [];
   let collectedBytes = 0;
@@ -111,7 +111,8 @@ function goSink(facts: FileFacts): FileSink {
       position += chunk.length;
       if (state === 'done' || state === 'skip') return;
       if (state === 'head') {
-        head = Buffer.concat([head, chunk]);
+        // The first piece is taken as it is (no copy of up to 1 MiB per executable); only a header split across pieces is joined.
+        head = head.length ? Buffer.concat([head, chunk]) : chunk;
         if (head.length < 4) return;
         if (!isElf(head)) {
           state = 'skip';
