@@ -4,6 +4,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMigrated, migrateToLatest, openStore } from './index.js';
+import { EMBEDDED_SHARED_BUFFERS } from './open.js';
 import { seedFromTemplate, writeTemplate } from './template.js';
 
 /** A new embedded data directory starts from the build's migrated template, only when it matches. */
@@ -29,9 +30,30 @@ describe('embedded database template', () => {
       expect(await migrateToLatest(store.db, dataDir)).toEqual([]);
       const version = await sql<{ version: number }>`select version from pgboss.version`.execute(store.db);
       expect(version.rows[0]?.version).toBeGreaterThan(0);
+      // The template carries the embedded database's smaller shared buffers: in force from the first start.
+      const buffers = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(store.db);
+      expect(buffers.rows[0]?.shared_buffers).toBe(EMBEDDED_SHARED_BUFFERS);
     } finally {
       await store.close();
     }
+  }, 120_000);
+
+  it('gives a directory made before the setting the smaller shared buffers from its next start', async () => {
+    const dataDir = path.join(temp, 'older');
+    await (await openStore({ dataDir })).close();
+    const auto = path.join(dataDir, 'pgdata', 'postgresql.auto.conf');
+    await writeFile(auto, (await readFile(auto, 'utf8')).replace(/^shared_buffers = .*$/m, ''));
+    const show = async () => {
+      const store = await openStore({ dataDir }, { migrate: false });
+      try {
+        return (await sql<{ shared_buffers: string }>`show shared_buffers`.execute(store.db)).rows[0]?.shared_buffers;
+      } finally {
+        await store.close();
+      }
+    };
+    expect(await show()).toBe('128MB'); // PostgreSQL's default, as such a directory had it
+    expect(await readFile(auto, 'utf8')).toMatch(new RegExp(`^shared_buffers = '${EMBEDDED_SHARED_BUFFERS}'$`, 'm'));
+    expect(await show()).toBe(EMBEDDED_SHARED_BUFFERS);
   }, 120_000);
 
   it('leaves a directory that already holds data alone', async () => {
