@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -40,12 +40,12 @@ async function bothWays(name: string, tar: Buffer): Promise<{ whole: LayerAnalys
   const diffId = `sha256:${sha256(tar)}`;
   const file = placed(name, tar);
   const whole = await analyzeLayer(createReadStream(file, { start: BEFORE, end: BEFORE + tar.length - 1 }), { catalogers: DEFAULT_CATALOGERS, diffId });
-  const fd = openSync(file, 'r');
+  const handle = await open(file, 'r');
   try {
-    const inPlace = await analyzeLayerInPlace({ fd, offset: BEFORE, size: tar.length }, { catalogers: DEFAULT_CATALOGERS, diffId, uncompressedDigest: async () => sha256(tar) });
+    const inPlace = await analyzeLayerInPlace({ handle, offset: BEFORE, size: tar.length }, { catalogers: DEFAULT_CATALOGERS, diffId, uncompressedDigest: async () => sha256(tar) });
     return { whole, inPlace };
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
 }
 
@@ -95,17 +95,17 @@ describe('a layer read in place', () => {
   it('fails on a digest that does not match, and on a layer cut short, naming the layer', async () => {
     const tar = await tarOf([{ name: 'etc/os-release', content: 'ID=alpine\n' }, { name: 'big', content: Buffer.alloc(10_000, 2) }]);
     const file = placed('cut', tar);
-    const fd = openSync(file, 'r');
+    const handle = await open(file, 'r');
     try {
       const options = { catalogers: DEFAULT_CATALOGERS, diffId: `sha256:${sha256(tar)}`, what: 'layer L' };
-      await expect(analyzeLayerInPlace({ fd, offset: BEFORE, size: tar.length }, { ...options, uncompressedDigest: async () => '0'.repeat(64) }))
+      await expect(analyzeLayerInPlace({ handle, offset: BEFORE, size: tar.length }, { ...options, uncompressedDigest: async () => '0'.repeat(64) }))
         .rejects.toMatchObject({ code: 'image.digest.mismatch', message: expect.stringContaining('layer L') });
-      await expect(analyzeLayerInPlace({ fd, offset: BEFORE, size: 2048 }, { ...options, uncompressedDigest: async () => sha256(tar) }))
+      await expect(analyzeLayerInPlace({ handle, offset: BEFORE, size: 2048 }, { ...options, uncompressedDigest: async () => sha256(tar) }))
         .rejects.toMatchObject({ code: 'image.layer.invalid', message: expect.stringMatching(/^layer L: ends inside big/) });
-      await expect(analyzeLayerInPlace({ fd, offset: 0, size: tar.length }, { ...options, uncompressedDigest: async () => sha256(tar) }))
+      await expect(analyzeLayerInPlace({ handle, offset: 0, size: tar.length }, { ...options, uncompressedDigest: async () => sha256(tar) }))
         .rejects.toMatchObject({ code: 'image.layer.invalid', message: 'layer L: is not a tar archive' });
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
   });
 });

@@ -8,6 +8,7 @@ import { PalisadeError } from '../core/index.js';
 import type { Cataloger, FileAnalysis, FileFacts, FileSink } from './catalog/types.js';
 import { basename, dirname } from './catalog/types.js';
 import { readFully, tarEntries, WindowReader, type TarEntry } from './tar-headers.js';
+import type { FileRegion } from './region-digest.js';
 import { inflateZstd } from './zstd.js';
 
 /**
@@ -101,19 +102,45 @@ export function detectCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
-export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions): Promise<LayerAnalysis> {
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const what = options.what ?? `layer ${options.diffId}`;
-  const result: LayerAnalysis = { diffId: options.diffId, files: [], whiteouts: [], opaqueDirs: [], links: [], warnings: [], entries: 0, bytes: 0 };
+/** What analyzing a layer starts from, whichever way its bytes are read. */
+function startAnalysis(options: AnalyzeLayerOptions) {
   const progress: LayerProgress = { compressedBytes: 0, bytes: 0, entries: 0 };
   let lastReport = 0;
-  const report = () => {
-    const now = Date.now();
-    if (options.onProgress && now - lastReport > 100) {
-      lastReport = now;
-      options.onProgress({ ...progress });
-    }
+  return {
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    what: options.what ?? `layer ${options.diffId}`,
+    result: { diffId: options.diffId, files: [], whiteouts: [], opaqueDirs: [], links: [], warnings: [], entries: 0, bytes: 0 } as LayerAnalysis,
+    progress,
+    /** Progress at most every 100 ms. */
+    report() {
+      const now = Date.now();
+      if (options.onProgress && now - lastReport > 100) {
+        lastReport = now;
+        options.onProgress({ ...progress });
+      }
+    },
   };
+}
+
+function diffIdMismatch(what: string, diffId: string, algorithm: string, actual: string): PalisadeError {
+  return new PalisadeError('image.digest.mismatch', `${what}: uncompressed content ${algorithm}:${actual} does not match diff ID ${diffId}`, {
+    kind: 'unprocessable',
+    hint: 'the layer is corrupt, truncated or does not belong to this image config',
+  });
+}
+
+/** A layer that cannot be read as a tar; an error already saying what went wrong passes as it is. */
+function layerInvalid(what: string, error: unknown): PalisadeError {
+  if (error instanceof PalisadeError) return error;
+  return new PalisadeError('image.layer.invalid', `${what}: ${error instanceof Error ? error.message : String(error)}`, {
+    kind: 'unprocessable',
+    ...(error instanceof Error ? { cause: error } : {}),
+    hint: 'the layer is truncated or not a tar archive',
+  });
+}
+
+export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions): Promise<LayerAnalysis> {
+  const { limits, what, result, progress, report } = startAnalysis(options);
 
   const countCompressed = async function* (source: AsyncIterable<Buffer>) {
     for await (const chunk of source) {
@@ -127,12 +154,7 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
   const diffHash = elsewhere ? undefined : createHash(algorithm === 'sha512' ? 'sha512' : 'sha256');
   const checkDiffId = (actual: string) => {
     if (expectedHex === undefined) result.diffId = `${algorithm}:${actual}`;
-    else if (actual !== expectedHex) {
-      throw new PalisadeError('image.digest.mismatch', `${what}: uncompressed content ${algorithm}:${actual} does not match diff ID ${options.diffId}`, {
-        kind: 'unprocessable',
-        hint: 'the layer is corrupt, truncated or does not belong to this image config',
-      });
-    }
+    else if (actual !== expectedHex) throw diffIdMismatch(what, options.diffId, algorithm!, actual);
   };
   const checkUncompressed = async function* (source: AsyncIterable<Buffer>) {
     for await (const chunk of source) {
@@ -160,12 +182,7 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
     // Generators and tar-stream's streamx Writable are valid pipeline stages; the overloads cannot express the chain.
     await (pipeline as unknown as (...streams: unknown[]) => Promise<void>)(input, countCompressed, (source: AsyncIterable<Buffer>) => decompress(source, limits, what), checkUncompressed, extract);
   } catch (error) {
-    if (error instanceof PalisadeError) throw error;
-    throw new PalisadeError('image.layer.invalid', `${what}: ${(error as Error).message}`, {
-      kind: 'unprocessable',
-      cause: error,
-      hint: 'the layer is truncated or not a tar archive',
-    });
+    throw layerInvalid(what, error);
   }
   if (elsewhere) checkDiffId(await elsewhere());
   result.bytes = progress.bytes;
@@ -181,40 +198,29 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
  * Through tar-stream the main thread read and split every byte (most of a first scan's time and
  * its garbage); here it reads the headers and the few wanted files.
  */
-export async function analyzeLayerInPlace(region: { fd: number; offset: number; size: number }, options: AnalyzeLayerOptions & { uncompressedDigest: () => Promise<string> }): Promise<LayerAnalysis> {
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const what = options.what ?? `layer ${options.diffId}`;
-  const result: LayerAnalysis = { diffId: options.diffId, files: [], whiteouts: [], opaqueDirs: [], links: [], warnings: [], entries: 0, bytes: region.size };
-  const progress: LayerProgress = { compressedBytes: region.size, bytes: 0, entries: 0 };
+export async function analyzeLayerInPlace(region: FileRegion, options: AnalyzeLayerOptions & { uncompressedDigest: () => Promise<string> }): Promise<LayerAnalysis> {
+  const { limits, what, result, progress, report } = startAnalysis(options);
+  const fd = region.handle.fd;
+  progress.compressedBytes = region.size;
   checkExpansion({ ...progress, bytes: region.size }, limits, what);
-  const fail = (why: string) => new PalisadeError('image.layer.invalid', `${what}: ${why}`, { kind: 'unprocessable', hint: 'the layer is truncated or not a tar archive' });
-  const entries = tarEntries(new WindowReader(region.fd), { start: region.offset, end: region.offset + region.size, fail, maxEntries: MAX_LAYER_ENTRIES });
-  let lastReport = 0;
+  const fail = (why: string) => layerInvalid(what, new Error(why));
+  const entries = tarEntries(new WindowReader(fd), { start: region.offset, end: region.offset + region.size, fail, maxEntries: MAX_LAYER_ENTRIES });
   try {
     for (const entry of entries) {
       const header: TarHeader = { name: entry.name, type: typeName(entry), size: entry.size, mode: entry.mode, linkname: entry.linkname || null };
-      await handleEntry(header, regionBody(region.fd, entry.dataOffset, entry.size), options.catalogers, limits, result);
+      await handleEntry(header, regionBody(fd, entry.dataOffset, entry.size), options.catalogers, limits, result);
       result.entries++;
       progress.entries++;
       progress.bytes = entry.dataOffset + entry.size - region.offset;
-      if (options.onProgress && Date.now() - lastReport > 100) {
-        lastReport = Date.now();
-        options.onProgress({ ...progress });
-      }
+      report();
     }
   } catch (error) {
-    if (error instanceof PalisadeError) throw error;
-    throw fail((error as Error).message);
+    throw layerInvalid(what, error);
   }
   const [algorithm, expectedHex] = options.diffId.split(':');
   const actual = await options.uncompressedDigest();
-  if (actual !== expectedHex) {
-    throw new PalisadeError('image.digest.mismatch', `${what}: uncompressed content ${algorithm}:${actual} does not match diff ID ${options.diffId}`, {
-      kind: 'unprocessable',
-      hint: 'the layer is corrupt, truncated or does not belong to this image config',
-    });
-  }
-  progress.bytes = region.size;
+  if (actual !== expectedHex) throw diffIdMismatch(what, options.diffId, algorithm!, actual);
+  result.bytes = progress.bytes = region.size;
   options.onProgress?.({ ...progress });
   return result;
 }

@@ -129,7 +129,7 @@ export async function analyzeImage(source: ImageSource, options: AnalyzeOptions 
         };
         // Hashed on the digester's thread, a layer in a plain file is read in place: its headers and wanted files only.
         results[index] = elsewhere
-          ? await analyzeLayerInPlace({ fd: elsewhere.region.handle.fd, offset: elsewhere.region.offset, size: elsewhere.region.size }, { ...layerOptions, uncompressedDigest: elsewhere.settle })
+          ? await analyzeLayerInPlace(elsewhere.region, { ...layerOptions, uncompressedDigest: elsewhere.settle })
           : await analyzeLayer(await source.openLayer(layer), layerOptions);
         await options.cache?.put(results[index]!, analyzer);
       }
