@@ -13,7 +13,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pageOut } from './pageout.js';
 import { openFifo, type Fifo } from './fifo.js';
-import { parseLine, parsePrintfLine, type SensorRecord } from './records.js';
+import { parseOtherLine, parsePrintfLine, type SensorRecord } from './records.js';
 
 const HERE = import.meta.dirname;
 /** The built CLI runs from dist/, where the build copies host.bt (scripts/copy-assets.mjs); else the sources. */
@@ -170,9 +170,9 @@ export class BpftraceSensor {
   private onLine = (line: string): void => {
     let record = parsePrintfLine(line);
     if (!record) {
-      const parsed = parseLine(line); // lost events, or a printf spelled differently
-      if (parsed && 'lost' in parsed) this.lostEvents += parsed.lost;
-      record = parsed && 'record' in parsed ? parsed.record : undefined;
+      const other = parseOtherLine(line);
+      if (other && 'lost' in other) this.lostEvents += other.lost;
+      record = other && 'record' in other ? other.record : undefined;
       if (!record) return;
     }
     if (record.k === 'R') return this.ready();

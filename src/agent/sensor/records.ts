@@ -53,8 +53,8 @@ class Fields {
   private text = '';
   private left = 0;
 
-  /** Positions the cursor on `text[start, end)` holding `count` fields; false when the kind is unknown. */
-  reset(text: string, start: number, end: number, escaped: boolean): number | undefined {
+  /** Positions the cursor on the record in `text[start, end)`; false when its kind is unknown. */
+  reset(text: string, start: number, end: number, escaped: boolean): boolean {
     this.text = text;
     this.pos = start;
     this.escaped = escaped;
@@ -62,17 +62,17 @@ class Fields {
     if (escaped ? text.startsWith('\\n', end - 2) : text.charCodeAt(end - 1) === NEWLINE) end -= escaped ? 2 : 1;
     this.end = end;
     const count = COUNTS[text[start] ?? ''];
-    if (count === undefined || !this.separatorAt(start + 1)) return undefined;
+    if (count === undefined || !this.separatorAt(start + 1)) return false;
     this.left = count;
     this.skip();
-    return count;
+    return true;
   }
 
   private separatorAt(i: number): boolean {
     return this.escaped ? this.text.charCodeAt(i) === BACKSLASH && this.text.charCodeAt(i + 1) === LETTER_T : this.text.charCodeAt(i) === TAB;
   }
 
-  /** Moves past the current field; false when a field that should follow is missing. */
+  /** Where the current field ends; -1 when a field that should follow is missing. */
   private fieldEnd(): number {
     if (this.left === 1) return this.end; // the last field runs to the end, tabs and all
     const separator = this.escaped ? '\\t' : '\t';
@@ -130,9 +130,11 @@ const utf8 = new TextDecoder();
 
 /**
  * A JSON string's body, decoded; undefined when an escape is malformed. bpftrace 0.17 writes a
- * byte of 0x80 or more as `\uffffffXX` (its signed char, sign-extended), which JSON.parse would
- * read as U+FFFF followed by the letters "ffXX": here those bytes are gathered and read as the
- * UTF-8 they are, so a path or argument in any script arrives as the process wrote it.
+ * byte of 0x80 or more as `\uffffffXX`: its JsonOutput::json_escape (src/output.cpp, v0.17.0 at
+ * 1326f040, lines 609-648) escapes every `char c <= '\x1f'`, which a signed char of 0x80 or more
+ * is, as `(int)c` in hex. JSON.parse would read that as U+FFFF followed by the letters "ffXX":
+ * here those bytes are gathered and read as the UTF-8 they are, so a path or argument in any
+ * script arrives as the process wrote it.
  */
 export function unescapeJson(raw: string): string | undefined {
   let out = '';
@@ -186,7 +188,7 @@ export function parseRecord(data: string): SensorRecord | undefined {
 
 function readRecord(text: string, start: number, end: number, escaped: boolean): SensorRecord | undefined {
   const f = cursor;
-  if (f.reset(text, start, end, escaped) === undefined) return undefined;
+  if (!f.reset(text, start, end, escaped)) return undefined;
   const kind = text[start]!;
   const t = f.number();
   const pid = f.number();
@@ -243,23 +245,30 @@ function fieldsOf(kind: string, t: number, pid: number, f: Fields): SensorRecord
   }
 }
 
-/** How bpftrace 0.17 spells a printf line with `-f json`; any other spelling goes through JSON.parse. */
+/**
+ * How bpftrace 0.17 spells a printf line with `-f json` (JsonOutput::message, src/output.cpp
+ * v0.17.0 line 812: `{"type": "` TYPE `", "data": "` ESCAPED `"}`); any other spelling goes
+ * through JSON.parse.
+ */
 const PRINTF_OPEN = '{"type": "printf", "data": "';
 const PRINTF_CLOSE = '"}';
 
+const inPrintfSpelling = (line: string) => line.startsWith(PRINTF_OPEN) && line.endsWith(PRINTF_CLOSE);
+
 /** A printf line's record, read in place (see Fields); undefined for any other line or a malformed record. */
 export function parsePrintfLine(line: string): SensorRecord | undefined {
-  if (!line.startsWith(PRINTF_OPEN) || !line.endsWith(PRINTF_CLOSE)) return undefined;
-  return readRecord(line, PRINTF_OPEN.length, line.length - PRINTF_CLOSE.length, true);
+  return inPrintfSpelling(line) ? readRecord(line, PRINTF_OPEN.length, line.length - PRINTF_CLOSE.length, true) : undefined;
 }
 
 /** One line of `bpftrace -f json` output. */
 export function parseLine(line: string): ParsedLine {
-  if (line.startsWith(PRINTF_OPEN) && line.endsWith(PRINTF_CLOSE)) {
-    const record = parsePrintfLine(line);
-    return record ? { record } : undefined;
-  }
-  if (!line.startsWith('{')) return undefined;
+  const record = parsePrintfLine(line);
+  return record ? { record } : parseOtherLine(line);
+}
+
+/** A line not in the printf spelling parsePrintfLine reads (which is not tried again): lost events, or a printf spelled otherwise. */
+export function parseOtherLine(line: string): ParsedLine {
+  if (!line.startsWith('{') || inPrintfSpelling(line)) return undefined;
   let parsed: { type?: string; data?: unknown };
   try {
     parsed = JSON.parse(line) as { type?: string; data?: unknown };
