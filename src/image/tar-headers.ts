@@ -27,7 +27,7 @@ export interface TarEntry {
   offset: number;
 }
 
-export const BLOCK = 512;
+const BLOCK = 512;
 /** Extended headers (pax, long names) larger than this are not names: refuse instead of holding them. */
 const MAX_EXTENDED = 1024 * 1024;
 /** Headers are read through a window this large: the headers of a run of small files come in one read. */
@@ -133,7 +133,7 @@ function paxRecords(data: Buffer, fail: (why: string) => Error): Map<string, str
   return records;
 }
 
-export const padded = (size: number) => Math.ceil(size / BLOCK) * BLOCK;
+const padded = (size: number) => Math.ceil(size / BLOCK) * BLOCK;
 
 export interface TarWalk {
   /** Where the tar starts and ends in the file. */

@@ -3,7 +3,7 @@
  * turns every problem into a counted warning naming the file and record instead of an exception,
  * because one bad record in a 400,000-record archive must not stop an import.
  */
-import { isKnownEcosystem, normalizeGoVersion, semverLibrary } from './versions/index.js';
+import { isKnownEcosystem, isStrictSemver, normalizeGoVersion } from './versions/index.js';
 
 export type RangeType = 'ECOSYSTEM' | 'SEMVER' | 'GIT';
 
@@ -93,7 +93,7 @@ function rangeProblem(range: unknown): string | undefined {
     const value = event[keys[0]!];
     if (typeof value !== 'string' || value === '') return `event ${keys[0]} is not a non-empty string`;
     if (keys[0] === 'introduced') introduced++;
-    if (type === 'SEMVER' && !(keys[0] === 'introduced' && value === '0') && !semverLibrary().valid(normalizeGoVersion(value))) {
+    if (type === 'SEMVER' && !(keys[0] === 'introduced' && value === '0') && !isStrictSemver(normalizeGoVersion(value))) {
       return `SEMVER event ${keys[0]} ${JSON.stringify(value)} is not a semantic version`;
     }
   }

@@ -8,10 +8,15 @@ import { compareNatural } from './natural.js';
  * ignored as the spec says. Strings semver cannot parse even loosely fall back to natural order.
  */
 /** A version's parsed form (null: not SemVer), kept: matching compares the same versions over and over. */
+/** Loaded when a SemVer version is first read: a scan of an image without npm, cargo, hex or pub packages never needs it (~40 ms). */
+const semverLibrary = lazyModule<typeof semverLibraryType>('semver');
+
 const parse = memoize((version: string): semverLibraryType.SemVer | null => semverLibrary().parse(version, { loose: true }));
 
-/** Loaded when a SemVer version is first compared: a scan of an image without npm, cargo, hex or pub packages never needs it (~40 ms). */
-export const semverLibrary = lazyModule<typeof semverLibraryType>('semver');
+/** Strict SemVer 2.0 (what OSV's SEMVER ranges hold). */
+export function isStrictSemver(version: string): boolean {
+  return semverLibrary().valid(version) !== null;
+}
 
 export function compareSemver(a: string, b: string): number {
   if (a === b) return 0;
