@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, open, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../test/support/fixtures.js';
@@ -16,6 +18,7 @@ import { tarOf } from './testing/layout.js';
  * and on a layer made of the awkward entries (pax long names, links, whiteouts, names climbing out).
  */
 const IMAGE = fixture('images/debian12');
+const run = promisify(execFile);
 /** Bytes before the layer in its file, as in a `docker save` archive (the layer is one member among others). */
 const BEFORE = 3 * 512;
 
@@ -90,6 +93,27 @@ describe('a layer read in place', () => {
     expect(inPlace.whiteouts).toEqual(['opt/removed']);
     expect(inPlace.links.map((l) => l.path)).toEqual(['usr/lib/os-release', 'etc/hard-os-release']);
     expect(inPlace.warnings.some((w) => w.includes('../escape'))).toBe(true);
+  });
+
+  it('finds what reading it whole finds on layers GNU tar wrote (pax, GNU long names and sparse headers, links)', async () => {
+    const tree = path.join(dir, 'tree');
+    // A package whose path (over 100 bytes) needs a pax path record or a GNU long name.
+    const deep = path.join(tree, 'usr/lib', 'a-directory-name-long-enough-to-need-an-extended-header/'.repeat(2), 'node_modules/deep');
+    await mkdir(path.join(tree, 'etc'), { recursive: true });
+    await mkdir(deep, { recursive: true });
+    writeFileSync(path.join(tree, 'etc/os-release'), 'ID=debian\nVERSION_ID="12"\n');
+    writeFileSync(path.join(deep, 'package.json'), JSON.stringify({ name: 'deep', version: '2.0.0' }));
+    writeFileSync(path.join(tree, 'etc/sparse'), Buffer.concat([Buffer.alloc(200_000), Buffer.from('end')]));
+    await symlink('../etc/os-release', path.join(tree, 'usr/os-release'));
+    await link(path.join(tree, 'etc/os-release'), path.join(tree, 'etc/os-release.hard'));
+    for (const format of ['pax', 'gnu']) {
+      const file = path.join(dir, `gnu-${format}.tar`);
+      await run('tar', [`--format=${format}`, '--sparse', '-cf', file, '-C', tree, '.']);
+      const { whole, inPlace } = await bothWays(`gnu-${format}`, readFileSync(file));
+      expect(inPlace, format).toEqual(whole);
+      expect(inPlace.files.some((f) => f.path.endsWith('package.json')), format).toBe(true);
+      expect(inPlace.links.map((l) => l.path).sort(), format).toEqual(['etc/os-release.hard', 'usr/os-release']);
+    }
   });
 
   it('fails on a digest that does not match, and on a layer cut short, naming the layer', async () => {

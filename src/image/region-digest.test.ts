@@ -30,6 +30,18 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** Runs `use` on `name` opened with `flags` (written first when `content` is given), closing it after. */
+async function withFile<T>(name: string, flags: string, use: (handle: FileHandle, file: string) => Promise<T>, content?: Buffer): Promise<T> {
+  const file = path.join(root, name);
+  if (content) await writeFile(file, content);
+  const opened = await open(file, flags);
+  try {
+    return await use(opened, file);
+  } finally {
+    await opened.close();
+  }
+}
+
 describe('digest of an archive region on a worker thread', () => {
   it('is the digest of exactly the region, for sha256 and sha512', async () => {
     const region = bytes.subarray(offset, offset + size);
@@ -42,41 +54,26 @@ describe('digest of an archive region on a worker thread', () => {
 
   it('leaves small and compressed regions to the inline hash', async () => {
     expect(await digester.uncompressed({ handle, offset, size: WORKER_DIGEST_MIN_BYTES - 1 }, 'sha256', 'small')).toBeUndefined();
-    const gz = path.join(root, 'layer.gz');
-    await writeFile(gz, gzipSync(randomBytes(WORKER_DIGEST_MIN_BYTES + 10), { level: 1 }));
-    const compressed = await open(gz, 'r');
-    try {
+    await withFile('layer.gz', 'r', async (compressed) => {
       expect(await digester.uncompressed({ handle: compressed, offset: 0, size: WORKER_DIGEST_MIN_BYTES + 1 }, 'sha256', 'gzip')).toBeUndefined();
-    } finally {
-      await compressed.close();
-    }
+    }, gzipSync(randomBytes(WORKER_DIGEST_MIN_BYTES + 10), { level: 1 }));
   });
 
   it('reads through the archive\'s own descriptor, not its path again', async () => {
-    const copy = path.join(root, 'held.tar');
-    await writeFile(copy, bytes);
-    const held = await open(copy, 'r');
-    try {
+    await withFile('held.tar', 'r', async (held, copy) => {
       // The path is gone: only the descriptor the archive was indexed through can be read.
       await rm(copy);
       const pending = await digester.uncompressed({ handle: held, offset, size }, 'sha256', 'layer held');
       expect(await pending!.settle()).toBe(createHash('sha256').update(bytes.subarray(offset, offset + size)).digest('hex'));
-    } finally {
-      await held.close();
-    }
+    }, bytes);
   });
 
   it('fails when the archive is written to between the two reads, naming the layer', async () => {
-    const copy = path.join(root, 'written.tar');
-    await writeFile(copy, bytes);
-    const written = await open(copy, 'r+');
-    try {
+    await withFile('written.tar', 'r+', async (written) => {
       const pending = await digester.uncompressed({ handle: written, offset, size }, 'sha256', 'written.tar: layer sha256:abc');
       await written.write(Buffer.from('x'), 0, 1, offset + 10);
       await expect(pending!.settle()).rejects.toMatchObject({ code: 'image.archive.changed', message: 'written.tar: layer sha256:abc: the archive was written to while it was read' });
-    } finally {
-      await written.close();
-    }
+    }, bytes);
   });
 
   it('fails naming the layer when the file is shorter than the region (truncated archive)', async () => {
@@ -87,15 +84,12 @@ describe('digest of an archive region on a worker thread', () => {
   });
 
   it('fails naming the layer when its descriptor cannot be read, and keeps serving later regions', async () => {
-    const directory = await open(root, 'r');
-    try {
+    await withFile('.', 'r', async (directory) => {
       await expect(digester.digest({ handle: directory, offset: 0, size: 10 }, 'sha256', 'dir.tar: layer 1')).rejects.toMatchObject({
         code: 'image.layer.invalid',
         message: expect.stringMatching(/^dir\.tar: layer 1: cannot read the layer to check its digest: EISDIR/),
       });
-    } finally {
-      await directory.close();
-    }
+    });
     expect(await digester.digest({ handle, offset: 1, size: 10 }, 'sha256', 'x')).toBe(createHash('sha256').update(bytes.subarray(1, 11)).digest('hex'));
   });
 
