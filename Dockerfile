@@ -32,5 +32,5 @@ RUN apt-get update \
 USER 10001:10001
 VOLUME ["/var/lib/palisade"]
 EXPOSE 8080 8443
-ENTRYPOINT ["node", "dist/cli/main.js"]
+ENTRYPOINT ["node", "dist/bin/palisade.js"]
 CMD ["server"]

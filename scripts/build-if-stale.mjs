@@ -12,10 +12,10 @@ import path from 'node:path';
 process.chdir(path.join(import.meta.dirname, '..'));
 
 const INPUT_DIRS = ['src', 'web'];
-const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/copy-assets.mjs', 'scripts/build-store-template.mjs'];
+const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/copy-assets.mjs', 'scripts/build-store-template.mjs', 'scripts/bundle.mjs'];
 const SKIPPED = new Set(['node_modules', 'dist']);
 // The embedded database template is an output too: without it every new data directory is initialised from scratch.
-const OUTPUTS = ['dist/cli/main.js', 'web/dist/index.html', 'dist/store-template/manifest.json'];
+const OUTPUTS = ['dist/bin/palisade.js', 'web/dist/index.html', 'dist/store-template/manifest.json'];
 const STAMP = 'dist/.build-inputs';
 
 function listFiles(dir, found) {

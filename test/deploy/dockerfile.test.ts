@@ -38,7 +38,7 @@ describe('Dockerfile', () => {
     expect(Number(uid)).toBeGreaterThan(0);
     if (gid !== undefined) expect(Number(gid)).toBeGreaterThan(0);
     const entrypoint = JSON.parse(final.find((i) => i.op === 'ENTRYPOINT')!.args) as string[];
-    expect(entrypoint).toEqual(['node', 'dist/cli/main.js']);
+    expect(entrypoint).toEqual(['node', 'dist/bin/palisade.js']);
     // The manifests run the same uid (runAsUser), so files the image prepares belong to it.
     const server = parseAllDocuments(readFileSync(path.join(ROOT, 'deploy/kustomize/base/server.yaml'), 'utf8'))[0]!.toJS() as
       { spec: { template: { spec: { securityContext: { runAsUser: number } } } } };

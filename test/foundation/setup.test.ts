@@ -21,14 +21,14 @@ describe('the README set-up commands', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-prestart-'));
     await mkdir(path.join(dir, 'scripts'));
     await copyFile(path.join(root, 'scripts/build-if-stale.mjs'), path.join(dir, 'scripts/build-if-stale.mjs'));
-    const build = "node -e \"const fs=require('fs');fs.mkdirSync('dist/cli',{recursive:true});fs.mkdirSync('web/dist',{recursive:true});fs.mkdirSync('dist/store-template',{recursive:true});fs.writeFileSync('dist/cli/main.js','');fs.writeFileSync('web/dist/index.html','');fs.writeFileSync('dist/store-template/manifest.json','{}');fs.appendFileSync('builds','x')\"";
+    const build = "node -e \"const fs=require('fs');fs.mkdirSync('dist/bin',{recursive:true});fs.mkdirSync('web/dist',{recursive:true});fs.mkdirSync('dist/store-template',{recursive:true});fs.writeFileSync('dist/bin/palisade.js','');fs.writeFileSync('web/dist/index.html','');fs.writeFileSync('dist/store-template/manifest.json','{}');fs.appendFileSync('builds','x')\"";
     await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'stand-in', scripts: { build } }));
     await mkdir(path.join(dir, 'src'));
     await writeFile(path.join(dir, 'src/a.ts'), 'export {};\n');
     const prestart = () => spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
     const builds = async () => (await readFile(path.join(dir, 'builds'), 'utf8')).length;
 
-    expect(prestart().stderr).toMatch(/^building: dist\/cli\/main.js, web\/dist\/index.html, dist\/store-template\/manifest.json missing/);
+    expect(prestart().stderr).toMatch(/^building: dist\/bin\/palisade.js, web\/dist\/index.html, dist\/store-template\/manifest.json missing/);
     expect(await builds()).toBe(1);
     const again = prestart();
     expect(again.status).toBe(0);

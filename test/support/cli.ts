@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-/** The built CLI, run as users run it (scripts/test.sh builds before testing). */
-export const PALISADE_BIN = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
+/** The built CLI, bundled, run as users run it (scripts/test.sh builds before testing). */
+export const PALISADE_BIN = path.resolve(import.meta.dirname, '../../dist/bin/palisade.js');
 
 function ensureBuilt(): void {
   if (!existsSync(PALISADE_BIN)) throw new Error(`${PALISADE_BIN} is missing: run \`npm run build\` first (npm test does)`);

@@ -1,0 +1,71 @@
+// `npm run build` ends here: the CLI (and with it the server, the agent and every command) bundled
+// by esbuild into dist/bin/, the file users run (`palisade`, the image's entry point). Node then
+// reads a few dozen files instead of some 2,000 modules, each resolved, read and compiled on its
+// own: `palisade scan --help` took 0.27 s unbundled against 0.16 s bundled here (node -e 0: 0.08 s).
+// Each command stays its own chunk, loaded only when that command runs (src/cli/main.ts).
+//
+// The compiled tree in dist/ stays: it holds the data the code finds beside itself (rules,
+// migrations, the bpftrace script, the store template), and the build scripts import it.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { build } from 'esbuild';
+
+process.chdir(path.join(import.meta.dirname, '..'));
+
+/**
+ * Packages left to Node's own loading, each for a reason the bundle cannot carry:
+ * files found beside their own code at run time (PGlite's WebAssembly and data, Swagger UI's
+ * static pages, the Kubernetes client's), worker threads started by module path (pino's
+ * transports, pino-pretty among them), and optional native add-ons tried with require (pg-native).
+ */
+const EXTERNAL = [
+  '@electric-sql/pglite',
+  '@electric-sql/pglite/*',
+  '@fastify/swagger-ui',
+  '@fastify/static',
+  'pino',
+  'pino-pretty',
+  'thread-stream',
+  'pg-native',
+];
+
+/**
+ * `import.meta.dirname` means the source file's folder, where its data lies in dist/ (rules beside
+ * their engine, migrations beside the store). In a bundle it would be dist/bin/ for every module:
+ * each use is rewritten to the folder the module compiles to, found from the bundle's own place.
+ */
+const dirnameOfSource = {
+  name: 'dirname-of-source',
+  setup(esbuild) {
+    esbuild.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes('import.meta.dirname')) return undefined;
+      const folder = path.relative('src', path.dirname(args.path)).split(path.sep).join('/');
+      return { contents: source.replaceAll('import.meta.dirname', `__palisadeDist(${JSON.stringify(folder)})`), loader: 'ts' };
+    });
+  },
+};
+
+await build({
+  entryPoints: { palisade: 'src/cli/main.ts' },
+  outdir: 'dist/bin',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.19',
+  external: EXTERNAL,
+  plugins: [dirnameOfSource],
+  // Every output file (entry and chunks, all in dist/bin/) can find dist/ and load CommonJS
+  // dependencies that call require, which ESM output lacks.
+  banner: {
+    js: [
+      "import { createRequire as __palisadeCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __palisadeFileURLToPath } from 'node:url';",
+      'const require = __palisadeCreateRequire(import.meta.url);',
+      'const __palisadeDist = (folder) => __palisadeFileURLToPath(new URL(`../${folder}`, import.meta.url));',
+    ].join('\n'),
+  },
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
