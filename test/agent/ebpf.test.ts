@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeAgent, type AgentAlert, type ExecEvent } from '../../src/agent/index.js';
-import { agentOnce, containerAlerts } from './collect.js';
+import { runCli } from '../support/cli.js';
+import { containerAlerts } from './collect.js';
 import { containerName, REVERSE_SHELL, RuncLab, runcAvailable, type ContainerSpec } from './runc.js';
 
 /**
@@ -146,7 +147,15 @@ describe.skipIf(!available)('eBPF sensor on real containers (runc)', () => {
   }, 60_000);
 });
 
-const agentOnceJson = async (args: string[]): Promise<OnceJson> => (await agentOnce(args)) as OnceJson;
+/**
+ * The built CLI as users run it (the bundle in dist/bin/), not the command in-process: so this also
+ * proves the bundle finds the bpftrace script and the rules that ship beside the compiled code.
+ */
+async function agentOnceJson(args: string[]): Promise<OnceJson> {
+  const run = await runCli(['agent', '--once', '--format', 'json', ...args], { timeoutMs: 280_000 });
+  if (run.code !== 0) throw new Error(`palisade agent exited ${run.code}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as OnceJson;
+}
 
 interface OnceJson {
   node: string;
