@@ -318,7 +318,10 @@ async function* decompress(source: AsyncIterable<Buffer>, limits: LayerLimits, w
     yield* inflateZstd(rest(), { maxWindowBytes: limits.maxZstdWindowBytes, what });
     return;
   }
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  // 1 MiB pieces: every piece is a round trip between the libuv pool and the main thread (callback,
+  // push, the next write), and on a 209 MiB oci-archive four times fewer cut a whole scan from 1.13 to
+  // 1.03 s (same run, alternating); the limits are checked per piece, so they overshoot by 1 MiB at most.
+  const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
   // If a later stage fails, nobody drains gunzip any more: the abort releases the feeder.
   const stop = new AbortController();
   const feeding = (async () => {
