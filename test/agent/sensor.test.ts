@@ -53,6 +53,37 @@ const RECORDED_OVERLAY = [
   "{\"type\": \"printf\", \"data\": \"X\\t10123495567141\\t11082\\t10667\\t0\\t1\\t4026531832\\t4026531833\\t8630\\t1796268895\\t364948400\\t1\\t/tmp/h17/ovl/m/newtrue\\n\"}",
   "{\"type\": \"printf\", \"data\": \"Z\\t10123495578939\\t11082\\t1\\t2175761\\n\"}",
 ];
+/**
+ * Recorded the same way with the script as shipped since execve lost its E record (kernel 6.18,
+ * bpftrace 0.17): `bash -c 'env PATH=/nonexistent:/usr/bin id -u > /dev/null; /bin/echo "two words"
+ * x > /dev/null; …'`. env's PATH search tried /nonexistent/id first: that execve failed, so its
+ * arguments came twice and only the second attempt completed.
+ */
+const RECORDED_WITHOUT_EXECVE = [
+  "{\"type\": \"printf\", \"data\": \"A\\t1639729385345\\t9007\\t0\\tbash\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639729413867\\t9007\\t1\\t-c\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639729423952\\t9007\\t2\\tenv PATH=/nonexistent:/usr/bin id -u > /dev/null; /bin/echo \\\"two words\\\" x > /dev/null; echo $$ > /tmp/rec.pid\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"X\\t1639729683599\\t9007\\t8954\\t0\\t1\\t4026531832\\t4026531833\\t8630\\t1745016454\\t2147483648\\t1\\t/usr/bin/bash\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"F\\t1639731355443\\t9007\\t9008\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639731578766\\t9008\\t0\\tenv\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639731608140\\t9008\\t1\\tPATH=/nonexistent:/usr/bin\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639731618716\\t9008\\t2\\tid\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639731628150\\t9008\\t3\\t-u\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"X\\t1639731957006\\t9008\\t9007\\t0\\t1\\t4026531832\\t4026531833\\t8630\\t1663687647\\t2147483648\\t1\\t/usr/bin/env\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639732949777\\t9008\\t0\\tid\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639732968925\\t9008\\t1\\t-u\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639732983267\\t9008\\t0\\tid\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639732992741\\t9008\\t1\\t-u\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"X\\t1639733204487\\t9008\\t9007\\t0\\t1\\t4026531832\\t4026531833\\t8630\\t1663687647\\t2147483648\\t1\\t/usr/bin/id\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"Q\\t1639734438247\\t9008\\t9008\\t0\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"F\\t1639734810807\\t9007\\t9009\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639735031446\\t9009\\t0\\t/bin/echo\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639735056403\\t9009\\t1\\ttwo words\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"A\\t1639735065687\\t9009\\t2\\tx\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"X\\t1639735608777\\t9009\\t9007\\t0\\t1\\t4026531832\\t4026531833\\t8630\\t1663687647\\t0\\t1\\t/bin/echo\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"Q\\t1639736588117\\t9009\\t9009\\t0\\n\"}",
+  "{\"type\": \"printf\", \"data\": \"Q\\t1639737020107\\t9007\\t9007\\t0\\n\"}",
+];
 const LOST = '{"type": "lost_events", "data": {"events": 12}}';
 /**
  * Recorded the same way (bpftrace 0.17) while `bash -c '/tmp/x.sh "tab<TAB>in \"q\" \\ back é ünï<NEWLINE>nl"'`
@@ -139,6 +170,34 @@ describe('sensor records and the process tree', () => {
     expect(open.ancestors!.map((a) => a.name)).toEqual(['bash']);
     const udp = out.find((e): e is NetworkEvent => e.kind === 'network')!;
     expect(udp).toMatchObject({ direction: 'connect', protocol: 'udp', remote: { ip: '127.0.0.53', port: 53 } });
+  });
+
+  it('starts an exec at its first argument (execve prints no E record), and a failed PATH search leaves one exec with its arguments', () => {
+    const { events: out } = events(RECORDED_WITHOUT_EXECVE);
+    const execs = out.filter((e): e is ExecEvent => e.kind === 'exec');
+    expect(execs.map((e) => [e.process.exe, e.process.argv])).toEqual([
+      ['/usr/bin/bash', ['bash', '-c', 'env PATH=/nonexistent:/usr/bin id -u > /dev/null; /bin/echo "two words" x > /dev/null; echo $$ > /tmp/rec.pid']],
+      ['/usr/bin/env', ['env', 'PATH=/nonexistent:/usr/bin', 'id', '-u']],
+      ['/usr/bin/id', ['id', '-u']],
+      ['/bin/echo', ['/bin/echo', 'two words', 'x']],
+    ]);
+    expect(execs[2]!.ancestors!.map((a) => a.name)).toEqual(['bash']);
+    expect(execs.every((e) => !e.program?.viaFd)).toBe(true);
+  });
+
+  it('keeps an execveat\'s flags: its E record starts the exec, and its first argument does not start another', () => {
+    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => ns / 1e6 });
+    const done = { k: 'X' as const, ppid: 1, uid: 0, cgroup: 0, mntns: 1, netns: 1, stdinMode: 0, ctime: 0, ctimeNsec: 0, nlink: 0 };
+    const out = tree.ingest([
+      // fexecve(): execveat(fd, "", AT_EMPTY_PATH), which the kernel completes as /dev/fd/N.
+      { k: 'E', t: 1, pid: 500, flags: 0x1000, filename: '' },
+      { k: 'A', t: 2, pid: 500, index: 0, arg: 'kworker' },
+      { ...done, t: 3, pid: 500, filename: '/dev/fd/3' },
+      // A plain execve of a program by its path: not through a descriptor.
+      { k: 'A', t: 4, pid: 501, index: 0, arg: 'true' },
+      { ...done, t: 5, pid: 501, filename: '/usr/bin/true' },
+    ], true);
+    expect(out.filter((e): e is ExecEvent => e.kind === 'exec').map((e) => [e.process.argv, !!e.program?.viaFd])).toEqual([[['kworker'], true], [['true'], false]]);
   });
 
   it('holds an exec whose arguments come late (read from another CPU after it) until the next batch, then builds it whole', () => {

@@ -93,11 +93,19 @@ function capped<K, V>(map: Map<K, V>, max: number): void {
   }
 }
 
+/** The arguments of an exec seen entering, until its completion (X); `filename` and `flags` come only from execveat's E record. */
+interface PendingExec {
+  t: number;
+  filename?: string;
+  flags: number;
+  argv: string[];
+}
+
 export class KernelEvents {
   private readonly tree = new Map<number, TreeProcess>();
   /** pid → when it exited, in exit order: what forgetExited drops once KEEP_EXITED_NS passed. */
   private readonly exits = new Map<number, number>();
-  private readonly pendingExec = new Map<number, { t: number; filename: string; flags: number; argv: string[] }>();
+  private readonly pendingExec = new Map<number, PendingExec>();
   /** Execs waiting one batch for their execve record, with the D/Z/Q records that followed them. */
   private readonly held = new Map<number, { exec: Extract<SensorRecord, { k: 'X' }>; after: SensorRecord[] }>();
   private readonly binds = new Map<string, Endpoint>();
@@ -157,15 +165,13 @@ export class KernelEvents {
       }
       switch (r.k) {
         case 'E':
-          // Delete first so the entry moves to the end: pids are reused (pid_max is often 32,768), and a
-          // reused pid's stale entry (an execve that failed, a PATH search) would otherwise keep its old
-          // place and be the first dropped by the cap, before this exec completes.
-          this.pendingExec.delete(r.pid);
-          this.pendingExec.set(r.pid, { t: r.t, filename: r.filename, flags: r.flags, argv: [] });
-          capped(this.pendingExec, MAX_SIDE);
+          this.startExec(r.pid, r.t, r.filename, r.flags);
           break;
         case 'A': {
-          const pending = this.pendingExec.get(r.pid);
+          // execve has no E record (its completion names the file): its first argument starts it. An
+          // execveat's E record, just before, already did (its argv is still empty), and keeps its flags.
+          let pending = this.pendingExec.get(r.pid);
+          if (r.index === 0 && (!pending || pending.argv.length > 0)) pending = this.startExec(r.pid, r.t, undefined, 0);
           if (pending && r.index < MAX_ARGS) pending.argv[r.index] = r.arg;
           break;
         }
@@ -278,6 +284,17 @@ export class KernelEvents {
     }
     this.forgetExited();
     return events;
+  }
+
+  private startExec(pid: number, t: number, filename: string | undefined, flags: number): PendingExec {
+    // Delete first so the entry moves to the end: pids are reused (pid_max is often 32,768), and a
+    // reused pid's stale entry (an execve that failed, a PATH search) would otherwise keep its old
+    // place and be the first dropped by the cap, before this exec completes.
+    this.pendingExec.delete(pid);
+    const pending: PendingExec = { t, ...(filename !== undefined ? { filename } : {}), flags, argv: [] };
+    this.pendingExec.set(pid, pending);
+    capped(this.pendingExec, MAX_SIDE);
+    return pending;
   }
 
   /** Execs held back last batch, with their late execve and argument records from this one, put first. */
