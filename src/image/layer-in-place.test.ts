@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { link, mkdir, mkdtemp, open, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { gunzipSync } from 'node:zlib';
+import { deflateSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../test/support/fixtures.js';
 import { DEFAULT_CATALOGERS } from './catalog/index.js';
@@ -50,6 +50,23 @@ async function bothWays(name: string, tar: Buffer): Promise<{ whole: LayerAnalys
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * An ELF header without program headers (so the whole file is searched) and Go build info whose
+ * magic starts 5 bytes before the first MiB: a reader by position must find it across its pieces.
+ */
+function goBuildInfoAcrossPieces(): Buffer {
+  const file = Buffer.alloc(2 * 1024 * 1024);
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(file, 0); // ELF, 64-bit, little-endian
+  const text = (s: string) => Buffer.concat([Buffer.from([Buffer.byteLength(s)]), Buffer.from(s)]);
+  const header = Buffer.alloc(32);
+  Buffer.from('\xff Go buildinf:', 'latin1').copy(header, 0);
+  header[14] = 8; // pointer size
+  header[15] = 2; // strings inline (Go 1.18 and later)
+  const modinfo = 'path\texample.com/app\nmod\texample.com/app\t(devel)\t\ndep\tgolang.org/x/text\tv0.14.0\th1:x=\n';
+  Buffer.concat([header, text('go1.21.0'), text(modinfo)]).copy(file, 1024 * 1024 - 5);
+  return file;
 }
 
 /** The layers of the fixture's `app` image, inflated. */
@@ -114,6 +131,31 @@ describe('a layer read in place', () => {
       expect(inPlace.files.some((f) => f.path.endsWith('package.json')), format).toBe(true);
       expect(inPlace.links.map((l) => l.path).sort(), format).toEqual(['etc/os-release.hard', 'usr/os-release']);
     }
+  });
+
+  it('reads Go and Rust binaries by position and finds what reading them whole finds', async () => {
+    // A Rust binary as cargo-auditable leaves it: /bin/true with a .dep-v0 section.
+    const audit = { packages: [{ name: 'serde', version: '1.0.197', source: 'crates.io' }] };
+    writeFileSync(path.join(dir, 'dep-v0'), deflateSync(Buffer.from(JSON.stringify(audit))));
+    await run('objcopy', ['--add-section', `.dep-v0=${path.join(dir, 'dep-v0')}`, '/bin/true', path.join(dir, 'rust-bin')]);
+    const entries = [
+      { name: 'usr/local/bin/rust-bin', content: readFileSync(path.join(dir, 'rust-bin')), mode: 0o755 },
+      { name: 'usr/local/bin/straddling-go', content: goBuildInfoAcrossPieces(), mode: 0o755 },
+      { name: 'bin/true', content: readFileSync('/bin/true'), mode: 0o755 },
+      { name: 'bin/cut-short', content: readFileSync('/bin/true').subarray(0, 200), mode: 0o755 },
+      { name: 'bin/script', content: Buffer.from(`#!/bin/sh\n${'echo x\n'.repeat(20)}`), mode: 0o755 },
+    ];
+    // A real Go binary where the test machine has one (Debian's docker-registry, which the registry tests install).
+    if (existsSync('/usr/bin/docker-registry')) entries.push({ name: 'usr/bin/docker-registry', content: readFileSync('/usr/bin/docker-registry'), mode: 0o755 });
+    const { whole, inPlace } = await bothWays('binaries', await tarOf(entries));
+    expect(inPlace).toEqual(whole);
+    const packages = (file: string) => inPlace.files.filter((f) => f.path === file).flatMap((f) => f.analysis.packages ?? []).map((p) => `${p.name}@${p.version}`);
+    expect(packages('usr/local/bin/rust-bin')).toEqual(['serde@1.0.197']);
+    expect(packages('usr/local/bin/straddling-go')).toEqual(['golang.org/x/text@v0.14.0', 'stdlib@v1.21.0']);
+    if (existsSync('/usr/bin/docker-registry')) expect(packages('usr/bin/docker-registry')).toContain('stdlib@v1.19.8');
+    // ELF binaries without build info are recorded empty; the script and the cut-short file are not binaries to them.
+    expect(inPlace.files.filter((f) => f.path === 'bin/true').map((f) => [f.cataloger, f.analysis])).toEqual([['go', {}], ['rust', {}]]);
+    expect(inPlace.files.some((f) => f.path === 'bin/script')).toBe(false);
   });
 
   it('fails on a digest that does not match, and on a layer cut short, naming the layer', async () => {

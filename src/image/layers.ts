@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { PalisadeError } from '../core/index.js';
-import type { Cataloger, FileAnalysis, FileFacts, FileSink } from './catalog/types.js';
+import type { Cataloger, FileAnalysis, FileBytes, FileFacts, FileSink } from './catalog/types.js';
 import { basename, dirname } from './catalog/types.js';
 import { readFully, tarEntries, WindowReader, type TarEntry } from './tar-headers.js';
 import type { FileRegion } from './region-digest.js';
@@ -247,9 +247,21 @@ function typeName(entry: TarEntry): string | null {
   }
 }
 
-/** An entry's data read from the file at its offset, in fresh pieces (catalogers may keep them); nothing to skip. */
+/**
+ * An entry's data read from the file at its offset, in fresh pieces (catalogers may keep them);
+ * nothing to skip. Catalogers that can inspect by position read only the parts they need.
+ */
 function regionBody(fd: number, offset: number, size: number): EntryBody {
   return {
+    bytes: {
+      length: size,
+      slice(start, end) {
+        if (start < 0 || end > size || start > end) throw new RangeError('outside the file');
+        const part = readFully(fd, Buffer.allocUnsafe(end - start), offset + start);
+        if (part.length < end - start) throw new Error(`the file ended inside an entry at byte ${offset + start + part.length}`);
+        return part;
+      },
+    },
     *chunks() {
       for (let at = 0; at < size; at += PIECE) {
         const piece = readFully(fd, Buffer.allocUnsafe(Math.min(PIECE, size - at)), offset + at);
@@ -356,6 +368,8 @@ interface TarHeader {
 interface EntryBody {
   chunks(): AsyncIterable<Buffer> | Iterable<Buffer>;
   skip(): Promise<void> | void;
+  /** Where the data can be read by position (a layer read in place). */
+  bytes?: FileBytes;
 }
 
 function streamBody(stream: Readable): EntryBody {
@@ -398,29 +412,42 @@ async function handleEntry(header: TarHeader, body: EntryBody, catalogers: reado
 
   const facts: FileFacts = { path, size: header.size ?? 0, mode: header.mode ?? 0 };
   const readers: Cataloger[] = [];
-  const sinks: Array<{ cataloger: Cataloger; sink: FileSink }> = [];
+  const sinks: FileSink[] = [];
+  // Streaming catalogers answer after the file, in catalogers' order: from their sink, or by
+  // position where the body allows it (a layer read in place), which reads only what they need.
+  const streamers: Array<{ cataloger: Cataloger; answer: () => FileAnalysis | undefined }> = [];
   for (const cataloger of catalogers) {
     if (cataloger.wants?.(facts)) {
       const cap = Math.min(cataloger.maxBytes ?? limits.maxFileBytes, limits.maxFileBytes);
       if (facts.size > cap) result.warnings.push(`${cataloger.name}: skipped ${path} (${facts.size} bytes, over the ${cap} byte limit)`);
       else readers.push(cataloger);
-    } else if (cataloger.streams?.(facts) && cataloger.sink) {
-      sinks.push({ cataloger, sink: cataloger.sink(facts) });
+    } else if (cataloger.streams?.(facts)) {
+      const { inspect, sink: makeSink } = cataloger;
+      const bytes = body.bytes;
+      if (bytes && inspect) streamers.push({ cataloger, answer: () => inspect(facts, bytes) });
+      else if (makeSink) {
+        const sink = makeSink(facts);
+        sinks.push(sink);
+        streamers.push({ cataloger, answer: () => sink.end() });
+      }
     }
   }
-  if (readers.length === 0 && sinks.length === 0) return body.skip();
+  if (readers.length === 0 && sinks.length === 0) await body.skip();
+  if (readers.length === 0 && streamers.length === 0) return;
 
   // One buffer of the header's size, filled in place: holding chunks and then concatenating them
   // would hold a large file twice. A lying header cannot grow memory past it.
   const whole = readers.length ? Buffer.allocUnsafe(facts.size) : undefined;
   let held = 0;
-  for await (const chunk of body.chunks()) {
-    if (whole) {
-      if (held + chunk.length > facts.size) throw new Error(`entry ${path} is longer than its header says`);
-      chunk.copy(whole, held);
-      held += chunk.length;
+  if (readers.length || sinks.length) {
+    for await (const chunk of body.chunks()) {
+      if (whole) {
+        if (held + chunk.length > facts.size) throw new Error(`entry ${path} is longer than its header says`);
+        chunk.copy(whole, held);
+        held += chunk.length;
+      }
+      for (const sink of sinks) sink.write(chunk);
     }
-    for (const { sink } of sinks) sink.write(chunk);
   }
   const content = whole ? whole.subarray(0, held) : Buffer.alloc(0);
   for (const cataloger of readers) {
@@ -431,10 +458,10 @@ async function handleEntry(header: TarHeader, body: EntryBody, catalogers: reado
       result.warnings.push(`${cataloger.name}: cannot read ${path}: ${(error as Error).message}`);
     }
   }
-  for (const { cataloger, sink } of sinks) {
+  for (const { cataloger, answer } of streamers) {
     try {
-      const analysis = sink.end();
-      // A sink answers undefined for files it does not recognise (most executables are not Go).
+      const analysis = answer();
+      // A streaming cataloger answers undefined for files it does not recognise (most executables are not Go).
       if (analysis) result.files.push({ path, cataloger: cataloger.name, analysis });
     } catch (error) {
       result.warnings.push(`${cataloger.name}: cannot read ${path}: ${(error as Error).message}`);

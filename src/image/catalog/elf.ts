@@ -1,3 +1,5 @@
+import type { FileBytes } from './types.js';
+
 /** Minimal ELF reading: enough to find a named section in a buffered binary (64- and 32-bit, either byte order). */
 export const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
@@ -6,7 +8,7 @@ export function isElf(head: Uint8Array): boolean {
 }
 
 /** Random access over the chunks of a streamed file, without joining them. */
-export class Chunks {
+export class Chunks implements FileBytes {
   private readonly starts: number[] = [];
   private readonly parts: Buffer[] = [];
   length = 0;
@@ -43,12 +45,14 @@ export class Chunks {
   }
 }
 
-export function elfSection(input: Buffer | Chunks, name: string): Buffer | undefined {
-  let file = input as Chunks;
-  if (!(input instanceof Chunks)) {
-    file = new Chunks();
-    file.push(input);
-  }
+/** The bytes of section `name`, read by position: from a held binary, its streamed chunks, or the file where it lies. */
+export function elfSection(input: Buffer | FileBytes, name: string): Buffer | undefined {
+  let file: FileBytes;
+  if (Buffer.isBuffer(input)) {
+    const whole = new Chunks();
+    whole.push(input);
+    file = whole;
+  } else file = input;
   if (file.length < 64) return undefined;
   const head = file.slice(0, 64);
   if (!isElf(head)) return undefined;

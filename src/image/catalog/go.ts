@@ -1,6 +1,6 @@
 import { isElf, isExecutable, readUvarint, writableDataRange } from './elf.js';
 import { purl } from './purl.js';
-import type { Cataloger, FileAnalysis, FileFacts, FileSink, FoundPackage } from './types.js';
+import type { Cataloger, FileAnalysis, FileBytes, FileFacts, FileSink, FoundPackage } from './types.js';
 
 /**
  * Go binaries: the module build info the linker embeds (`go version -m`). Since Go 1.18 the
@@ -141,9 +141,51 @@ function goSink(facts: FileFacts): FileSink {
   };
 }
 
+/** Pieces in which goInspect searches the data segments (a Go binary's are tens of MiB). */
+const SEARCH_PIECE = 1024 * 1024;
+/** What goInspect reads of the build info first: its strings are a few KiB in practice. */
+const FIRST_READ = 64 * 1024;
+
+/**
+ * As goSink, reading by position: the program headers, the writable data segments (searched for
+ * the magic) and the build info after it. A 100 MiB Go binary in a layer read in place costs a
+ * few MiB of reads instead of all of it.
+ */
+function goInspect(facts: FileFacts, bytes: FileBytes): FileAnalysis | undefined {
+  if (bytes.length < 4) return undefined;
+  const head = bytes.slice(0, Math.min(bytes.length, 64 * 1024));
+  if (!isElf(head)) return undefined;
+  const data = writableDataRange(head);
+  // Program headers past the end of a short file: the sink would still be waiting for them, and answer nothing.
+  if (data === 'need-more') return undefined;
+  const range = data ?? { start: 0, end: bytes.length };
+  const end = Math.min(range.end, bytes.length);
+  for (let at = range.start; at < end; at += SEARCH_PIECE) {
+    // Each piece reaches into the next by the magic's length less one: a magic across two is found whole.
+    const found = bytes.slice(at, Math.min(end, at + SEARCH_PIECE + MAGIC.length - 1)).indexOf(MAGIC);
+    if (found >= 0) return buildInfoAt(facts, bytes, at + found);
+  }
+  // An ELF binary without Go build info: recorded empty, as the sink does.
+  return {};
+}
+
+/** The build info starting at `at`: the sink's answer once it has collected from there to the end of the file or past any real build info. */
+function buildInfoAt(facts: FileFacts, bytes: FileBytes, at: number): FileAnalysis {
+  const limit = MODINFO_MAX + 64 + 1;
+  let data = bytes.slice(at, Math.min(bytes.length, at + FIRST_READ));
+  let parsed = parseBuildInfo(data, facts.path);
+  if (parsed === 'need-more' && data.length < limit && at + data.length < bytes.length) {
+    data = bytes.slice(at, Math.min(bytes.length, at + limit));
+    parsed = parseBuildInfo(data, facts.path);
+  }
+  if (parsed !== 'need-more') return parsed;
+  return data.length >= limit ? { warnings: [`go: ${facts.path}: build info too large`] } : {};
+}
+
 export const goCataloger: Cataloger = {
   name: 'go',
   version: 2,
   streams: (f) => isExecutable(f) && f.size <= 1024 ** 3,
   sink: goSink,
+  inspect: goInspect,
 };

@@ -1,7 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { Chunks, elfSection, isElf, isExecutable } from './elf.js';
 import { purl } from './purl.js';
-import type { Cataloger, FileAnalysis, FileFacts, FileSink } from './types.js';
+import type { Cataloger, FileAnalysis, FileBytes, FileFacts, FileSink } from './types.js';
 
 /**
  * Rust binaries built with cargo-auditable: a zlib-compressed JSON dependency list in the
@@ -51,9 +51,17 @@ function rustSink(facts: FileFacts): FileSink {
   };
 }
 
+/** As rustSink, reading only the ELF header, the section table and the section where the file lies. */
+function rustInspect(facts: FileFacts, bytes: FileBytes): FileAnalysis | undefined {
+  if (bytes.length < 4 || !isElf(bytes.slice(0, 4))) return undefined;
+  const section = elfSection(bytes, '.dep-v0');
+  return section ? parseCargoAuditable(section, facts.path) : {};
+}
+
 export const rustCataloger: Cataloger = {
   name: 'rust',
   version: 1,
   streams: (f) => isExecutable(f) && f.size <= MAX_BYTES,
   sink: rustSink,
+  inspect: rustInspect,
 };

@@ -40,9 +40,18 @@ export interface FileSink {
   end(): FileAnalysis | undefined;
 }
 
+/** A file's bytes by position: what a layer read in place offers, so a few parts of a large file are read and not the rest. */
+export interface FileBytes {
+  readonly length: number;
+  /** Bytes [start, end) of the file; throws when the range is outside it. */
+  slice(start: number, end: number): Buffer;
+}
+
 /**
  * One package format. Pure: file contents in, packages out. A cataloger either reads whole files
  * (`wants` + `analyze`, kept in memory up to `maxBytes`) or watches a stream (`streams` + `sink`).
+ * A streaming cataloger may also `inspect` the same files by position where the layer allows it
+ * (a `docker save` layer read in place): it must answer what its sink answers for the whole stream.
  */
 export interface Cataloger {
   name: string;
@@ -53,6 +62,7 @@ export interface Cataloger {
   analyze?(file: CatalogFile): FileAnalysis | undefined | Promise<FileAnalysis | undefined>;
   streams?(file: FileFacts): boolean;
   sink?(file: FileFacts): FileSink;
+  inspect?(file: FileFacts, bytes: FileBytes): FileAnalysis | undefined;
 }
 
 export function basename(path: string): string {
