@@ -6,6 +6,7 @@
 //
 // The compiled tree in dist/ stays: it holds the data the code finds beside itself (rules,
 // migrations, the bpftrace script, the store template), and the build scripts import it.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -15,18 +16,22 @@ process.chdir(path.join(import.meta.dirname, '..'));
 /**
  * Packages left to Node's own loading, each for a reason the bundle cannot carry:
  * files found beside their own code at run time (PGlite's WebAssembly and data, Swagger UI's
- * static pages, the Kubernetes client's), worker threads started by module path (pino's
- * transports, pino-pretty among them), and optional native add-ons tried with require (pg-native).
+ * static pages), worker threads started by module path (pino's transports, pino-pretty among
+ * them), optional native add-ons tried with require (pg-native), and CommonJS modules loaded with
+ * import(), whose named exports only Node's loader gives (see cjsBehindImport below):
+ * selfsigned, and the cookie module @fastify/cookie imports.
  */
 const EXTERNAL = [
   '@electric-sql/pglite',
   '@electric-sql/pglite/*',
   '@fastify/swagger-ui',
   '@fastify/static',
+  '@fastify/cookie',
   'pino',
   'pino-pretty',
   'thread-stream',
   'pg-native',
+  'selfsigned',
 ];
 
 /**
@@ -46,7 +51,20 @@ const dirnameOfSource = {
   },
 };
 
-await build({
+/**
+ * A CommonJS module reached through import() becomes a chunk exporting only `default`: esbuild
+ * does not give it the named exports Node's loader finds, so `const { generate } = await
+ * import('selfsigned')` would get undefined at run time. Such a chunk fails the build, naming the
+ * module to add to EXTERNAL, rather than a command failing for a user.
+ */
+function cjsBehindImport(outputs) {
+  return outputs
+    .filter((file) => file.path.endsWith('.js') && /\nexport default require_[\w$]+\(\);\n/.test(file.text))
+    // The module itself comes last in its chunk, after what it requires.
+    .map((file) => [...file.text.matchAll(/\/\/ (node_modules\/\S+)/g)].at(-1)?.[1] ?? file.path);
+}
+
+const result = await build({
   entryPoints: { palisade: 'src/cli/main.ts' },
   outdir: 'dist/bin',
   bundle: true,
@@ -68,4 +86,15 @@ await build({
   },
   legalComments: 'linked',
   logLevel: 'warning',
+  write: false,
 });
+const broken = cjsBehindImport(result.outputFiles);
+if (broken.length) {
+  console.error(`bundle: CommonJS modules reached through import() would lose their named exports; add their packages to EXTERNAL in scripts/bundle.mjs:\n  ${broken.join('\n  ')}`);
+  process.exit(1);
+}
+rmSync('dist/bin', { recursive: true, force: true });
+for (const file of result.outputFiles) {
+  mkdirSync(path.dirname(file.path), { recursive: true });
+  writeFileSync(file.path, file.contents);
+}

@@ -52,6 +52,12 @@ describe('digest of an archive region on a worker thread', () => {
     expect(await other).toBe(createHash('sha512').update(bytes.subarray(0, 1000)).digest('hex'));
   });
 
+  it('digests several regions at once, each over its own bytes, however they are shared among the workers', async () => {
+    const regions = [0, 1, 2, 3, 4].map((i) => ({ offset: offset + i * 1000, size: size - 5000 + i }));
+    const digests = await Promise.all(regions.map((r, i) => digester.digest({ handle, ...r }, 'sha256', `layer ${i}`)));
+    expect(digests).toEqual(regions.map((r) => createHash('sha256').update(bytes.subarray(r.offset, r.offset + r.size)).digest('hex')));
+  });
+
   it('leaves small and compressed regions to the inline hash', async () => {
     expect(await digester.uncompressed({ handle, offset, size: WORKER_DIGEST_MIN_BYTES - 1 }, 'sha256', 'small')).toBeUndefined();
     await withFile('layer.gz', 'r', async (compressed) => {

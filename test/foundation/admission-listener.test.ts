@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/index.js';
 import { runServer, type RunningProcess } from '../../src/server/index.js';
 import { admissionReview, pod } from '../support/admission.js';
+import { startProcess } from '../support/cli.js';
 
 /** A real AdmissionReview (the shape of the Kubernetes documentation's example) for a privileged pod. */
 function review(privileged: boolean) {
@@ -65,4 +66,22 @@ describe('admission webhook on its own HTTPS listener', () => {
     expect(printed.some((l) => l.includes('caBundle'))).toBe(false);
     expect((await post(server.admissionUrl!, ca, review(false))).json.response.allowed).toBe(true);
   });
+});
+
+describe('admission webhook of the built CLI', () => {
+  // The bundle users run makes the certificate with selfsigned, loaded on first use: this fails if
+  // the bundle loses that module's exports (a CommonJS module behind import()).
+  it('generates its certificate and answers over TLS, denying a privileged pod', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'palisade-admission-cli-'));
+    const server = await startProcess(['server', '--port', '0'], { cwd: dir, env: { PALISADE_ADMISSION_PORT: '0' }, readyPattern: /admission webhook listening[\s\S]*palisade server ready|palisade server ready[\s\S]*admission webhook listening/, timeoutMs: 120_000 });
+    try {
+      const ca = Buffer.from(/caBundle[^:]*: (\S+)/.exec(server.output())![1]!, 'base64').toString('utf8');
+      const url = /"url":"(https:[^"]+)","msg":"admission webhook listening"/.exec(server.output())![1]!;
+      const denied = await post(url.replace('127.0.0.1', 'localhost'), ca, review(true));
+      expect(denied.json.response).toMatchObject({ uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: false });
+    } finally {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
 });
