@@ -20,6 +20,8 @@ WORKDIR /app
 COPY --from=build --chown=0:0 /src/package.json ./package.json
 COPY --from=build --chown=0:0 /src/node_modules ./node_modules
 COPY --from=build --chown=0:0 /src/dist ./dist
+# The dashboard: the server serves it from web/dist beside dist/ (src/server/routes/web.ts).
+COPY --from=build --chown=0:0 /src/web/dist ./web/dist
 # The data directory belongs to the runtime user; Kubernetes mounts an emptyDir over it.
 RUN mkdir -p /var/lib/palisade && chown 10001:10001 /var/lib/palisade
 # The agent's eBPF host sensor runs Debian's bpftrace (tracepoints, BTF; LLVM included, ~100 MB).

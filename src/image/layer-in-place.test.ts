@@ -133,7 +133,7 @@ describe('a layer read in place', () => {
     }
   });
 
-  it('reads Go and Rust binaries by position and finds what reading them whole finds', async () => {
+  it.skipIf(!existsSync('/usr/bin/objcopy'))('reads Go and Rust binaries by position and finds what reading them whole finds', async () => {
     // A Rust binary as cargo-auditable leaves it: /bin/true with a .dep-v0 section.
     const audit = { packages: [{ name: 'serde', version: '1.0.197', source: 'crates.io' }] };
     writeFileSync(path.join(dir, 'dep-v0'), deflateSync(Buffer.from(JSON.stringify(audit))));
@@ -152,7 +152,7 @@ describe('a layer read in place', () => {
     const packages = (file: string) => inPlace.files.filter((f) => f.path === file).flatMap((f) => f.analysis.packages ?? []).map((p) => `${p.name}@${p.version}`);
     expect(packages('usr/local/bin/rust-bin')).toEqual(['serde@1.0.197']);
     expect(packages('usr/local/bin/straddling-go')).toEqual(['golang.org/x/text@v0.14.0', 'stdlib@v1.21.0']);
-    if (existsSync('/usr/bin/docker-registry')) expect(packages('usr/bin/docker-registry')).toContain('stdlib@v1.19.8');
+    if (existsSync('/usr/bin/docker-registry')) expect(packages('usr/bin/docker-registry').some((p) => /^stdlib@v1\.\d+/.test(p))).toBe(true);
     // ELF binaries without build info are recorded empty; the script and the cut-short file are not binaries to them.
     expect(inPlace.files.filter((f) => f.path === 'bin/true').map((f) => [f.cataloger, f.analysis])).toEqual([['go', {}], ['rust', {}]]);
     expect(inPlace.files.some((f) => f.path === 'bin/script')).toBe(false);

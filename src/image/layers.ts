@@ -257,8 +257,13 @@ function regionBody(fd: number, offset: number, size: number): EntryBody {
       length: size,
       slice(start, end) {
         if (start < 0 || end > size || start > end) throw new RangeError('outside the file');
-        const part = readFully(fd, Buffer.allocUnsafe(end - start), offset + start);
-        if (part.length < end - start) throw new Error(`the file ended inside an entry at byte ${offset + start + part.length}`);
+        let part: Buffer;
+        try {
+          part = readFully(fd, Buffer.allocUnsafe(end - start), offset + start);
+        } catch (error) {
+          throw new EntryReadError(`cannot read the layer at byte ${offset + start}: ${(error as Error).message}`);
+        }
+        if (part.length < end - start) throw new EntryReadError(`the file ended inside an entry at byte ${offset + start + part.length}`);
         return part;
       },
     },
@@ -364,6 +369,12 @@ interface TarHeader {
   linkname?: string | null;
 }
 
+/**
+ * The layer itself could not be read where a cataloger asked (a short file, an I/O error): that
+ * fails the layer, as a failed stream does, and is never a cataloger's warning about one file.
+ */
+class EntryReadError extends Error {}
+
 /** An entry's data: read only when a cataloger wants it, else skipped (in a stream, drained). */
 interface EntryBody {
   chunks(): AsyncIterable<Buffer> | Iterable<Buffer>;
@@ -464,6 +475,7 @@ async function handleEntry(header: TarHeader, body: EntryBody, catalogers: reado
       // A streaming cataloger answers undefined for files it does not recognise (most executables are not Go).
       if (analysis) result.files.push({ path, cataloger: cataloger.name, analysis });
     } catch (error) {
+      if (error instanceof EntryReadError) throw error;
       result.warnings.push(`${cataloger.name}: cannot read ${path}: ${(error as Error).message}`);
     }
   }

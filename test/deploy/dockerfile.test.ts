@@ -45,6 +45,13 @@ describe('Dockerfile', () => {
     expect(server.spec.template.spec.securityContext.runAsUser).toBe(Number(uid));
   });
 
+  it('ships what the server reads at run time: the built CLI with its data, and the dashboard', () => {
+    const copied = final.filter((i) => i.op === 'COPY' && i.args.includes('--from=build')).map((i) => i.args.split(/\s+/).slice(-2));
+    // src/server/routes/web.ts serves web/dist beside dist/; without it the image has no dashboard.
+    expect(copied).toContainEqual(['/src/dist', './dist']);
+    expect(copied).toContainEqual(['/src/web/dist', './web/dist']);
+  });
+
   it('writes only under the data directory the manifests mount writable', () => {
     const env = final.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ');
     const dataDir = /PALISADE_DATA_DIR=(\S+)/.exec(env)?.[1];

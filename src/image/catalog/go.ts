@@ -96,14 +96,20 @@ function goSink(facts: FileFacts): FileSink {
     const to = Math.min(range.end - chunkStart, chunk.length);
     if (from >= to) return;
     const window = chunk.subarray(from, to);
+    // The seam takes at most the window's bytes: a window shorter than the magic (a sliver of a
+    // chunk, or the segment's last bytes) must not make what follows it in the chunk disappear.
+    const seamBytes = Math.min(MAGIC.length - 1, window.length);
     if (tail.length) {
-      const seam = Buffer.concat([tail, window.subarray(0, MAGIC.length - 1)]);
+      const seam = Buffer.concat([tail, window.subarray(0, seamBytes)]);
       const at = seam.indexOf(MAGIC);
-      if (at >= 0) return found(Buffer.concat([seam.subarray(at), chunk.subarray(from + MAGIC.length - 1)]));
+      if (at >= 0) return found(Buffer.concat([seam.subarray(at), chunk.subarray(from + seamBytes)]));
     }
     const at = window.indexOf(MAGIC);
     if (at >= 0) return found(chunk.subarray(from + at));
-    tail = Buffer.from(window.subarray(Math.max(0, window.length - (MAGIC.length - 1))));
+    // The last bytes searched, across chunks: a sliver shorter than the magic keeps the tail before it.
+    tail = window.length >= MAGIC.length - 1
+      ? Buffer.from(window.subarray(window.length - (MAGIC.length - 1)))
+      : Buffer.concat([tail, window]).subarray(-(MAGIC.length - 1));
   };
   return {
     write(chunk) {
@@ -169,22 +175,39 @@ function goInspect(facts: FileFacts, bytes: FileBytes): FileAnalysis | undefined
   return {};
 }
 
-/** The build info starting at `at`: the sink's answer once it has collected from there to the end of the file or past any real build info. */
+/**
+ * The build info starting at `at`, read in as many bytes as its own lengths say it holds (a few
+ * KiB in practice): what the sink answers once it has collected that much, or `{}` when the file
+ * ends first. Only a version string longer than any real one is refused unread.
+ */
 function buildInfoAt(facts: FileFacts, bytes: FileBytes, at: number): FileAnalysis {
-  const limit = MODINFO_MAX + 64 + 1;
-  let data = bytes.slice(at, Math.min(bytes.length, at + FIRST_READ));
-  let parsed = parseBuildInfo(data, facts.path);
-  if (parsed === 'need-more' && data.length < limit && at + data.length < bytes.length) {
-    data = bytes.slice(at, Math.min(bytes.length, at + limit));
-    parsed = parseBuildInfo(data, facts.path);
+  let length = FIRST_READ;
+  for (;;) {
+    const data = bytes.slice(at, Math.min(bytes.length, at + length));
+    const parsed = parseBuildInfo(data, facts.path);
+    if (parsed !== 'need-more') return parsed;
+    if (at + data.length >= bytes.length) return {};
+    const wanted = buildInfoLength(data);
+    if (wanted > 2 * MODINFO_MAX) return { warnings: [`go: ${facts.path}: build info too large`] };
+    length = Math.max(wanted, data.length + 1);
   }
-  if (parsed !== 'need-more') return parsed;
-  return data.length >= limit ? { warnings: [`go: ${facts.path}: build info too large`] } : {};
+}
+
+/** How many bytes from the magic the build info needs, as far as the lengths read so far tell (more when they say more). */
+function buildInfoLength(data: Buffer): number {
+  const version = readUvarint(data, 32);
+  if (!version) return data.length + 64;
+  const [vlen, vstart] = version;
+  const mod = readUvarint(data, vstart + vlen);
+  if (!mod) return vstart + vlen + 10;
+  const [mlen, mstart] = mod;
+  return mstart + mlen;
 }
 
 export const goCataloger: Cataloger = {
   name: 'go',
-  version: 2,
+  // 3: build info found across pieces shorter than its magic (a sliver between two inflated chunks).
+  version: 3,
   streams: (f) => isExecutable(f) && f.size <= 1024 ** 3,
   sink: goSink,
   inspect: goInspect,

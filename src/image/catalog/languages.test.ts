@@ -50,7 +50,50 @@ describe('npm and Python', () => {
   });
 });
 
+/** An ELF header without program headers (the whole file is searched) and Go build info at `at`: its module list padded to `modinfoBytes`. */
+function goBinary(size: number, at: number, modinfoBytes = 0, version = 'go1.21.0'): Buffer {
+  const file = Buffer.alloc(size);
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(file, 0);
+  const varint = (n: number) => { const out: number[] = []; while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n = Math.floor(n / 128); } out.push(n); return Buffer.from(out); };
+  const text = (s: string) => Buffer.concat([varint(Buffer.byteLength(s, 'latin1')), Buffer.from(s, 'latin1')]);
+  const header = Buffer.alloc(32);
+  Buffer.from('\xff Go buildinf:', 'latin1').copy(header, 0);
+  header[14] = 8;
+  header[15] = 2;
+  const modinfo = 'path\texample.com/app\nmod\texample.com/app\t(devel)\t\ndep\tgolang.org/x/text\tv0.14.0\th1:x=\n';
+  Buffer.concat([header, text(version), text(modinfo.padEnd(modinfoBytes, '#'))]).copy(file, at);
+  return file;
+}
+
+/** Streams through the sink in `piece`-byte chunks, and inspects by position: both answers. */
+function bothAnswers(data: Buffer, piece: number): { streamed: FileAnalysis | undefined; inspected: FileAnalysis | undefined } {
+  const facts = { path: 'usr/bin/app', size: data.length, mode: 0o755 };
+  const sink = goCataloger.sink!(facts);
+  for (let i = 0; i < data.length; i += piece) sink.write(data.subarray(i, i + piece));
+  const bytes = { length: data.length, slice: (start: number, end: number) => data.subarray(start, end) };
+  return { streamed: sink.end(), inspected: goCataloger.inspect!(facts, bytes) };
+}
+
 describe('Go build info', () => {
+  it('finds the build info however the binary is cut into pieces (slivers shorter than the magic included), and reading by position agrees', () => {
+    const data = goBinary(3 * 4096, 4096 + 3);
+    for (const piece of [7, 13, 64 * 1024]) {
+      const { streamed, inspected } = bothAnswers(data, piece);
+      expect(streamed?.packages?.map((p) => `${p.name}@${p.version}`), `${piece}-byte pieces`).toEqual(['golang.org/x/text@v0.14.0', 'stdlib@v1.21.0']);
+      expect(inspected).toEqual(streamed);
+    }
+  });
+
+  it('reads build info of nearly the largest size it accepts by position, as the stream does', () => {
+    // A long version string (as `go1.21.0 X:boringcrypto` and the like, longer) and a module list near 1 MiB.
+    const data = goBinary(4 * 1024 * 1024, 4096, 1024 * 1024 - 16, `go1.21.0 ${'X'.repeat(100)}`);
+    const { streamed, inspected } = bothAnswers(data, 1024 * 1024);
+    expect(streamed?.packages?.length).toBe(2);
+    expect(inspected).toEqual(streamed);
+    // Cut short by the end of the file: nothing found either way, and no warning.
+    expect(bothAnswers(data.subarray(0, 4096 + 5000), 1024 * 1024)).toEqual({ streamed: {}, inspected: {} });
+  });
+
   it.skipIf(!existsSync('/usr/bin/docker-registry'))('reads the toolchain version from a real Go binary (Debian docker-registry, go1.19.8)', async () => {
     const data = await readFile('/usr/bin/docker-registry');
     const { stdout } = await run('strings', ['-n', '8', '/usr/bin/docker-registry']).catch(() => ({ stdout: '' }));
