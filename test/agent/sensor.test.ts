@@ -185,19 +185,41 @@ describe('sensor records and the process tree', () => {
     expect(execs.every((e) => !e.program?.viaFd)).toBe(true);
   });
 
-  it('keeps an execveat\'s flags: its E record starts the exec, and its first argument does not start another', () => {
+  it('keeps an execveat\'s flags (its E record follows its arguments), and lends them to no later exec', () => {
     const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => ns / 1e6 });
     const done = { k: 'X' as const, ppid: 1, uid: 0, cgroup: 0, mntns: 1, netns: 1, stdinMode: 0, ctime: 0, ctimeNsec: 0, nlink: 0 };
-    const out = tree.ingest([
+    const execs = (records: SensorRecord[]) => tree.ingest(records, true).filter((e): e is ExecEvent => e.kind === 'exec').map((e) => [e.process.argv, !!e.program?.viaFd]);
+    expect(execs([
       // fexecve(): execveat(fd, "", AT_EMPTY_PATH), which the kernel completes as /dev/fd/N.
-      { k: 'E', t: 1, pid: 500, flags: 0x1000, filename: '' },
-      { k: 'A', t: 2, pid: 500, index: 0, arg: 'kworker' },
+      { k: 'A', t: 1, pid: 500, index: 0, arg: 'kworker' },
+      { k: 'E', t: 2, pid: 500, flags: 0x1000, filename: '' },
       { ...done, t: 3, pid: 500, filename: '/dev/fd/3' },
       // A plain execve of a program by its path: not through a descriptor.
       { k: 'A', t: 4, pid: 501, index: 0, arg: 'true' },
       { ...done, t: 5, pid: 501, filename: '/usr/bin/true' },
-    ], true);
-    expect(out.filter((e): e is ExecEvent => e.kind === 'exec').map((e) => [e.process.argv, !!e.program?.viaFd])).toEqual([[['kworker'], true], [['true'], false]]);
+    ])).toEqual([[['kworker'], true], [['true'], false]]);
+    // An execveat that failed (no completion), then a plain execve by the same process: not through a descriptor.
+    expect(execs([
+      { k: 'A', t: 10, pid: 502, index: 0, arg: 'x' },
+      { k: 'E', t: 11, pid: 502, flags: 0x1000, filename: '' },
+      { k: 'A', t: 20, pid: 502, index: 0, arg: 'ls' },
+      { ...done, t: 21, pid: 502, filename: '/usr/bin/ls' },
+    ])).toEqual([[['ls'], false]]);
+  });
+
+  it('ends a failed exec\'s arguments with its process: a reused pid\'s exec never takes them', () => {
+    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => ns / 1e6 });
+    const done = { k: 'X' as const, ppid: 1, uid: 0, cgroup: 0, mntns: 1, netns: 1, stdinMode: 0, ctime: 0, ctimeNsec: 0, nlink: 1 };
+    tree.ingest([
+      { k: 'A', t: 1, pid: 700, index: 0, arg: 'missing-program' },
+      { k: 'A', t: 2, pid: 700, index: 1, arg: 'secret-looking-argument' },
+      { k: 'Q', t: 3, pid: 700, tid: 700, code: 256 },
+    ]);
+    // pid 700 comes round again: forked, and its exec's arguments are read after its completion (another CPU).
+    const first = tree.ingest([{ k: 'F', t: 10, pid: 1, child: 700 }, { ...done, t: 12, pid: 700, filename: '/usr/bin/id' }]);
+    expect(first.filter((e) => e.kind === 'exec')).toEqual([]); // held for its arguments, not built with the dead process's
+    const late = tree.ingest([{ k: 'A', t: 11, pid: 700, index: 0, arg: 'id' }], true);
+    expect(late.filter((e): e is ExecEvent => e.kind === 'exec').map((e) => e.process.argv)).toEqual([['id']]);
   });
 
   it('holds an exec whose arguments come late (read from another CPU after it) until the next batch, then builds it whole', () => {

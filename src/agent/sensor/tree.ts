@@ -164,14 +164,19 @@ export class KernelEvents {
         continue;
       }
       switch (r.k) {
-        case 'E':
-          this.startExec(r.pid, r.t, r.filename, r.flags);
+        case 'E': {
+          // execveat's E comes after its arguments (host.bt): it adds its flags to the exec they
+          // started. Without them (lost, or a recording where E came first) it starts one itself.
+          const pending = this.pendingExec.get(r.pid);
+          if (pending && pending.t <= r.t && pending.flags === 0 && pending.filename === undefined) {
+            pending.flags = r.flags;
+            pending.filename = r.filename;
+          } else this.startExec(r.pid, r.t, r.filename, r.flags);
           break;
+        }
         case 'A': {
-          // execve has no E record (its completion names the file): its first argument starts it. An
-          // execveat's E record, just before, already did (its argv is still empty), and keeps its flags.
-          let pending = this.pendingExec.get(r.pid);
-          if (r.index === 0 && (!pending || pending.argv.length > 0)) pending = this.startExec(r.pid, r.t, undefined, 0);
+          // The first argument starts an exec (execve prints no E record: its completion names the file).
+          const pending = r.index === 0 ? this.startExec(r.pid, r.t, undefined, 0) : this.pendingExec.get(r.pid);
           if (pending && r.index < MAX_ARGS) pending.argv[r.index] = r.arg;
           break;
         }
@@ -192,6 +197,9 @@ export class KernelEvents {
           break;
         }
         case 'F': {
+          // A new process has no exec under way: what a pid's earlier holder left (older than the fork)
+          // must not become its arguments. Arguments newer than the fork are the child's own, read first.
+          if ((this.pendingExec.get(r.child)?.t ?? Infinity) < r.t) this.pendingExec.delete(r.child);
           const parent = this.process(r.pid);
           if (!this.tree.has(r.child) && parent) {
             // The parent's copy, field by field (a spread of a tree entry was one of the costliest lines per fork).
@@ -203,6 +211,8 @@ export class KernelEvents {
           break;
         }
         case 'Q': {
+          // A failed exec's arguments end with the process (its pid may come round again).
+          if ((this.pendingExec.get(r.pid)?.t ?? Infinity) < r.t) this.pendingExec.delete(r.pid);
           const p = this.tree.get(r.pid);
           if (p) {
             p.exitedNs = r.t;
