@@ -174,4 +174,19 @@ describe('a layer read in place', () => {
       await handle.close();
     }
   });
+
+  it('fails the layer, not one file with a warning, when an executable cannot be read where a cataloger looks', async () => {
+    // The archive ends inside /bin/true's data: the Go and Rust catalogers read past the end by position.
+    const tar = await tarOf([{ name: 'etc/os-release', content: 'ID=debian\n' }, { name: 'bin/true', content: readFileSync('/bin/true'), mode: 0o755 }]);
+    const cut = tar.subarray(0, 3 * 512 + 4096);
+    const file = path.join(dir, 'cut-executable');
+    writeFileSync(file, Buffer.concat([Buffer.alloc(BEFORE, 7), cut]));
+    const handle = await open(file, 'r');
+    try {
+      await expect(analyzeLayerInPlace({ handle, offset: BEFORE, size: tar.length }, { catalogers: DEFAULT_CATALOGERS, diffId: `sha256:${sha256(tar)}`, what: 'layer L', uncompressedDigest: async () => sha256(tar) }))
+        .rejects.toMatchObject({ code: 'image.layer.invalid', message: expect.stringMatching(/^layer L: .*ended inside an entry/) });
+    } finally {
+      await handle.close();
+    }
+  });
 });
