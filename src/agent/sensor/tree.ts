@@ -197,9 +197,8 @@ export class KernelEvents {
           break;
         }
         case 'F': {
-          // A new process has no exec under way: what a pid's earlier holder left (older than the fork)
-          // must not become its arguments. Arguments newer than the fork are the child's own, read first.
-          if ((this.pendingExec.get(r.child)?.t ?? Infinity) < r.t) this.pendingExec.delete(r.child);
+          // A new process has no exec under way (arguments newer than the fork are its own, read first).
+          this.forgetExecBefore(r.child, r.t);
           const parent = this.process(r.pid);
           if (!this.tree.has(r.child) && parent) {
             // The parent's copy, field by field (a spread of a tree entry was one of the costliest lines per fork).
@@ -211,8 +210,8 @@ export class KernelEvents {
           break;
         }
         case 'Q': {
-          // A failed exec's arguments end with the process (its pid may come round again).
-          if ((this.pendingExec.get(r.pid)?.t ?? Infinity) < r.t) this.pendingExec.delete(r.pid);
+          // A failed exec's arguments end with the process.
+          this.forgetExecBefore(r.pid, r.t);
           const p = this.tree.get(r.pid);
           if (p) {
             p.exitedNs = r.t;
@@ -305,6 +304,14 @@ export class KernelEvents {
     this.pendingExec.set(pid, pending);
     capped(this.pendingExec, MAX_SIDE);
     return pending;
+  }
+
+  /**
+   * Drops the arguments `pid` gathered before `t` for an exec that never completed: pids come
+   * round again, and what the earlier holder left must not become the next one's arguments.
+   */
+  private forgetExecBefore(pid: number, t: number): void {
+    if ((this.pendingExec.get(pid)?.t ?? Infinity) < t) this.pendingExec.delete(pid);
   }
 
   /** Execs held back last batch, with their late execve and argument records from this one, put first. */
