@@ -252,27 +252,24 @@ function typeName(entry: TarEntry): string | null {
  * nothing to skip. Catalogers that can inspect by position read only the parts they need.
  */
 function regionBody(fd: number, offset: number, size: number): EntryBody {
-  return {
-    bytes: {
-      length: size,
-      slice(start, end) {
-        if (start < 0 || end > size || start > end) throw new RangeError('outside the file');
-        let part: Buffer;
-        try {
-          part = readFully(fd, Buffer.allocUnsafe(end - start), offset + start);
-        } catch (error) {
-          throw new EntryReadError(`cannot read the layer at byte ${offset + start}: ${(error as Error).message}`);
-        }
-        if (part.length < end - start) throw new EntryReadError(`the file ended inside an entry at byte ${offset + start + part.length}`);
-        return part;
-      },
-    },
-    *chunks() {
-      for (let at = 0; at < size; at += PIECE) {
-        const piece = readFully(fd, Buffer.allocUnsafe(Math.min(PIECE, size - at)), offset + at);
-        if (piece.length === 0) throw new Error(`the file ended inside an entry at byte ${offset + at}`);
-        yield piece;
+  const bytes: FileBytes = {
+    length: size,
+    slice(start, end) {
+      if (start < 0 || end > size || start > end) throw new RangeError('outside the file');
+      let part: Buffer;
+      try {
+        part = readFully(fd, Buffer.allocUnsafe(end - start), offset + start);
+      } catch (error) {
+        throw new EntryReadError(`cannot read the layer at byte ${offset + start}: ${(error as Error).message}`);
       }
+      if (part.length < end - start) throw new EntryReadError(`the file ended inside an entry at byte ${offset + start + part.length}`);
+      return part;
+    },
+  };
+  return {
+    bytes,
+    *chunks() {
+      for (let at = 0; at < size; at += PIECE) yield bytes.slice(at, Math.min(size, at + PIECE));
     },
     skip() {},
   };
@@ -443,14 +440,12 @@ async function handleEntry(header: TarHeader, body: EntryBody, catalogers: reado
       }
     }
   }
-  if (readers.length === 0 && sinks.length === 0) await body.skip();
-  if (readers.length === 0 && streamers.length === 0) return;
-
   // One buffer of the header's size, filled in place: holding chunks and then concatenating them
   // would hold a large file twice. A lying header cannot grow memory past it.
   const whole = readers.length ? Buffer.allocUnsafe(facts.size) : undefined;
   let held = 0;
-  if (readers.length || sinks.length) {
+  if (!whole && sinks.length === 0) await body.skip(); // nobody reads the stream (catalogers by position need not)
+  else {
     for await (const chunk of body.chunks()) {
       if (whole) {
         if (held + chunk.length > facts.size) throw new Error(`entry ${path} is longer than its header says`);

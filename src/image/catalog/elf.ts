@@ -45,14 +45,14 @@ export class Chunks implements FileBytes {
   }
 }
 
+/** A held file's bytes by position. */
+export function bufferBytes(buffer: Buffer): FileBytes {
+  return { length: buffer.length, slice: (start, end) => buffer.subarray(start, end) };
+}
+
 /** The bytes of section `name`, read by position: from a held binary, its streamed chunks, or the file where it lies. */
 export function elfSection(input: Buffer | FileBytes, name: string): Buffer | undefined {
-  let file: FileBytes;
-  if (Buffer.isBuffer(input)) {
-    const whole = new Chunks();
-    whole.push(input);
-    file = whole;
-  } else file = input;
+  const file = Buffer.isBuffer(input) ? bufferBytes(input) : input;
   if (file.length < 64) return undefined;
   const head = file.slice(0, 64);
   if (!isElf(head)) return undefined;
@@ -86,6 +86,9 @@ export function elfSection(input: Buffer | FileBytes, name: string): Buffer | un
   return undefined;
 }
 
+/** How far into a binary its program headers are looked for: past this, the whole file is searched instead. */
+export const PROGRAM_HEADERS_WITHIN = 64 * 1024;
+
 /**
  * The file range of the loadable segments that are writable and not executable: where Go's
  * `debug/buildinfo` looks for the build info blob when it does not find the `.go.buildinfo`
@@ -94,7 +97,7 @@ export function elfSection(input: Buffer | FileBytes, name: string): Buffer | un
  * of its bytes can hold the blob. `need-more` until the headers have arrived; undefined for a
  * binary without such a segment or with headers out of reach.
  */
-export function writableDataRange(head: Buffer, maxHeaderBytes = 64 * 1024): { start: number; end: number } | 'need-more' | undefined {
+export function writableDataRange(head: Buffer, maxHeaderBytes = PROGRAM_HEADERS_WITHIN): { start: number; end: number } | 'need-more' | undefined {
   if (head.length < 64) return 'need-more';
   if (!isElf(head)) return undefined;
   const is64 = head[4] === 2;

@@ -1,4 +1,4 @@
-import { isElf, isExecutable, readUvarint, writableDataRange } from './elf.js';
+import { isElf, isExecutable, PROGRAM_HEADERS_WITHIN, readUvarint, writableDataRange } from './elf.js';
 import { purl } from './purl.js';
 import type { Cataloger, FileAnalysis, FileBytes, FileFacts, FileSink, FoundPackage } from './types.js';
 
@@ -125,7 +125,7 @@ function goSink(facts: FileFacts): FileSink {
           return;
         }
         const data = writableDataRange(head);
-        if (data === 'need-more' && head.length < 64 * 1024) return;
+        if (data === 'need-more' && head.length < PROGRAM_HEADERS_WITHIN) return;
         // Headers out of reach or no data segment: search the whole file rather than miss a Go binary.
         if (data && data !== 'need-more') range = data;
         state = 'search';
@@ -159,7 +159,7 @@ const FIRST_READ = 64 * 1024;
  */
 function goInspect(facts: FileFacts, bytes: FileBytes): FileAnalysis | undefined {
   if (bytes.length < 4) return undefined;
-  const head = bytes.slice(0, Math.min(bytes.length, 64 * 1024));
+  const head = bytes.slice(0, Math.min(bytes.length, PROGRAM_HEADERS_WITHIN));
   if (!isElf(head)) return undefined;
   const data = writableDataRange(head);
   // Program headers past the end of a short file: the sink would still be waiting for them, and answer nothing.

@@ -8,6 +8,7 @@ import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseComposerInstalled } from './composer.js';
 import { parseDepsJson } from './dotnet.js';
+import { bufferBytes } from './elf.js';
 import { goCataloger, parseBuildInfo } from './go.js';
 import { javaCataloger, parseJavaArchive } from './java.js';
 import { npmCataloger, parseNpmPackage } from './npm.js';
@@ -70,8 +71,7 @@ function bothAnswers(data: Buffer, piece: number): { streamed: FileAnalysis | un
   const facts = { path: 'usr/bin/app', size: data.length, mode: 0o755 };
   const sink = goCataloger.sink!(facts);
   for (let i = 0; i < data.length; i += piece) sink.write(data.subarray(i, i + piece));
-  const bytes = { length: data.length, slice: (start: number, end: number) => data.subarray(start, end) };
-  return { streamed: sink.end(), inspected: goCataloger.inspect!(facts, bytes) };
+  return { streamed: sink.end(), inspected: goCataloger.inspect!(facts, bufferBytes(data)) };
 }
 
 describe('Go build info', () => {
