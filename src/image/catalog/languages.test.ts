@@ -211,7 +211,25 @@ describe('Ruby, PHP and .NET manifests', () => {
   });
 });
 
+/**
+ * The start of what `rust-audit-info /usr/bin/batcat` printed for Ubuntu 26.04's bat 0.25.0 (the
+ * `.dep-v0` JSON cargo-auditable embedded), as recorded in Ubuntu's project documentation page on
+ * cargo-auditable (ubuntu-project-docs): its first eight packages, the array closed after them.
+ */
+const BATCAT_AUDIT_DATA = '{"packages":[{"name":"adler","version":"1.0.2","source":"crates.io"},{"name":"aho-corasick","version":"1.1.4","source":"crates.io","dependencies":[65]},{"name":"ansi_colours","version":"1.2.3","source":"crates.io","dependencies":[86]},{"name":"anstream","version":"0.6.21","source":"crates.io","dependencies":[4,5,6,26,54,128]},{"name":"anstyle","version":"1.0.13","source":"crates.io"},{"name":"anstyle-parse","version":"0.2.7","source":"crates.io","dependencies":[128]},{"name":"anstyle-query","version":"1.1.4","source":"crates.io"},{"name":"anyhow","version":"1.0.101","source":"crates.io","kind":"build"}]}';
+
 describe('Rust cargo-auditable', () => {
+  it.skipIf(!existsSync('/usr/bin/objcopy') || !existsSync('/bin/true'))('reads the dependency list a real cargo-auditable build embedded (Ubuntu\'s batcat), build-time crates left out, streamed and by position alike', async () => {
+    await writeFile(path.join(dir, 'batcat-dep-v0'), deflateSync(Buffer.from(BATCAT_AUDIT_DATA)));
+    await run('objcopy', ['--add-section', `.dep-v0=${path.join(dir, 'batcat-dep-v0')}`, '/bin/true', path.join(dir, 'batcat')]);
+    const binary = await readFile(path.join(dir, 'batcat'));
+    const streamed = streamThrough(rustCataloger, 'usr/bin/batcat', binary);
+    expect(streamed?.packages?.map((p) => `${p.name}@${p.version}`)).toEqual([
+      'adler@1.0.2', 'aho-corasick@1.1.4', 'ansi_colours@1.2.3', 'anstream@0.6.21', 'anstyle@1.0.13', 'anstyle-parse@0.2.7', 'anstyle-query@1.1.4',
+    ]);
+    expect(rustCataloger.inspect!({ path: 'usr/bin/batcat', size: binary.length, mode: 0o755 }, bufferBytes(binary))).toEqual(streamed);
+  });
+
   it.skipIf(!existsSync('/usr/bin/objcopy') || !existsSync('/bin/true'))('reads the .dep-v0 section of a real ELF binary', async () => {
     const audit = { packages: [
       { name: 'app', version: '0.1.0', source: 'local' },
