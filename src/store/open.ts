@@ -112,6 +112,29 @@ async function openPglite(dataDir: string): Promise<Store> {
     throw unwritable(dir, error);
   });
   const releaseDirLock = await lockDataDir(dir);
+  const releaseEventLoop = holdEventLoop();
+  try {
+    return await openPgliteLocked(dir, pgdata, releaseDirLock);
+  } finally {
+    releaseEventLoop();
+  }
+}
+
+/**
+ * PGlite's start resolves its promise from a V8 task (WebAssembly instantiation), not from I/O.
+ * When that happens with nothing else pending, Node's event loop is empty and Node drains V8's
+ * background tasks instead: it waits for every one of them to finish, here the optimising
+ * compilation of PGlite's WebAssembly, and runs what follows (the rest of the start, each query)
+ * between such waits. That cost a server's warm start 100-200 ms on a futex
+ * (NodePlatform::DrainTasks, seen with perf). A referenced timer keeps the loop polling instead,
+ * and V8's tasks reach it as usual.
+ */
+function holdEventLoop(): () => void {
+  const timer = setInterval(() => {}, 2 ** 30);
+  return () => clearInterval(timer);
+}
+
+async function openPgliteLocked(dir: string, pgdata: string, releaseDirLock: () => Promise<void>): Promise<Store> {
   // Loading PGlite (and compiling its WebAssembly) overlaps seeding a new directory from the template.
   const loading = import('@electric-sql/pglite');
   loading.catch(() => {});
