@@ -44,6 +44,19 @@ describe('security center HTTP surface', () => {
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/api/v1/alerts', '/api/v1/tokens', '/api/v1/plans', '/api/v1/clusters']));
   });
 
+  it('serves the API docs page and its scripts without a token', async () => {
+    // The address the server's start line prints.
+    const page = await t.app.inject('/docs');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.body).toContain('swagger-ui-bundle.js');
+    const bundle = await t.app.inject('/docs/static/swagger-ui-bundle.js');
+    expect(bundle.statusCode).toBe(200);
+    expect(bundle.body.length).toBeGreaterThan(100_000);
+    const initializer = await t.app.inject('/docs/static/swagger-initializer.js');
+    expect(initializer.body).toContain('./json');
+  });
+
   it('refuses API calls without a valid token with 401 and a JSON error', async () => {
     const none = await t.app.inject('/api/v1/alerts');
     expect(none.statusCode).toBe(401);
