@@ -76,7 +76,8 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
   } else {
     config.db = { executeSql: (text, values) => store.sql.executeSql(text, values) };
   }
-  const boss = new PgBoss(config);
+  // Schedules run in a second instance, started with the workers (below).
+  const boss = new PgBoss({ ...config, schedule: false });
   let running = false;
   boss.on('error', (error: Error) => options.onError?.(error));
   await boss.start();
@@ -98,8 +99,10 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
   }
 
   let workers: Promise<void> | undefined;
+  let timekeeper: PgBoss | undefined;
   const startWorkers = () => (workers ??= (async () => {
     if (options.runHandlers === false || !running) return;
+    if (options.schedule) timekeeper = await startTimekeeper(config, options.onError);
     for (const definition of options.definitions ?? []) {
       if (definition.cron && options.schedule) await boss.schedule(definition.queue, definition.cron, {}, { tz: 'UTC' });
       for (let i = 0; i < (options.concurrency ?? 1); i++) await work(boss, definition, options);
@@ -119,12 +122,27 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
       running = false;
       // Workers still being registered finish registering before the queue stops under them.
       await workers?.catch(() => undefined);
-      await new Promise<void>((resolve) => {
-        boss.once('stopped', () => resolve());
-        void boss.stop({ graceful: true, timeout: Math.max(timeoutMs, 1000), close: true, wait: false });
-      });
+      await Promise.all([timekeeper, boss].map((instance) => instance && new Promise<void>((resolve) => {
+        instance.once('stopped', () => resolve());
+        void instance.stop({ graceful: true, timeout: Math.max(timeoutMs, 1000), close: true, wait: false });
+      })));
     },
   };
+}
+
+/**
+ * pg-boss runs cron schedules in a timekeeper that starts with its instance: its first steps
+ * (creating its queue, its first fetch, the first cron check with its time-zone arithmetic) took
+ * about 0.2 s of a server's start on the embedded database, before the server could answer. The
+ * queue's own instance starts without it, and this one, which only keeps time (no maintenance,
+ * which the first does), starts with the workers, once the server listens. Both use the same
+ * database, and pg-boss still fires each schedule once across all processes.
+ */
+async function startTimekeeper(config: PgBoss.ConstructorOptions, onError?: (error: Error) => void): Promise<PgBoss> {
+  const timekeeper = new PgBoss({ ...config, schedule: true, supervise: false, ...(config.connectionString ? { max: 2 } : {}) });
+  timekeeper.on('error', (error: Error) => onError?.(error));
+  await timekeeper.start();
+  return timekeeper;
 }
 
 /**
