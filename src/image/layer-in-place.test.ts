@@ -14,7 +14,7 @@ import { tarOf } from './testing/layout.js';
 
 /**
  * A layer read in place (its headers walked by seeking, only wanted files read) must give exactly
- * what reading it whole through tar-stream gives: on the real layers of the debian12 fixture image
+ * what reading it as a stream gives: on the real layers of the debian12 fixture image
  * and on a layer made of the awkward entries (pax long names, links, whiteouts, names climbing out).
  */
 const IMAGE = fixture('images/debian12');

@@ -3,11 +3,11 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
 import { PalisadeError } from '../core/index.js';
 import type { Cataloger, FileAnalysis, FileBytes, FileFacts, FileSink } from './catalog/types.js';
 import { basename, dirname } from './catalog/types.js';
 import { readFully, tarEntries, WindowReader, type TarEntry } from './tar-headers.js';
+import { walkTarStream } from './tar-stream-walk.js';
 import type { FileRegion } from './region-digest.js';
 import { inflateZstd } from './zstd.js';
 
@@ -167,20 +167,15 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
     if (diffHash) checkDiffId(diffHash.digest('hex'));
   };
 
-  const extract = tar.extract();
-  extract.on('entry', (header, stream, next) => {
-    handleEntry(header, streamBody(stream as unknown as Readable), options.catalogers, limits, result)
-      .then(() => {
-        result.entries++;
-        progress.entries++;
-        next();
-      })
-      .catch((error: unknown) => next(error as Error));
+  const fail = (why: string) => layerInvalid(what, new Error(why));
+  const walkEntries = (source: AsyncIterable<Buffer>) => walkTarStream(source, { fail, maxEntries: MAX_LAYER_ENTRIES }, async (entry, body) => {
+    await handleEntry(headerOf(entry), body, options.catalogers, limits, result);
+    result.entries++;
+    progress.entries++;
   });
 
   try {
-    // Generators and tar-stream's streamx Writable are valid pipeline stages; the overloads cannot express the chain.
-    await (pipeline as unknown as (...streams: unknown[]) => Promise<void>)(input, countCompressed, (source: AsyncIterable<Buffer>) => decompress(source, limits, what), checkUncompressed, extract);
+    await pipeline(input, countCompressed, (source: AsyncIterable<Buffer>) => decompress(source, limits, what), checkUncompressed, walkEntries);
   } catch (error) {
     throw layerInvalid(what, error);
   }
@@ -195,7 +190,7 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
  * place: its headers are walked by seeking, and only the files a cataloger asks for are read.
  * The bytes nobody reads are still checked: `uncompressedDigest` (required here) hashes the whole
  * region on another thread, and a mismatch with the diff ID fails the layer as in analyzeLayer.
- * Through tar-stream the main thread read and split every byte (most of a first scan's time and
+ * Streamed, the main thread reads and splits every byte (most of a first scan's time and
  * its garbage); here it reads the headers and the few wanted files.
  */
 export async function analyzeLayerInPlace(region: FileRegion, options: AnalyzeLayerOptions & { uncompressedDigest: () => Promise<string> }): Promise<LayerAnalysis> {
@@ -207,8 +202,7 @@ export async function analyzeLayerInPlace(region: FileRegion, options: AnalyzeLa
   const entries = tarEntries(new WindowReader(fd), { start: region.offset, end: region.offset + region.size, fail, maxEntries: MAX_LAYER_ENTRIES });
   try {
     for (const entry of entries) {
-      const header: TarHeader = { name: entry.name, type: typeName(entry), size: entry.size, mode: entry.mode, linkname: entry.linkname || null };
-      await handleEntry(header, regionBody(fd, entry.dataOffset, entry.size), options.catalogers, limits, result);
+      await handleEntry(headerOf(entry), regionBody(fd, entry.dataOffset, entry.size), options.catalogers, limits, result);
       result.entries++;
       progress.entries++;
       progress.bytes = entry.dataOffset + entry.size - region.offset;
@@ -225,12 +219,16 @@ export async function analyzeLayerInPlace(region: FileRegion, options: AnalyzeLa
   return result;
 }
 
-/** As many entries as tar-stream would take in a layer before memory, not a format, limits it. */
+/** Entries in one layer: far beyond any real image, and a bound on the work a crafted one can ask for. */
 const MAX_LAYER_ENTRIES = 4_000_000;
 /** Pieces in which a wanted file is read (a sink's large binary is never held whole). */
 const PIECE = 1024 * 1024;
 
-/** tar-stream's names for type flags, which handleEntry speaks (a v7 name ending in `/` is a directory, as there). */
+function headerOf(entry: TarEntry): TarHeader {
+  return { name: entry.name, type: typeName(entry), size: entry.size, mode: entry.mode, linkname: entry.linkname || null };
+}
+
+/** Names for type flags, which handleEntry speaks (a v7 name ending in `/` is a directory, as GNU tar reads it). */
 function typeName(entry: TarEntry): string | null {
   switch (entry.type) {
     case '0':
@@ -378,16 +376,6 @@ interface EntryBody {
   skip(): Promise<void> | void;
   /** Where the data can be read by position (a layer read in place). */
   bytes?: FileBytes;
-}
-
-function streamBody(stream: Readable): EntryBody {
-  return {
-    chunks: () => stream as AsyncIterable<Buffer>,
-    async skip() {
-      stream.resume();
-      if (!stream.readableEnded) await once(stream, 'end');
-    },
-  };
 }
 
 async function handleEntry(header: TarHeader, body: EntryBody, catalogers: readonly Cataloger[], limits: LayerLimits, result: LayerAnalysis): Promise<void> {

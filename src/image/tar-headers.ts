@@ -1,10 +1,11 @@
 import { readSync } from 'node:fs';
 
 /**
- * The headers of a tar that lies in a plain file, read by seeking: contents are stepped over, not
- * read. Image archives are indexed this way (sources/tar-index.ts), and so are large uncompressed
- * layers inside them (layers.ts analyzeLayerInPlace), where only the files a cataloger wants are
- * then read. tar-stream, used for every other layer, reads sequentially and cannot seek.
+ * The headers of a tar, walked once whoever reads it. In a plain file it is read by seeking:
+ * contents are stepped over, not read. Image archives are indexed this way (sources/tar-index.ts),
+ * and so are large uncompressed layers inside them (layers.ts analyzeLayerInPlace), where only the
+ * files a cataloger wants are then read. Every other layer is a stream (inflated, or pulled from
+ * a registry), walked by the same steps as it arrives (tar-stream-walk.ts).
  *
  * It follows what GNU tar reads: ustar (name + prefix), pax extended headers (`x`, and global `g`;
  * `path`, `linkpath` and `size` apply, other records such as fractional `mtime`, `LIBARCHIVE.*` or
@@ -136,7 +137,7 @@ function paxRecords(data: Buffer, fail: (why: string) => Error): Map<string, str
 const padded = (size: number) => Math.ceil(size / BLOCK) * BLOCK;
 
 export interface TarWalk {
-  /** Where the tar starts and ends in the file. */
+  /** Where the tar starts and ends in the file (a stream's end is not known: Infinity). */
   start: number;
   end: number;
   /** The error for a malformed tar, with why. */
@@ -144,9 +145,36 @@ export interface TarWalk {
   maxEntries: number;
 }
 
-/** Every entry of the tar in [start, end) in order, links and directories included. */
+/** Every entry of the tar in [start, end) of a file, in order, links and directories included. */
 export function* tarEntries(reader: WindowReader, walk: TarWalk): Generator<TarEntry> {
+  const steps = tarWalk(walk);
+  let answer: Buffer | undefined;
+  for (;;) {
+    const step = steps.next(answer);
+    if (step.done) return;
+    if (step.value.read) answer = reader.read(step.value.read.offset, step.value.read.length);
+    else {
+      answer = undefined;
+      yield step.value.entry!;
+    }
+  }
+}
+
+/**
+ * A step of a walk: bytes it needs (`length` at `offset`, fewer only at the end of the tar; offsets
+ * never go back, so a stream can answer), or the next entry. A driver answers each read with the
+ * bytes, valid until its next answer: a file by seeking (tarEntries), a stream by reading on
+ * (tar-stream-walk.ts). The format is known here once, whoever reads.
+ */
+export interface TarStep {
+  read?: { offset: number; length: number };
+  entry?: TarEntry;
+}
+
+/** The walk itself, reading only through its steps. */
+export function* tarWalk(walk: TarWalk): Generator<TarStep, void, Buffer | undefined> {
   const { end, fail } = walk;
+  const read = (offset: number, length: number): TarStep => ({ read: { offset, length } });
   let globalPax = new Map<string, string>();
   let pax: Map<string, string> | undefined;
   let longName: string | undefined;
@@ -155,7 +183,7 @@ export function* tarEntries(reader: WindowReader, walk: TarWalk): Generator<TarE
   let headers = 0;
   for (;;) {
     if (offset >= end) break; // no end-of-archive blocks: GNU tar accepts that too
-    const block = reader.read(offset, Math.min(BLOCK, end - offset));
+    const block = (yield read(offset, Math.min(BLOCK, end - offset)))!;
     if (block.length === 0) break;
     if (block.length < BLOCK) throw fail(`ends inside a header at byte ${offset - walk.start}`);
     if (isZeroBlock(block)) break; // end of archive
@@ -168,7 +196,7 @@ export function* tarEntries(reader: WindowReader, walk: TarWalk): Generator<TarE
 
     if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
       if (size > MAX_EXTENDED) throw fail(`has a ${size} byte extended header at byte ${offset - walk.start}`);
-      const data = reader.read(dataStart, Math.min(size, end - dataStart));
+      const data = (yield read(dataStart, Math.min(size, end - dataStart)))!;
       if (data.length < size) throw fail(`ends inside an extended header at byte ${offset - walk.start}`);
       if (type === 'x') pax = paxRecords(data, fail);
       else if (type === 'g') globalPax = new Map([...globalPax, ...paxRecords(data, fail)]);
@@ -190,7 +218,7 @@ export function* tarEntries(reader: WindowReader, walk: TarWalk): Generator<TarE
       // Old-GNU sparse: more sparse maps may follow in extension blocks before the data.
       let extended = block[482] === 1;
       while (extended) {
-        const ext = reader.read(dataStart, Math.min(BLOCK, end - dataStart));
+        const ext = (yield read(dataStart, Math.min(BLOCK, end - dataStart)))!;
         if (ext.length < BLOCK) throw fail(`ends inside a sparse header at byte ${dataStart - walk.start}`);
         extended = ext[504] === 1;
         dataStart += BLOCK;
@@ -211,7 +239,7 @@ export function* tarEntries(reader: WindowReader, walk: TarWalk): Generator<TarE
     const hasData = type !== '1' && type !== '2' && type !== '3' && type !== '4' && type !== '5' && type !== '6';
     if (!hasData) size = 0;
     if (dataStart + size > end) throw fail(`ends inside ${name} (${size} bytes at byte ${dataStart - walk.start}; truncated?)`);
-    yield { name, type, size, mode: Number.isFinite(mode) ? mode : 0, linkname, dataOffset: dataStart, offset };
+    yield { entry: { name, type, size, mode: Number.isFinite(mode) ? mode : 0, linkname, dataOffset: dataStart, offset } };
     offset = dataStart + padded(size);
   }
 }

@@ -1,0 +1,116 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { link, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CATALOGERS } from './catalog/index.js';
+import { analyzeLayer } from './layers.js';
+import { walkTarStream } from './tar-stream-walk.js';
+
+const run = promisify(execFile);
+let dir: string;
+let tree: string;
+
+/** The stream cut into pieces of `size` bytes: headers and data straddle them everywhere. */
+async function* cut(bytes: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+}
+
+const fail = (why: string) => new Error(why);
+
+/** Every entry's name, type and data (read whole for files, skipped for everything else), as the walk gives them. */
+async function walked(source: AsyncIterable<Buffer>): Promise<Array<{ name: string; type: string; data?: Buffer }>> {
+  const entries: Array<{ name: string; type: string; data?: Buffer }> = [];
+  await walkTarStream(source, { fail, maxEntries: 1000 }, async (entry, body) => {
+    if (entry.type === '0') {
+      const pieces: Buffer[] = [];
+      for await (const piece of body.chunks()) pieces.push(Buffer.from(piece));
+      entries.push({ name: entry.name, type: entry.type, data: Buffer.concat(pieces) });
+    } else {
+      await body.skip();
+      entries.push({ name: entry.name, type: entry.type });
+    }
+  });
+  return entries;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'palisade-tar-walk-'));
+  tree = path.join(dir, 'tree');
+  // Names over 100 and over 255 bytes (a pax path or GNU long name), links, a directory, an empty
+  // file, one of exactly one block and one of mostly zero blocks (written out, so stored whole).
+  const deep = path.join(tree, 'usr/lib', 'a-directory-name-long-enough-to-need-an-extended-header/'.repeat(5));
+  await mkdir(deep, { recursive: true });
+  writeFileSync(path.join(deep, 'package.json'), JSON.stringify({ name: 'deep', version: '2.0.0' }));
+  writeFileSync(path.join(tree, 'empty'), '');
+  writeFileSync(path.join(tree, 'block'), Buffer.alloc(512, 7));
+  writeFileSync(path.join(tree, 'odd'), Buffer.alloc(1000, 3));
+  writeFileSync(path.join(tree, 'zeros'), Buffer.concat([Buffer.alloc(300_000), Buffer.from('end')]));
+  writeFileSync(path.join(tree, 'random'), createHash('sha512').update('x').digest().toString('hex').repeat(300));
+  await symlink('random', path.join(tree, 'link-to-random'));
+  await link(path.join(tree, 'random'), path.join(tree, 'hard-random'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('a tar walked as it streams in', () => {
+  for (const format of ['pax', 'gnu', 'oldgnu']) {
+    it(`lists what GNU tar lists and reads each file's bytes, however the stream is cut (${format})`, async () => {
+      const file = path.join(dir, `${format}.tar`);
+      await run('tar', [`--format=${format}`, '-cf', file, '-C', tree, '.']);
+      const listed = (await run('tar', ['-tf', file])).stdout.split('\n').filter(Boolean);
+      const bytes = readFileSync(file);
+      for (const size of [1, 7, 511, 512, 513, 64 * 1024, bytes.length]) {
+        const entries = await walked(cut(bytes, size));
+        expect(entries.map((e) => e.name), `${size}-byte pieces`).toEqual(listed);
+        for (const entry of entries.filter((e) => e.data)) {
+          expect(entry.data!.equals(readFileSync(path.join(tree, entry.name))), `${entry.name} in ${size}-byte pieces`).toBe(true);
+        }
+      }
+    });
+  }
+
+  it('fails a stream cut short inside a header, inside a file\'s data or inside its padding, saying where', async () => {
+    const file = path.join(dir, 'cut.tar');
+    await run('tar', ['--format=gnu', '-cf', file, '-C', tree, 'odd', 'block']);
+    const bytes = readFileSync(file);
+    await expect(walked(cut(bytes.subarray(0, 100), 64))).rejects.toThrow(/ends inside a header/);
+    await expect(walked(cut(bytes.subarray(0, 512 + 500), 64))).rejects.toThrow(/ends inside odd .*truncated/);
+    // 1000 bytes of data, then 24 of padding to the next block.
+    await expect(walked(cut(bytes.subarray(0, 512 + 1010), 64))).rejects.toThrow(/ends at byte 1522, before byte 1536 \(truncated\?\)/);
+    await expect(walked(cut(bytes.subarray(0, 512 + 1024 + 512 + 100), 64))).rejects.toThrow(/ends inside block .*truncated/);
+    await expect(walked(cut(Buffer.alloc(4096, 'x'), 64))).rejects.toThrow('is not a tar archive');
+  });
+
+  it('reads the stream to its end after the end-of-archive blocks', async () => {
+    const file = path.join(dir, 'trailing.tar');
+    await run('tar', ['--format=gnu', '-cf', file, '-C', tree, 'block']);
+    const bytes = Buffer.concat([readFileSync(file), Buffer.from('bytes after the archive')]);
+    let pulled = 0;
+    async function* counted() {
+      for await (const piece of cut(bytes, 100)) {
+        pulled += piece.length;
+        yield piece;
+      }
+    }
+    expect((await walked(counted())).map((e) => e.name)).toEqual(['block']);
+    expect(pulled).toBe(bytes.length);
+  });
+
+  it('checks a layer\'s diff ID over every byte, those after its end-of-archive blocks included', async () => {
+    const file = path.join(dir, 'layer.tar');
+    await run('tar', ['--format=gnu', '-cf', file, '-C', tree, 'block']);
+    const tar = readFileSync(file);
+    const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+    const changed = Buffer.from(tar);
+    changed[changed.length - 1] = 1; // in the record's zero padding, after the end of the archive
+    await expect(analyzeLayer(Readable.from(cut(tar, 4096)), { catalogers: DEFAULT_CATALOGERS, diffId })).resolves.toMatchObject({ entries: 1 });
+    await expect(analyzeLayer(Readable.from(cut(changed, 4096)), { catalogers: DEFAULT_CATALOGERS, diffId })).rejects.toMatchObject({ code: 'image.digest.mismatch' });
+  });
+});
