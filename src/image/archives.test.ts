@@ -121,6 +121,23 @@ describe('archives GNU tar writes', () => {
     await writeFile(cut, (await readFile(whole)).subarray(0, 3000));
     await expect(inventoryImage(`docker-archive:${cut}`)).rejects.toMatchObject({ code: 'image.archive.invalid', message: expect.stringMatching(/truncated|ends inside/) });
   });
+
+  it('says so when a blob was stored as a GNU sparse file (tar --sparse), in every format GNU tar writes it', async () => {
+    // An uncompressed layer holding zeros; copied with holes where they are, so tar --sparse stores it sparsely.
+    const dir = path.join(root, 'sparse-layout');
+    const layer = await tarOf([{ name: 'zeros', content: Buffer.alloc(256 * 1024) }]);
+    await writeLayout(dir, [{ blob: layer, tar: layer }]);
+    const blob = path.join(dir, 'blobs/sha256', createHash('sha256').update(layer).digest('hex'));
+    await run('cp', ['--sparse=always', blob, `${blob}.holes`]);
+    await rm(blob);
+    await run('mv', [`${blob}.holes`, blob]);
+    for (const format of ['gnu', 'pax']) {
+      const file = path.join(root, `sparse-${format}.tar`);
+      await run('tar', [`--format=${format}`, '--sparse', '-cf', file, '-C', dir, '.']);
+      await expect(inventoryImage(`oci-archive:${file}:test`), format).rejects.toMatchObject({ code: 'image.archive.sparse', message: expect.stringContaining('is stored as a GNU sparse file') });
+    }
+    await expect(inventoryImage(`oci:${dir}:test`)).resolves.toMatchObject({ image: { name: expect.any(String) } });
+  });
 });
 
 describe('docker save and containerd archives', () => {

@@ -225,7 +225,7 @@ const MAX_LAYER_ENTRIES = 4_000_000;
 const PIECE = 1024 * 1024;
 
 function headerOf(entry: TarEntry): TarHeader {
-  return { name: entry.name, type: typeName(entry), size: entry.size, mode: entry.mode, linkname: entry.linkname || null };
+  return { name: entry.name, type: entry.sparse ? 'sparse-file' : typeName(entry), size: entry.size, mode: entry.mode, linkname: entry.linkname || null };
 }
 
 /** Names for type flags, which handleEntry speaks (a v7 name ending in `/` is a directory, as GNU tar reads it). */
@@ -402,6 +402,11 @@ async function handleEntry(header: TarHeader, body: EntryBody, catalogers: reado
     const target = header.linkname ? normalizeEntryPath(header.linkname) : undefined;
     if (target) result.links.push({ path, target, hard: true });
     else if (header.linkname) result.warnings.push(`skipped hardlink climbing out of the image: ${path} → ${header.linkname}`);
+    return body.skip();
+  }
+  if (header.type === 'sparse-file') {
+    // Its data is the parts that are not holes (behind a map, in pax 1.0): read, it would be wrong.
+    result.warnings.push(`skipped ${path}: stored as a GNU sparse file, whose holes are not expanded`);
     return body.skip();
   }
   if (header.type !== 'file' && header.type !== 'contiguous-file') return body.skip();

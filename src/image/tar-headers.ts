@@ -10,7 +10,8 @@ import { readSync } from 'node:fs';
  * It follows what GNU tar reads: ustar (name + prefix), pax extended headers (`x`, and global `g`;
  * `path`, `linkpath` and `size` apply, other records such as fractional `mtime`, `LIBARCHIVE.*` or
  * `SCHILY.*` are ignored), GNU long names (`L`, `K`), base-256 numbers, old-GNU sparse headers,
- * and v7 headers.
+ * and v7 headers. GNU sparse files are named as GNU tar names them and flagged: their holes are
+ * not expanded, so their data is not their content.
  */
 export interface TarEntry {
   /** As stored, after pax `path` and GNU long names: not normalised. */
@@ -26,6 +27,11 @@ export interface TarEntry {
   dataOffset: number;
   /** Where its header starts, for messages. */
   offset: number;
+  /**
+   * A GNU sparse file (old-GNU type `S`, or pax `GNU.sparse.*` records): its data holds only the
+   * parts that are not holes, behind a map in some versions, so it is not the file's content.
+   */
+  sparse?: boolean;
 }
 
 const BLOCK = 512;
@@ -227,6 +233,9 @@ export function* tarWalk(walk: TarWalk): Generator<TarStep, void, Buffer | undef
     const records = pax ? new Map([...globalPax, ...pax]) : globalPax;
     if (records.has('path')) name = records.get('path')!;
     if (longName !== undefined) name = longName;
+    // pax sparse files (GNU tar's --sparse): 1.0 stores them as GNUSparseFile.PID/NAME and names them here.
+    const sparse = type === 'S' || (records.size > 0 && [...records.keys()].some((key) => key.startsWith('GNU.sparse.')));
+    if (records.has('GNU.sparse.name')) name = records.get('GNU.sparse.name')!;
     if (records.has('size')) {
       size = Number(records.get('size'));
       if (!Number.isSafeInteger(size) || size < 0) throw fail(`has an invalid pax size at byte ${offset - walk.start}`);
@@ -239,7 +248,9 @@ export function* tarWalk(walk: TarWalk): Generator<TarStep, void, Buffer | undef
     const hasData = type !== '1' && type !== '2' && type !== '3' && type !== '4' && type !== '5' && type !== '6';
     if (!hasData) size = 0;
     if (dataStart + size > end) throw fail(`ends inside ${name} (${size} bytes at byte ${dataStart - walk.start}; truncated?)`);
-    yield { entry: { name, type, size, mode: Number.isFinite(mode) ? mode : 0, linkname, dataOffset: dataStart, offset } };
+    const entry: TarEntry = { name, type, size, mode: Number.isFinite(mode) ? mode : 0, linkname, dataOffset: dataStart, offset };
+    if (sparse) entry.sparse = true;
+    yield { entry };
     offset = dataStart + padded(size);
   }
 }

@@ -23,6 +23,8 @@ export interface TarMember {
   size: number;
   /** Symlink or hardlink: the member it points at (legacy `docker save` links shared layer.tar files). */
   link?: string;
+  /** Stored as a GNU sparse file: its data is not its content. */
+  sparse?: boolean;
 }
 
 const MAX_MEMBERS = 1_000_000;
@@ -69,7 +71,8 @@ export async function indexTar(source: string | FileHandle, what: string): Promi
       const normalized = safeName(entry.name);
       if (!normalized || ignoredName(normalized)) continue;
       const type = entry.type;
-      if (type === '0' || type === '\0' || type === '7') members.set(normalized, { offset: entry.dataOffset, size: entry.size });
+      if (entry.sparse) members.set(normalized, { offset: entry.dataOffset, size: entry.size, sparse: true });
+      else if (type === '0' || type === '\0' || type === '7') members.set(normalized, { offset: entry.dataOffset, size: entry.size });
       else if (type === '1' || type === '2') {
         // A symlink's target is relative to its own directory; a hardlink's to the archive root.
         const base = type === '2' && !entry.linkname.startsWith('/') ? normalized.slice(0, normalized.lastIndexOf('/') + 1) : '';
@@ -104,6 +107,12 @@ export function tarFiles(members: Map<string, TarMember>, name: string, handle: 
   const open = (m: string): Readable => {
     const found = member(m);
     if (!found) throw new PalisadeError('image.blob.missing', `${name}: ${m} is missing from the archive`, { kind: 'unprocessable' });
+    if (found.sparse) {
+      throw new PalisadeError('image.archive.sparse', `${name}: ${m} is stored as a GNU sparse file, whose holes are not expanded`, {
+        kind: 'unprocessable',
+        hint: 'create the archive without --sparse (-S)',
+      });
+    }
     if (found.size === 0) return Readable.from([]);
     // Positioned reads, so streams of several members can share the descriptor (the path is unused).
     return createReadStream('', { start: found.offset, end: found.offset + found.size - 1, highWaterMark: 1 << 20, fd: handle.fd, fs: SHARED_DESCRIPTOR });
@@ -115,7 +124,8 @@ export function tarFiles(members: Map<string, TarMember>, name: string, handle: 
     open,
     region(m) {
       const found = member(m);
-      return found ? { handle, offset: found.offset, size: found.size } : undefined;
+      // A sparse member is not its content: opening it says so.
+      return found && !found.sparse ? { handle, offset: found.offset, size: found.size } : undefined;
     },
     close: () => handle.close(),
     async read(m, maxBytes) {

@@ -1,8 +1,17 @@
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
+
+/** A file with a hole before its last bytes, as `tar --sparse` stores sparsely: on disk it must have one. */
+export function writeSparseFile(file: string, size: number, tail: string): void {
+  const fd = openSync(file, 'w');
+  writeSync(fd, tail, size - Buffer.byteLength(tail));
+  closeSync(fd);
+  if (statSync(file).blocks * 512 >= size) throw new Error(`${file} has no hole on this file system: the sparse tests need one`);
+}
 
 /** Builds small OCI layouts from tar entries, for tests of hostile and edge-case layers. */
 export interface TestEntry {
