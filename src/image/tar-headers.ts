@@ -181,7 +181,8 @@ export interface TarStep {
 export function* tarWalk(walk: TarWalk): Generator<TarStep, void, Buffer | undefined> {
   const { end, fail } = walk;
   const read = (offset: number, length: number): TarStep => ({ read: { offset, length } });
-  let globalPax = new Map<string, string>();
+  const globalPax = new Map<string, string>();
+  let globalBytes = 0;
   let pax: Map<string, string> | undefined;
   let longName: string | undefined;
   let longLink: string | undefined;
@@ -205,7 +206,12 @@ export function* tarWalk(walk: TarWalk): Generator<TarStep, void, Buffer | undef
       const data = (yield read(dataStart, Math.min(size, end - dataStart)))!;
       if (data.length < size) throw fail(`ends inside an extended header at byte ${offset - walk.start}`);
       if (type === 'x') pax = paxRecords(data, fail);
-      else if (type === 'g') globalPax = new Map([...globalPax, ...paxRecords(data, fail)]);
+      else if (type === 'g') {
+        for (const [key, value] of paxRecords(data, fail)) globalPax.set(key, value);
+        globalBytes += size;
+        // Each global header adds to what every later entry looks up: bounded like one extended header.
+        if (globalBytes > MAX_EXTENDED) throw fail(`has more than ${MAX_EXTENDED} bytes of global pax headers`);
+      }
       else if (type === 'L') longName = cString(data, 0, data.length);
       else longLink = cString(data, 0, data.length);
       offset = dataStart + padded(size);
@@ -230,17 +236,22 @@ export function* tarWalk(walk: TarWalk): Generator<TarStep, void, Buffer | undef
         dataStart += BLOCK;
       }
     }
-    const records = pax ? new Map([...globalPax, ...pax]) : globalPax;
-    if (records.has('path')) name = records.get('path')!;
+    // This entry's records first, then the global ones (looked up, not merged: an entry costs the same however many there are).
+    const record = (key: string) => pax?.get(key) ?? globalPax.get(key);
+    const paxPath = record('path');
+    if (paxPath !== undefined) name = paxPath;
     if (longName !== undefined) name = longName;
-    // pax sparse files (GNU tar's --sparse): 1.0 stores them as GNUSparseFile.PID/NAME and names them here.
-    const sparse = type === 'S' || (records.size > 0 && [...records.keys()].some((key) => key.startsWith('GNU.sparse.')));
-    if (records.has('GNU.sparse.name')) name = records.get('GNU.sparse.name')!;
-    if (records.has('size')) {
-      size = Number(records.get('size'));
+    // GNU tar's --sparse on a regular file: old-GNU `S`, or pax 0.0 (numblocks), 0.1 (map) and 1.0
+    // (major; stored as GNUSparseFile.PID/NAME, named by GNU.sparse.name). Only this entry's own
+    // records count, as in Go's archive/tar (containerd's reader): other GNU.sparse.* keys are ignored.
+    const sparse = type === 'S' || ((type === '0' || type === '\0' || type === '7') && pax !== undefined && (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.numblocks')));
+    if (sparse && pax?.has('GNU.sparse.name')) name = pax.get('GNU.sparse.name')!;
+    const paxSize = record('size');
+    if (paxSize !== undefined) {
+      size = Number(paxSize);
       if (!Number.isSafeInteger(size) || size < 0) throw fail(`has an invalid pax size at byte ${offset - walk.start}`);
     }
-    const linkname = records.get('linkpath') ?? longLink ?? headerLink;
+    const linkname = record('linkpath') ?? longLink ?? headerLink;
     pax = undefined;
     longName = undefined;
     longLink = undefined;

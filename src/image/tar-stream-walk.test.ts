@@ -80,6 +80,55 @@ describe('a tar walked as it streams in', () => {
     });
   }
 
+  it('flags only files GNU tar stored sparsely: other GNU.sparse.* keys, global or an entry\'s own, change nothing', async () => {
+    for (const option of ['GNU.sparse.foo=1', 'GNU.sparse.foo:=1']) {
+      const file = path.join(dir, 'not-sparse.tar');
+      await run('tar', ['--format=pax', `--pax-option=${option}`, '-cf', file, '-C', tree, 'random', 'link-to-random']);
+      const entries = await walked(cut(readFileSync(file), 100));
+      expect(entries.map((e) => [e.name, e.type, e.sparse ?? false]), option).toEqual([['random', '0', false], ['link-to-random', '2', false]]);
+      expect(entries[0]!.data!.equals(readFileSync(path.join(tree, 'random'))), option).toBe(true);
+    }
+  });
+
+  it('refuses more than 1 MiB of global pax headers, which every later entry would carry', async () => {
+    const record = (key: string, value: string) => {
+      const body = ` ${key}=${value}\n`;
+      let length = body.length + 1;
+      while (String(length).length + body.length !== length) length = String(length).length + body.length;
+      return `${length}${body}`;
+    };
+    // Global headers (`g`) of ~60 KB, each with new keys: every one under the 1 MiB of one extended header.
+    const header = (name: string, type: string, size: number) => {
+      const block = Buffer.alloc(512);
+      block.write(name, 0, 'latin1');
+      block.write('0000644\0', 100, 'latin1');
+      block.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+      block.write(type, 156, 'latin1');
+      block.write('ustar\x0000', 257, 'latin1');
+      block.fill(0x20, 148, 156);
+      let sum = 0;
+      for (const byte of block) sum += byte;
+      block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      return block;
+    };
+    const globals = (count: number) => {
+      const parts: Buffer[] = [];
+      let bytes = 0;
+      for (let g = 0; g < count; g++) {
+        const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => record(`comment.${g}.${i}`, 'x'.repeat(40))).join(''));
+        parts.push(header('pax_global_header', 'g', data.length), data, Buffer.alloc((512 - (data.length % 512)) % 512));
+        bytes += data.length;
+      }
+      return { tar: Buffer.concat([...parts, header('file', '0', 0), Buffer.alloc(1024)]), bytes };
+    };
+    const over = globals(18);
+    expect(over.bytes).toBeGreaterThan(1024 * 1024);
+    await expect(walked(cut(over.tar, 4096))).rejects.toThrow('has more than 1048576 bytes of global pax headers');
+    const under = globals(16);
+    expect(under.bytes).toBeLessThan(1024 * 1024);
+    expect((await walked(cut(under.tar, 4096))).map((e) => e.name)).toEqual(['file']);
+  });
+
   it('fails a stream cut short inside a header, inside a file\'s data or inside its padding, saying where', async () => {
     const file = path.join(dir, 'cut.tar');
     await run('tar', ['--format=gnu', '-cf', file, '-C', tree, 'odd', 'block']);
@@ -90,6 +139,24 @@ describe('a tar walked as it streams in', () => {
     await expect(walked(cut(bytes.subarray(0, 512 + 1010), 64))).rejects.toThrow(/ends at byte 1522, before byte 1536 \(truncated\?\)/);
     await expect(walked(cut(bytes.subarray(0, 512 + 1024 + 512 + 100), 64))).rejects.toThrow(/ends inside block .*truncated/);
     await expect(walked(cut(Buffer.alloc(4096, 'x'), 64))).rejects.toThrow('is not a tar archive');
+  });
+
+  it('ends the stages before it when an entry fails, so an inflater is torn down at once', async () => {
+    const file = path.join(dir, 'two.tar');
+    await run('tar', ['--format=gnu', '-cf', file, '-C', tree, 'odd', 'block']);
+    let ended = false;
+    async function* source() {
+      try {
+        yield* cut(readFileSync(file), 100);
+      } finally {
+        ended = true;
+      }
+    }
+    const failing = walkTarStream(source(), { fail, maxEntries: 10 }, async () => {
+      throw new Error('a cataloger failed');
+    });
+    await expect(failing).rejects.toThrow('a cataloger failed');
+    expect(ended).toBe(true);
   });
 
   it('reads the stream to its end after the end-of-archive blocks', async () => {

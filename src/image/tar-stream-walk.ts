@@ -30,6 +30,8 @@ class StreamCursor {
 
   /** Drops what comes before `offset`; false when the stream ends before it. */
   private async seek(offset: number): Promise<boolean> {
+    // What was handed on is gone: a read going back would silently give other bytes.
+    if (offset < this.at) throw new Error(`tar stream read at byte ${offset}, behind byte ${this.at}`);
     while (this.at + this.buffer.length < offset) {
       this.at += this.buffer.length;
       this.buffer = EMPTY;
@@ -79,7 +81,10 @@ class StreamCursor {
     const end = entry.dataOffset + entry.size;
     if (!(await this.seek(entry.dataOffset))) throw this.cutShort(entry);
     while (this.at < end) {
-      if (this.buffer.length === 0 && !(await this.pull())) throw this.cutShort(entry);
+      if (this.buffer.length === 0) {
+        if (!(await this.pull())) throw this.cutShort(entry);
+        continue; // an empty chunk: nothing to hand on
+      }
       yield this.take(Math.min(this.buffer.length, end - this.at));
     }
   }
@@ -110,17 +115,23 @@ export async function walkTarStream(
   walk: Pick<TarWalk, 'fail' | 'maxEntries'>,
   onEntry: (entry: TarEntry, body: StreamedBody) => Promise<void>,
 ): Promise<void> {
-  const cursor = new StreamCursor(source[Symbol.asyncIterator](), walk.fail);
+  const iterator = source[Symbol.asyncIterator]();
+  const cursor = new StreamCursor(iterator, walk.fail);
   const steps = tarWalk({ ...walk, start: 0, end: Infinity });
   let answer: Buffer | undefined;
-  for (;;) {
-    const step = steps.next(answer);
-    if (step.done) break;
-    if (step.value.read) answer = await cursor.read(step.value.read.offset, step.value.read.length);
-    else {
-      answer = undefined;
-      await onEntry(step.value.entry!, cursor.body(step.value.entry!));
+  try {
+    for (;;) {
+      const step = steps.next(answer);
+      if (step.done) break;
+      if (step.value.read) answer = await cursor.read(step.value.read.offset, step.value.read.length);
+      else {
+        answer = undefined;
+        await onEntry(step.value.entry!, cursor.body(step.value.entry!));
+      }
     }
+    await cursor.drain();
+  } finally {
+    // On a failure, the stages before this one (an inflater among them) are ended now, not left to the collector.
+    await iterator.return?.();
   }
-  await cursor.drain();
 }

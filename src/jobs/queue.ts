@@ -102,10 +102,17 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
   let timekeeper: PgBoss | undefined;
   const startWorkers = () => (workers ??= (async () => {
     if (options.runHandlers === false || !running) return;
-    if (options.schedule) timekeeper = await startTimekeeper(config, options.onError);
     for (const definition of options.definitions ?? []) {
       if (definition.cron && options.schedule) await boss.schedule(definition.queue, definition.cron, {}, { tz: 'UTC' });
       for (let i = 0; i < (options.concurrency ?? 1); i++) await work(boss, definition, options);
+    }
+    // After the workers: a timekeeper that cannot start costs this process its schedules (another
+    // scheduling process still fires them), never its workers.
+    if (options.schedule) {
+      timekeeper = await startTimekeeper(config, options.onError).catch((error: unknown) => {
+        options.onError?.(new Error(`cron schedules do not run in this process: ${(error as Error).message}`, { cause: error }));
+        return undefined;
+      });
     }
   })());
   if (!options.workersLater) await startWorkers();
@@ -141,7 +148,15 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
 async function startTimekeeper(config: PgBoss.ConstructorOptions, onError?: (error: Error) => void): Promise<PgBoss> {
   const timekeeper = new PgBoss({ ...config, schedule: true, supervise: false, ...(config.connectionString ? { max: 2 } : {}) });
   timekeeper.on('error', (error: Error) => onError?.(error));
-  await timekeeper.start();
+  try {
+    await timekeeper.start();
+  } catch (error) {
+    // pg-boss's stop() does nothing for an instance whose start failed: its own pool (on
+    // PostgreSQL) is closed here, so nothing of it is left behind.
+    const db = timekeeper.getDb() as { isOurs?: boolean; opened?: boolean; close?: () => Promise<void> };
+    if (db.isOurs && db.opened) await db.close?.().catch(() => undefined);
+    throw error;
+  }
   return timekeeper;
 }
 

@@ -144,7 +144,10 @@ function holdEventLoop(): () => void {
  * tier, and the functions every query runs still reach it within the first queries: a run of
  * inserts and scans took the same time as with the default budget, against 30-45% longer
  * with no optimising tier at all (--liftoff-only). Set before PGlite compiles its module; PGlite is
- * the only WebAssembly this process runs that is large enough for this to matter.
+ * the only WebAssembly this process runs that is large enough for this to matter. The price: a
+ * changed flag no longer matches the code cache Node embeds for its own modules, so a built-in
+ * first loaded after this compiles from source (tens of ms, for the few loaded that late); the
+ * warm start measured with it was still a quarter shorter.
  */
 const WASM_TIERING_BUDGET = 180_000_000;
 

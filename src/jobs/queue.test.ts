@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestStore, type TestStore } from '../../test/support/store.js';
+import { waitFor } from '../../test/support/wait.js';
+import { startJobQueue, type JobQueue } from './queue.js';
+
+describe('the job queue on the embedded database', () => {
+  let t: TestStore;
+  beforeAll(async () => {
+    t = await createTestStore({ name: 'queue' });
+  });
+  afterAll(async () => t?.close());
+
+  it('writes its cron schedules when its workers start, not before', async () => {
+    const queue = await startJobQueue(t.store, {
+      definitions: [{ queue: 'selftest-cron', handler: async () => undefined, cron: '0 0 1 1 *' }],
+      schedule: true,
+      workersLater: true,
+    });
+    try {
+      expect((await queue.boss.getSchedules()).map((s) => s.name)).toEqual([]);
+      await queue.startWorkers();
+      expect((await queue.boss.getSchedules()).map((s) => [s.name, s.cron])).toEqual([['selftest-cron', '0 0 1 1 *']]);
+    } finally {
+      await queue.stop(1000);
+    }
+  });
+
+  it('keeps its workers when its cron timekeeper cannot start, and says that schedules do not run here', async () => {
+    // The timekeeper is a second pg-boss instance: its start checks the schema version again, and that check fails here.
+    let versionChecks = 0;
+    const sql = t.store.sql;
+    const store = {
+      ...t.store,
+      sql: {
+        executeSql: (text: string, values?: unknown[]) => {
+          if (/^\s*SELECT version from pgboss\.version/i.test(text) && ++versionChecks === 2) return Promise.reject(new Error('connection refused'));
+          return sql.executeSql(text, values);
+        },
+      },
+    };
+    const errors: string[] = [];
+    const handled: string[] = [];
+    let queue: JobQueue | undefined;
+    try {
+      queue = await startJobQueue(store, {
+        definitions: [{ queue: 'selftest-handled', handler: async (data: { n: number }) => handled.push(`job ${data.n}`) }],
+        schedule: true,
+        pollingIntervalSeconds: 0.5,
+        onError: (error) => errors.push(error.message),
+      });
+      expect(versionChecks).toBe(2);
+      expect(errors).toContain('cron schedules do not run in this process: connection refused');
+      await queue.send('selftest-handled', { n: 1 });
+      await waitFor('the job handled', async () => (handled.length === 1 ? true : undefined), 60_000);
+      expect(handled).toEqual(['job 1']);
+    } finally {
+      await queue?.stop(1000);
+    }
+  });
+});
