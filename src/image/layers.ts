@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { PalisadeError } from '../core/index.js';
 import type { Cataloger, FileAnalysis, FileBytes, FileFacts, FileSink } from './catalog/types.js';
 import { basename, dirname } from './catalog/types.js';
-import { readFully, tarEntries, WindowReader, type TarEntry } from './tar-headers.js';
+import { isRegularFile, readFully, tarEntries, WindowReader, type TarEntry } from './tar-headers.js';
 import { walkTarStream } from './tar-stream-walk.js';
 import type { FileRegion } from './region-digest.js';
 import { inflateZstd } from './zstd.js';
@@ -106,9 +106,12 @@ export function detectCompression(head: Uint8Array): Compression {
 function startAnalysis(options: AnalyzeLayerOptions) {
   const progress: LayerProgress = { compressedBytes: 0, bytes: 0, entries: 0 };
   let lastReport = 0;
+  const what = options.what ?? `layer ${options.diffId}`;
   return {
     limits: { ...DEFAULT_LIMITS, ...options.limits },
-    what: options.what ?? `layer ${options.diffId}`,
+    what,
+    /** The error for a layer that is not a well-formed tar, with why (the walk's `fail`). */
+    fail: (why: string) => layerInvalid(what, new Error(why)),
     result: { diffId: options.diffId, files: [], whiteouts: [], opaqueDirs: [], links: [], warnings: [], entries: 0, bytes: 0 } as LayerAnalysis,
     progress,
     /** Progress at most every 100 ms. */
@@ -140,7 +143,7 @@ function layerInvalid(what: string, error: unknown): PalisadeError {
 }
 
 export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions): Promise<LayerAnalysis> {
-  const { limits, what, result, progress, report } = startAnalysis(options);
+  const { limits, what, fail, result, progress, report } = startAnalysis(options);
 
   const countCompressed = async function* (source: AsyncIterable<Buffer>) {
     for await (const chunk of source) {
@@ -167,9 +170,8 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
     if (diffHash) checkDiffId(diffHash.digest('hex'));
   };
 
-  const fail = (why: string) => layerInvalid(what, new Error(why));
   const walkEntries = (source: AsyncIterable<Buffer>) => walkTarStream(source, { fail, maxEntries: MAX_LAYER_ENTRIES }, async (entry, body) => {
-    await handleEntry(headerOf(entry), body, options.catalogers, limits, result);
+    await handleEntry(entry, body, options.catalogers, limits, result);
     result.entries++;
     progress.entries++;
   });
@@ -194,15 +196,14 @@ export async function analyzeLayer(input: Readable, options: AnalyzeLayerOptions
  * its garbage); here it reads the headers and the few wanted files.
  */
 export async function analyzeLayerInPlace(region: FileRegion, options: AnalyzeLayerOptions & { uncompressedDigest: () => Promise<string> }): Promise<LayerAnalysis> {
-  const { limits, what, result, progress, report } = startAnalysis(options);
+  const { limits, what, fail, result, progress, report } = startAnalysis(options);
   const fd = region.handle.fd;
   progress.compressedBytes = region.size;
   checkExpansion({ ...progress, bytes: region.size }, limits, what);
-  const fail = (why: string) => layerInvalid(what, new Error(why));
   const entries = tarEntries(new WindowReader(fd), { start: region.offset, end: region.offset + region.size, fail, maxEntries: MAX_LAYER_ENTRIES });
   try {
     for (const entry of entries) {
-      await handleEntry(headerOf(entry), regionBody(fd, entry.dataOffset, entry.size), options.catalogers, limits, result);
+      await handleEntry(entry, regionBody(fd, entry.dataOffset, entry.size), options.catalogers, limits, result);
       result.entries++;
       progress.entries++;
       progress.bytes = entry.dataOffset + entry.size - region.offset;
@@ -224,25 +225,14 @@ const MAX_LAYER_ENTRIES = 4_000_000;
 /** Pieces in which a wanted file is read (a sink's large binary is never held whole). */
 const PIECE = 1024 * 1024;
 
-function headerOf(entry: TarEntry): TarHeader {
-  return { name: entry.name, type: entry.sparse ? 'sparse-file' : typeName(entry), size: entry.size, mode: entry.mode, linkname: entry.linkname || null };
-}
+/** What handleEntry does with an entry. */
+type EntryKind = 'file' | 'sparse-file' | 'link' | 'symlink' | 'other';
 
-/** Names for type flags, which handleEntry speaks (a v7 name ending in `/` is a directory, as GNU tar reads it). */
-function typeName(entry: TarEntry): string | null {
-  switch (entry.type) {
-    case '0':
-    case '\0':
-      return entry.name.endsWith('/') ? 'directory' : 'file';
-    case '1': return 'link';
-    case '2': return 'symlink';
-    case '3': return 'character-device';
-    case '4': return 'block-device';
-    case '5': return 'directory';
-    case '6': return 'fifo';
-    case '7': return 'contiguous-file';
-    default: return null;
-  }
+function kindOf(entry: TarEntry): EntryKind {
+  if (entry.sparse) return 'sparse-file';
+  if (!isRegularFile(entry.type)) return entry.type === '1' ? 'link' : entry.type === '2' ? 'symlink' : 'other';
+  // A v7 header's regular file whose name ends in `/` is a directory, as GNU tar reads it.
+  return entry.type !== '7' && entry.name.endsWith('/') ? 'other' : 'file';
 }
 
 /**
@@ -356,14 +346,6 @@ async function* decompress(source: AsyncIterable<Buffer>, limits: LayerLimits, w
   }
 }
 
-interface TarHeader {
-  name: string;
-  type: string | null;
-  size?: number;
-  mode?: number;
-  linkname?: string | null;
-}
-
 /**
  * The layer itself could not be read where a cataloger asked (a short file, an I/O error): that
  * fails the layer, as a failed stream does, and is never a cataloger's warning about one file.
@@ -378,10 +360,10 @@ interface EntryBody {
   bytes?: FileBytes;
 }
 
-async function handleEntry(header: TarHeader, body: EntryBody, catalogers: readonly Cataloger[], limits: LayerLimits, result: LayerAnalysis): Promise<void> {
-  const path = normalizeEntryPath(header.name);
+async function handleEntry(entry: TarEntry, body: EntryBody, catalogers: readonly Cataloger[], limits: LayerLimits, result: LayerAnalysis): Promise<void> {
+  const path = normalizeEntryPath(entry.name);
   if (!path) {
-    if (header.name.split('/').includes('..')) result.warnings.push(`skipped entry climbing out of the image: ${header.name}`);
+    if (entry.name.split('/').includes('..')) result.warnings.push(`skipped entry climbing out of the image: ${entry.name}`);
     return body.skip();
   }
   const base = basename(path);
@@ -394,24 +376,25 @@ async function handleEntry(header: TarHeader, body: EntryBody, catalogers: reado
     }
     return body.skip();
   }
-  if (header.type === 'symlink') {
-    if (header.linkname) result.links.push({ path, target: header.linkname, hard: false });
+  const kind = kindOf(entry);
+  if (kind === 'symlink') {
+    if (entry.linkname) result.links.push({ path, target: entry.linkname, hard: false });
     return body.skip();
   }
-  if (header.type === 'link') {
-    const target = header.linkname ? normalizeEntryPath(header.linkname) : undefined;
+  if (kind === 'link') {
+    const target = entry.linkname ? normalizeEntryPath(entry.linkname) : undefined;
     if (target) result.links.push({ path, target, hard: true });
-    else if (header.linkname) result.warnings.push(`skipped hardlink climbing out of the image: ${path} → ${header.linkname}`);
+    else if (entry.linkname) result.warnings.push(`skipped hardlink climbing out of the image: ${path} → ${entry.linkname}`);
     return body.skip();
   }
-  if (header.type === 'sparse-file') {
+  if (kind === 'sparse-file') {
     // Its data is the parts that are not holes (behind a map, in pax 1.0): read, it would be wrong.
     result.warnings.push(`skipped ${path}: stored as a GNU sparse file, whose holes are not expanded`);
     return body.skip();
   }
-  if (header.type !== 'file' && header.type !== 'contiguous-file') return body.skip();
+  if (kind !== 'file') return body.skip();
 
-  const facts: FileFacts = { path, size: header.size ?? 0, mode: header.mode ?? 0 };
+  const facts: FileFacts = { path, size: entry.size, mode: entry.mode };
   const readers: Cataloger[] = [];
   const sinks: FileSink[] = [];
   // Streaming catalogers answer after the file, in catalogers' order: from their sink, or by

@@ -34,6 +34,11 @@ export interface TarEntry {
   sparse?: boolean;
 }
 
+/** A regular file's type flag: `0`, a v7 header's NUL, or `7` (contiguous, which GNU tar reads as a regular file). */
+export function isRegularFile(type: string): boolean {
+  return type === '0' || type === '\0' || type === '7';
+}
+
 const BLOCK = 512;
 /** Extended headers (pax, long names) larger than this are not names: refuse instead of holding them. */
 const MAX_EXTENDED = 1024 * 1024;
@@ -244,7 +249,7 @@ export function* tarWalk(walk: TarWalk): Generator<TarStep, void, Buffer | undef
     // GNU tar's --sparse on a regular file: old-GNU `S`, or pax 0.0 (numblocks), 0.1 (map) and 1.0
     // (major; stored as GNUSparseFile.PID/NAME, named by GNU.sparse.name). Only this entry's own
     // records count, as in Go's archive/tar (containerd's reader): other GNU.sparse.* keys are ignored.
-    const sparse = type === 'S' || ((type === '0' || type === '\0' || type === '7') && pax !== undefined && (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.numblocks')));
+    const sparse = type === 'S' || (isRegularFile(type) && pax !== undefined && (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.numblocks')));
     if (sparse && pax?.has('GNU.sparse.name')) name = pax.get('GNU.sparse.name')!;
     const paxSize = record('size');
     if (paxSize !== undefined) {

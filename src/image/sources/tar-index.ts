@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { PalisadeError } from '../../core/index.js';
 import type { FileRegion } from '../region-digest.js';
-import { tarEntries, WindowReader } from '../tar-headers.js';
+import { isRegularFile, tarEntries, WindowReader } from '../tar-headers.js';
 import { safeName } from './archive.js';
 import { readAll } from './source.js';
 
@@ -72,7 +72,7 @@ export async function indexTar(source: string | FileHandle, what: string): Promi
       if (!normalized || ignoredName(normalized)) continue;
       const type = entry.type;
       if (entry.sparse) members.set(normalized, { offset: entry.dataOffset, size: entry.size, sparse: true });
-      else if (type === '0' || type === '\0' || type === '7') members.set(normalized, { offset: entry.dataOffset, size: entry.size });
+      else if (isRegularFile(type)) members.set(normalized, { offset: entry.dataOffset, size: entry.size });
       else if (type === '1' || type === '2') {
         // A symlink's target is relative to its own directory; a hardlink's to the archive root.
         const base = type === '2' && !entry.linkname.startsWith('/') ? normalized.slice(0, normalized.lastIndexOf('/') + 1) : '';
