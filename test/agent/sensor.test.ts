@@ -95,6 +95,10 @@ const RECORDED_NON_ASCII = String.raw`{"type": "printf", "data": "A\t1\t9244\t1\
 describe('sensor records and the process tree', () => {
   const procRoot = mkdtempSync(path.join(os.tmpdir(), 'no-proc-'));
   afterAll(() => rmSync(procRoot, { recursive: true, force: true }));
+  /** A process tree over an empty /proc and no cgroups, its wall clock `wallOffsetMs` ahead of the records' clock. */
+  const newTree = (wallOffsetMs = 0) => new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => wallOffsetMs + ns / 1e6 });
+  /** An exec's completion (X) but for its time, pid and file. */
+  const completion = { k: 'X' as const, ppid: 1, uid: 0, cgroup: 0, mntns: 1, netns: 1, stdinMode: 0, ctime: 0, ctimeNsec: 0 };
 
   function events(lines: string[]) {
     const records: SensorRecord[] = [];
@@ -104,7 +108,7 @@ describe('sensor records and the process tree', () => {
       if (parsed && 'lost' in parsed) lost += parsed.lost;
       else if (parsed) records.push(parsed.record);
     }
-    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => 1_700_000_000_000 + ns / 1e6 });
+    const tree = newTree(1_700_000_000_000);
     return { lost, records, events: tree.ingest(records.sort((a, b) => a.t - b.t)) };
   }
 
@@ -135,7 +139,7 @@ describe('sensor records and the process tree', () => {
   });
 
   it('forgets an exited process a minute after its exit, but not a process that reused its pid since', () => {
-    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => 1_700_000_000_000 + ns / 1e6 });
+    const tree = newTree(1_700_000_000_000);
     const at = (s: number) => s * 1e9;
     const exec = (t: number, pid: number, file: string, ppid = 1) => parseRecord(`X\t${t}\t${pid}\t${ppid}\t0\t1\t4026531832\t4026531833\t8630\t1663687647\t0\t1\t${file}`)!;
     const exit = (t: number, pid: number) => parseRecord(`Q\t${t}\t${pid}\t${pid}\t0`)!;
@@ -186,8 +190,8 @@ describe('sensor records and the process tree', () => {
   });
 
   it('keeps an execveat\'s flags (its E record follows its arguments), and lends them to no later exec', () => {
-    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => ns / 1e6 });
-    const done = { k: 'X' as const, ppid: 1, uid: 0, cgroup: 0, mntns: 1, netns: 1, stdinMode: 0, ctime: 0, ctimeNsec: 0, nlink: 0 };
+    const tree = newTree();
+    const done = { ...completion, nlink: 0 };
     const execs = (records: SensorRecord[]) => tree.ingest(records, true).filter((e): e is ExecEvent => e.kind === 'exec').map((e) => [e.process.argv, !!e.program?.viaFd]);
     expect(execs([
       // fexecve(): execveat(fd, "", AT_EMPTY_PATH), which the kernel completes as /dev/fd/N.
@@ -208,8 +212,8 @@ describe('sensor records and the process tree', () => {
   });
 
   it('ends a failed exec\'s arguments with its process: a reused pid\'s exec never takes them', () => {
-    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => ns / 1e6 });
-    const done = { k: 'X' as const, ppid: 1, uid: 0, cgroup: 0, mntns: 1, netns: 1, stdinMode: 0, ctime: 0, ctimeNsec: 0, nlink: 1 };
+    const tree = newTree();
+    const done = { ...completion, nlink: 1 };
     tree.ingest([
       { k: 'A', t: 1, pid: 700, index: 0, arg: 'missing-program' },
       { k: 'A', t: 2, pid: 700, index: 1, arg: 'secret-looking-argument' },
@@ -226,20 +230,20 @@ describe('sensor records and the process tree', () => {
     const records = RECORDED_OVERLAY.map((line) => (parseLine(line) as { record: SensorRecord }).record);
     const late = records.filter((r) => r.pid === 11081 && (r.k === 'E' || r.k === 'A'));
     const first = records.filter((r) => !late.includes(r));
-    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => ns / 1e6 });
+    const tree = newTree();
     const execs = (events: ReturnType<KernelEvents['ingest']>) => events.filter((e): e is ExecEvent => e.kind === 'exec').map((e) => [e.process.argv, e.program?.upperLayer]);
     // First batch: the second exec is complete; the first has only its completion (X, Z, Q) and waits.
     expect(execs(tree.ingest(first))).toEqual([[['/tmp/h17/ovl/m/newtrue', 'y'], true]]);
     // Next batch: its execve and arguments arrived; it is built with them and its upper-layer fact.
     expect(execs(tree.ingest(late))).toEqual([[['/tmp/h17/ovl/m/imgtrue', 'x'], false]]);
     // With no arguments ever (the execve was before the sensor started), the last batch still builds it.
-    const alone = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => ns / 1e6 });
+    const alone = newTree();
     expect(execs(alone.ingest(first.filter((r) => r.pid === 11081)))).toEqual([]);
     expect(execs(alone.ingest([], true))).toEqual([[['/tmp/h17/ovl/m/imgtrue'], false]]);
   });
 
   it('keeps a reused pid\'s arguments when many failed execs filled the pending table (pid_max wraps on a busy node)', () => {
-    const tree = new KernelEvents({ node: 'n', procRoot, cgroups: new CgroupResolver(undefined), attribute: (c) => c, wallMs: (ns) => ns / 1e6 });
+    const tree = newTree();
     const execve = (t: number, pid: number, filename: string): SensorRecord => ({ k: 'E', t, pid, flags: 0, filename });
     // pid 300 once ran a PATH search that failed (no completion), then thousands of other failed execs followed.
     const churn: SensorRecord[] = [execve(1, 300, '/usr/local/bin/true')];
