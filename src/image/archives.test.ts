@@ -11,7 +11,7 @@ import { WORKER_DIGEST_MIN_BYTES } from './region-digest.js';
 import { openArchiveFiles } from './sources/archive.js';
 import { readAll } from './sources/source.js';
 import { indexTar } from './sources/tar-index.js';
-import { gzipLayer, tarOf, writeLayout } from './testing/layout.js';
+import { gzipLayer, tarOf, writeLayout, writeTarChecksum } from './testing/layout.js';
 
 /**
  * Image archives as real tools write them — GNU tar in each of its formats, skopeo, and the layout
@@ -99,10 +99,7 @@ describe('archives GNU tar writes', () => {
       header.fill(0, 124, 136);
       header[124] = 0x80;
       header.writeUIntBE(size, 136 - 6, 6);
-      header.fill(0x20, 148, 156);
-      let sum = 0;
-      for (const b of header) sum += b;
-      header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      writeTarChecksum(header);
       at += 512 + Math.ceil(size / 512) * 512;
     }
     await writeFile(file, bytes);

@@ -12,7 +12,7 @@ import { fixture } from '../../test/support/fixtures.js';
 import { DEFAULT_CATALOGERS } from './catalog/index.js';
 import { analyzeLayer } from './layers.js';
 import { walkTarStream } from './tar-stream-walk.js';
-import { writeSparseFile } from './testing/layout.js';
+import { writeSparseFile, writeTarChecksum } from './testing/layout.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -123,10 +123,7 @@ describe('a tar walked as it streams in', () => {
       block.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
       block.write(type, 156, 'latin1');
       block.write('ustar\x0000', 257, 'latin1');
-      block.fill(0x20, 148, 156);
-      let sum = 0;
-      for (const byte of block) sum += byte;
-      block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      writeTarChecksum(block);
       return block;
     };
     const globals = (count: number) => {

@@ -13,6 +13,14 @@ export function writeSparseFile(file: string, size: number, tail: string): void 
   if (statSync(file).blocks * 512 >= size) throw new Error(`${file} has no hole on this file system: the sparse tests need one`);
 }
 
+/** Sets a tar header block's checksum after its fields were written or changed (POSIX: the unsigned sum, the field counted as spaces). */
+export function writeTarChecksum(block: Buffer): void {
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += block[i]!;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+}
+
 /** Builds small OCI layouts from tar entries, for tests of hostile and edge-case layers. */
 export interface TestEntry {
   name: string;
