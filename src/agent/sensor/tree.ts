@@ -300,7 +300,9 @@ export class KernelEvents {
     // reused pid's stale entry (an execve that failed, a PATH search) would otherwise keep its old
     // place and be the first dropped by the cap, before this exec completes.
     this.pendingExec.delete(pid);
-    const pending: PendingExec = { t, ...(filename !== undefined ? { filename } : {}), flags, argv: [] };
+    // Field by field, as a fork's copy is: this runs for every exec.
+    const pending: PendingExec = { t, flags, argv: [] };
+    if (filename !== undefined) pending.filename = filename;
     this.pendingExec.set(pid, pending);
     capped(this.pendingExec, MAX_SIDE);
     return pending;
