@@ -57,4 +57,36 @@ describe('the job queue on the embedded database', () => {
       await queue?.stop(1000);
     }
   });
+  it('starts its cron timekeeper only after the wait it is given, and a stop during that wait ends it at once', async () => {
+    // The timekeeper's start checks pgboss.version as the queue's own start did: the second check is the timekeeper.
+    let versionChecks = 0;
+    const sql = t.store.sql;
+    const store = {
+      ...t.store,
+      sql: {
+        executeSql: (text: string, values?: unknown[]) => {
+          if (/^\s*SELECT version from pgboss\.version/i.test(text)) versionChecks++;
+          return sql.executeSql(text, values);
+        },
+      },
+    };
+    const definitions = [{ queue: 'selftest-later', handler: async () => undefined, cron: '0 0 1 1 *' }];
+    const soon = await startJobQueue(store, { definitions, schedule: true, workersLater: true, timekeeperAfterMs: 50 });
+    try {
+      await soon.startWorkers();
+      expect(versionChecks).toBe(2);
+    } finally {
+      await soon.stop(1000);
+    }
+
+    versionChecks = 0;
+    const late = await startJobQueue(store, { definitions: [{ ...definitions[0]!, queue: 'selftest-later-stopped' }], schedule: true, workersLater: true, timekeeperAfterMs: 10 * 60_000 });
+    const started = late.startWorkers();
+    await waitFor('the workers registered', async () => ((await late.boss.getSchedules()).some((s) => s.name === 'selftest-later-stopped') ? true : undefined), 60_000);
+    expect(versionChecks).toBe(1);
+    // Ten minutes of waiting would outlast this test's timeout: the stop ends the wait.
+    await late.stop(1000);
+    await started;
+    expect(versionChecks).toBe(1);
+  }, 60_000);
 });

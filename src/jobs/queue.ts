@@ -47,6 +47,12 @@ export interface JobQueueOptions {
    * only send jobs) as soon as the queues exist, and starts working on them right after.
    */
   workersLater?: boolean;
+  /**
+   * Start the cron timekeeper this long after the workers. Its first check (cron-parser's time-zone
+   * arithmetic, ~50 ms here) would otherwise hold up a just-started server's first requests; a
+   * schedule is minute-grained and fires at its next check all the same.
+   */
+  timekeeperAfterMs?: number;
 }
 
 export interface JobQueue {
@@ -100,15 +106,23 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
 
   let workers: Promise<void> | undefined;
   let timekeeper: PgBoss | undefined;
+  let timekeeperWait: { timer: NodeJS.Timeout; end: () => void } | undefined;
   const startWorkers = () => (workers ??= (async () => {
     if (options.runHandlers === false || !running) return;
     for (const definition of options.definitions ?? []) {
       if (definition.cron && options.schedule) await boss.schedule(definition.queue, definition.cron, {}, { tz: 'UTC' });
       for (let i = 0; i < (options.concurrency ?? 1); i++) await work(boss, definition, options);
+      // On the embedded database every query runs on this thread: starting some twenty workers in
+      // one go kept a just-started server from answering for ~0.15 s.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     // After the workers: a timekeeper that cannot start costs this process its schedules (another
     // scheduling process still fires them), never its workers.
-    if (options.schedule) {
+    if (options.schedule && options.timekeeperAfterMs && running) {
+      await new Promise<void>((resolve) => (timekeeperWait = { timer: setTimeout(resolve, options.timekeeperAfterMs), end: resolve }));
+      timekeeperWait = undefined;
+    }
+    if (options.schedule && running) {
       timekeeper = await startTimekeeper(config, options.onError).catch((error: unknown) => {
         options.onError?.(new Error(`cron schedules do not run in this process: ${(error as Error).message}`, { cause: error }));
         return undefined;
@@ -127,6 +141,10 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
     async stop(timeoutMs) {
       if (!running) return;
       running = false;
+      if (timekeeperWait) {
+        clearTimeout(timekeeperWait.timer);
+        timekeeperWait.end();
+      }
       // Workers still being registered finish registering before the queue stops under them.
       await workers?.catch(() => undefined);
       await Promise.all([timekeeper, boss].map((instance) => instance && new Promise<void>((resolve) => {

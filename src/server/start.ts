@@ -73,6 +73,7 @@ export async function runServer(config: Config, io: { print: (line: string) => v
       onError: (error) => logger.warn({ err: error }, 'job queue error'),
       // Requests only send jobs: the workers and schedules start once the server listens.
       workersLater: true,
+      timekeeperAfterMs: 3000,
     });
     phases.mark('jobs');
     const context: ServerContext = { ...base, jobs };
@@ -91,12 +92,6 @@ export async function runServer(config: Config, io: { print: (line: string) => v
     const clientUrl = localUrl(https ? 'https' : 'http', config.host, port);
     local = await announceToLocalClients(store, config.dataDir, clientUrl, clock);
     phases.mark('listen');
-    void jobs.startWorkers().catch((error: unknown) => logger.warn({ err: error }, 'starting the job workers failed; jobs wait in the queue'));
-    // A database changed while no server ran (`palisade db import` offline) is re-matched now,
-    // not at the next scheduled update; after listening, so it never delays readiness.
-    if (runJobs) {
-      void (await jobModule).queuePendingRematches(store, jobs).catch((error: unknown) => logger.warn({ err: error }, 'could not queue re-matches of advisory database changes'));
-    }
     logger.info({
       url,
       dashboard: `${clientUrl}/`,
@@ -108,6 +103,14 @@ export async function runServer(config: Config, io: { print: (line: string) => v
       cli: `palisade commands on this machine use this server (${local.file})`,
       startupMs: phases.all(),
     }, 'palisade server ready');
+    // Workers start after the ready line, between requests (jobs/queue.ts): the first requests,
+    // a readiness probe or the dashboard, are answered while they do.
+    void jobs.startWorkers().catch((error: unknown) => logger.warn({ err: error }, 'starting the job workers failed; jobs wait in the queue'));
+    // A database changed while no server ran (`palisade db import` offline) is re-matched now,
+    // not at the next scheduled update; after listening, so it never delays readiness.
+    if (runJobs) {
+      void (await jobModule).queuePendingRematches(store, jobs).catch((error: unknown) => logger.warn({ err: error }, 'could not queue re-matches of advisory database changes'));
+    }
     const admission = config.admissionPort === undefined ? undefined : await startAdmissionListener(context, config, logger, io.print);
     const queue = jobs;
     return {
