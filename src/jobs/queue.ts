@@ -1,4 +1,5 @@
 import PgBoss from 'pg-boss';
+import { setImmediate as yieldToEventLoop, setTimeout as delay } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import { inTransaction, type Database, type Store } from '../store/index.js';
 import { systemClock, type Clock } from '../core/index.js';
@@ -106,7 +107,8 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
 
   let workers: Promise<void> | undefined;
   let timekeeper: PgBoss | undefined;
-  let timekeeperWait: { timer: NodeJS.Timeout; end: () => void } | undefined;
+  // Aborted by stop(): ends the timekeeper's wait at once.
+  const stopping = new AbortController();
   const startWorkers = () => (workers ??= (async () => {
     if (options.runHandlers === false || !running) return;
     for (const definition of options.definitions ?? []) {
@@ -114,14 +116,11 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
       for (let i = 0; i < (options.concurrency ?? 1); i++) await work(boss, definition, options);
       // On the embedded database every query runs on this thread: starting some twenty workers in
       // one go kept a just-started server from answering for ~0.15 s.
-      await new Promise((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
     }
     // After the workers: a timekeeper that cannot start costs this process its schedules (another
     // scheduling process still fires them), never its workers.
-    if (options.schedule && options.timekeeperAfterMs && running) {
-      await new Promise<void>((resolve) => (timekeeperWait = { timer: setTimeout(resolve, options.timekeeperAfterMs), end: resolve }));
-      timekeeperWait = undefined;
-    }
+    if (options.schedule && options.timekeeperAfterMs) await delay(options.timekeeperAfterMs, undefined, { signal: stopping.signal }).catch(() => undefined);
     if (options.schedule && running) {
       timekeeper = await startTimekeeper(config, options.onError).catch((error: unknown) => {
         options.onError?.(new Error(`cron schedules do not run in this process: ${(error as Error).message}`, { cause: error }));
@@ -141,10 +140,7 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
     async stop(timeoutMs) {
       if (!running) return;
       running = false;
-      if (timekeeperWait) {
-        clearTimeout(timekeeperWait.timer);
-        timekeeperWait.end();
-      }
+      stopping.abort();
       // Workers still being registered finish registering before the queue stops under them.
       await workers?.catch(() => undefined);
       await Promise.all([timekeeper, boss].map((instance) => instance && new Promise<void>((resolve) => {
