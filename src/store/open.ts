@@ -174,7 +174,7 @@ async function openPgliteLocked(dir: string, pgdata: string, releaseDirLock: () 
       cause: error,
     });
   }
-  await limitSharedBuffers(pglite, pgdata);
+  await applyEmbeddedSettings(pglite, pgdata);
   const lock = new ConnectionLock();
   const { corruption, log } = watchCorruption('pglite', () => db);
   const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite, lock), log });
@@ -193,20 +193,33 @@ async function openPgliteLocked(dir: string, pgdata: string, releaseDirLock: () 
 }
 
 /**
- * PostgreSQL's default 128 MB of shared buffers live in PGlite's WebAssembly memory, so the server
- * carried them as resident memory (peak 380 MiB at a warm start here, 275 MiB with 32 MB, and
- * about 75 ms less to open). The embedded database serves one small installation, and its files
- * are still in the OS page cache; PostgreSQL (PALISADE_DATABASE_URL) is for more. Set with ALTER
- * SYSTEM (postgresql.auto.conf), which applies from the next start: the build's template carries
- * it, so a new data directory has it from its first start, and an older one from its second.
+ * PostgreSQL sizes its shared memory for a server: 128 MB of shared buffers and 100 connections.
+ * PGlite holds that memory inside its WebAssembly memory, and PostgreSQL's start zeroes all of it
+ * (Emscripten's anonymous mmap is malloc + memset): each MB cost about 3 ms of a warm start here,
+ * most of it the page faults of touching fresh memory (perf: memset under mmap, 133 ms for 42 MB
+ * against 37 ms for 12 MB), and the server kept it all resident. The embedded database serves one
+ * small installation over one connection, and its files stay in the OS page cache:
+ * - 16 MB of shared buffers (2,048 pages) holds such an installation's hot tables; a page beyond
+ *   them is a read from the page cache, not from disk;
+ * - 10 connections, where PGlite only ever opens one: each allowed connection reserves lock
+ *   table, process and snapshot slots (100 of them cost about 4 MB).
+ * PostgreSQL (PALISADE_DATABASE_URL) is for more. Set with ALTER SYSTEM (postgresql.auto.conf),
+ * which applies from the next start: the build's template carries them, so a new data directory
+ * has them from its first start, and an older one from its second.
  */
-export const EMBEDDED_SHARED_BUFFERS = '32MB';
+export const EMBEDDED_SETTINGS: Readonly<Record<string, string>> = {
+  shared_buffers: '16MB',
+  max_connections: '10',
+};
 
-async function limitSharedBuffers(pglite: PGlite, pgdata: string): Promise<void> {
+async function applyEmbeddedSettings(pglite: PGlite, pgdata: string): Promise<void> {
   const auto = await readFile(path.join(pgdata, 'postgresql.auto.conf'), 'utf8').catch(() => '');
-  if (new RegExp(`^shared_buffers = '${EMBEDDED_SHARED_BUFFERS}'$`, 'm').test(auto)) return;
-  // Memory, not correctness: a directory where this cannot be written still opens, with the default.
-  await pglite.exec(`ALTER SYSTEM SET shared_buffers = '${EMBEDDED_SHARED_BUFFERS}'`).catch(() => undefined);
+  for (const [name, value] of Object.entries(EMBEDDED_SETTINGS)) {
+    if (auto.split('\n').includes(`${name} = '${value}'`)) continue;
+    // Memory and start-up time, not correctness: a directory where this cannot be written still
+    // opens, with PostgreSQL's defaults.
+    await pglite.exec(`ALTER SYSTEM SET ${name} = '${value}'`).catch(() => undefined);
+  }
 }
 
 /** A corruption watch fed by Kysely's error log; it names a damaged file's table from the catalogue. */

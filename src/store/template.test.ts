@@ -4,8 +4,18 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMigrated, migrateToLatest, openStore } from './index.js';
-import { EMBEDDED_SHARED_BUFFERS } from './open.js';
+import { EMBEDDED_SETTINGS } from './open.js';
 import { seedFromTemplate, writeTemplate } from './template.js';
+
+/** What the embedded database runs with, by the setting names EMBEDDED_SETTINGS holds. */
+async function shownSettings(store: Awaited<ReturnType<typeof openStore>>): Promise<Record<string, string>> {
+  const shown: Record<string, string> = {};
+  for (const name of Object.keys(EMBEDDED_SETTINGS)) {
+    const result = await sql<Record<string, string>>`show ${sql.raw(name)}`.execute(store.db);
+    shown[name] = result.rows[0]![name]!;
+  }
+  return shown;
+}
 
 /** A new embedded data directory starts from the build's migrated template, only when it matches. */
 describe('embedded database template', () => {
@@ -30,30 +40,31 @@ describe('embedded database template', () => {
       expect(await migrateToLatest(store.db, dataDir)).toEqual([]);
       const version = await sql<{ version: number }>`select version from pgboss.version`.execute(store.db);
       expect(version.rows[0]?.version).toBeGreaterThan(0);
-      // The template carries the embedded database's smaller shared buffers: in force from the first start.
-      const buffers = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(store.db);
-      expect(buffers.rows[0]?.shared_buffers).toBe(EMBEDDED_SHARED_BUFFERS);
+      // The template carries the embedded database's smaller shared memory: in force from the first start.
+      expect(await shownSettings(store)).toEqual(EMBEDDED_SETTINGS);
     } finally {
       await store.close();
     }
   }, 120_000);
 
-  it('gives a directory made before the setting the smaller shared buffers from its next start', async () => {
+  it('gives a directory made before the settings the smaller shared memory from its next start', async () => {
     const dataDir = path.join(temp, 'older');
     await (await openStore({ dataDir })).close();
     const auto = path.join(dataDir, 'pgdata', 'postgresql.auto.conf');
-    await writeFile(auto, (await readFile(auto, 'utf8')).replace(/^shared_buffers = .*$/m, ''));
+    // As an older directory had it: 32 MB of shared buffers (an earlier build's) and no connection limit.
+    await writeFile(auto, (await readFile(auto, 'utf8')).replace(/^shared_buffers = .*$/m, "shared_buffers = '32MB'").replace(/^max_connections = .*$/m, ''));
     const show = async () => {
       const store = await openStore({ dataDir }, { migrate: false });
       try {
-        return (await sql<{ shared_buffers: string }>`show shared_buffers`.execute(store.db)).rows[0]?.shared_buffers;
+        return await shownSettings(store);
       } finally {
         await store.close();
       }
     };
-    expect(await show()).toBe('128MB'); // PostgreSQL's default, as such a directory had it
-    expect(await readFile(auto, 'utf8')).toMatch(new RegExp(`^shared_buffers = '${EMBEDDED_SHARED_BUFFERS}'$`, 'm'));
-    expect(await show()).toBe(EMBEDDED_SHARED_BUFFERS);
+    expect(await show()).toEqual({ shared_buffers: '32MB', max_connections: '100' }); // PostgreSQL's default connections
+    const written = (await readFile(auto, 'utf8')).split('\n');
+    for (const [name, value] of Object.entries(EMBEDDED_SETTINGS)) expect(written).toContain(`${name} = '${value}'`);
+    expect(await show()).toEqual(EMBEDDED_SETTINGS);
   }, 120_000);
 
   it('leaves a directory that already holds data alone', async () => {
