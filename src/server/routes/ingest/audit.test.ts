@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAlerts, setPlan } from '../../../center/index.js';
@@ -127,5 +130,51 @@ describe('POST /ingest/audit', () => {
     expect(stored).toBe(events.length);
     const alerts = await listAlerts(store.db, { rule: 'k8s.impersonation', cluster: 'prod' }, 10);
     expect(alerts.length).toBeGreaterThan(0);
+  });
+
+  describe('the configured rules directory', () => {
+    const siteRule = `rules:
+  - id: site.debug-namespace
+    title: Pod in the debug namespace
+    description: Nobody should run pods in debug.
+    severity: low
+    mitre: { tactic: Execution, technique: T1610 }
+    matrix: New container
+    remediation: Delete it.
+    condition: { verb: create, resource: pods, namespace: debug }
+`;
+    /** An app over the shared store whose config names a rules directory holding `files`, as palisade.yaml's `rulesDir` does. */
+    async function appWithRules(files: Record<string, string>): Promise<FastifyInstance> {
+      const rulesDir = await mkdtemp(path.join(os.tmpdir(), 'palisade-site-rules-'));
+      for (const [name, text] of Object.entries(files)) await writeFile(path.join(rulesDir, name), text);
+      await writeFile(path.join(dir, 'palisade.yaml'), `rulesDir: ${rulesDir}\n`);
+      const config = loadConfig({ env: {}, cwd: dir });
+      expect(config.rulesDir).toBe(rulesDir);
+      const site = Fastify();
+      installErrorHandling(site);
+      await site.register(authentication, { context: { config, store, jobs: undefined, clock: systemClock } });
+      await site.register(auditIngestRoutes, { context: { config, store, jobs: undefined, clock: systemClock } });
+      return site;
+    }
+
+    it('adds its rules: the first batch raises their alerts', async () => {
+      const site = await appWithRules({ 'site.yaml': siteRule });
+      try {
+        const res = await site.inject({
+          method: 'POST', url: '/ingest/audit', payload: list([event(700, { objectRef: { resource: 'pods', namespace: 'debug', name: 'x', apiVersion: 'v1' } })]),
+          headers: { authorization: `Bearer ${cluster}`, 'content-type': 'application/json' },
+        });
+        expect(res.statusCode).toBe(200);
+        const alerts = await listAlerts(store.db, { rule: 'site.debug-namespace', cluster: 'prod' }, 10);
+        expect(alerts.map((a) => a.resource.namespace)).toEqual(['debug']);
+      } finally {
+        await site.close();
+      }
+    });
+
+    it('stops the server from starting when a rule in it is wrong, naming the file, rule and field', async () => {
+      const site = await appWithRules({ 'bad.yaml': siteRule.replace('severity: low', 'severity: severe') }).catch((error: unknown) => error);
+      expect(site).toMatchObject({ code: 'audit.rule-invalid', message: expect.stringMatching(/bad\.yaml: site\.debug-namespace\.severity/) });
+    });
   });
 });

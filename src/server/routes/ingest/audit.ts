@@ -9,10 +9,43 @@ import { JSON_MEDIA_TYPE, JsonTooDeep, jsonBodyParser } from '../../json-body.js
 
 export interface AuditIngestRouteOptions {
   context: ServerContext;
-  /** Compiled rules; built-ins plus PALISADE_RULES_DIR by default. */
+  /** Compiled rules; built-ins plus the configured rules directory (`rulesDir`, PALISADE_RULES_DIR) by default. */
   rules?: RuleSet;
   /** A ready ingest pipeline (tests); created over the context's store by default. */
   ingest?: AuditIngest;
+}
+
+/** How long after listening the built-in rules compile when no batch asked for them first. */
+const COMPILE_RULES_AFTER_MS = 2000;
+
+/**
+ * The ingest pipeline, made on first use: compiling the built-in rules (their CEL, conditions and
+ * samples) and reading the detection state took ~60-90 ms of every warm start, before the server
+ * could answer anything. The first batch, or a timer shortly after listening, makes it; a batch
+ * arriving meanwhile waits for the same one.
+ */
+function auditPipeline(app: FastifyInstance, options: AuditIngestRouteOptions) {
+  let made: Promise<AuditIngest> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const get = (): Promise<AuditIngest> => {
+    clearTimeout(timer);
+    made ??= options.ingest ? Promise.resolve(options.ingest) : createAuditIngest(options.context.store.db, options.rules ?? loadAuditRules({ dir: options.context.config.rulesDir ?? null }), {},
+      (error) => app.log.error({ err: error }, 'writing the audit detection state failed; retrying with the next batch'));
+    return made;
+  };
+  return {
+    get,
+    soon() {
+      if (made) return;
+      timer = setTimeout(() => void get().catch((error: unknown) => app.log.error({ err: error }, 'the audit rules do not load; audit batches will fail')), COMPILE_RULES_AFTER_MS);
+      timer.unref();
+    },
+    /** Writes the first-seen state of a pipeline that was made; one never made has none. */
+    async flushState() {
+      clearTimeout(timer);
+      if (made) await (await made).flushState();
+    },
+  };
 }
 
 /** Bad items listed in the answer; the apiserver ignores the body, people reading it do not need thousands. */
@@ -33,8 +66,11 @@ const MAX_LISTED_ERRORS = 100;
  */
 export async function auditIngestRoutes(app: FastifyInstance, options: AuditIngestRouteOptions) {
   const { context } = options;
-  const ingest = options.ingest ?? await createAuditIngest(context.store.db, options.rules ?? loadAuditRules(), {},
-    (error) => app.log.error({ err: error }, 'writing the audit detection state failed; retrying with the next batch'));
+  const ingest = auditPipeline(app, options);
+  // A user's rules directory is loaded now, so a mistake in it stops the server with the file,
+  // rule and field named; the built-in rules, tested with the build, compile after the server listens.
+  if (options.ingest || options.rules || context.config.rulesDir) await ingest.get();
+  else app.addHook('onListen', async () => ingest.soon());
   app.addHook('onClose', async () => ingest.flushState());
   // The center's intake groups concurrent batches into one transaction: their alerts (folded by
   // key, in key order) and their events commit together, once, before any of them is answered.
@@ -64,7 +100,7 @@ export async function auditIngestRoutes(app: FastifyInstance, options: AuditInge
     // trips at once instead of one after the other); detection waits for the answer.
     const [enabled, prepared] = await Promise.allSettled([
       isPlanEnabled(context.store.db, `cluster:${cluster}`),
-      ingest.prepare(cluster, request.body),
+      ingest.get().then((pipeline) => pipeline.prepare(cluster, request.body)),
     ]);
     if (enabled.status === 'rejected') throw enabled.reason;
     if (!enabled.value) {
