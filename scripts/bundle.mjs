@@ -15,8 +15,8 @@ process.chdir(path.join(import.meta.dirname, '..'));
 
 /**
  * Packages left to Node's own loading, each for a reason the bundle cannot carry:
- * files found beside their own code at run time (PGlite's WebAssembly and data, Swagger UI's
- * static pages), worker threads started by module path (pino's transports, pino-pretty among
+ * files found beside their own code at run time (PGlite's WebAssembly and data; Swagger UI is
+ * told where its pages are, src/server/swagger-ui-files.ts), worker threads started by module path (pino's transports, pino-pretty among
  * them), optional native add-ons tried with require (pg-native), and CommonJS modules loaded with
  * import(), whose named exports only Node's loader gives (see cjsBehindImport below):
  * selfsigned, and the cookie module @fastify/cookie imports.
@@ -24,7 +24,6 @@ process.chdir(path.join(import.meta.dirname, '..'));
 const EXTERNAL = [
   '@electric-sql/pglite',
   '@electric-sql/pglite/*',
-  '@fastify/swagger-ui',
   '@fastify/static',
   '@fastify/cookie',
   'pino',

@@ -37,6 +37,7 @@ import { registryIngestRoutes } from './routes/ingest/registry.js';
 import { harborAdapterRoutes, HARBOR_PREFIX } from './routes/harbor/adapter.js';
 
 import { API_PREFIX } from './api-prefix.js';
+import { swaggerUiFiles } from './swagger-ui-files.js';
 import { lazyValidators } from './validators.js';
 
 export { API_PREFIX };
@@ -90,7 +91,7 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), auth: 'public' };
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, ...await swaggerUiFiles() });
 
   await app.register(authentication, { context });
   await app.register(healthRoutes, { context, metrics });

@@ -43,6 +43,20 @@ describe('management commands beside a running server on the embedded default', 
     expect(server.output()).toMatch(/"adminToken":"printed above/);
   });
 
+  it('serves the API docs page, its scripts and logo from the built program', async () => {
+    // The bundle carries Swagger UI's plugin; its files stay in the installed package.
+    const page = await fetch(`${server.url}/docs/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('swagger-ui-bundle.js');
+    for (const [file, type] of [['swagger-ui-bundle.js', 'javascript'], ['logo.svg', 'image/svg+xml']] as const) {
+      const asset = await fetch(`${server.url}/docs/static/${file}`);
+      expect(asset.status, file).toBe(200);
+      expect(asset.headers.get('content-type'), file).toContain(type);
+      expect((await asset.arrayBuffer()).byteLength, file).toBeGreaterThan(1000);
+    }
+    expect(await (await fetch(`${server.url}/docs/yaml`)).text()).toMatch(/^openapi: 3\./);
+  });
+
   it('token create works beside it, labelled, and the token is one the server accepts', { timeout: 300_000 }, async () => {
     const created = await runCli(['token', 'create', '--scope', 'admin', '--name', 'ci'], { cwd, timeoutMs: 120_000 });
     expect(created.stderr).toBe('');
