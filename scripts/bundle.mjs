@@ -15,18 +15,19 @@ process.chdir(path.join(import.meta.dirname, '..'));
 
 /**
  * Packages left to Node's own loading, each for a reason the bundle cannot carry:
- * files found beside their own code at run time (PGlite's WebAssembly and data; Swagger UI is
- * told where its pages are, src/server/swagger-ui-files.ts), worker threads started by module path (pino's transports, pino-pretty among
- * them), optional native add-ons tried with require (pg-native), and CommonJS modules loaded with
- * import(), whose named exports only Node's loader gives (see cjsBehindImport below):
- * selfsigned, and the cookie module @fastify/cookie imports.
+ * files found beside their own code at run time (PGlite's WebAssembly and data), worker threads
+ * started by module path (thread-stream; pino-pretty), optional native add-ons tried with require
+ * (pg-native), and CommonJS modules loaded with import(), whose named exports only Node's loader
+ * gives (see cjsBehindImport below): selfsigned, and the cookie module @fastify/cookie imports.
+ * Everything else a server start loads is bundled: each package left to Node costs its files'
+ * resolving, reading and wrapping one by one (yaml alone is 73 files). pino is bundled because
+ * Palisade never uses its transports, the one part that starts a worker by path; Swagger UI is
+ * told where its pages are (src/server/swagger-ui-files.ts).
  */
 const EXTERNAL = [
   '@electric-sql/pglite',
   '@electric-sql/pglite/*',
-  '@fastify/static',
   '@fastify/cookie',
-  'pino',
   'pino-pretty',
   'thread-stream',
   'pg-native',
