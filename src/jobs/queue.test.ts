@@ -85,4 +85,32 @@ describe('the job queue on the embedded database', () => {
     await started;
     expect(versionChecks() - before).toBe(1);
   }, 60_000);
+
+  it('starts its workers only after the wait it is given, and a stop during that wait ends it with no worker started', async () => {
+    const handled: number[] = [];
+    const definitions = [{ queue: 'selftest-workers-after', handler: async (data: { n: number }) => handled.push(data.n), cron: '0 0 1 1 *' }];
+    const queue = await startJobQueue(t.store, { definitions, schedule: true, workersLater: true, workersAfterMs: 1500, pollingIntervalSeconds: 0.5 });
+    try {
+      const asked = performance.now();
+      const started = queue.startWorkers();
+      // A job sent during the wait is kept, and run once the workers start.
+      await queue.send('selftest-workers-after', { n: 1 });
+      expect((await queue.boss.getSchedules()).map((s) => s.name)).not.toContain('selftest-workers-after');
+      await started;
+      expect(performance.now() - asked).toBeGreaterThanOrEqual(1500 - 5);
+      expect((await queue.boss.getSchedules()).map((s) => s.name)).toContain('selftest-workers-after');
+      await waitFor('the job handled', async () => (handled.length === 1 ? true : undefined), 60_000);
+      expect(handled).toEqual([1]);
+    } finally {
+      await queue.stop(1000);
+    }
+
+    const waiting = await startJobQueue(t.store, { definitions: [{ ...definitions[0]!, queue: 'selftest-workers-stopped' }], schedule: true, workersLater: true, workersAfterMs: 10 * 60_000 });
+    const started = waiting.startWorkers();
+    // Ten minutes of waiting would outlast this test's timeout: the stop ends the wait, and no worker or schedule starts after it.
+    await waiting.stop(1000);
+    await started;
+    const schedules = await t.store.sql.executeSql('select name from pgboss.schedule where name = $1', ['selftest-workers-stopped']);
+    expect(schedules.rows).toEqual([]);
+  }, 60_000);
 });

@@ -49,6 +49,13 @@ export interface JobQueueOptions {
    */
   workersLater?: boolean;
   /**
+   * With `workersLater`: `startWorkers()` begins this long after it is called. Starting some twenty
+   * workers and their cron schedules (pg-boss's cron validation and its first time-zone arithmetic)
+   * took ~100 ms of the main thread right after a server listened, and its first requests, a
+   * readiness probe among them, waited behind it; a job sent meanwhile waits in its queue.
+   */
+  workersAfterMs?: number;
+  /**
    * Start the cron timekeeper this long after the workers. Its first check (cron-parser's time-zone
    * arithmetic, ~50 ms here) would otherwise hold up a just-started server's first requests; a
    * schedule is minute-grained and fires at its next check all the same.
@@ -107,10 +114,12 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
 
   let workers: Promise<void> | undefined;
   let timekeeper: PgBoss | undefined;
-  // Aborted by stop(): ends the timekeeper's wait at once.
+  // Aborted by stop(): ends the workers' and the timekeeper's waits at once.
   const stopping = new AbortController();
   const startWorkers = () => (workers ??= (async () => {
     if (options.runHandlers === false || !running) return;
+    if (options.workersAfterMs) await delay(options.workersAfterMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+    if (!running) return;
     for (const definition of options.definitions ?? []) {
       if (definition.cron && options.schedule) await boss.schedule(definition.queue, definition.cron, {}, { tz: 'UTC' });
       for (let i = 0; i < (options.concurrency ?? 1); i++) await work(boss, definition, options);

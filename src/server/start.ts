@@ -73,6 +73,7 @@ export async function runServer(config: Config, io: { print: (line: string) => v
       onError: (error) => logger.warn({ err: error }, 'job queue error'),
       // Requests only send jobs: the workers and schedules start once the server listens.
       workersLater: true,
+      workersAfterMs: 1000,
       timekeeperAfterMs: 3000,
     });
     phases.mark('jobs');
@@ -103,8 +104,8 @@ export async function runServer(config: Config, io: { print: (line: string) => v
       cli: `palisade commands on this machine use this server (${local.file})`,
       startupMs: phases.all(),
     }, 'palisade server ready');
-    // Workers start after the ready line, between requests (jobs/queue.ts): the first requests,
-    // a readiness probe or the dashboard, are answered while they do.
+    // Workers start a second after the ready line, and then between requests (jobs/queue.ts): the
+    // first requests, a readiness probe or the dashboard, are answered first.
     void jobs.startWorkers().catch((error: unknown) => logger.warn({ err: error }, 'starting the job workers failed; jobs wait in the queue'));
     // A database changed while no server ran (`palisade db import` offline) is re-matched now,
     // not at the next scheduled update; after listening, so it never delays readiness.
