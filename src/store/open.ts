@@ -1,7 +1,8 @@
 import { mkdir, open as openFile, readFile, rm, access, constants } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import type { PGlite } from '@electric-sql/pglite';
+import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import { isProcessAlive, PalisadeError } from '../core/index.js';
 import { CorruptionWatch } from './corruption.js';
@@ -104,6 +105,8 @@ async function openPostgres(databaseUrl: string, options: OpenOptions): Promise<
 
 /** The embedded default: PGlite in a directory, one process at a time. */
 async function openPglite(dataDir: string): Promise<Store> {
+  const compiling = compilePostgres();
+  compiling.catch(() => {}); // awaited once the directory is locked; a refusal before that comes first
   const dir = path.resolve(dataDir);
   const pgdata = path.join(dir, 'pgdata');
   await mkdir(pgdata, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
@@ -115,7 +118,7 @@ async function openPglite(dataDir: string): Promise<Store> {
   const releaseDirLock = await lockDataDir(dir);
   const releaseEventLoop = holdEventLoop();
   try {
-    return await openPgliteLocked(dir, pgdata, releaseDirLock);
+    return await openPgliteLocked(dir, pgdata, releaseDirLock, compiling);
   } finally {
     releaseEventLoop();
   }
@@ -143,16 +146,38 @@ function holdEventLoop(): () => void {
  * a third of the process's samples). A budget 100 times larger leaves start-up code on the baseline
  * tier, and the functions every query runs still reach it within the first queries: a run of
  * inserts and scans took the same time as with the default budget, against 30-45% longer
- * with no optimising tier at all (--liftoff-only). Set before PGlite compiles its module; PGlite is
- * the only WebAssembly this process runs that is large enough for this to matter. The price: a
- * changed flag no longer matches the code cache Node embeds for its own modules, so a built-in
- * first loaded after this compiles from source (tens of ms, for the few loaded that late); the
- * warm start measured with it was still a quarter shorter.
+ * with no optimising tier at all (--liftoff-only). V8 reads the budget when it compiles a module,
+ * so the flag is raised only while PGlite's module compiles (`compilePostgres`) and set back
+ * after: while it differs from V8's default, the code cache Node embeds for its own modules no
+ * longer matches, and every built-in loaded meanwhile compiles from source (http, tls, undici...:
+ * 20 ms for two dozen of them here).
  */
 const WASM_TIERING_BUDGET = 180_000_000;
 
-async function openPgliteLocked(dir: string, pgdata: string, releaseDirLock: () => Promise<void>): Promise<Store> {
+/** A compiled WebAssembly module, as PGlite takes it (@types/node 20 declares no WebAssembly). */
+type PostgresModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
+const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<PostgresModule> } };
+
+/** V8's own --wasm-tiering-budget, by V8 version (`node --v8-options`): Node 20 and Node 22. */
+const V8_DEFAULT_TIERING_BUDGET: Readonly<Record<string, number>> = { '11.3': 1_800_000, '12.4': 13_000_000 };
+
+/**
+ * PostgreSQL's WebAssembly, compiled with the raised tier-up budget. Started first thing when the
+ * store opens, so it compiles on V8's background threads while the rest of the start runs. On a V8
+ * whose default budget is not known here, the raised budget stays (built-ins then compile from source).
+ */
+async function compilePostgres(): Promise<PostgresModule> {
+  const bytes = await readFile(fileURLToPath(import.meta.resolve('@electric-sql/pglite/pglite.wasm')));
   setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+  try {
+    return await wasm.compile(bytes);
+  } finally {
+    const defaultBudget = V8_DEFAULT_TIERING_BUDGET[process.versions.v8.split('.').slice(0, 2).join('.')];
+    if (defaultBudget) setFlagsFromString(`--wasm-tiering-budget=${defaultBudget}`);
+  }
+}
+
+async function openPgliteLocked(dir: string, pgdata: string, releaseDirLock: () => Promise<void>, compiling: Promise<PostgresModule>): Promise<Store> {
   // Loading PGlite (and compiling its WebAssembly) overlaps seeding a new directory from the template.
   const loading = import('@electric-sql/pglite');
   loading.catch(() => {});
@@ -165,7 +190,7 @@ async function openPgliteLocked(dir: string, pgdata: string, releaseDirLock: () 
   let pglite: PGlite;
   try {
     const { PGlite } = await loading;
-    pglite = await PGlite.create(pgdata);
+    pglite = await PGlite.create(pgdata, { pgliteWasmModule: await compiling });
   } catch (error) {
     await releaseDirLock();
     throw new PalisadeError('store.corrupt', `cannot open the embedded database in ${pgdata}: ${(error as Error).message}`, {
