@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { sequentialIds } from '../core/index.js';
 import { fixture, fixturesAvailable } from '../../test/support/fixtures.js';
 import { AuditBatch, AuditDetector, AuditRuleEngine, analyzeAuditEvents, loadAuditRules, normalizeEvent, readAuditFile, type AuditEvent } from './index.js';
+import { SITE_DEBUG_NAMESPACE_RULE } from '../../test/support/site-rules.js';
 
 const rules = loadAuditRules({ dir: null });
 
@@ -62,16 +63,7 @@ overrides:
     exceptions: { namespaces: [monitoring], images: ['registry.example.com/*'] }
   - rule: k8s.nodeport-service
     enabled: false
-rules:
-  - id: site.debug-namespace
-    title: Pod in the debug namespace
-    description: Nobody should run pods in debug.
-    severity: low
-    mitre: { tactic: Execution, technique: T1610 }
-    matrix: New container
-    remediation: Delete it.
-    condition: { verb: create, resource: pods, namespace: debug }
-`);
+${SITE_DEBUG_NAMESPACE_RULE}`);
     const custom = loadAuditRules({ dir });
     const run = (e: AuditEvent) => analyzeAuditEvents([e], { rules: custom }).alerts.map((a) => a.rule);
     expect(run(event({ objectRef: { resource: 'pods', namespace: 'debug', name: 'x' } }))).toEqual(expect.arrayContaining(['site.debug-namespace', 'k8s.privileged-container']));

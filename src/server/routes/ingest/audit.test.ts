@@ -13,6 +13,7 @@ import type { ServerContext } from '../../context.js';
 import { installErrorHandling } from '../../errors.js';
 import { auditIngestRoutes } from './audit.js';
 import { createTestStore, type TestStore } from '../../../../test/support/store.js';
+import { SITE_DEBUG_NAMESPACE_RULE } from '../../../../test/support/site-rules.js';
 
 const event = (i: number, over: Record<string, unknown> = {}) => ({
   kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'RequestResponse', auditID: `id-${i}`, stage: 'ResponseComplete',
@@ -133,16 +134,7 @@ describe('POST /ingest/audit', () => {
   });
 
   describe('the configured rules directory', () => {
-    const siteRule = `rules:
-  - id: site.debug-namespace
-    title: Pod in the debug namespace
-    description: Nobody should run pods in debug.
-    severity: low
-    mitre: { tactic: Execution, technique: T1610 }
-    matrix: New container
-    remediation: Delete it.
-    condition: { verb: create, resource: pods, namespace: debug }
-`;
+    const siteRule = SITE_DEBUG_NAMESPACE_RULE;
     /** An app over the shared store whose config names a rules directory holding `files`, as palisade.yaml's `rulesDir` does. */
     async function appWithRules(files: Record<string, string>): Promise<FastifyInstance> {
       const rulesDir = await mkdtemp(path.join(os.tmpdir(), 'palisade-site-rules-'));
