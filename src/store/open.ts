@@ -165,8 +165,19 @@ const V8_DEFAULT_TIERING_BUDGET: Readonly<Record<string, number>> = { '11.3': 1_
  * PostgreSQL's WebAssembly, compiled with the raised tier-up budget. Started first thing when the
  * store opens, so it compiles on V8's background threads while the rest of the start runs. On a V8
  * whose default budget is not known here, the raised budget stays (built-ins then compile from source).
+ * Compiled once per process, as PGlite itself would: a store opened again (tests, a CLI command
+ * after another) instantiates the same module.
  */
-async function compilePostgres(): Promise<PostgresModule> {
+let postgresModule: Promise<PostgresModule> | undefined;
+function compilePostgres(): Promise<PostgresModule> {
+  postgresModule ??= compilePostgresOnce().catch((error: unknown) => {
+    postgresModule = undefined; // a failure is not kept: the next open tries again
+    throw error;
+  });
+  return postgresModule;
+}
+
+async function compilePostgresOnce(): Promise<PostgresModule> {
   const bytes = await readFile(fileURLToPath(import.meta.resolve('@electric-sql/pglite/pglite.wasm')));
   setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
   try {
