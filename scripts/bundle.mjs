@@ -52,6 +52,29 @@ const dirnameOfSource = {
 };
 
 /**
+ * node-postgres asks, as it loads, whether it runs in a Cloudflare Worker: where `navigator` is
+ * missing (Node 20; Node 21 and later have it) it evaluates `typeof Response`, and that loads
+ * Node's whole fetch implementation (undici), ~30 ms of every server start here, which pg-boss
+ * pays by importing pg even on the embedded database. Palisade never runs in a Worker: in the
+ * bundle that question answers itself. Only that expression in that file is replaced; when pg
+ * changes it, the build says so and the bundle keeps pg's own check.
+ */
+const CLOUDFLARE_PROBE = "typeof Response === 'function'";
+const pgWithoutCloudflareProbe = {
+  name: 'pg-without-cloudflare-probe',
+  setup(esbuild) {
+    esbuild.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes(CLOUDFLARE_PROBE)) {
+        console.warn(`bundle: ${args.path} no longer holds ${CLOUDFLARE_PROBE}; its Cloudflare probe is left as it is`);
+        return undefined;
+      }
+      return { contents: source.replace(CLOUDFLARE_PROBE, 'false /* not a Cloudflare Worker (scripts/bundle.mjs) */'), loader: 'js' };
+    });
+  },
+};
+
+/**
  * A CommonJS module reached through import() becomes a chunk exporting only `default`: esbuild
  * does not give it the named exports Node's loader finds, so `const { generate } = await
  * import('selfsigned')` would get undefined at run time. Such a chunk (an entry point of its own
@@ -73,7 +96,7 @@ const result = await build({
   platform: 'node',
   target: 'node20.19',
   external: EXTERNAL,
-  plugins: [dirnameOfSource],
+  plugins: [dirnameOfSource, pgWithoutCloudflareProbe],
   // Every output file (entry and chunks, all in dist/bin/) can find dist/ and load CommonJS
   // dependencies that call require, which ESM output lacks.
   banner: {
