@@ -71,7 +71,7 @@ export async function runServer(config: Config, io: { print: (line: string) => v
         if (error) logger.warn({ queue, err: error }, 'job failed; it will be retried');
       },
       onError: (error) => logger.warn({ err: error }, 'job queue error'),
-      // Requests only send jobs: the workers and schedules start once the server listens.
+      // Requests only send jobs: the workers and schedules start a second after the server listens.
       workersLater: true,
       workersAfterMs: 1000,
       timekeeperAfterMs: 3000,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { isPalisadeError, PalisadeError } from '../../../core/index.js';
-import { createAuditIngest, loadAuditRules, WEBHOOK_MAX_BYTES, type AuditIngest, type RuleSet } from '../../../audit/index.js';
+import { createAuditIngest, loadAuditRules, WEBHOOK_MAX_BYTES, type AuditIngest } from '../../../audit/index.js';
 import { isPlanEnabled, threatIntake } from '../../../center/index.js';
 import { touchCluster } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
@@ -9,27 +9,24 @@ import { JSON_MEDIA_TYPE, JsonTooDeep, jsonBodyParser } from '../../json-body.js
 
 export interface AuditIngestRouteOptions {
   context: ServerContext;
-  /** Compiled rules; built-ins plus the configured rules directory (`rulesDir`, PALISADE_RULES_DIR) by default. */
-  rules?: RuleSet;
-  /** A ready ingest pipeline (tests); created over the context's store by default. */
-  ingest?: AuditIngest;
 }
 
 /** How long after listening the built-in rules compile when no batch asked for them first. */
 const COMPILE_RULES_AFTER_MS = 2000;
 
 /**
- * The ingest pipeline, made on first use: compiling the built-in rules (their CEL, conditions and
+ * The ingest pipeline over the built-in rules and the configured rules directory (`rulesDir`,
+ * PALISADE_RULES_DIR), made on first use: compiling the built-in rules (their CEL, conditions and
  * samples) and reading the detection state took ~60-90 ms of every warm start, before the server
  * could answer anything. The first batch, or a timer shortly after listening, makes it; a batch
  * arriving meanwhile waits for the same one.
  */
-function auditPipeline(app: FastifyInstance, options: AuditIngestRouteOptions) {
+function auditPipeline(app: FastifyInstance, context: ServerContext) {
   let made: Promise<AuditIngest> | undefined;
   let timer: NodeJS.Timeout | undefined;
   const get = (): Promise<AuditIngest> => {
     clearTimeout(timer);
-    made ??= options.ingest ? Promise.resolve(options.ingest) : createAuditIngest(options.context.store.db, options.rules ?? loadAuditRules({ dir: options.context.config.rulesDir ?? null }), {},
+    made ??= createAuditIngest(context.store.db, loadAuditRules({ dir: context.config.rulesDir ?? null }), {},
       (error) => app.log.error({ err: error }, 'writing the audit detection state failed; retrying with the next batch'));
     return made;
   };
@@ -66,10 +63,10 @@ const MAX_LISTED_ERRORS = 100;
  */
 export async function auditIngestRoutes(app: FastifyInstance, options: AuditIngestRouteOptions) {
   const { context } = options;
-  const ingest = auditPipeline(app, options);
+  const ingest = auditPipeline(app, context);
   // A user's rules directory is loaded now, so a mistake in it stops the server with the file,
   // rule and field named; the built-in rules, tested with the build, compile after the server listens.
-  if (options.ingest || options.rules || context.config.rulesDir) await ingest.get();
+  if (context.config.rulesDir) await ingest.get();
   else app.addHook('onListen', async () => ingest.soon());
   app.addHook('onClose', async () => ingest.flushState());
   // The center's intake groups concurrent batches into one transaction: their alerts (folded by
