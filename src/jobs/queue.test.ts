@@ -86,6 +86,28 @@ describe('the job queue on the embedded database', () => {
     expect(versionChecks() - before).toBe(1);
   }, 60_000);
 
+  it('retries a job that a dead process left active, once its workers start and not before', async () => {
+    const handled: number[] = [];
+    const definitions = [{ queue: 'selftest-orphan', handler: async (data: { n: number }) => handled.push(data.n) }];
+    // The process that died: it took the job (active) and never finished it.
+    const dead = await startJobQueue(t.store, { definitions, workersLater: true });
+    await dead.send('selftest-orphan', { n: 1 });
+    await t.store.sql.executeSql(`update pgboss.job set state = 'active', started_on = now() where name = 'selftest-orphan'`);
+    await dead.stop(1000);
+
+    const state = async () => (await t.store.sql.executeSql(`select state from pgboss.job where name = 'selftest-orphan'`)).rows.map((row: { state: string }) => row.state);
+    const queue = await startJobQueue(t.store, { definitions, workersLater: true, pollingIntervalSeconds: 0.5 });
+    try {
+      // The ready line comes before the workers: the orphan is left as it is until then.
+      expect(await state()).toEqual(['active']);
+      await queue.startWorkers();
+      await waitFor('the orphaned job handled', async () => (handled.length === 1 ? true : undefined), 60_000);
+      expect(handled).toEqual([1]);
+    } finally {
+      await queue.stop(1000);
+    }
+  }, 60_000);
+
   it('starts its workers only after the wait it is given, and a stop during that wait ends it with no worker started', async () => {
     const handled: number[] = [];
     const definitions = [{ queue: 'selftest-workers-after', handler: async (data: { n: number }) => handled.push(data.n), cron: '0 0 1 1 *' }];

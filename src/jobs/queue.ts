@@ -96,7 +96,6 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
   boss.on('error', (error: Error) => options.onError?.(error));
   await boss.start();
   running = true;
-  if (store.kind === 'pglite' && options.runHandlers !== false) await requeueOrphanedJobs(store);
 
   // Creating a queue that exists changes nothing (pg-boss keeps its options): after the first
   // start, one query finds them all instead of one round trip per queue.
@@ -120,6 +119,10 @@ export async function startJobQueue(store: Store, options: JobQueueOptions = {})
     if (options.runHandlers === false || !running) return;
     if (options.workersAfterMs) await delay(options.workersAfterMs, undefined, { signal: stopping.signal }).catch(() => undefined);
     if (!running) return;
+    // Before the first worker can fetch a job, or it would be taken for an orphan. Not before the
+    // ready line: on a cold catalogue this one update opens every partition of pgboss.job (~25 ms
+    // of a warm start), and a job sent meanwhile is new, never active.
+    if (store.kind === 'pglite') await requeueOrphanedJobs(store);
     for (const definition of options.definitions ?? []) {
       if (definition.cron && options.schedule) await boss.schedule(definition.queue, definition.cron, {}, { tz: 'UTC' });
       for (let i = 0; i < (options.concurrency ?? 1); i++) await work(boss, definition, options);
@@ -185,7 +188,8 @@ async function startTimekeeper(config: PgBoss.ConstructorOptions, onError?: (err
 
 /**
  * The embedded database serves one process, so a job still marked active when that process
- * starts was cut off by a crash: retry it now instead of waiting for its expiry (up to 15 minutes).
+ * starts its workers was cut off by a crash: retry it now instead of waiting for its expiry (up
+ * to 15 minutes).
  */
 async function requeueOrphanedJobs(store: Store): Promise<void> {
   await store.sql.executeSql(`update pgboss.job set state = 'retry', started_on = null where state = 'active'`);
