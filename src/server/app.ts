@@ -38,7 +38,7 @@ import { harborAdapterRoutes, HARBOR_PREFIX } from './routes/harbor/adapter.js';
 
 import { API_PREFIX } from './api-prefix.js';
 import { swaggerUiFiles } from './swagger-ui-files.js';
-import { lazyValidators } from './validators.js';
+import { lazySchemaCompilers } from './schema-compilers.js';
 
 export { API_PREFIX };
 
@@ -54,7 +54,7 @@ export interface AppOptions {
  * schemas (DESIGN.md, following Fastify's own habits); every route declares who may call it.
  */
 export async function buildApp(context: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
-  const validators = lazyValidators();
+  const compilers = lazySchemaCompilers();
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: context.config.bodyLimit,
@@ -66,10 +66,10 @@ export async function buildApp(context: ServerContext, options: AppOptions = {})
     // when the peer is a trusted proxy (never from anyone else: that header is easy to forge).
     trustProxy: context.config.trustProxy ?? false,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
-    schemaController: { compilersFactory: { buildValidator: validators.buildValidator } },
+    schemaController: { compilersFactory: { buildValidator: compilers.buildValidator, buildSerializer: compilers.buildSerializer } },
   } as FastifyServerOptions);
-  app.addHook('onListen', async () => validators.compileRemaining((error, route) => app.log.error({ err: error, route }, 'a route schema does not compile; its requests will fail')));
-  app.addHook('onClose', async () => validators.stop());
+  app.addHook('onListen', async () => compilers.compileRemaining((error, route) => app.log.error({ err: error, route }, 'a route schema does not compile; its requests will fail')));
+  app.addHook('onClose', async () => compilers.stop());
   const metrics = options.metrics ?? createMetrics();
 
   installErrorHandling(app, { corruption: context.store.corruption });

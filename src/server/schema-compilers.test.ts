@@ -1,16 +1,16 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lazyValidators } from './validators.js';
+import { lazySchemaCompilers } from './schema-compilers.js';
 
-/** Route validators compiled on first use keep Fastify's answers, and a schema that cannot compile is reported once the server listens. */
+/** Route validators and response serializers compiled on first use keep Fastify's answers, and a schema that cannot compile is reported once the server listens. */
 let app: FastifyInstance | undefined;
 afterEach(async () => {
   await app?.close();
   app = undefined;
 });
 
-function appWith(validators: ReturnType<typeof lazyValidators>): FastifyInstance {
-  const built = Fastify({ ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } }, schemaController: { compilersFactory: { buildValidator: validators.buildValidator as never } } });
+function appWith(compilers: ReturnType<typeof lazySchemaCompilers>): FastifyInstance {
+  const built = Fastify({ ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } }, schemaController: { compilersFactory: { buildValidator: compilers.buildValidator as never, buildSerializer: compilers.buildSerializer as never } } });
   built.post('/items', {
     schema: {
       querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1 } }, additionalProperties: false },
@@ -22,7 +22,7 @@ function appWith(validators: ReturnType<typeof lazyValidators>): FastifyInstance
 
 describe('route validators compiled on first use', () => {
   it('coerce query strings, never bodies, and answer 400 naming what was wrong', async () => {
-    app = appWith(lazyValidators());
+    app = appWith(lazySchemaCompilers());
     const ok = await app.inject({ method: 'POST', url: '/items?limit=5', payload: { name: 'web', enabled: true } });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual({ query: { limit: 5 }, body: { name: 'web', enabled: true } });
@@ -37,15 +37,38 @@ describe('route validators compiled on first use', () => {
   });
 
   it('start without compiling, and compile what no request used once the server listens, reporting a schema that cannot compile', async () => {
-    const validators = lazyValidators();
-    app = appWith(validators);
+    const compilers = lazySchemaCompilers();
+    app = appWith(compilers);
     app.get('/broken', { schema: { querystring: { type: 'object', properties: { x: { type: 'no-such-type' } } } } }, async () => ({}));
     const failures: string[] = [];
-    app.addHook('onListen', async () => validators.compileRemaining((error, route) => failures.push(`${route}: ${(error as Error).message}`)));
+    app.addHook('onListen', async () => compilers.compileRemaining((error, route) => failures.push(`${route}: ${(error as Error).message}`)));
     await app.ready(); // Fastify's default compiles here and would refuse to start
     await app.listen({ port: 0, host: '127.0.0.1' });
     // Fastify adds a HEAD route beside each GET, with the same schema.
     await expect.poll(() => failures.length, { timeout: 10_000 }).toBe(2);
     expect(failures.sort()).toEqual([expect.stringMatching(/^GET \/broken querystring: schema is invalid: data\/properties\/x\/type/), expect.stringMatching(/^HEAD \/broken querystring: .*no-such-type/)]);
+  });
+
+  it('serialize responses by their schema on first use: only the fields it names, in its types', async () => {
+    app = appWith(lazySchemaCompilers());
+    app.get('/token', {
+      schema: { response: { 200: { type: 'object', properties: { name: { type: 'string' }, uses: { type: 'integer' } } } } },
+    }, async () => ({ name: 'ci', uses: '3', secret: 'never sent' }));
+    const first = await app.inject({ method: 'GET', url: '/token' });
+    expect(first.statusCode).toBe(200);
+    expect(first.body).toBe('{"name":"ci","uses":3}');
+    expect((await app.inject({ method: 'GET', url: '/token' })).body).toBe(first.body);
+  });
+
+  it('start with a response schema that cannot compile, and report it once the server listens', async () => {
+    const compilers = lazySchemaCompilers();
+    app = appWith(compilers);
+    app.get('/broken-response', { schema: { response: { 200: { type: 'object', properties: { x: { $ref: '#/definitions/missing' } } } } } }, async () => ({}));
+    const failures: string[] = [];
+    app.addHook('onListen', async () => compilers.compileRemaining((error, route) => failures.push(`${route}: ${(error as Error).message}`)));
+    await app.ready(); // Fastify's default compiles here and would refuse to start
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    await expect.poll(() => failures.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+    expect(failures[0]).toMatch(/^(GET|HEAD) \/broken-response response 200: .*missing/);
   });
 });
