@@ -48,6 +48,13 @@ export function lazySchemaCompilers(): LazySchemaCompilers {
   const serializers = SerializerSelector();
   const pending: Array<{ route: string; compile: () => void }> = [];
   let stopped = false;
+  /** The route's compiled function, made on its first call; `compileRemaining` makes it otherwise. */
+  const onFirstUse = <F>(route: string, compile: () => F): (() => F) => {
+    let compiled: F | undefined;
+    const get = () => (compiled ??= compile());
+    pending.push({ route, compile: get });
+    return get;
+  };
   return {
     buildValidator(externalSchemas, options) {
       let forText: ((route: never) => ValidateFunction) | undefined;
@@ -56,18 +63,13 @@ export function lazySchemaCompilers(): LazySchemaCompilers {
         httpPart === 'body'
           ? (forBody ??= strict(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } } as never) as never)
           : (forText ??= coercing(externalSchemas, { ...options, customOptions: { ...options.customOptions } } as never) as never);
-      return (route) => {
-        const validate = compiledOnFirstUse(() => compilerFor(route.httpPart)(route as never));
-        pending.push({ route: `${route.method} ${route.url} ${route.httpPart ?? ''}`, compile: validate.compile });
-        return validate;
-      };
+      return (route) => validatorCalling(onFirstUse(`${route.method} ${route.url} ${route.httpPart ?? ''}`, () => compilerFor(route.httpPart)(route as never)));
     },
     buildSerializer(externalSchemas, options) {
       let compiler: ((route: ResponseSchema) => Serialize) | undefined;
       return (route) => {
-        const serialize = serializedOnFirstUse(() => (compiler ??= serializers(externalSchemas, options) as (route: ResponseSchema) => Serialize)(route));
-        pending.push({ route: `${route.method} ${route.url} response ${route.httpStatus}`, compile: serialize.compile });
-        return serialize;
+        const serializer = onFirstUse(`${route.method} ${route.url} response ${route.httpStatus}`, () => (compiler ??= serializers(externalSchemas, options) as (route: ResponseSchema) => Serialize)(route));
+        return (payload) => serializer()(payload);
       };
     },
     compileRemaining(onError, afterMs = 2000) {
@@ -92,28 +94,16 @@ export function lazySchemaCompilers(): LazySchemaCompilers {
   };
 }
 
-function compiledOnFirstUse(compile: () => ValidateFunction): ValidateFunction & { compile: () => void } {
-  let compiled: ValidateFunction | undefined;
-  const validate = ((data: unknown, context?: unknown) => {
-    compiled ??= compile();
-    const valid = compiled(data, context);
-    validate.errors = compiled.errors;
+/** A validator as Fastify calls it, over an Ajv function compiled on first use. */
+function validatorCalling(compiled: () => ValidateFunction): ValidateFunction {
+  const validate: ValidateFunction = (data: unknown, context?: unknown) => {
+    const ajv = compiled();
+    const valid = ajv(data, context);
+    validate.errors = ajv.errors;
     return valid;
-  }) as ValidateFunction & { compile: () => void };
+  };
   // Fastify passes the request as the root's parent only to functions carrying Ajv's schemaEnv (so
   // coercion can replace a root value); this one forwards it to the Ajv function it wraps.
   validate.schemaEnv = true;
-  validate.compile = () => {
-    compiled ??= compile();
-  };
   return validate;
-}
-
-function serializedOnFirstUse(compile: () => Serialize): Serialize & { compile: () => void } {
-  let compiled: Serialize | undefined;
-  const serialize = ((payload: unknown) => (compiled ??= compile())(payload)) as Serialize & { compile: () => void };
-  serialize.compile = () => {
-    compiled ??= compile();
-  };
-  return serialize;
 }
