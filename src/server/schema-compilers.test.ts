@@ -71,4 +71,16 @@ describe('route validators compiled on first use', () => {
     await expect.poll(() => failures.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     expect(failures[0]).toMatch(/^(GET|HEAD) \/broken-response response 200: .*missing/);
   });
+
+  it('compile the remaining routes while the server is idle, with nothing else waking it', async () => {
+    const compilers = lazySchemaCompilers();
+    app = appWith(compilers);
+    app.get('/broken-idle', { schema: { querystring: { type: 'object', properties: { x: { type: 'no-such-type' } } } } }, async () => ({}));
+    const failures: string[] = [];
+    app.addHook('onListen', async () => compilers.compileRemaining((error, route) => failures.push(route)));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    // One timer and nothing else: no request, no polling. The routes compile in the second after the 2 s wait all the same.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(failures.sort()).toEqual(['GET /broken-idle querystring', 'HEAD /broken-idle querystring']);
+  });
 });

@@ -75,7 +75,9 @@ export function lazySchemaCompilers(): LazySchemaCompilers {
     compileRemaining(onError, afterMs = 2000) {
       // A moment after listening, so the first requests (readiness probes, a dashboard's first
       // load) are not served behind compilations; then one per turn, so later ones are served
-      // between them.
+      // between them. The turns are referenced: an unreferenced immediate runs only when something
+      // else wakes the event loop, so an idle server compiled one route per wake. The chain ends
+      // with the list, or when the app closes (`stop`).
       const next = () => {
         const item = pending.shift();
         if (!item || stopped) return;
@@ -84,7 +86,7 @@ export function lazySchemaCompilers(): LazySchemaCompilers {
         } catch (error) {
           onError(error, item.route);
         }
-        setImmediate(next).unref();
+        setImmediate(next);
       };
       setTimeout(next, afterMs).unref();
     },
